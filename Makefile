@@ -1,0 +1,151 @@
+# resweep — build, test, install.
+#
+#   make            build resweepd, resweep and the libraries
+#   make run        install missing packages, build, run the quick sweep end to end
+#   make test       install missing packages, build, run every test
+#   make bench      benchmarks (bench/README.md)
+#   make SANITIZE=address test   ASan + UBSan build in build-address/
+#   make SANITIZE=thread test    TSan build in build-thread/
+#   make fuzz       libFuzzer targets (clang) in build-fuzz/
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+DATADIR  ?= $(PREFIX)/share/resweep
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+BUILD    ?= build
+else
+BUILD    ?= build-$(SANITIZE)
+endif
+
+VERSION  := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+
+CC       ?= cc
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CPPFLAGS += -Iinclude -I$(BUILD)/gen -D_GNU_SOURCE -DRESWEEP_VERSION='"$(VERSION)"'
+LDLIBS   += -luv -lsqlite3 -lcjson -ldl -lm -lpthread
+TESTLIBS := -lcmocka
+
+ifeq ($(SANITIZE),address)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(SANITIZE),thread)
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else ifneq ($(SANITIZE),)
+$(error SANITIZE must be address or thread, not '$(SANITIZE)')
+endif
+
+ALL_CFLAGS  = $(WARN) $(CFLAGS) $(SANFLAGS) -pthread -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS) -pthread
+
+ENGINE_SRC := $(wildcard src/common/*.c) $(wildcard src/engine/*.c)
+STORE_SRC  := $(wildcard src/store/*.c)
+DAEMON_SRC := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c))
+CLI_SRC    := $(wildcard clients/cli/*.c)
+SCHEMA_SQL := $(sort $(wildcard schema/*.sql))
+TEST_SRC   := $(wildcard tests/*/test_*.c)
+BENCH_SRC  := $(wildcard bench/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBENGINE := $(BUILD)/libresweep_engine.a
+LIBSTORE  := $(BUILD)/libresweep_store.a
+LIBDAEMON := $(BUILD)/libresweep_daemon.a
+LIBS      := $(LIBDAEMON) $(LIBSTORE) $(LIBENGINE)
+RESWEEPD  := $(BUILD)/resweepd
+RESWEEP   := $(BUILD)/resweep
+TESTS     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+BENCHES   := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+SCHEMA_C  := $(BUILD)/gen/schema_sql.c
+
+DEPS_STAMP := $(BUILD)/.deps-build
+
+.PHONY: all deps deps-test run test unit-tests integration-tests bench fuzz \
+        install uninstall clean
+
+all: $(DEPS_STAMP) $(RESWEEPD) $(RESWEEP)
+
+# Missing Debian packages are installed with apt-get (as root) or named.
+$(DEPS_STAMP): scripts/deps.sh
+	@scripts/deps.sh build
+	@mkdir -p $(@D) && touch $@
+
+deps: $(DEPS_STAMP)
+
+deps-test:
+	@scripts/deps.sh test
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(SCHEMA_C): $(SCHEMA_SQL) scripts/embed-schema.sh
+	@mkdir -p $(@D)
+	scripts/embed-schema.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/schema_sql.o: $(SCHEMA_C)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBENGINE): $(call obj,$(ENGINE_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBSTORE): $(call obj,$(STORE_SRC)) $(BUILD)/obj/gen/schema_sql.o
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBDAEMON): $(call obj,$(DAEMON_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(RESWEEPD): $(call obj,src/daemon/main.c) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(RESWEEP): $(call obj,$(CLI_SRC)) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# `make test` is the command .ci/run calls: packages, build, every test.
+test: deps-test all $(TESTS)
+	@BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
+
+unit-tests: all $(TESTS)
+	@BUILD=$(BUILD) scripts/run-tests.sh --unit $(TESTS)
+
+integration-tests: all
+	@BUILD=$(BUILD) scripts/run-tests.sh --integration
+
+run: all
+	@BUILD=$(BUILD) scripts/run-demo.sh
+
+bench: all $(BENCHES)
+	@BUILD=$(BUILD) bench/run.sh
+
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) -f fuzz/fuzz.mk BUILD=build-fuzz
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/systemd
+	install -m 0755 $(RESWEEPD) $(RESWEEP) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(wildcard examples/*.json) $(DESTDIR)$(DATADIR)/examples/
+	install -m 0644 $(wildcard contrib/systemd/*) $(DESTDIR)$(DATADIR)/systemd/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/resweepd $(DESTDIR)$(BINDIR)/resweep
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build build-address build-thread build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,74 @@
+/* blas.h — dense linear algebra, with the kernel chosen at start-up.
+ *
+ * resweep does its matrix products and factorisations through OpenBLAS
+ * (which bundles LAPACK), loaded with dlopen() by blas_init() rather than
+ * linked. The reason is measured (README, "Performance"): OpenBLAS 0.3.21
+ * picks its kernel from a CPU table that predates recent CPUs and falls back
+ * to slow AVX2 kernels on AVX-512 machines (Zen 4/5, Sapphire and Emerald
+ * Rapids), 45 against 75 GFLOP/s here. OpenBLAS reads OPENBLAS_CORETYPE only
+ * while it loads, so blas_init() first checks the CPU's features itself
+ * (cpuid and the OS's saved-state mask), sets OPENBLAS_CORETYPE to the best
+ * kernel the CPU can run unless the user set it, then loads the library and
+ * pins it to one thread: the worker pool provides the parallelism.
+ *
+ * All matrices are row-major. Every routine here requires blas_init() to
+ * have succeeded (it is idempotent and thread-safe).
+ */
+#ifndef RESWEEP_BLAS_H
+#define RESWEEP_BLAS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Loads OpenBLAS and chooses its kernel. 0, or -ENOENT/-ELIBBAD with a
+ * sentence saying which library or symbol is missing. */
+int blas_init(char *err, size_t errlen);
+
+/* The kernel OpenBLAS runs ("SkylakeX", "Haswell", ...) and the kernel the
+ * CPU's features call for; equal unless the user forced OPENBLAS_CORETYPE. */
+const char *blas_kernel(void);
+const char *blas_kernel_expected(void);
+/* The library path that was loaded. */
+const char *blas_library(void);
+
+/* C = alpha * op(A) op(B) + beta * C, op(A) m x k, op(B) k x n. */
+void blas_gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha,
+               const double *A, int lda, const double *B, int ldb,
+               double beta, double *C, int ldc);
+
+/* y = alpha * op(A) x + beta * y, A m x n. */
+void blas_gemv(bool trans, int m, int n, double alpha, const double *A,
+               int lda, const double *x, double beta, double *y);
+
+/* C = alpha * A^T A + beta * C (lower and upper triangles both filled),
+ * A k x n, C n x n. */
+void blas_syrk_full(int n, int k, double alpha, const double *A, int lda,
+                    double beta, double *C);
+
+/* LAPACK. Each returns LAPACK's info (0 success, < 0 bad argument, > 0
+ * numerical failure as documented by LAPACK). */
+
+/* Minimum-norm least squares min ||A x - b|| for A m x n (row-major, both
+ * A and b overwritten); x is returned in b[0..n-1] (b must hold
+ * max(m, n)); *rank receives the effective rank for rcond. */
+int lapack_gelsd(int m, int n, double *A, double *b, double rcond, int *rank);
+
+/* Cholesky of the n x n symmetric positive definite A (lower triangle),
+ * then solves A x = b in place. > 0 when A is not positive definite. */
+int lapack_posv(int n, double *A, double *b);
+
+/* All eigenvalues (ascending, in w) and, if vectors, orthonormal
+ * eigenvectors in the rows of A, of the symmetric n x n A. */
+int lapack_syev(int n, double *A, double *w, bool vectors);
+
+/* Eigen-decomposition of the symmetric tridiagonal matrix with diagonal
+ * d (n) and off-diagonal e (n-1): eigenvalues ascending in d, and when
+ * Z != NULL the unit eigenvector of eigenvalue d[k] in row k of Z (n x n).
+ * e is destroyed. */
+int lapack_stev(int n, double *d, double *e, double *Z);
+
+/* Singular values of the m x n A (A destroyed), descending in s
+ * (min(m, n) entries). */
+int lapack_singular_values(int m, int n, double *A, double *s);
+
+#endif

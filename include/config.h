@@ -1,0 +1,154 @@
+/* config.h — one run's configuration (DESIGN §2–§7) and its JSON form.
+ *
+ * A run_config is a plain value struct: every field has a default, every
+ * enum has a name table, and config_parse() turns the JSON object a user
+ * writes (or a sweep expands to) into one, rejecting unknown keys and bad
+ * values with a sentence that names the key path ("model.width: must be an
+ * integer in [1, 4096], got 0"). config_to_json() gives the canonical form
+ * with every default spelled out; that is what the store keeps, so a run
+ * can be re-executed bit for bit from its row.
+ *
+ * Ownership: a parsed run_config owns its strings and inline arrays;
+ * release them with config_free(). config_copy() makes an independent copy.
+ */
+#ifndef RESWEEP_CONFIG_H
+#define RESWEEP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+
+/* Limits, each enforced with an error naming the key (issue 4 §5). */
+#define CONFIG_MAX_D          100000      /* input features */
+#define CONFIG_MAX_WIDTH      4096        /* hidden width h */
+#define CONFIG_MAX_UNIT_DEPTH 256         /* layers per residual unit L */
+#define CONFIG_MAX_BLOCKS     256         /* residual units B */
+#define CONFIG_MAX_PARAMS     20000000L   /* parameters per model */
+#define CONFIG_MAX_CELLS      120000000L  /* (n + n_test) * d per run */
+#define CONFIG_MAX_STEPS      1000000000L /* training steps */
+#define CONFIG_MAX_CURVE_POINTS 100000
+#define CONFIG_MAX_LANCZOS    1000
+#define CONFIG_MAX_COMPONENTS 1000        /* mixture components */
+
+enum data_source { DATA_SYNTHETIC, DATA_CSV, DATA_INLINE };
+enum data_dist {
+    DIST_GAUSSIAN, DIST_UNIFORM, DIST_SPHERE, DIST_RADEMACHER,
+    DIST_STUDENT_T, DIST_MIXTURE
+};
+enum data_target {
+    TARGET_LINEAR, TARGET_TEACHER_MLP, TARGET_TEACHER_RESNET,
+    TARGET_QUADRATIC, TARGET_PARITY, TARGET_SINE
+};
+enum arch { ARCH_LINEAR, ARCH_RESNET, ARCH_PLAIN, ARCH_DECOUPLED, ARCH_DEEP_RESNET };
+enum activation { ACT_RELU, ACT_TANH, ACT_SOFTPLUS, ACT_LEAKY_RELU, ACT_GELU };
+enum init_kind { INIT_HE, INIT_XAVIER };
+enum loss_kind { LOSS_SQUARED, LOSS_LOGISTIC, LOSS_LOGCOSH, LOSS_SOFTPLUS_HINGE };
+enum optimizer { OPT_GD, OPT_SGD };
+enum schedule { SCHED_CONSTANT, SCHED_INV_SQRT, SCHED_STEP };
+
+/* DESIGN §2. For csv and inline sources, d/n/n_test are filled in when the
+ * data are loaded (data_load), not by config_parse. */
+typedef struct data_config {
+    enum data_source source;     /* "source", default synthetic */
+    enum data_dist dist;         /* "dist", default gaussian */
+    int d;                       /* "d", default 10 (synthetic) */
+    int n;                       /* "n", default 500 */
+    int n_test;                  /* "n_test", default 500 */
+    double cond;                 /* "cond", default 1: covariance condition number (gaussian) */
+    double nu;                   /* "nu", default 3: student_t degrees of freedom, > 0 */
+    int components;              /* "components", default 3 (mixture) */
+    enum data_target target;     /* "target", default teacher_mlp */
+    int teacher_width;           /* "teacher_width", default 8 */
+    int parity_k;                /* "parity_k", default 2, 1 <= k <= d */
+    double noise;                /* "noise", default 0.1, regression only */
+    double flip;                 /* "flip", default 0, classification only, in [0, 0.5] */
+    bool intercept;              /* "intercept", default false: append a constant 1 */
+    bool stream;                 /* "stream", default false; needs optimizer sgd */
+    char *path;                  /* "path" (csv), owned */
+    char *target_column;         /* "target_column" (csv), default "y", owned */
+    double test_fraction;        /* "test_fraction", default 0.2 (csv; inline without x_test) */
+    /* inline arrays, row-major, owned; NULL unless source is inline */
+    double *x, *y, *x_test, *y_test;
+    int inline_n, inline_n_test, inline_d;
+} data_config;
+
+/* DESIGN §3. */
+typedef struct model_config {
+    enum arch arch;              /* "arch", default resnet */
+    int blocks;                  /* "blocks" B, default 1 (> 1 only for deep_resnet) */
+    int unit_depth;              /* "unit_depth" L, default 2 */
+    int width;                   /* "width" h, default 16 */
+    enum activation activation;  /* "activation", default relu */
+    enum init_kind init;         /* "init", default he */
+    double gain;                 /* "gain", default 1: multiplies the He/Xavier std */
+    double init_scale;           /* "init_scale", default 0.01: std of V, w (and v, u); 0 = zero init */
+} model_config;
+
+/* Training (issue 2 §4). theta_lr < 0 means "same as lr" (JSON null). */
+typedef struct train_config {
+    enum optimizer optimizer;    /* "optimizer", default gd */
+    double lr;                   /* "lr", default 0.05 */
+    double theta_lr;             /* "theta_lr", default null (= lr) */
+    enum schedule schedule;      /* "schedule", default constant */
+    double gamma;                /* "gamma", default 0.1: factor of the step schedule */
+    long step_every;             /* "step_every", default 0 = steps/3: period of the step schedule */
+    long steps;                  /* "steps", default 2000 */
+    int batch;                   /* "batch", default 32 (sgd) */
+    double tol;                  /* "tol", default 1e-8: GD stops when ||grad F|| < tol */
+    int curve_points;            /* "curve_points", default 100 */
+} train_config;
+
+typedef struct analysis_config {
+    bool hessian;                /* "hessian", default true */
+    int lanczos_iters;           /* "lanczos_iters", default 60 */
+} analysis_config;
+
+typedef struct run_config {
+    uint64_t seed;               /* "seed", default 0; any integer in [0, 2^53] */
+    data_config data;
+    model_config model;
+    enum loss_kind loss;         /* "loss", default squared */
+    train_config train;
+    analysis_config analysis;
+} run_config;
+
+/* Fills cfg with every default (a valid configuration on its own). */
+void config_defaults(run_config *cfg);
+
+/* Parses and validates a JSON object into *out (defaults for absent keys).
+ * Unknown keys, wrong types, out-of-range values and inconsistent
+ * combinations (stream without sgd, parity_k > d, blocks > 1 without
+ * deep_resnet, keys of another data source...) are rejected: returns
+ * -EINVAL and a sentence naming the key path. On error *out holds nothing
+ * to free. */
+int config_parse(const struct cJSON *json, run_config *out, char *err, size_t errlen);
+
+/* Same, from text. */
+int config_parse_str(const char *text, run_config *out, char *err, size_t errlen);
+
+/* Canonical JSON (every key, defaults included), newly allocated; caller
+ * frees with free(). NULL only when out of memory. */
+char *config_to_json(const run_config *cfg);
+
+/* Deep copy; returns -ENOMEM on failure (dst then holds nothing to free). */
+int config_copy(run_config *dst, const run_config *src);
+
+void config_free(run_config *cfg);
+
+/* True for losses whose targets are labels in {-1, +1}. */
+bool config_is_classification(enum loss_kind loss);
+
+/* Names as they appear in JSON and in the store's columns. */
+const char *config_source_name(enum data_source v);
+const char *config_dist_name(enum data_dist v);
+const char *config_target_name(enum data_target v);
+const char *config_arch_name(enum arch v);
+const char *config_activation_name(enum activation v);
+const char *config_init_name(enum init_kind v);
+const char *config_loss_name(enum loss_kind v);
+const char *config_optimizer_name(enum optimizer v);
+const char *config_schedule_name(enum schedule v);
+
+#endif

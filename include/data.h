@@ -1,0 +1,57 @@
+/* data.h — a run's training and test samples (DESIGN §2).
+ *
+ * data_load() builds the data set a configuration describes: synthetic
+ * inputs and targets drawn from the run's RNG streams, a CSV file, or the
+ * inline arrays of the configuration. The result is row-major:
+ * X[i*d + j] is feature j of sample i. With `intercept`, the last of the d
+ * columns is the constant 1 (d counts it). For classification losses
+ * (config_is_classification) every y is -1 or +1.
+ *
+ * Stream mode (`stream: true`) needs fresh samples from the same
+ * distribution at every SGD step: data_gen is that distribution (inputs and
+ * target function), and data_gen_draw() fills caller buffers without
+ * allocating, so a training step stays allocation-free.
+ *
+ * Ownership: dataset owns its arrays (data_free); data_gen is opaque
+ * (data_gen_new / data_gen_free) and borrows nothing from the config.
+ */
+#ifndef RESWEEP_DATA_H
+#define RESWEEP_DATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "rng.h"
+
+typedef struct dataset {
+    int n, d;           /* training samples, features (intercept included) */
+    double *X, *y;      /* n*d and n, owned */
+    int n_test;         /* may be 0 (then X_test, y_test are NULL) */
+    double *X_test, *y_test;
+    bool classification;
+} dataset;
+
+typedef struct data_gen data_gen;
+
+/* Loads or generates the data of cfg->data for cfg->seed and cfg->loss.
+ * Errors (missing file, bad row, non-numeric cell with its line number,
+ * labels not in {-1,+1} for a classification loss, too many cells) return
+ * a negative code and a sentence naming the file or key. On error *out
+ * holds nothing to free. */
+int data_load(const run_config *cfg, dataset *out, char *err, size_t errlen);
+
+void data_free(dataset *ds);
+
+/* The generating distribution of a synthetic configuration (the same one
+ * data_load draws from: same teacher, same input law). Returns NULL and a
+ * sentence for a non-synthetic source or out of memory. */
+data_gen *data_gen_new(const run_config *cfg, char *err, size_t errlen);
+void data_gen_free(data_gen *g);
+
+/* Draws m fresh samples into X (m*d) and y (m) from stream r. d is
+ * data_gen_dim(g). No allocation. */
+void data_gen_draw(const data_gen *g, rng *r, int m, double *X, double *y);
+int data_gen_dim(const data_gen *g);
+
+#endif

@@ -1,0 +1,76 @@
+/* model.h — the architectures of DESIGN §3: forward, exact gradient and
+ * exact Hessian-vector product over whole mini-batches.
+ *
+ * Parameters live in one flat vector theta, in three groups (DESIGN §6.2):
+ *   MODEL_OUT    w (d)               u (d) for linear and decoupled
+ *   MODEL_V      V_1..V_B (d x h)     v (h) for decoupled; empty for linear
+ *   MODEL_THETA  for each block b, for each layer j = 1..L:
+ *                W_bj (h x in_j, in_1 = d, else h), then b_bj (h)
+ * all row-major. resnet and plain have B = 1; plain drops the skip.
+ *
+ * A model object owns the workspace of one evaluation over a chunk of rows,
+ * sized once at model_new(): evaluating any number of samples walks them in
+ * chunks, so memory does not grow with n and no call allocates (the
+ * Hessian-vector workspace is allocated on the first model_hvp()). It is
+ * therefore not shareable between threads: one model per worker.
+ */
+#ifndef RESWEEP_MODEL_H
+#define RESWEEP_MODEL_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "rng.h"
+
+enum model_group { MODEL_OUT = 0, MODEL_V = 1, MODEL_THETA = 2, MODEL_GROUPS = 3 };
+
+typedef struct model_shape {
+    enum arch arch;
+    int d;        /* input features (intercept included) */
+    int h;        /* width; ignored for linear */
+    int L;        /* layers per unit; ignored for linear */
+    int B;        /* residual units; 1 unless deep_resnet */
+    enum activation act;
+} model_shape;
+
+typedef struct model model;
+
+/* The shape a configuration describes for inputs of dimension d. */
+model_shape model_shape_from_config(const model_config *mc, int d);
+
+/* Number of parameters of a shape, or -1 if it exceeds CONFIG_MAX_PARAMS. */
+long model_shape_nparams(const model_shape *s);
+
+/* A model with workspace for chunks of at most `chunk` rows (0 picks a
+ * size that keeps the workspace near 16 MiB). NULL and a sentence on a bad
+ * shape or out of memory. */
+model *model_new(const model_shape *s, int chunk, char *err, size_t errlen);
+void model_free(model *m);
+
+const model_shape *model_get_shape(const model *m);
+size_t model_nparams(const model *m);
+/* Offset and length of a group within theta. */
+void model_group(const model *m, enum model_group g, size_t *off, size_t *len);
+
+/* DESIGN §3 initialisation: W He or Xavier (times gain), biases 0, output
+ * weights and V ~ init_scale * N(0, 1) (zero when init_scale is 0). */
+void model_init_params(const model *m, const model_config *mc, rng *r,
+                       double *theta);
+
+/* Predictions p[0..n-1] for the n rows of X (n x d). */
+void model_predict(model *m, const double *theta, const double *X, int n,
+                   double *p);
+
+/* F = (1/n) sum_i l(p(x_i); y_i). If grad != NULL it receives grad F
+ * (exact back-propagation); if p != NULL it receives the predictions. */
+double model_loss_grad(model *m, const double *theta, enum loss_kind loss,
+                       const double *X, const double *y, int n, double *grad,
+                       double *p);
+
+/* Hv = (Hessian of F at theta) v, exact (forward-over-reverse, the
+ * R-operator). Returns 0, or -ENOMEM if its workspace cannot be had. */
+int model_hvp(model *m, const double *theta, enum loss_kind loss,
+              const double *X, const double *y, int n, const double *v,
+              double *Hv);
+
+#endif

@@ -1,0 +1,267 @@
+/* blas.c — OpenBLAS loaded at run time with a kernel chosen for this CPU.
+ * Why dlopen and not -lopenblas: see blas.h. */
+#define _GNU_SOURCE
+#include "blas.h"
+
+#include <cpuid.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112,
+       CBLAS_UPPER = 121, CBLAS_LOWER = 122 };
+
+typedef void (*dgemm_fn)(int, int, int, int, int, int, double, const double *,
+                         int, const double *, int, double, double *, int);
+typedef void (*dgemv_fn)(int, int, int, int, double, const double *, int,
+                         const double *, int, double, double *, int);
+typedef void (*dsyrk_fn)(int, int, int, int, int, double, const double *, int,
+                         double, double *, int);
+/* Fortran LAPACK: every argument by reference, string lengths appended. */
+typedef void (*dgelsd_fn)(const int *, const int *, const int *, double *,
+                          const int *, double *, const int *, double *,
+                          const double *, int *, double *, const int *, int *,
+                          int *);
+typedef void (*dposv_fn)(const char *, const int *, const int *, double *,
+                         const int *, double *, const int *, int *, size_t);
+typedef void (*dsyevd_fn)(const char *, const char *, const int *, double *,
+                          const int *, double *, double *, const int *, int *,
+                          const int *, int *, size_t, size_t);
+typedef void (*dstev_fn)(const char *, const int *, double *, double *,
+                         double *, const int *, double *, int *, size_t);
+typedef void (*dgesvd_fn)(const char *, const char *, const int *, const int *,
+                          double *, const int *, double *, double *,
+                          const int *, double *, const int *, double *,
+                          const int *, int *, size_t, size_t);
+typedef void (*set_threads_fn)(int);
+typedef char *(*corename_fn)(void);
+
+static struct {
+    pthread_once_t once;
+    int rc;
+    char err[ERR_LEN];
+    char library[256];
+    char kernel[64];
+    const char *expected;
+    dgemm_fn dgemm;
+    dgemv_fn dgemv;
+    dsyrk_fn dsyrk;
+    dgelsd_fn dgelsd;
+    dposv_fn dposv;
+    dsyevd_fn dsyevd;
+    dstev_fn dstev;
+    dgesvd_fn dgesvd;
+} B = { .once = PTHREAD_ONCE_INIT };
+
+/* The best OpenBLAS kernel family whose instructions this CPU executes and
+ * whose register state the OS saves on context switch (XCR0); NULL to let
+ * OpenBLAS decide. */
+static const char *cpu_best_kernel(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(1, 0, &a, &b, &c, &d))
+        return NULL;
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+    if (!osxsave || !avx)
+        return NULL;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo & 0x6) != 0x6)
+        return NULL;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return "Sandybridge";
+    int avx2 = (b >> 5) & 1;
+    int avx512 = ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 28) & 1) &&
+                 ((b >> 30) & 1) && ((b >> 31) & 1); /* F, DQ, CD, BW, VL */
+    if (avx512 && (xcr0_lo & 0xE6) == 0xE6)
+        return "SkylakeX";
+    if (avx2 && fma)
+        return "Haswell";
+    return "Sandybridge";
+}
+
+static int load_symbols(void *h)
+{
+#define SYM(field, name)                                                   \
+    do {                                                                   \
+        *(void **)(&B.field) = dlsym(h, name);                             \
+        if (!B.field)                                                      \
+            return err_set(B.err, sizeof B.err, -ELIBBAD,                  \
+                           "%s has no symbol %s; install libopenblas0",     \
+                           B.library, name);                               \
+    } while (0)
+    SYM(dgemm, "cblas_dgemm");
+    SYM(dgemv, "cblas_dgemv");
+    SYM(dsyrk, "cblas_dsyrk");
+    SYM(dgelsd, "dgelsd_");
+    SYM(dposv, "dposv_");
+    SYM(dsyevd, "dsyevd_");
+    SYM(dstev, "dstev_");
+    SYM(dgesvd, "dgesvd_");
+#undef SYM
+    return 0;
+}
+
+static void blas_load(void)
+{
+    const char *lib = getenv("RESWEEP_BLAS_LIB");
+    if (!lib || !*lib)
+        lib = "libopenblas.so.0";
+    snprintf(B.library, sizeof B.library, "%s", lib);
+    B.expected = cpu_best_kernel();
+    const char *forced = getenv("OPENBLAS_CORETYPE");
+    if ((!forced || !*forced) && B.expected)
+        setenv("OPENBLAS_CORETYPE", B.expected, 1);
+    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        B.rc = err_set(B.err, sizeof B.err, -ENOENT,
+                       "cannot load %s (%s); install libopenblas0", lib,
+                       dlerror());
+        return;
+    }
+    B.rc = load_symbols(h);
+    if (B.rc)
+        return;
+    set_threads_fn set_threads;
+    *(void **)(&set_threads) = dlsym(h, "openblas_set_num_threads");
+    if (set_threads)
+        set_threads(1);
+    corename_fn corename;
+    *(void **)(&corename) = dlsym(h, "openblas_get_corename");
+    snprintf(B.kernel, sizeof B.kernel, "%s",
+             corename ? corename() : "unknown");
+    if (!B.expected)
+        B.expected = B.kernel;
+}
+
+int blas_init(char *err, size_t errlen)
+{
+    pthread_once(&B.once, blas_load);
+    if (B.rc)
+        return err_set(err, errlen, B.rc, "%s", B.err);
+    return 0;
+}
+
+const char *blas_kernel(void) { return B.kernel; }
+const char *blas_kernel_expected(void) { return B.expected ? B.expected : ""; }
+const char *blas_library(void) { return B.library; }
+
+void blas_gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha,
+               const double *A, int lda, const double *Bm, int ldb,
+               double beta, double *C, int ldc)
+{
+    B.dgemm(CBLAS_ROW_MAJOR, trans_a ? CBLAS_TRANS : CBLAS_NO_TRANS,
+            trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, A, lda,
+            Bm, ldb, beta, C, ldc);
+}
+
+void blas_gemv(bool trans, int m, int n, double alpha, const double *A,
+               int lda, const double *x, double beta, double *y)
+{
+    B.dgemv(CBLAS_ROW_MAJOR, trans ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n,
+            alpha, A, lda, x, 1, beta, y, 1);
+}
+
+void blas_syrk_full(int n, int k, double alpha, const double *A, int lda,
+                    double beta, double *C)
+{
+    B.dsyrk(CBLAS_ROW_MAJOR, CBLAS_LOWER, CBLAS_TRANS, n, k, alpha, A, lda,
+            beta, C, n);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            C[i * n + j] = C[j * n + i];
+}
+
+int lapack_gelsd(int m, int n, double *A, double *b, double rcond, int *rank)
+{
+    /* Row-major A is column-major A^T; LAPACK needs A itself, so transpose. */
+    int ldb = m > n ? m : n, nrhs = 1, info = 0, lwork = -1, iwq = 0;
+    double *Ac = malloc(sizeof *Ac * (size_t)m * (size_t)n);
+    double *s = malloc(sizeof *s * (size_t)(m < n ? m : n));
+    if (!Ac || !s) {
+        free(Ac);
+        free(s);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            Ac[(size_t)j * m + i] = A[(size_t)i * n + j];
+    double wq;
+    B.dgelsd(&m, &n, &nrhs, Ac, &m, b, &ldb, s, &rcond, rank, &wq, &lwork,
+             &iwq, &info);
+    lwork = (int)wq;
+    double *work = malloc(sizeof *work * (size_t)lwork);
+    int *iwork = malloc(sizeof *iwork * (size_t)(iwq > 1 ? iwq : 1));
+    if (!work || !iwork)
+        info = -ENOMEM;
+    else
+        B.dgelsd(&m, &n, &nrhs, Ac, &m, b, &ldb, s, &rcond, rank, work,
+                 &lwork, iwork, &info);
+    free(work);
+    free(iwork);
+    free(Ac);
+    free(s);
+    return info;
+}
+
+int lapack_posv(int n, double *A, double *b)
+{
+    int nrhs = 1, info = 0;
+    B.dposv("L", &n, &nrhs, A, &n, b, &n, &info, 1);
+    return info;
+}
+
+int lapack_syev(int n, double *A, double *w, bool vectors)
+{
+    int lwork = -1, liwork = -1, info = 0, iwq = 0;
+    double wq;
+    const char *jobz = vectors ? "V" : "N";
+    B.dsyevd(jobz, "L", &n, A, &n, w, &wq, &lwork, &iwq, &liwork, &info, 1, 1);
+    lwork = (int)wq;
+    liwork = iwq > 1 ? iwq : 1;
+    double *work = malloc(sizeof *work * (size_t)lwork);
+    int *iwork = malloc(sizeof *iwork * (size_t)liwork);
+    if (!work || !iwork)
+        info = -ENOMEM;
+    else
+        B.dsyevd(jobz, "L", &n, A, &n, w, work, &lwork, iwork, &liwork, &info,
+                 1, 1);
+    free(work);
+    free(iwork);
+    return info;
+}
+
+int lapack_stev(int n, double *d, double *e, double *Z)
+{
+    int info = 0, ldz = n > 0 ? n : 1;
+    double *work = NULL;
+    if (Z && n > 1) {
+        work = malloc(sizeof *work * (size_t)(2 * n - 2));
+        if (!work)
+            return -ENOMEM;
+    }
+    B.dstev(Z ? "V" : "N", &n, d, e, Z, &ldz, work, &info, 1);
+    free(work);
+    return info;
+}
+
+int lapack_singular_values(int m, int n, double *A, double *s)
+{
+    /* Row-major A is column-major A^T, which has the same singular values. */
+    int rows = n, cols = m, lda = n, one = 1, lwork = -1, info = 0;
+    double wq, dummy = 0;
+    B.dgesvd("N", "N", &rows, &cols, A, &lda, s, &dummy, &one, &dummy, &one,
+             &wq, &lwork, &info, 1, 1);
+    lwork = (int)wq;
+    double *work = malloc(sizeof *work * (size_t)lwork);
+    if (!work)
+        return -ENOMEM;
+    B.dgesvd("N", "N", &rows, &cols, A, &lda, s, &dummy, &one, &dummy, &one,
+             work, &lwork, &info, 1, 1);
+    free(work);
+    return info;
+}
