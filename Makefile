@@ -107,6 +107,16 @@ $(RESWEEPD): $(call obj,src/daemon/main.c) $(LIBS)
 $(RESWEEP): $(call obj,$(CLI_SRC)) $(LIBS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Each test directory links only the layers below it, so a module's tests
+# build while another layer is mid-change.
+$(BUILD)/tests/engine/%: $(BUILD)/obj/tests/engine/%.o $(LIBENGINE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LDLIBS)
+
+$(BUILD)/tests/store/%: $(BUILD)/obj/tests/store/%.o $(LIBSTORE) $(LIBENGINE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LDLIBS)

@@ -1,12 +1,12 @@
 /* blas.c — OpenBLAS loaded at run time with a kernel chosen for this CPU.
  * Why dlopen and not -lopenblas: see blas.h. */
-#define _GNU_SOURCE
 #include "blas.h"
 
 #include <cpuid.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
