@@ -158,4 +158,6 @@ uninstall:
 clean:
 	rm -rf build build-address build-thread build-fuzz
 
+.SECONDARY:
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

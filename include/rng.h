@@ -42,7 +42,10 @@ uint64_t rng_below(rng *r, uint64_t n);
 /* Standard normal (Box–Muller without caching, so the state alone is the
  * whole generator and a checkpoint needs nothing else). */
 double rng_normal(rng *r);
-/* Gamma(shape, 1), shape > 0 (Marsaglia–Tsang). */
+/* Gamma(shape, 1), shape > 0 (Marsaglia–Tsang; for shape < 1 the boost
+ * Gamma(shape + 1) * U^(1/shape), which underflows to exactly 0 with
+ * probability about exp(-708 * shape): only tiny shapes see it). NAN for a
+ * shape that is not a positive finite number. */
 double rng_gamma(rng *r, double shape);
 /* +1 or -1 with probability 1/2. */
 double rng_sign(rng *r);

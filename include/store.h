@@ -118,4 +118,40 @@ int store_reader_run(store_reader *r, int64_t run_id, char **config_json,
                      void **ck_data, size_t *ck_len, char *err,
                      size_t errlen);
 
+/* --- Added for the daemon (issue 3, service engineer); to be implemented in
+ * store.c. The daemon restores its in-memory job table at start from
+ * store_job_list, and serves the `runs` operation from its loop thread's
+ * reader with store_reader_job_runs. --- */
+
+typedef struct job_info {
+    int64_t job_id;
+    const char *name;        /* borrowed for the call; "" when unnamed */
+    int priority;
+    int max_attempts;
+    long n_runs;
+    int64_t created_at;      /* unix seconds */
+    job_counts counts;       /* runs by state */
+} job_info;
+typedef int (*store_job_fn)(void *ctx, const job_info *job);
+
+/* Calls fn for every job in id order. A non-zero return from fn stops and
+ * is passed through. */
+int store_job_list(store *s, store_job_fn fn, void *ctx, char *err,
+                   size_t errlen);
+
+typedef struct run_info {
+    int64_t run_id;
+    long index;              /* index of the run in its job's expansion */
+    enum run_state state;
+    int attempts;
+    const char *error;       /* borrowed for the call; NULL when none */
+} run_info;
+typedef int (*store_run_fn)(void *ctx, const run_info *run);
+
+/* Calls fn for at most limit runs of job_id with run id > after_run_id, in
+ * run id order. A non-zero return from fn stops and is passed through. */
+int store_reader_job_runs(store_reader *r, int64_t job_id,
+                          int64_t after_run_id, int limit, store_run_fn fn,
+                          void *ctx, char *err, size_t errlen);
+
 #endif

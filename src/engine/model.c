@@ -1,0 +1,802 @@
+/* model.c — DESIGN §3 architectures: batched forward pass, exact gradient
+ * (back-propagation) and exact Hessian-vector products (Pearlmutter's
+ * R-operator applied to the back-propagation).
+ *
+ * Notation, for a chunk of m rows (blocks b = 0..B-1, layers j = 1..L):
+ *   unit input   Z_0 = r_b  (r_0 = X)
+ *   layer        A_j = Z_{j-1} W_j^T + 1 b_j^T,   Z_j = sigma(A_j)
+ *   residual     r_{b+1} = s r_b + Z_L V_b^T     (s = 1, or 0 for plain)
+ *   output       p = r_B w                         (resnet, plain, deep)
+ *                p = X u + Z_L v                   (decoupled)
+ *                p = X u                           (linear)
+ * The last block's contribution to p is Z_L (V_{B-1}^T w), so r_B is never
+ * formed on the gradient path, and its gradients are rank one:
+ *   grad V_{B-1} = w (Z_L^T dp)^T,  dZ_L = dp (V_{B-1}^T w)^T,
+ * with the h-vector Z_L^T dp summed over chunks and expanded once.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "err.h"
+#include "loss.h"
+
+#define LEAKY_SLOPE 0.01
+#define WORKSPACE_TARGET_BYTES (16u << 20)
+#define CHUNK_MIN 32
+#define CHUNK_MAX 2048
+
+/* Hessian-vector workspace, allocated on first use (analysis only). */
+typedef struct hvp_ws {
+    double *RA, *RZ;       /* B*L chunks of m x h: R{A_j}, R{Z_j} */
+    double *Rr;            /* (B+1) chunks of m x d: R{r_b} (b = 0 unused) */
+    double *rB;            /* m x d: r_B, formed explicitly here */
+    double *dr, *Rdr;      /* m x d: delta r_b and R{delta r_b} */
+    double *dIn, *RdIn;    /* m x d: gradient reaching a unit's input */
+    double *gA, *gB, *RgA, *RgB; /* m x h, used in turn */
+    double *Rp, *Rdp;      /* m */
+} hvp_ws;
+
+struct model {
+    model_shape s;
+    size_t np;
+    size_t off[MODEL_GROUPS], len[MODEL_GROUPS];
+    size_t unit_np;        /* parameters of one residual unit */
+    size_t *lw, *lb;       /* offsets of W_j and b_j within a unit (L each) */
+    int chunk;
+    /* forward/backward workspace for one chunk */
+    double *A, *Z;         /* B*L chunks of m x h */
+    double *R;             /* (B-1) chunks of m x d: r_1 .. r_{B-1} */
+    double *p, *dp;        /* m */
+    double *dr, *dIn;      /* m x d: delta r_b, gradient at a unit's input */
+    double *gA, *gB;       /* m x h: layer gradients, used in turn */
+    double *c, *sacc;      /* h: V_{B-1}^T w, and sum over chunks of Z_L^T dp */
+    hvp_ws *hv;
+};
+
+/* ---- shapes and layout ---- */
+
+static bool has_unit(const model_shape *s) { return s->arch != ARCH_LINEAR; }
+static bool has_skip(const model_shape *s) { return s->arch != ARCH_PLAIN; }
+static bool is_residual(const model_shape *s)
+{
+    return s->arch == ARCH_RESNET || s->arch == ARCH_PLAIN ||
+           s->arch == ARCH_DEEP_RESNET;
+}
+
+model_shape model_shape_from_config(const model_config *mc, int d)
+{
+    model_shape s = {.arch = mc->arch, .d = d, .h = mc->width,
+                     .L = mc->unit_depth, .B = 1, .act = mc->activation};
+    if (mc->arch == ARCH_DEEP_RESNET)
+        s.B = mc->blocks;
+    if (mc->arch == ARCH_LINEAR)
+        s.h = s.L = 0;
+    return s;
+}
+
+static size_t unit_params(const model_shape *s)
+{
+    size_t h = (size_t)s->h, d = (size_t)s->d;
+    return h * d + h + (size_t)(s->L - 1) * (h * h + h);
+}
+
+long model_shape_nparams(const model_shape *s)
+{
+    if (s->d < 1 || (has_unit(s) && (s->h < 1 || s->L < 1 || s->B < 1)))
+        return -1;
+    double d = s->d, h = s->h, L = s->L, B = s->B;
+    double unit = h * d + h + (L - 1) * (h * h + h), n;
+    switch (s->arch) {
+    case ARCH_LINEAR: n = d; break;
+    case ARCH_DECOUPLED: n = d + h + unit; break;
+    default: n = d + B * (d * h + unit); break;
+    }
+    return n > (double)CONFIG_MAX_PARAMS ? -1 : (long)n;
+}
+
+static void layout(model *m)
+{
+    const model_shape *s = &m->s;
+    size_t d = (size_t)s->d, h = (size_t)s->h;
+    m->unit_np = has_unit(s) ? unit_params(s) : 0;
+    m->len[MODEL_OUT] = d;
+    m->len[MODEL_V] = s->arch == ARCH_LINEAR      ? 0
+                      : s->arch == ARCH_DECOUPLED ? h
+                                                  : (size_t)s->B * d * h;
+    m->len[MODEL_THETA] = (size_t)(has_unit(s) ? s->B : 0) * m->unit_np;
+    m->off[MODEL_OUT] = 0;
+    m->off[MODEL_V] = d;
+    m->off[MODEL_THETA] = d + m->len[MODEL_V];
+    m->np = m->off[MODEL_THETA] + m->len[MODEL_THETA];
+    size_t o = 0;
+    for (int j = 0; j < s->L; j++) {
+        size_t in = j == 0 ? d : h;
+        m->lw[j] = o;
+        m->lb[j] = o + h * in;
+        o += h * in + h;
+    }
+}
+
+static int pick_chunk(const model_shape *s)
+{
+    size_t h = (size_t)s->h, d = (size_t)s->d, B = (size_t)s->B;
+    size_t row = 2 * B * (size_t)s->L * h + (B + 2) * d + 2 * h + 2;
+    size_t rows = WORKSPACE_TARGET_BYTES / (sizeof(double) * row);
+    if (rows < CHUNK_MIN)
+        rows = CHUNK_MIN;
+    if (rows > CHUNK_MAX)
+        rows = CHUNK_MAX;
+    return (int)(rows & ~(size_t)7);
+}
+
+static double *zalloc(size_t count, bool *ok)
+{
+    if (count == 0)
+        return NULL;
+    double *p = calloc(count, sizeof *p);
+    if (!p)
+        *ok = false;
+    return p;
+}
+
+model *model_new(const model_shape *s, int chunk, char *err, size_t errlen)
+{
+    if (model_shape_nparams(s) < 0) {
+        err_set(err, errlen, -EINVAL,
+                "model: shape d=%d h=%d L=%d B=%d is empty or exceeds %ld "
+                "parameters", s->d, s->h, s->L, s->B, CONFIG_MAX_PARAMS);
+        return NULL;
+    }
+    model *m = calloc(1, sizeof *m);
+    if (!m)
+        goto oom;
+    m->s = *s;
+    size_t L = has_unit(s) ? (size_t)s->L : 0;
+    bool ok = true;
+    m->lw = calloc(L + 1, sizeof *m->lw);
+    m->lb = calloc(L + 1, sizeof *m->lb);
+    if (!m->lw || !m->lb)
+        goto oom;
+    layout(m);
+    m->chunk = chunk > 0 ? chunk : pick_chunk(s);
+    size_t rows = (size_t)m->chunk, d = (size_t)s->d, h = (size_t)s->h;
+    size_t B = has_unit(s) ? (size_t)s->B : 0;
+    m->A = zalloc(B * L * rows * h, &ok);
+    m->Z = zalloc(B * L * rows * h, &ok);
+    m->R = zalloc(B > 1 ? (B - 1) * rows * d : 0, &ok);
+    m->p = zalloc(rows, &ok);
+    m->dp = zalloc(rows, &ok);
+    m->dr = zalloc(rows * d, &ok);
+    m->dIn = zalloc(rows * d, &ok);
+    m->gA = zalloc(rows * h, &ok);
+    m->gB = zalloc(rows * h, &ok);
+    m->c = zalloc(h, &ok);
+    m->sacc = zalloc(h, &ok);
+    if (ok)
+        return m;
+oom:
+    model_free(m);
+    err_set(err, errlen, -ENOMEM, "model: out of memory for its workspace");
+    return NULL;
+}
+
+static void hvp_free(hvp_ws *w)
+{
+    if (!w)
+        return;
+    double *all[] = {w->RA, w->RZ, w->Rr, w->rB, w->dr, w->Rdr, w->dIn,
+                     w->RdIn, w->gA, w->gB, w->RgA, w->RgB, w->Rp, w->Rdp};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free(all[i]);
+    free(w);
+}
+
+void model_free(model *m)
+{
+    if (!m)
+        return;
+    hvp_free(m->hv);
+    free(m->lw);
+    free(m->lb);
+    free(m->A);
+    free(m->Z);
+    free(m->R);
+    free(m->p);
+    free(m->dp);
+    free(m->dr);
+    free(m->dIn);
+    free(m->gA);
+    free(m->gB);
+    free(m->c);
+    free(m->sacc);
+    free(m);
+}
+
+const model_shape *model_get_shape(const model *m) { return &m->s; }
+size_t model_nparams(const model *m) { return m->np; }
+
+void model_group(const model *m, enum model_group g, size_t *off, size_t *len)
+{
+    *off = m->off[g];
+    *len = m->len[g];
+}
+
+/* ---- parameter access ---- */
+
+static size_t in_dim(const model *m, int j) { return j == 0 ? (size_t)m->s.d : (size_t)m->s.h; }
+
+static double *unit_W(const model *m, const double *t, int b, int j)
+{
+    return (double *)t + m->off[MODEL_THETA] + (size_t)b * m->unit_np + m->lw[j];
+}
+
+static double *unit_b(const model *m, const double *t, int b, int j)
+{
+    return (double *)t + m->off[MODEL_THETA] + (size_t)b * m->unit_np + m->lb[j];
+}
+
+static double *block_V(const model *m, const double *t, int b)
+{
+    return (double *)t + m->off[MODEL_V] + (size_t)b * m->s.d * m->s.h;
+}
+
+/* Workspace slices: layer j of block b, and the residual stream r_b. */
+static double *layer_slot(const model *m, double *base, int b, int j)
+{
+    return base + ((size_t)b * m->s.L + j) * m->chunk * m->s.h;
+}
+
+static const double *stream_r(const model *m, const double *X, int b)
+{
+    return b == 0 ? X : m->R + (size_t)(b - 1) * m->chunk * m->s.d;
+}
+
+/* ---- initialisation (DESIGN §3) ---- */
+
+static void fill_normal(double *x, size_t n, double std, rng *r)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = std > 0 ? std * rng_normal(r) : 0.0;
+}
+
+void model_init_params(const model *m, const model_config *mc, rng *r,
+                       double *theta)
+{
+    const model_shape *s = &m->s;
+    memset(theta, 0, m->np * sizeof *theta);
+    for (int b = 0; has_unit(s) && b < s->B; b++)
+        for (int j = 0; j < s->L; j++) {
+            double fan_in = (double)in_dim(m, j), fan_out = s->h;
+            double var = mc->init == INIT_HE ? 2.0 / fan_in
+                                             : 2.0 / (fan_in + fan_out);
+            fill_normal(unit_W(m, theta, b, j), (size_t)s->h * in_dim(m, j),
+                        mc->gain * sqrt(var), r);
+        }
+    fill_normal(theta + m->off[MODEL_V], m->len[MODEL_V], mc->init_scale, r);
+    fill_normal(theta + m->off[MODEL_OUT], m->len[MODEL_OUT], mc->init_scale, r);
+}
+
+/* ---- activations ---- */
+
+static double gelu_cdf(double a) { return 0.5 * erfc(-a * M_SQRT1_2); }
+static double gelu_pdf(double a) { return exp(-0.5 * a * a) * (0.5 * M_2_SQRTPI * M_SQRT1_2); }
+static double sigmoid(double a) { return a >= 0 ? 1 / (1 + exp(-a)) : exp(a) / (1 + exp(a)); }
+
+/* A += bias (per row); Z = sigma(A). */
+static void bias_act(enum activation act, double *A, double *Z, const double *bias,
+                     int rows, int h)
+{
+    for (int i = 0; i < rows; i++) {
+        double *a = A + (size_t)i * h, *z = Z + (size_t)i * h;
+        for (int k = 0; k < h; k++)
+            a[k] += bias[k];
+        switch (act) {
+        case ACT_RELU:
+            for (int k = 0; k < h; k++)
+                z[k] = a[k] > 0 ? a[k] : 0.0;
+            break;
+        case ACT_LEAKY_RELU:
+            for (int k = 0; k < h; k++)
+                z[k] = a[k] > 0 ? a[k] : LEAKY_SLOPE * a[k];
+            break;
+        case ACT_TANH:
+            for (int k = 0; k < h; k++)
+                z[k] = tanh(a[k]);
+            break;
+        case ACT_SOFTPLUS:
+            for (int k = 0; k < h; k++)
+                z[k] = fmax(a[k], 0.0) + log1p(exp(-fabs(a[k])));
+            break;
+        case ACT_GELU:
+            for (int k = 0; k < h; k++)
+                z[k] = a[k] * gelu_cdf(a[k]);
+            break;
+        }
+    }
+}
+
+/* sigma'(a) and sigma''(a), given a and z = sigma(a). */
+static double act_d1(enum activation act, double a, double z)
+{
+    switch (act) {
+    case ACT_RELU: return a > 0 ? 1.0 : 0.0;
+    case ACT_LEAKY_RELU: return a > 0 ? 1.0 : LEAKY_SLOPE;
+    case ACT_TANH: return 1 - z * z;
+    case ACT_SOFTPLUS: return sigmoid(a);
+    case ACT_GELU: return gelu_cdf(a) + a * gelu_pdf(a);
+    }
+    return NAN;
+}
+
+static double act_d2(enum activation act, double a, double z)
+{
+    switch (act) {
+    case ACT_RELU:
+    case ACT_LEAKY_RELU: return 0.0;
+    case ACT_TANH: return -2 * z * (1 - z * z);
+    case ACT_SOFTPLUS: { double s = sigmoid(a); return s * (1 - s); }
+    case ACT_GELU: return gelu_pdf(a) * (2 - a * a);
+    }
+    return NAN;
+}
+
+/* G *= sigma'(A), elementwise over count entries. */
+static void act_backprop(enum activation act, const double *A, const double *Z,
+                         double *G, size_t count)
+{
+    switch (act) {
+    case ACT_RELU:
+        for (size_t i = 0; i < count; i++)
+            G[i] = A[i] > 0 ? G[i] : 0.0;
+        return;
+    case ACT_TANH:
+        for (size_t i = 0; i < count; i++)
+            G[i] *= 1 - Z[i] * Z[i];
+        return;
+    default:
+        for (size_t i = 0; i < count; i++)
+            G[i] *= act_d1(act, A[i], Z[i]);
+    }
+}
+
+/* ---- forward ---- */
+
+/* Layers of block b on the unit input `in` (rows x ld_in). */
+static void unit_forward(model *m, const double *theta, int b, const double *in,
+                         int rows)
+{
+    const model_shape *s = &m->s;
+    const double *z = in;
+    for (int j = 0; j < s->L; j++) {
+        int k = (int)in_dim(m, j);
+        double *A = layer_slot(m, m->A, b, j), *Z = layer_slot(m, m->Z, b, j);
+        blas_gemm(false, true, rows, s->h, k, 1.0, z, k, unit_W(m, theta, b, j),
+                  k, 0.0, A, s->h);
+        bias_act(s->act, A, Z, unit_b(m, theta, b, j), rows, s->h);
+        z = Z;
+    }
+}
+
+/* c = V_{B-1}^T w for residual archs (the last block's effective output
+ * weights), or v for decoupled. */
+static void output_weights(model *m, const double *theta)
+{
+    const model_shape *s = &m->s;
+    if (s->arch == ARCH_DECOUPLED)
+        memcpy(m->c, theta + m->off[MODEL_V], sizeof *m->c * (size_t)s->h);
+    else if (is_residual(s))
+        blas_gemv(true, s->d, s->h, 1.0, block_V(m, theta, s->B - 1), s->h,
+                  theta + m->off[MODEL_OUT], 0.0, m->c);
+}
+
+/* Forward pass over one chunk; predictions into m->p. Needs output_weights
+ * to have been called for theta. */
+static void forward_chunk(model *m, const double *theta, const double *X,
+                          int rows)
+{
+    const model_shape *s = &m->s;
+    const double *w = theta + m->off[MODEL_OUT];
+    int d = s->d, h = s->h;
+    if (s->arch == ARCH_LINEAR) {
+        blas_gemv(false, rows, d, 1.0, X, d, w, 0.0, m->p);
+        return;
+    }
+    for (int b = 0; b < s->B; b++) {
+        const double *in = stream_r(m, X, b);
+        unit_forward(m, theta, b, in, rows);
+        if (b == s->B - 1)
+            break;
+        double *next = m->R + (size_t)b * m->chunk * d;
+        memcpy(next, in, sizeof *next * (size_t)rows * d);
+        blas_gemm(false, true, rows, d, h, 1.0, layer_slot(m, m->Z, b, s->L - 1),
+                  h, block_V(m, theta, b), h, 1.0, next, d);
+    }
+    const double *ZL = layer_slot(m, m->Z, s->B - 1, s->L - 1);
+    double skip_in = (s->arch == ARCH_PLAIN) ? 0.0 : 1.0;
+    const double *in = stream_r(m, X, s->B - 1);
+    if (skip_in != 0.0) /* X u for decoupled, r_{B-1} w for residual */
+        blas_gemv(false, rows, d, 1.0, in, d, w, 0.0, m->p);
+    blas_gemv(false, rows, h, 1.0, ZL, h, m->c, skip_in, m->p);
+}
+
+void model_predict(model *m, const double *theta, const double *X, int n,
+                   double *p)
+{
+    output_weights(m, theta);
+    for (int i0 = 0; i0 < n; i0 += m->chunk) {
+        int rows = n - i0 < m->chunk ? n - i0 : m->chunk;
+        forward_chunk(m, theta, X + (size_t)i0 * m->s.d, rows);
+        memcpy(p + i0, m->p, sizeof *p * (size_t)rows);
+    }
+}
+
+/* ---- back-propagation ---- */
+
+static void outer_add(double *M, const double *a, int rows, const double *b,
+                      int cols, double beta)
+{
+    /* M = beta M + a b^T (rows x cols) */
+    for (int i = 0; i < rows; i++) {
+        double *r = M + (size_t)i * cols;
+        for (int k = 0; k < cols; k++)
+            r[k] = beta * r[k] + a[i] * b[k];
+    }
+}
+
+static void colsum_add(double *g, const double *G, int rows, int cols)
+{
+    for (int i = 0; i < rows; i++)
+        for (int k = 0; k < cols; k++)
+            g[k] += G[(size_t)i * cols + k];
+}
+
+/* Back-propagates the gradient at Z_L of block b, held in m->gA, through
+ * the block's layers, accumulating into grad. If dIn != NULL it receives
+ * the gradient at the unit input (rows x d). gA and gB are used in turn. */
+static void unit_backward(model *m, const double *theta, int b, const double *in,
+                          int rows, double *dIn, double *grad)
+{
+    const model_shape *s = &m->s;
+    int h = s->h;
+    double *g = m->gA, *next = m->gB;
+    for (int j = s->L - 1; j >= 0; j--) {
+        int k = (int)in_dim(m, j);
+        const double *zin = j == 0 ? in : layer_slot(m, m->Z, b, j - 1);
+        act_backprop(s->act, layer_slot(m, m->A, b, j),
+                     layer_slot(m, m->Z, b, j), g, (size_t)rows * h);
+        blas_gemm(true, false, h, k, rows, 1.0, g, h, zin, k, 1.0,
+                  unit_W(m, grad, b, j), k);
+        colsum_add(unit_b(m, grad, b, j), g, rows, h);
+        if (j == 0 && !dIn)
+            break;
+        double *out = j == 0 ? dIn : next;
+        blas_gemm(false, false, rows, k, h, 1.0, g, h, unit_W(m, theta, b, j),
+                  k, 0.0, out, k);
+        next = g;
+        g = out;
+    }
+}
+
+/* Gradient contributions of one chunk, given m->dp = l'(p)/n. */
+static void backward_chunk(model *m, const double *theta, const double *X,
+                           int rows, double *grad)
+{
+    const model_shape *s = &m->s;
+    int d = s->d, h = s->h, last = s->B - 1;
+    const double *w = theta + m->off[MODEL_OUT];
+    double *gw = grad + m->off[MODEL_OUT];
+    if (s->arch == ARCH_LINEAR) {
+        blas_gemv(true, rows, d, 1.0, X, d, m->dp, 1.0, gw);
+        return;
+    }
+    const double *in = stream_r(m, X, last);
+    const double *ZL = layer_slot(m, m->Z, last, s->L - 1);
+    if (s->arch != ARCH_PLAIN) /* grad u = X^T dp, or r_{B-1}^T dp */
+        blas_gemv(true, rows, d, 1.0, in, d, m->dp, 1.0, gw);
+    blas_gemv(true, rows, h, 1.0, ZL, h, m->dp, 1.0, m->sacc);
+    outer_add(m->gA, m->dp, rows, m->c, h, 0.0);
+    if (s->arch == ARCH_DECOUPLED || s->B == 1) {
+        unit_backward(m, theta, last, in, rows, NULL, grad);
+        return;
+    }
+    unit_backward(m, theta, last, in, rows, m->dIn, grad);
+    /* delta r_{B-1} = dp w^T + (gradient through the last unit) */
+    for (int i = 0; i < rows; i++)
+        for (int k = 0; k < d; k++)
+            m->dr[(size_t)i * d + k] = m->dp[i] * w[k] + m->dIn[(size_t)i * d + k];
+    for (int b = last - 1; b >= 0; b--) {
+        const double *Zb = layer_slot(m, m->Z, b, s->L - 1);
+        blas_gemm(true, false, d, h, rows, 1.0, m->dr, d, Zb, h, 1.0,
+                  block_V(m, grad, b), h);
+        blas_gemm(false, false, rows, h, d, 1.0, m->dr, d, block_V(m, theta, b),
+                  h, 0.0, m->gA, h);
+        unit_backward(m, theta, b, stream_r(m, X, b), rows,
+                      b > 0 ? m->dIn : NULL, grad);
+        if (b > 0)
+            for (size_t i = 0; i < (size_t)rows * d; i++)
+                m->dr[i] += m->dIn[i];
+    }
+}
+
+/* The rank-one gradient terms of the last block, once per evaluation:
+ * grad v = sum Z_L^T dp (decoupled); grad w += V_{B-1} s and
+ * grad V_{B-1} = w s^T with s = sum Z_L^T dp (residual archs). */
+static void backward_finish(model *m, const double *theta, double *grad)
+{
+    const model_shape *s = &m->s;
+    if (s->arch == ARCH_LINEAR)
+        return;
+    if (s->arch == ARCH_DECOUPLED) {
+        memcpy(grad + m->off[MODEL_V], m->sacc, sizeof *grad * (size_t)s->h);
+        return;
+    }
+    const double *V = block_V(m, theta, s->B - 1);
+    blas_gemv(false, s->d, s->h, 1.0, V, s->h, m->sacc, 1.0,
+              grad + m->off[MODEL_OUT]);
+    outer_add(block_V(m, grad, s->B - 1), theta + m->off[MODEL_OUT], s->d,
+              m->sacc, s->h, 1.0);
+}
+
+double model_loss_grad(model *m, const double *theta, enum loss_kind loss,
+                       const double *X, const double *y, int n, double *grad,
+                       double *p)
+{
+    output_weights(m, theta);
+    if (grad) {
+        memset(grad, 0, sizeof *grad * m->np);
+        if (m->s.h > 0)
+            memset(m->sacc, 0, sizeof *m->sacc * (size_t)m->s.h);
+    }
+    double sum = 0, inv_n = 1.0 / n;
+    for (int i0 = 0; i0 < n; i0 += m->chunk) {
+        int rows = n - i0 < m->chunk ? n - i0 : m->chunk;
+        const double *Xc = X + (size_t)i0 * m->s.d;
+        forward_chunk(m, theta, Xc, rows);
+        for (int i = 0; i < rows; i++) {
+            double d1;
+            sum += loss_eval(loss, m->p[i], y[i0 + i], &d1, NULL);
+            m->dp[i] = d1 * inv_n;
+        }
+        if (p)
+            memcpy(p + i0, m->p, sizeof *p * (size_t)rows);
+        if (grad)
+            backward_chunk(m, theta, Xc, rows, grad);
+    }
+    if (grad)
+        backward_finish(m, theta, grad);
+    return sum * inv_n;
+}
+
+/* ---- Hessian-vector products: R{.} of the forward and backward passes ---- */
+
+static int hvp_alloc(model *m)
+{
+    if (m->hv)
+        return 0;
+    const model_shape *s = &m->s;
+    size_t rows = (size_t)m->chunk, d = (size_t)s->d, h = (size_t)s->h;
+    size_t B = has_unit(s) ? (size_t)s->B : 0, L = has_unit(s) ? (size_t)s->L : 0;
+    bool ok = true;
+    hvp_ws *w = calloc(1, sizeof *w);
+    if (!w)
+        return -ENOMEM;
+    w->RA = zalloc(B * L * rows * h, &ok);
+    w->RZ = zalloc(B * L * rows * h, &ok);
+    w->Rr = zalloc(B * rows * d, &ok);
+    w->rB = zalloc(rows * d, &ok);
+    w->dr = zalloc(rows * d, &ok);
+    w->Rdr = zalloc(rows * d, &ok);
+    w->dIn = zalloc(rows * d, &ok);
+    w->RdIn = zalloc(rows * d, &ok);
+    w->gA = zalloc(rows * h, &ok);
+    w->gB = zalloc(rows * h, &ok);
+    w->RgA = zalloc(rows * h, &ok);
+    w->RgB = zalloc(rows * h, &ok);
+    w->Rp = zalloc(rows, &ok);
+    w->Rdp = zalloc(rows, &ok);
+    if (!ok) {
+        hvp_free(w);
+        return -ENOMEM;
+    }
+    m->hv = w;
+    return 0;
+}
+
+/* R{r_b} for b = 1..B (chunk slot b-1). */
+static double *hv_Rr(const model *m, int b)
+{
+    return m->hv->Rr + (size_t)(b - 1) * m->chunk * m->s.d;
+}
+
+/* R-forward through block b: R{A_j} = R{Z_{j-1}} W_j^T + Z_{j-1} dW_j^T
+ * + db_j, R{Z_j} = sigma'(A_j) R{A_j}. Rin = R{unit input} or NULL (0). */
+static void unit_rforward(model *m, const double *theta, const double *v, int b,
+                          const double *in, const double *Rin, int rows)
+{
+    const model_shape *s = &m->s;
+    int h = s->h;
+    const double *z = in, *Rz = Rin;
+    for (int j = 0; j < s->L; j++) {
+        int k = (int)in_dim(m, j);
+        double *RA = layer_slot(m, m->hv->RA, b, j), *RZ = layer_slot(m, m->hv->RZ, b, j);
+        const double *A = layer_slot(m, m->A, b, j), *Z = layer_slot(m, m->Z, b, j);
+        blas_gemm(false, true, rows, h, k, 1.0, z, k, unit_W(m, v, b, j), k, 0.0, RA, h);
+        if (Rz)
+            blas_gemm(false, true, rows, h, k, 1.0, Rz, k, unit_W(m, theta, b, j), k, 1.0, RA, h);
+        const double *db = unit_b(m, v, b, j);
+        for (int i = 0; i < rows; i++)
+            for (int q = 0; q < h; q++) {
+                size_t e = (size_t)i * h + q;
+                RA[e] += db[q];
+                RZ[e] = act_d1(s->act, A[e], Z[e]) * RA[e];
+            }
+        z = Z;
+        Rz = RZ;
+    }
+}
+
+/* R-backward through block b. On entry hv->gA = dZ_L and hv->RgA =
+ * R{dZ_L}; accumulates Hv into H. If dIn != NULL, the input gradient and
+ * its R{} go to dIn and RdIn (rows x d). */
+static void unit_rbackward(model *m, const double *theta, const double *v, int b,
+                           const double *in, const double *Rin, int rows,
+                           double *dIn, double *RdIn, double *H)
+{
+    const model_shape *s = &m->s;
+    hvp_ws *w = m->hv;
+    int h = s->h;
+    double *g = w->gA, *Rg = w->RgA, *gn = w->gB, *Rgn = w->RgB;
+    for (int j = s->L - 1; j >= 0; j--) {
+        int k = (int)in_dim(m, j);
+        const double *A = layer_slot(m, m->A, b, j), *Z = layer_slot(m, m->Z, b, j);
+        const double *RA = layer_slot(m, w->RA, b, j);
+        const double *zin = j == 0 ? in : layer_slot(m, m->Z, b, j - 1);
+        const double *Rzin = j == 0 ? Rin : layer_slot(m, w->RZ, b, j - 1);
+        for (size_t e = 0; e < (size_t)rows * h; e++) {
+            double d1 = act_d1(s->act, A[e], Z[e]), d2 = act_d2(s->act, A[e], Z[e]);
+            Rg[e] = Rg[e] * d1 + g[e] * d2 * RA[e];
+            g[e] *= d1;
+        }
+        double *HW = unit_W(m, H, b, j);
+        blas_gemm(true, false, h, k, rows, 1.0, Rg, h, zin, k, 1.0, HW, k);
+        if (Rzin)
+            blas_gemm(true, false, h, k, rows, 1.0, g, h, Rzin, k, 1.0, HW, k);
+        colsum_add(unit_b(m, H, b, j), Rg, rows, h);
+        if (j == 0 && !dIn)
+            break;
+        double *out = j == 0 ? dIn : gn, *Rout = j == 0 ? RdIn : Rgn;
+        blas_gemm(false, false, rows, k, h, 1.0, g, h, unit_W(m, theta, b, j), k, 0.0, out, k);
+        blas_gemm(false, false, rows, k, h, 1.0, Rg, h, unit_W(m, theta, b, j), k, 0.0, Rout, k);
+        blas_gemm(false, false, rows, k, h, 1.0, g, h, unit_W(m, v, b, j), k, 1.0, Rout, k);
+        gn = g;
+        Rgn = Rg;
+        g = out;
+        Rg = Rout;
+    }
+}
+
+/* R-forward of the whole network over a chunk: hv->Rp = R{p}. For residual
+ * archs also forms r_B in hv->rB and R{r_b} in hv->Rr. */
+static void rforward_chunk(model *m, const double *theta, const double *v,
+                           const double *X, int rows)
+{
+    const model_shape *s = &m->s;
+    hvp_ws *w = m->hv;
+    int d = s->d, h = s->h;
+    const double *du = v + m->off[MODEL_OUT];
+    if (s->arch == ARCH_LINEAR || s->arch == ARCH_DECOUPLED)
+        blas_gemv(false, rows, d, 1.0, X, d, du, 0.0, w->Rp);
+    if (s->arch == ARCH_LINEAR)
+        return;
+    if (s->arch == ARCH_DECOUPLED) {
+        unit_rforward(m, theta, v, 0, X, NULL, rows);
+        const double *ZL = layer_slot(m, m->Z, 0, s->L - 1);
+        const double *RZL = layer_slot(m, w->RZ, 0, s->L - 1);
+        blas_gemv(false, rows, h, 1.0, RZL, h, theta + m->off[MODEL_V], 1.0, w->Rp);
+        blas_gemv(false, rows, h, 1.0, ZL, h, v + m->off[MODEL_V], 1.0, w->Rp);
+        return;
+    }
+    double skip = has_skip(s) ? 1.0 : 0.0;
+    for (int b = 0; b < s->B; b++) {
+        const double *Rin = b == 0 ? NULL : hv_Rr(m, b);
+        unit_rforward(m, theta, v, b, stream_r(m, X, b), Rin, rows);
+        double *Rout = hv_Rr(m, b + 1);
+        const double *ZL = layer_slot(m, m->Z, b, s->L - 1);
+        const double *RZL = layer_slot(m, w->RZ, b, s->L - 1);
+        if (Rin && skip != 0.0)
+            memcpy(Rout, Rin, sizeof *Rout * (size_t)rows * d);
+        double beta = (Rin && skip != 0.0) ? 1.0 : 0.0;
+        blas_gemm(false, true, rows, d, h, 1.0, RZL, h, block_V(m, theta, b), h, beta, Rout, d);
+        blas_gemm(false, true, rows, d, h, 1.0, ZL, h, block_V(m, v, b), h, 1.0, Rout, d);
+    }
+    /* r_B = s r_{B-1} + Z_L V_{B-1}^T, then R{p} = R{r_B} w + r_B dw */
+    const double *in = stream_r(m, X, s->B - 1);
+    if (skip != 0.0)
+        memcpy(w->rB, in, sizeof *w->rB * (size_t)rows * d);
+    blas_gemm(false, true, rows, d, h, 1.0, layer_slot(m, m->Z, s->B - 1, s->L - 1), h,
+              block_V(m, theta, s->B - 1), h, skip, w->rB, d);
+    blas_gemv(false, rows, d, 1.0, w->rB, d, du, 0.0, w->Rp);
+    blas_gemv(false, rows, d, 1.0, hv_Rr(m, s->B), d, theta + m->off[MODEL_OUT], 1.0, w->Rp);
+}
+
+/* R-backward of the whole network over a chunk, given m->dp and hv->Rdp. */
+static void rbackward_chunk(model *m, const double *theta, const double *v,
+                            const double *X, int rows, double *H)
+{
+    const model_shape *s = &m->s;
+    hvp_ws *w = m->hv;
+    int d = s->d, h = s->h;
+    double *Hu = H + m->off[MODEL_OUT];
+    if (s->arch == ARCH_LINEAR || s->arch == ARCH_DECOUPLED) {
+        blas_gemv(true, rows, d, 1.0, X, d, w->Rdp, 1.0, Hu);
+        if (s->arch == ARCH_LINEAR)
+            return;
+        const double *ZL = layer_slot(m, m->Z, 0, s->L - 1);
+        const double *RZL = layer_slot(m, w->RZ, 0, s->L - 1);
+        double *Hv = H + m->off[MODEL_V];
+        const double *vv = theta + m->off[MODEL_V], *dv = v + m->off[MODEL_V];
+        blas_gemv(true, rows, h, 1.0, RZL, h, m->dp, 1.0, Hv);
+        blas_gemv(true, rows, h, 1.0, ZL, h, w->Rdp, 1.0, Hv);
+        outer_add(w->gA, m->dp, rows, vv, h, 0.0);
+        outer_add(w->RgA, w->Rdp, rows, vv, h, 0.0);
+        outer_add(w->RgA, m->dp, rows, dv, h, 1.0);
+        unit_rbackward(m, theta, v, 0, X, NULL, rows, NULL, NULL, H);
+        return;
+    }
+    const double *wo = theta + m->off[MODEL_OUT], *dw = v + m->off[MODEL_OUT];
+    blas_gemv(true, rows, d, 1.0, w->rB, d, w->Rdp, 1.0, Hu);
+    blas_gemv(true, rows, d, 1.0, hv_Rr(m, s->B), d, m->dp, 1.0, Hu);
+    outer_add(w->dr, m->dp, rows, wo, d, 0.0);
+    outer_add(w->Rdr, w->Rdp, rows, wo, d, 0.0);
+    outer_add(w->Rdr, m->dp, rows, dw, d, 1.0);
+    for (int b = s->B - 1; b >= 0; b--) {
+        const double *ZL = layer_slot(m, m->Z, b, s->L - 1);
+        const double *RZL = layer_slot(m, w->RZ, b, s->L - 1);
+        double *HV = block_V(m, H, b);
+        blas_gemm(true, false, d, h, rows, 1.0, w->Rdr, d, ZL, h, 1.0, HV, h);
+        blas_gemm(true, false, d, h, rows, 1.0, w->dr, d, RZL, h, 1.0, HV, h);
+        blas_gemm(false, false, rows, h, d, 1.0, w->dr, d, block_V(m, theta, b), h, 0.0, w->gA, h);
+        blas_gemm(false, false, rows, h, d, 1.0, w->Rdr, d, block_V(m, theta, b), h, 0.0, w->RgA, h);
+        blas_gemm(false, false, rows, h, d, 1.0, w->dr, d, block_V(m, v, b), h, 1.0, w->RgA, h);
+        bool inner = b > 0;
+        unit_rbackward(m, theta, v, b, stream_r(m, X, b), inner ? hv_Rr(m, b) : NULL,
+                       rows, inner ? w->dIn : NULL, inner ? w->RdIn : NULL, H);
+        if (!inner)
+            break;
+        for (size_t e = 0; e < (size_t)rows * d; e++) {
+            w->dr[e] += w->dIn[e];
+            w->Rdr[e] += w->RdIn[e];
+        }
+    }
+}
+
+int model_hvp(model *m, const double *theta, enum loss_kind loss,
+              const double *X, const double *y, int n, const double *v,
+              double *Hv)
+{
+    int rc = hvp_alloc(m);
+    if (rc)
+        return rc;
+    output_weights(m, theta);
+    memset(Hv, 0, sizeof *Hv * m->np);
+    double inv_n = 1.0 / n;
+    for (int i0 = 0; i0 < n; i0 += m->chunk) {
+        int rows = n - i0 < m->chunk ? n - i0 : m->chunk;
+        const double *Xc = X + (size_t)i0 * m->s.d;
+        forward_chunk(m, theta, Xc, rows);
+        rforward_chunk(m, theta, v, Xc, rows);
+        for (int i = 0; i < rows; i++) {
+            double d1, d2;
+            loss_eval(loss, m->p[i], y[i0 + i], &d1, &d2);
+            m->dp[i] = d1 * inv_n;
+            m->hv->Rdp[i] = d2 * m->hv->Rp[i] * inv_n;
+        }
+        rbackward_chunk(m, theta, v, Xc, rows, Hv);
+    }
+    return 0;
+}
