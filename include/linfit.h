@@ -31,6 +31,16 @@ int linfit_solve(enum loss_kind loss, const double *X, const double *y, int n,
                  int d, double *u, linfit_result *out, char *err,
                  size_t errlen);
 
+/* Least squares alone: min (1/n) sum (u^T x_i - y_i)^2 / 2, minimum-norm
+ * when X is rank deficient. While a copy of X fits in copy_limit bytes it
+ * is solved by LAPACK's SVD-based dgelsd on that copy; beyond, by the
+ * eigen-decomposition of X^T X accumulated in chunks (pseudo-inverse) with
+ * iterative refinement on the true residual, so that memory stays O(d^2)
+ * whatever n is. linfit_solve uses LINFIT_COPY_LIMIT. */
+#define LINFIT_COPY_LIMIT (32u << 20)
+int linfit_lstsq(const double *X, const double *y, int n, int d, double *u,
+                 size_t copy_limit, int *rank, char *err, size_t errlen);
+
 /* F_lin(u) = (1/n) sum_i l(u^T x_i; y_i); grad (d) if non-NULL. */
 double linfit_loss(enum loss_kind loss, const double *X, const double *y,
                    int n, int d, const double *u, double *grad);

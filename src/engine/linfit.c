@@ -1,0 +1,345 @@
+/* linfit.c — the best linear predictor, DESIGN §5. Independent of the
+ * network code on purpose: the baseline is checked against it. */
+#include "linfit.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "err.h"
+#include "loss.h"
+
+#define LINFIT_CHUNK 1024
+#define RCOND 1e-12                /* singular values below RCOND*max are 0 */
+#define NEWTON_MAX_ITERS 200
+#define NEWTON_GRAD_TOL 1e-13      /* stop when ||grad|| is below this */
+#define REFINE_STEPS 3
+#define SEPARABLE_LOSS 1e-12       /* where a separable fit stops */
+
+/* ---- helpers over chunks of rows ---- */
+
+double linfit_loss(enum loss_kind loss, const double *X, const double *y,
+                   int n, int d, const double *u, double *grad)
+{
+    double sum = 0;
+    if (grad)
+        memset(grad, 0, sizeof *grad * (size_t)d);
+    for (int i = 0; i < n; i++) {
+        const double *x = X + (size_t)i * d;
+        double p = 0, d1;
+        for (int k = 0; k < d; k++)
+            p += u[k] * x[k];
+        sum += loss_eval(loss, p, y[i], grad ? &d1 : NULL, NULL);
+        if (grad)
+            for (int k = 0; k < d; k++)
+                grad[k] += d1 * x[k];
+    }
+    if (grad)
+        for (int k = 0; k < d; k++)
+            grad[k] /= n;
+    return sum / n;
+}
+
+static double norm(const double *x, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += x[i] * x[i];
+    return sqrt(s);
+}
+
+/* H = (1/n) sum_i wt_i x_i x_i^T with wt_i = l''(u^T x_i); scratch holds
+ * LINFIT_CHUNK x d. */
+static void weighted_gram(enum loss_kind loss, const double *X, const double *y,
+                          int n, int d, const double *u, double *H,
+                          double *scratch)
+{
+    memset(H, 0, sizeof *H * (size_t)d * d);
+    for (int i0 = 0; i0 < n; i0 += LINFIT_CHUNK) {
+        int rows = n - i0 < LINFIT_CHUNK ? n - i0 : LINFIT_CHUNK;
+        for (int i = 0; i < rows; i++) {
+            const double *x = X + (size_t)(i0 + i) * d;
+            double p = 0, d2 = 1;
+            if (u) {
+                for (int k = 0; k < d; k++)
+                    p += u[k] * x[k];
+                loss_eval(loss, p, y[i0 + i], NULL, &d2);
+            }
+            double s = sqrt(d2 / n);
+            for (int k = 0; k < d; k++)
+                scratch[(size_t)i * d + k] = s * x[k];
+        }
+        blas_syrk_full(d, rows, 1.0, scratch, d, 1.0, H);
+    }
+}
+
+/* ---- least squares ---- */
+
+static int lstsq_copy(const double *X, const double *y, int n, int d, double *u,
+                      int *rank, char *err, size_t errlen)
+{
+    size_t ldb = (size_t)(n > d ? n : d);
+    double *A = malloc(sizeof *A * (size_t)n * d), *b = calloc(ldb, sizeof *b);
+    int rc = 0;
+    if (!A || !b) {
+        rc = err_set(err, errlen, -ENOMEM, "linear baseline: out of memory");
+        goto out;
+    }
+    memcpy(A, X, sizeof *A * (size_t)n * d);
+    memcpy(b, y, sizeof *b * (size_t)n);
+    int info = lapack_gelsd(n, d, A, b, RCOND, rank);
+    if (info != 0) {
+        rc = err_set(err, errlen, -EDOM,
+                     "linear baseline: least squares (dgelsd) failed, info %d", info);
+        goto out;
+    }
+    memcpy(u, b, sizeof *u * (size_t)d);
+out:
+    free(A);
+    free(b);
+    return rc;
+}
+
+/* u = G^+ r where G = Q diag(lam) Q^T (Q's rows are eigenvectors). */
+static void pinv_apply(const double *Q, const double *lam, int d, double cut,
+                       const double *r, double *u, double *tmp)
+{
+    for (int k = 0; k < d; k++) {
+        double s = 0;
+        for (int j = 0; j < d; j++)
+            s += Q[(size_t)k * d + j] * r[j];
+        tmp[k] = lam[k] > cut ? s / lam[k] : 0.0;
+    }
+    for (int j = 0; j < d; j++) {
+        double s = 0;
+        for (int k = 0; k < d; k++)
+            s += Q[(size_t)k * d + j] * tmp[k];
+        u[j] = s;
+    }
+}
+
+/* r = X^T (y - X u) / n */
+static void normal_residual(const double *X, const double *y, int n, int d,
+                            const double *u, double *r)
+{
+    memset(r, 0, sizeof *r * (size_t)d);
+    for (int i = 0; i < n; i++) {
+        const double *x = X + (size_t)i * d;
+        double e = y[i];
+        for (int k = 0; k < d; k++)
+            e -= u[k] * x[k];
+        for (int k = 0; k < d; k++)
+            r[k] += e * x[k];
+    }
+    for (int k = 0; k < d; k++)
+        r[k] /= n;
+}
+
+static int lstsq_normal(const double *X, const double *y, int n, int d,
+                        double *u, int *rank, char *err, size_t errlen)
+{
+    size_t dd = (size_t)d * d;
+    double *Q = malloc(sizeof *Q * dd), *lam = malloc(sizeof *lam * (size_t)d);
+    double *scratch = malloc(sizeof *scratch * (size_t)LINFIT_CHUNK * d);
+    double *r = malloc(sizeof *r * (size_t)d * 3);
+    int rc = 0;
+    if (!Q || !lam || !scratch || !r) {
+        rc = err_set(err, errlen, -ENOMEM, "linear baseline: out of memory");
+        goto out;
+    }
+    weighted_gram(LOSS_SQUARED, X, y, n, d, NULL, Q, scratch);
+    int info = lapack_syev(d, Q, lam, true);
+    if (info != 0) {
+        rc = err_set(err, errlen, -EDOM,
+                     "linear baseline: eigen-decomposition failed, info %d", info);
+        goto out;
+    }
+    double cut = RCOND * RCOND * fabs(lam[d - 1]); /* lam = sigma^2 / n */
+    *rank = 0;
+    for (int k = 0; k < d; k++)
+        *rank += lam[k] > cut;
+    memset(u, 0, sizeof *u * (size_t)d);
+    for (int it = 0; it <= REFINE_STEPS; it++) {
+        normal_residual(X, y, n, d, u, r);
+        pinv_apply(Q, lam, d, cut, r, r + d, r + 2 * d);
+        for (int k = 0; k < d; k++)
+            u[k] += r[d + k];
+    }
+out:
+    free(Q);
+    free(lam);
+    free(scratch);
+    free(r);
+    return rc;
+}
+
+int linfit_lstsq(const double *X, const double *y, int n, int d, double *u,
+                 size_t copy_limit, int *rank, char *err, size_t errlen)
+{
+    if ((size_t)n * d * sizeof(double) <= copy_limit)
+        return lstsq_copy(X, y, n, d, u, rank, err, errlen);
+    return lstsq_normal(X, y, n, d, u, rank, err, errlen);
+}
+
+/* ---- Newton with backtracking for the other losses ---- */
+
+static bool separates(const double *X, const double *y, int n, int d,
+                      const double *u)
+{
+    for (int i = 0; i < n; i++) {
+        double p = 0;
+        for (int k = 0; k < d; k++)
+            p += u[k] * X[(size_t)i * d + k];
+        if (y[i] * p <= 0)
+            return false;
+    }
+    return true;
+}
+
+/* Solves (H + mu I) step = -g, raising mu from 0 until the Cholesky
+ * factorisation succeeds (H is singular for rank-deficient X and nearly so
+ * on separable data). */
+static int newton_step(const double *H, const double *g, int d, double *step,
+                       double *work)
+{
+    double tr = 0;
+    for (int k = 0; k < d; k++)
+        tr += H[(size_t)k * d + k];
+    double mu = 0, base = tr > 0 ? 1e-12 * tr / d : 1e-12;
+    for (int attempt = 0; attempt < 40; attempt++) {
+        memcpy(work, H, sizeof *work * (size_t)d * d);
+        for (int k = 0; k < d; k++) {
+            work[(size_t)k * d + k] += mu;
+            step[k] = -g[k];
+        }
+        if (lapack_posv(d, work, step) == 0)
+            return 0;
+        mu = mu == 0 ? base : mu * 10;
+    }
+    return -EDOM;
+}
+
+typedef struct newton_ws {
+    double *g, *H, *step, *trial, *gt, *work, *scratch;
+} newton_ws;
+
+/* Armijo backtracking along w->step from u. Near the optimum the decrease
+ * of a Newton step falls below the rounding of F itself, so a full step
+ * that leaves F unchanged to rounding is still taken when it shrinks the
+ * gradient: that is where the last digits of u* come from. Updates u, *f
+ * and w->g; returns 1 when no step was taken. */
+static int line_search(enum loss_kind loss, const double *X, const double *y,
+                       int n, int d, double *u, double *f, double gnorm,
+                       newton_ws *w)
+{
+    double slope = 0;
+    for (int k = 0; k < d; k++)
+        slope += w->g[k] * w->step[k];
+    for (double t = 1; t > 1e-20; t *= 0.5) {
+        for (int k = 0; k < d; k++)
+            w->trial[k] = u[k] + t * w->step[k];
+        double ft = linfit_loss(loss, X, y, n, d, w->trial, w->gt);
+        bool armijo = ft <= *f + 1e-4 * t * slope && ft < *f;
+        bool flat = t == 1 && ft <= *f + 1e-14 * fabs(*f) &&
+                    norm(w->gt, d) < gnorm;
+        if (armijo || flat) {
+            memcpy(u, w->trial, sizeof *u * (size_t)d);
+            memcpy(w->g, w->gt, sizeof *w->g * (size_t)d);
+            *f = ft;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int newton(enum loss_kind loss, const double *X, const double *y, int n,
+                  int d, double *u, linfit_result *out, newton_ws *w)
+{
+    double f = linfit_loss(loss, X, y, n, d, u, w->g);
+    int it;
+    for (it = 0; it < NEWTON_MAX_ITERS; it++) {
+        double gn = norm(w->g, d);
+        if (gn < NEWTON_GRAD_TOL)
+            break;
+        /* Separable: the infimum 0 is approached as ||u|| grows without
+         * bound; stop once it is reached to float64 resolution. */
+        out->separable = out->separable || separates(X, y, n, d, u);
+        if (out->separable && f < SEPARABLE_LOSS)
+            break;
+        weighted_gram(loss, X, y, n, d, u, w->H, w->scratch);
+        if (newton_step(w->H, w->g, d, w->step, w->work))
+            return -EDOM;
+        if (line_search(loss, X, y, n, d, u, &f, gn, w))
+            break; /* no step improves F or its gradient: the optimum */
+    }
+    out->iters = it;
+    out->separable = out->separable || separates(X, y, n, d, u);
+    return 0;
+}
+
+static int solve_newton(enum loss_kind loss, const double *X, const double *y,
+                        int n, int d, double *u, linfit_result *out, char *err,
+                        size_t errlen)
+{
+    newton_ws w = {0};
+    size_t dd = (size_t)d * d;
+    w.g = malloc(sizeof(double) * (size_t)d);
+    w.step = malloc(sizeof(double) * (size_t)d);
+    w.trial = malloc(sizeof(double) * (size_t)d);
+    w.gt = malloc(sizeof(double) * (size_t)d);
+    w.H = malloc(sizeof(double) * dd);
+    w.work = malloc(sizeof(double) * dd);
+    w.scratch = malloc(sizeof(double) * (size_t)LINFIT_CHUNK * d);
+    int rc = 0;
+    if (!w.g || !w.step || !w.trial || !w.gt || !w.H || !w.work || !w.scratch) {
+        rc = err_set(err, errlen, -ENOMEM, "linear baseline: out of memory");
+        goto out;
+    }
+    /* logcosh is near-quadratic at its optimum: start from least squares */
+    if (loss == LOSS_LOGCOSH) {
+        int rank;
+        rc = linfit_lstsq(X, y, n, d, u, LINFIT_COPY_LIMIT, &rank, err, errlen);
+        if (rc)
+            goto out;
+    } else {
+        memset(u, 0, sizeof *u * (size_t)d);
+    }
+    if (newton(loss, X, y, n, d, u, out, &w))
+        rc = err_set(err, errlen, -EDOM,
+                     "linear baseline: Newton's method found no descent step");
+out:
+    free(w.g);
+    free(w.step);
+    free(w.trial);
+    free(w.gt);
+    free(w.H);
+    free(w.work);
+    free(w.scratch);
+    return rc;
+}
+
+int linfit_solve(enum loss_kind loss, const double *X, const double *y, int n,
+                 int d, double *u, linfit_result *out, char *err,
+                 size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->rank = d;
+    int rc;
+    if (loss == LOSS_SQUARED)
+        rc = linfit_lstsq(X, y, n, d, u, LINFIT_COPY_LIMIT, &out->rank, err,
+                          errlen);
+    else
+        rc = solve_newton(loss, X, y, n, d, u, out, err, errlen);
+    if (rc)
+        return rc;
+    double *g = malloc(sizeof *g * (size_t)d);
+    if (!g)
+        return err_set(err, errlen, -ENOMEM, "linear baseline: out of memory");
+    out->loss = linfit_loss(loss, X, y, n, d, u, g);
+    out->grad_norm = norm(g, d);
+    out->u_norm = norm(u, d);
+    free(g);
+    return 0;
+}
