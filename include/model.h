@@ -17,6 +17,7 @@
 #ifndef RESWEEP_MODEL_H
 #define RESWEEP_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -56,6 +57,12 @@ void model_group(const model *m, enum model_group g, size_t *off, size_t *len);
  * weights and V ~ init_scale * N(0, 1) (zero when init_scale is 0). */
 void model_init_params(const model *m, const model_config *mc, rng *r,
                        double *theta);
+
+/* Optional hook asked between chunks of an evaluation, so that a long
+ * full-batch pass can be abandoned within a chunk's time: when fn returns
+ * true, the evaluation stops and returns NAN (its outputs are then
+ * meaningless). fn NULL removes the hook. */
+void model_set_interrupt(model *m, bool (*fn)(void *ctx), void *ctx);
 
 /* Predictions p[0..n-1] for the n rows of X (n x d). */
 void model_predict(model *m, const double *theta, const double *X, int n,

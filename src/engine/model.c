@@ -56,7 +56,20 @@ struct model {
     double *gA, *gB;       /* m x h: layer gradients, used in turn */
     double *c, *sacc;      /* h: V_{B-1}^T w, and sum over chunks of Z_L^T dp */
     hvp_ws *hv;
+    bool (*interrupt)(void *ctx);
+    void *ictx;
 };
+
+void model_set_interrupt(model *m, bool (*fn)(void *ctx), void *ctx)
+{
+    m->interrupt = fn;
+    m->ictx = ctx;
+}
+
+static bool interrupted(model *m, int i0)
+{
+    return i0 > 0 && m->interrupt && m->interrupt(m->ictx);
+}
 
 /* ---- shapes and layout ---- */
 
@@ -554,6 +567,8 @@ double model_loss_grad(model *m, const double *theta, enum loss_kind loss,
     }
     double sum = 0, inv_n = 1.0 / n;
     for (int i0 = 0; i0 < n; i0 += m->chunk) {
+        if (interrupted(m, i0))
+            return NAN;
         int rows = n - i0 < m->chunk ? n - i0 : m->chunk;
         const double *Xc = X + (size_t)i0 * m->s.d;
         forward_chunk(m, theta, Xc, rows);

@@ -1,0 +1,45 @@
+/* analysis.h — what every run measures at its end point (DESIGN §6). */
+#ifndef RESWEEP_ANALYSIS_H
+#define RESWEEP_ANALYSIS_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "data.h"
+#include "engine.h"
+#include "lanczos.h"
+#include "model.h"
+#include "rng.h"
+
+/* §6.4: cert = c - <a, u*> with a = (1/n) sum l'(p_i) x_i and
+ * c = (1/n) sum l'(p_i) p_i, for predictions p at any parameters. An upper
+ * bound on F - F_lin* wherever it is evaluated. */
+double analysis_cert(enum loss_kind loss, const double *X, const double *y,
+                     int n, int d, const double *p, const double *u_star);
+
+/* §6.4's gradient-norm bound given grad F at theta and ||u*||: for resnet
+ * ||w|| ||g_w|| + ||u*|| (||g_w|| + ||V||_2 ||g_V||_F / ||w||) (+inf at
+ * w = 0); for decoupled (c = u.g_u + v.g_v, a = g_u)
+ * ||u|| ||g_u|| + ||v|| ||g_v|| + ||u*|| ||g_u||; for linear
+ * (||u|| + ||u*||) ||g_u||; NAN for plain and deep_resnet, where §6.4 gives
+ * no such bound. Also returns ||w|| and ||V||_2 (||v|| for decoupled; the
+ * largest block's for deep_resnet) through w_norm, v_norm. */
+double analysis_cert_grad(const model *m, const double *theta,
+                          const double *grad, double u_star_norm,
+                          double *w_norm, double *v_norm);
+
+/* §6.3: extreme Hessian eigenvalues of F at theta by Lanczos on exact
+ * Hessian-vector products. */
+int analysis_hessian(model *m, const double *theta, enum loss_kind loss,
+                     const double *X, const double *y, int n, int iters,
+                     rng *r, lanczos_result *out, char *err, size_t errlen);
+
+/* Everything of §6 at theta into res: train/test losses and 0-1 errors,
+ * gradient norms (total and per group), cert, cert_grad, and the Hessian
+ * extremes when ac->hessian. Expects res->lin_loss and res->u_norm set. */
+int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
+                      const dataset *ds, const double *u_star,
+                      const analysis_config *ac, rng *r, run_result *res,
+                      char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,187 @@
+/* analysis.c — DESIGN §6 end-point measurements. */
+#include "analysis.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "err.h"
+#include "loss.h"
+
+static double norm2(const double *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += x[i] * x[i];
+    return sqrt(s);
+}
+
+double analysis_cert(enum loss_kind loss, const double *X, const double *y,
+                     int n, int d, const double *p, const double *u_star)
+{
+    /* <a, u*> = (1/n) sum l'(p_i) <x_i, u*>: no d-vector needed */
+    double c = 0, au = 0;
+    for (int i = 0; i < n; i++) {
+        double d1, xu = 0;
+        loss_eval(loss, p[i], y[i], &d1, NULL);
+        const double *x = X + (size_t)i * d;
+        for (int k = 0; k < d; k++)
+            xu += x[k] * u_star[k];
+        c += d1 * p[i];
+        au += d1 * xu;
+    }
+    return (c - au) / n;
+}
+
+/* ||V||_2 of the d x h matrix at V (copied: LAPACK destroys its input). */
+static double spectral_norm(const double *V, int d, int h)
+{
+    int k = d < h ? d : h;
+    double *A = malloc(sizeof *A * (size_t)d * h), *s = malloc(sizeof *s * (size_t)k);
+    double r = NAN;
+    if (A && s) {
+        memcpy(A, V, sizeof *A * (size_t)d * h);
+        if (lapack_singular_values(d, h, A, s) == 0)
+            r = s[0];
+    }
+    free(A);
+    free(s);
+    return r;
+}
+
+double analysis_cert_grad(const model *m, const double *theta,
+                          const double *grad, double u_star_norm,
+                          double *w_norm, double *v_norm)
+{
+    const model_shape *s = model_get_shape(m);
+    size_t oo, lo, ov, lv;
+    model_group(m, MODEL_OUT, &oo, &lo);
+    model_group(m, MODEL_V, &ov, &lv);
+    double w = norm2(theta + oo, lo), gw = norm2(grad + oo, lo);
+    double gv = norm2(grad + ov, lv);
+    *w_norm = w;
+    *v_norm = NAN;
+    switch (s->arch) {
+    case ARCH_LINEAR:
+        return (w + u_star_norm) * gw;
+    case ARCH_DECOUPLED:
+        *v_norm = norm2(theta + ov, lv);
+        return w * gw + *v_norm * gv + u_star_norm * gw;
+    case ARCH_RESNET: {
+        double V2 = spectral_norm(theta + ov, s->d, s->h);
+        *v_norm = V2;
+        if (w == 0)
+            return INFINITY;
+        return w * gw + u_star_norm * (gw + V2 * gv / w);
+    }
+    case ARCH_PLAIN:
+    case ARCH_DEEP_RESNET:
+        for (int b = 0; b < s->B; b++) {
+            double nb = spectral_norm(theta + ov + (size_t)b * s->d * s->h, s->d, s->h);
+            if (!(*v_norm >= nb))
+                *v_norm = nb;
+        }
+        return NAN;
+    }
+    return NAN;
+}
+
+typedef struct hess_ctx {
+    model *m;
+    const double *theta, *X, *y;
+    enum loss_kind loss;
+    int n;
+} hess_ctx;
+
+static int hess_op(void *ctx, const double *v, double *out)
+{
+    hess_ctx *h = ctx;
+    return model_hvp(h->m, h->theta, h->loss, h->X, h->y, h->n, v, out);
+}
+
+int analysis_hessian(model *m, const double *theta, enum loss_kind loss,
+                     const double *X, const double *y, int n, int iters,
+                     rng *r, lanczos_result *out, char *err, size_t errlen)
+{
+    hess_ctx h = {.m = m, .theta = theta, .X = X, .y = y, .loss = loss, .n = n};
+    return lanczos_extremes(model_nparams(m), hess_op, &h, iters, r, out, err,
+                            errlen);
+}
+
+static void group_norms(const model *m, const double *grad, run_result *res)
+{
+    double *dst[MODEL_GROUPS] = {&res->grad_out, &res->grad_v, &res->grad_theta};
+    for (int g = 0; g < MODEL_GROUPS; g++) {
+        size_t off, len;
+        model_group(m, (enum model_group)g, &off, &len);
+        *dst[g] = norm2(grad + off, len);
+    }
+    res->grad_norm = norm2(grad, model_nparams(m));
+}
+
+/* Test loss and 0-1 error of the network, and of u*. */
+static int test_measures(model *m, const double *theta, enum loss_kind loss,
+                         const dataset *ds, const double *u_star,
+                         run_result *res)
+{
+    if (ds->n_test == 0)
+        return 0;
+    double *p = malloc(sizeof *p * (size_t)ds->n_test);
+    if (!p)
+        return -ENOMEM;
+    model_predict(m, theta, ds->X_test, ds->n_test, p);
+    res->test_loss = loss_mean(loss, p, ds->y_test, ds->n_test);
+    if (ds->classification)
+        res->test_err01 = loss_error01(p, ds->y_test, ds->n_test);
+    blas_gemv(false, ds->n_test, ds->d, 1.0, ds->X_test, ds->d, u_star, 0.0, p);
+    res->lin_test_loss = loss_mean(loss, p, ds->y_test, ds->n_test);
+    if (ds->classification)
+        res->lin_test_err01 = loss_error01(p, ds->y_test, ds->n_test);
+    free(p);
+    return 0;
+}
+
+int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
+                      const dataset *ds, const double *u_star,
+                      const analysis_config *ac, rng *r, run_result *res,
+                      char *err, size_t errlen)
+{
+    size_t np = model_nparams(m);
+    double *grad = malloc(sizeof *grad * np), *p = malloc(sizeof *p * (size_t)ds->n);
+    int rc = 0;
+    if (!grad || !p) {
+        rc = err_set(err, errlen, -ENOMEM, "analysis: out of memory");
+        goto out;
+    }
+    res->train_loss = model_loss_grad(m, theta, loss, ds->X, ds->y, ds->n, grad, p);
+    res->gap = res->train_loss - res->lin_loss;
+    group_norms(m, grad, res);
+    if (ds->classification) {
+        res->err01 = loss_error01(p, ds->y, ds->n);
+    }
+    res->cert = analysis_cert(loss, ds->X, ds->y, ds->n, ds->d, p, u_star);
+    res->cert_grad = analysis_cert_grad(m, theta, grad, res->u_norm,
+                                        &res->w_norm, &res->v_norm);
+    if (test_measures(m, theta, loss, ds, u_star, res)) {
+        rc = err_set(err, errlen, -ENOMEM, "analysis: out of memory");
+        goto out;
+    }
+    if (ac->hessian) {
+        lanczos_result lz;
+        rc = analysis_hessian(m, theta, loss, ds->X, ds->y, ds->n,
+                              ac->lanczos_iters, r, &lz, err, errlen);
+        if (rc)
+            goto out;
+        res->hess_min = lz.lmin;
+        res->hess_max = lz.lmax;
+        res->hess_min_res = lz.res_min;
+        res->hess_max_res = lz.res_max;
+        res->lanczos_iters = lz.iters;
+    }
+out:
+    free(grad);
+    free(p);
+    return rc;
+}

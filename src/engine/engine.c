@@ -1,0 +1,187 @@
+/* engine.c — one run: data -> linear baseline -> training -> analysis
+ * (DESIGN §2–§7). */
+#include "engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analysis.h"
+#include "blas.h"
+#include "data.h"
+#include "err.h"
+#include "linfit.h"
+#include "loss.h"
+#include "model.h"
+#include "train.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void run_result_clear(run_result *r)
+{
+    double *nan_fields[] = {
+        &r->init_loss, &r->train_loss, &r->test_loss, &r->lin_loss,
+        &r->lin_test_loss, &r->gap, &r->err01, &r->test_err01, &r->lin_err01,
+        &r->lin_test_err01, &r->lin_grad_norm, &r->u_norm, &r->grad_norm,
+        &r->grad_out, &r->grad_v, &r->grad_theta, &r->hess_min, &r->hess_max,
+        &r->hess_min_res, &r->hess_max_res, &r->cert, &r->cert_grad,
+        &r->w_norm, &r->v_norm, &r->regret_lhs, &r->regret_lin,
+        &r->regret_dist, &r->regret_grad, &r->regret_bound, &r->train_s,
+        &r->analysis_s, &r->total_s};
+    memset(r, 0, sizeof *r);
+    for (size_t i = 0; i < sizeof nan_fields / sizeof nan_fields[0]; i++)
+        *nan_fields[i] = NAN;
+    r->diverged_step = -1;
+}
+
+/* FNV-1a of the canonical configuration: a checkpoint is only accepted by
+ * the configuration that wrote it. */
+static int config_hash(const run_config *cfg, uint64_t *out)
+{
+    char *json = config_to_json(cfg);
+    if (!json)
+        return -ENOMEM;
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)json; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    free(json);
+    *out = h;
+    return 0;
+}
+
+/* Everything one run holds; freed in one place. */
+typedef struct run_env {
+    dataset ds;
+    data_gen *gen;
+    model *m;
+    double *theta, *u_star;
+} run_env;
+
+static void env_free(run_env *e)
+{
+    data_free(&e->ds);
+    data_gen_free(e->gen);
+    model_free(e->m);
+    free(e->theta);
+    free(e->u_star);
+}
+
+/* §5: F_lin*, u*, and their train/0-1 measures. */
+static int baseline(const run_config *cfg, run_env *e, run_result *out,
+                    char *err, size_t errlen)
+{
+    const dataset *ds = &e->ds;
+    e->u_star = calloc((size_t)ds->d, sizeof *e->u_star);
+    if (!e->u_star)
+        return err_set(err, errlen, -ENOMEM, "out of memory");
+    linfit_result lf;
+    int rc = linfit_solve(cfg->loss, ds->X, ds->y, ds->n, ds->d, e->u_star,
+                          &lf, err, errlen);
+    if (rc)
+        return rc;
+    out->lin_loss = lf.loss;
+    out->lin_grad_norm = lf.grad_norm;
+    out->u_norm = lf.u_norm;
+    out->separable = lf.separable;
+    if (ds->classification) {
+        int wrong = 0;
+        for (int i = 0; i < ds->n; i++) {
+            double p = 0;
+            for (int k = 0; k < ds->d; k++)
+                p += e->u_star[k] * ds->X[(size_t)i * ds->d + k];
+            wrong += ((p >= 0) ? 1.0 : -1.0) != ds->y[i];
+        }
+        out->lin_err01 = (double)wrong / ds->n;
+    }
+    return 0;
+}
+
+static int build_model(const run_config *cfg, run_env *e, run_result *out,
+                       char *err, size_t errlen)
+{
+    model_shape sh = model_shape_from_config(&cfg->model, e->ds.d);
+    e->m = model_new(&sh, 0, err, errlen);
+    if (!e->m)
+        return -ENOMEM;
+    out->n_params = (long)model_nparams(e->m);
+    e->theta = malloc(sizeof *e->theta * model_nparams(e->m));
+    if (!e->theta)
+        return err_set(err, errlen, -ENOMEM, "out of memory for %ld parameters",
+                       out->n_params);
+    return 0;
+}
+
+/* Fresh initialisation, or the state of hooks->resume. */
+static int start_state(const run_config *cfg, const run_hooks *hooks,
+                       const train_ctx *tc, run_env *e, train_state *st,
+                       char *err, size_t errlen)
+{
+    rng r;
+    rng_init(&r, cfg->seed, RNG_INIT);
+    model_init_params(e->m, &cfg->model, &r, e->theta);
+    train_state_begin(st, tc, e->theta);
+    if (!hooks || !hooks->resume)
+        return 0;
+    return train_state_unpack(st, model_nparams(e->m), tc->config_hash,
+                              hooks->resume->data, hooks->resume->len, err,
+                              errlen);
+}
+
+/* A diverged run keeps the loss it reached; no analysis is meaningful. */
+static void diverged_end(const run_config *cfg, run_env *e, run_result *out)
+{
+    out->train_loss = model_loss_grad(e->m, e->theta, cfg->loss, e->ds.X,
+                                      e->ds.y, e->ds.n, NULL, NULL);
+    out->gap = out->train_loss - out->lin_loss;
+}
+
+int engine_run(const run_config *cfg, const run_hooks *hooks, run_result *out,
+               char *err, size_t errlen)
+{
+    double t0 = now_s();
+    run_env e = {0};
+    run_result_clear(out);
+    int rc = blas_init(err, errlen);
+    if (!rc)
+        rc = data_load(cfg, &e.ds, err, errlen);
+    if (rc)
+        goto out;
+    out->n = e.ds.n;
+    out->n_test = e.ds.n_test;
+    out->d = e.ds.d;
+    if (cfg->data.stream && !(e.gen = data_gen_new(cfg, err, errlen))) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if ((rc = baseline(cfg, &e, out, err, errlen)) ||
+        (rc = build_model(cfg, &e, out, err, errlen)))
+        goto out;
+    train_ctx tc = {.cfg = cfg, .m = e.m, .ds = &e.ds, .gen = e.gen,
+                    .u_star = e.u_star, .hooks = hooks};
+    train_state st;
+    if ((rc = config_hash(cfg, &tc.config_hash)) ||
+        (rc = start_state(cfg, hooks, &tc, &e, &st, err, errlen)) ||
+        (rc = train_run(&tc, &st, out, err, errlen)))
+        goto out;
+    if (out->status == RUN_DIVERGED) {
+        diverged_end(cfg, &e, out);
+        goto out;
+    }
+    double t1 = now_s();
+    rng ra;
+    rng_init(&ra, cfg->seed, RNG_ANALYSIS);
+    rc = analysis_endpoint(e.m, e.theta, cfg->loss, &e.ds, e.u_star,
+                           &cfg->analysis, &ra, out, err, errlen);
+    out->analysis_s = now_s() - t1;
+out:
+    out->total_s = now_s() - t0;
+    env_free(&e);
+    return rc;
+}
