@@ -1,4 +1,4 @@
-/* store.h — resweep's SQLite database (DESIGN §8, schema/*.sql).
+/* store.h — resweep's SQLite database (DESIGN §8; the SQL lives in schema/).
  *
  * Two kinds of connection:
  *  - store: THE writer. One per daemon, used by one thread (the store
@@ -10,8 +10,27 @@
  *
  * Run states: queued -> running -> done | failed | diverged | canceled.
  * Every function returns 0 or a negative code with a sentence in err; an
- * SQLite failure (disk full, I/O error) is -EIO and the sentence carries
- * SQLite's message. Nothing here exits or aborts.
+ * SQLite failure (disk full, I/O error) is -EIO or -ENOSPC and the
+ * sentence carries SQLite's message and what was being done. Nothing here
+ * exits or aborts. The codes:
+ *   -ENOSPC  SQLite said the disk is full (SQLITE_FULL);
+ *   -EIO     any other SQLite failure (I/O error, locked, corrupt...);
+ *   -EINVAL  a bad argument, a constraint the schema refused (a run of a
+ *            job that does not exist), or a transition the run's state
+ *            does not allow (the sentence names the state);
+ *   -EFBIG   a value larger than SQLite stores (a checkpoint > 1 GB);
+ *   -ENOENT  no such job or run;
+ *   -EPROTO  the database's schema is newer than this binary.
+ * A failed write leaves the database as it was before the call: each call
+ * is atomic (a savepoint), and a transaction in which a write failed with
+ * -EIO/-ENOSPC can only be rolled back (store_commit refuses it).
+ *
+ * Durability (see docs/store.md): WAL with synchronous=NORMAL. A commit
+ * survives the process dying at any moment (kill -9, a crash): SQLite
+ * recovers the WAL at the next open. Power loss or an OS crash may lose
+ * the last transactions before the WAL was synced (never corrupting the
+ * database); store_set_sync_full() trades commit speed for surviving that
+ * too.
  */
 #ifndef RESWEEP_STORE_H
 #define RESWEEP_STORE_H
@@ -30,6 +49,8 @@ enum run_state {
     RUN_CANCELED, RUN_STATES
 };
 const char *store_state_name(enum run_state s);   /* "queued", ... */
+/* "queued" -> RUN_QUEUED...; -EINVAL for an unknown name. */
+int store_state_from_name(const char *name, enum run_state *out);
 
 typedef struct job_counts {
     long total;
@@ -44,6 +65,32 @@ typedef struct store_reader store_reader;
 int store_open(const char *path, store **out, char *err, size_t errlen);
 void store_close(store *s);
 
+/* store_open with flags. STORE_OPEN_FAULTS opens through the
+ * fault-injection VFS (store_fault_arm, for tests). store_open and
+ * store_open_ex both honour, for tests driving the daemon from outside:
+ *   RESWEEP_FAULT_WRITES=N  open through the fault VFS and, once open,
+ *                           let N writes/syncs succeed and fail the rest;
+ *   RESWEEP_FAULT_ERROR=full|ioerr   the error (default full: disk full);
+ *   RESWEEP_FAULT_COUNT=K   the fault clears after K failed calls
+ *                           (default: never).
+ * Parent directories that do not exist are created with mode 0700. A
+ * file that is an SQLite database of another program (tables but no
+ * schema_version) is refused, not modified. */
+#define STORE_OPEN_FAULTS 0x1u
+int store_open_ex(const char *path, unsigned flags, store **out, char *err,
+                  size_t errlen);
+
+/* synchronous=FULL (true) or NORMAL (false, the default). FULL syncs the
+ * WAL at every commit, so a commit survives power loss too, at the cost
+ * of an fsync per commit. Not inside a transaction (-EINVAL). */
+int store_set_sync_full(store *s, bool full, char *err, size_t errlen);
+int store_get_sync_full(store *s, bool *full, char *err, size_t errlen);
+
+/* One transaction at a time (-EINVAL when one is open). store_begin
+ * takes the write lock at once (BEGIN IMMEDIATE). store_commit rolls
+ * back and fails when the commit fails, or when a write inside the
+ * transaction failed with -EIO/-ENOSPC; either way the transaction is
+ * over when it returns. store_rollback is harmless without one. */
 int store_begin(store *s, char *err, size_t errlen);
 int store_commit(store *s, char *err, size_t errlen);
 void store_rollback(store *s);
@@ -59,16 +106,25 @@ int store_run_insert(store *s, int64_t job_id, long index, int priority,
                      const run_config *cfg, const char *config_json,
                      int64_t *run_id, char *err, size_t errlen);
 
-/* queued -> running; attempts += 1; started_at = now. */
+/* queued -> running; attempts += 1; started_at = now. -EINVAL when the
+ * run is not queued (the sentence names its state), -ENOENT when it does
+ * not exist. */
 int store_run_start(store *s, int64_t run_id, char *err, size_t errlen);
 
 /* running -> done/diverged with its result row, or -> failed/canceled with
- * error (may be NULL). Deletes the run's checkpoint. */
+ * error (may be NULL). Deletes the run's checkpoint.
+ * res is required for done/diverged and optional for failed/canceled
+ * (stored when given); NaN fields are stored as NULL, negative counts
+ * (diverged_step -1...) as NULL. failed/canceled are also accepted from
+ * queued (a run that never started). A run already finished is -EINVAL,
+ * so no result is stored twice. */
 int store_run_finish(store *s, int64_t run_id, enum run_state state,
                      const run_result *res, const char *error, char *err,
                      size_t errlen);
 
-/* running -> queued, keeping its checkpoint (a suspended run at shutdown). */
+/* running -> queued, keeping its checkpoint (a suspended run at shutdown).
+ * The attempt is given back (attempts -= 1): a clean suspension is not a
+ * failure, so max_attempts counts only the starts that ended in a crash. */
 int store_run_requeue(store *s, int64_t run_id, char *err, size_t errlen);
 
 /* Curve points of a run; a point already stored for the same step is
@@ -76,82 +132,134 @@ int store_run_requeue(store *s, int64_t run_id, char *err, size_t errlen);
 int store_curve_insert(store *s, int64_t run_id, const curve_point *pts,
                        int n, char *err, size_t errlen);
 
-/* Replaces the run's checkpoint. */
+/* Replaces the run's checkpoint; ck->data is copied. Only for a running
+ * run (-EINVAL otherwise), so no checkpoint outlives its run. */
 int store_checkpoint_put(store *s, int64_t run_id, const checkpoint *ck,
                          char *err, size_t errlen);
 
-/* queued runs of the job -> canceled; *n receives how many. */
+/* queued runs of the job -> canceled; *n receives how many. Sets the
+ * job's canceled_at; running runs are the caller's to stop (they end with
+ * store_run_finish(RUN_CANCELED)). -ENOENT for an unknown job. */
 int store_job_cancel(store *s, int64_t job_id, long *n, char *err,
                      size_t errlen);
-/* failed (and canceled) runs of the job -> queued, attempts reset. */
+/* failed (and canceled) runs of the job -> queued, attempts reset.
+ * Their error, started_at and finished_at are cleared and their results
+ * and curve rows deleted (they start again from scratch); so is the job's
+ * canceled_at. -ENOENT for an unknown job. */
 int store_job_retry(store *s, int64_t job_id, long *n, char *err,
                     size_t errlen);
 
 /* Start-up recovery: every run left running goes back to queued, or to
- * failed ("daemon died N times while running it") once it has used its
- * job's max_attempts. */
+ * failed ("daemon died N times while running this run") once it has used
+ * its job's max_attempts. attempts is not incremented here:
+ * store_run_start counted the start. A failed run's checkpoint is
+ * deleted, a requeued run's kept (it resumes from there). */
 int store_recover(store *s, long *requeued, long *failed, char *err,
                   size_t errlen);
 
 /* Calls fn for every queued run, in scheduling order (priority desc, job
- * asc, run asc). A non-zero return from fn stops and is passed through. */
+ * asc, run asc). A non-zero return from fn stops and is passed through.
+ * fn may call other store functions, but not store_queue_load. */
 typedef int (*store_queue_fn)(void *ctx, int64_t job_id, int priority,
                               int64_t run_id);
 int store_queue_load(store *s, store_queue_fn fn, void *ctx, char *err,
                      size_t errlen);
 
+/* -ENOENT for an unknown job. */
 int store_job_counts(store *s, int64_t job_id, job_counts *out, char *err,
                      size_t errlen);
 
 /* Moves the WAL's content into the database when no reader pins it, so the
- * WAL does not grow without bound; harmless when readers are active. */
+ * WAL does not grow without bound; harmless when readers are active.
+ * A PASSIVE checkpoint, then, if it copied every frame, a TRUNCATE that
+ * does not wait: a reader holding a read transaction only makes it return
+ * 0 early. Not inside a transaction (-EINVAL). Call it every few seconds
+ * or few hundred commits from the store thread. */
 int store_wal_checkpoint(store *s, char *err, size_t errlen);
 
-/* Read-only connection. */
+/* --- Listing (the daemon's status and runs operations) ----------------
+ * Strings in the structs below are borrowed: valid during the callback
+ * only. Timestamps are Unix seconds, NAN when not set. A non-zero return
+ * from fn stops the listing and is passed through; fn must not call the
+ * same listing function again. */
+typedef struct store_job_info {
+    int64_t job_id;
+    const char *name;          /* NULL if the job has none */
+    int priority, max_attempts;
+    long n_runs;
+    double created_at, canceled_at;
+    job_counts counts;
+} store_job_info;
+typedef int (*store_job_fn)(void *ctx, const store_job_info *job);
+
+/* One job (job_id > 0; -ENOENT when unknown) or every job (job_id 0), in
+ * job id order. */
+int store_job_list(store *s, int64_t job_id, store_job_fn fn, void *ctx,
+                   char *err, size_t errlen);
+
+typedef struct store_run_info {
+    int64_t run_id, job_id;
+    long index;                /* within the job */
+    enum run_state state;
+    int attempts, priority;
+    double started_at, finished_at;
+    const char *error;         /* NULL if none */
+    const char *config_json;
+    double train_loss, lin_loss, gap;   /* NAN until measured */
+} store_run_info;
+typedef int (*store_run_fn)(void *ctx, const store_run_info *run);
+
+/* The runs of job_id with index >= from_index, in index order (a caller
+ * pages through a large job by stopping and resuming). -ENOENT for an
+ * unknown job. */
+int store_run_list(store *s, int64_t job_id, long from_index,
+                   store_run_fn fn, void *ctx, char *err, size_t errlen);
+
+/* A run's state and stored result. *has_result is false when the run has
+ * no result row; out then holds the "not measured" values (NAN, -1,
+ * false). out->status is RUN_DIVERGED for a diverged run, else RUN_DONE.
+ * -ENOENT when the run does not exist. */
+int store_result_get(store *s, int64_t run_id, enum run_state *state,
+                     run_result *out, bool *has_result, char *err,
+                     size_t errlen);
+
+/* Read-only connection (SQLITE_OPEN_READONLY, with the writer's busy
+ * timeout), one per thread that reads. It never takes the write lock, so
+ * it never stalls the writer; in WAL mode each statement or transaction
+ * reads one snapshot. The database must exist (store_open made it). */
 int store_reader_open(const char *path, store_reader **out, char *err,
                       size_t errlen);
 void store_reader_close(store_reader *r);
 
 /* The run's canonical configuration JSON (malloc'd, caller frees) and its
- * checkpoint if it has one (*ck_data malloc'd or NULL). */
+ * checkpoint if it has one (*ck_data malloc'd or NULL), read in one
+ * snapshot. -ENOENT when the run does not exist. */
 int store_reader_run(store_reader *r, int64_t run_id, char **config_json,
                      void **ck_data, size_t *ck_len, char *err,
                      size_t errlen);
 
-/* --- Added for the daemon (issue 3, service engineer); to be implemented in
- * store.c. The daemon restores its in-memory job table at start from
- * store_job_list, and serves the `runs` operation from its loop thread's
- * reader with store_reader_job_runs. --- */
+/* The run's checkpoint: *data malloc'd (caller frees) with *len and
+ * *step, or *data NULL and *step -1 when it has none. */
+int store_reader_checkpoint(store_reader *r, int64_t run_id, void **data,
+                            size_t *len, long *step, char *err,
+                            size_t errlen);
 
-typedef struct job_info {
-    int64_t job_id;
-    const char *name;        /* borrowed for the call; "" when unnamed */
-    int priority;
-    int max_attempts;
-    long n_runs;
-    int64_t created_at;      /* unix seconds */
-    job_counts counts;       /* runs by state */
-} job_info;
-typedef int (*store_job_fn)(void *ctx, const job_info *job);
+/* store_result_get through a reader connection. */
+int store_reader_result(store_reader *r, int64_t run_id,
+                        enum run_state *state, run_result *out,
+                        bool *has_result, char *err, size_t errlen);
 
-/* Calls fn for every job in id order. A non-zero return from fn stops and
- * is passed through. */
-int store_job_list(store *s, store_job_fn fn, void *ctx, char *err,
-                   size_t errlen);
-
-typedef struct run_info {
-    int64_t run_id;
-    long index;              /* index of the run in its job's expansion */
-    enum run_state state;
-    int attempts;
-    const char *error;       /* borrowed for the call; NULL when none */
-} run_info;
-typedef int (*store_run_fn)(void *ctx, const run_info *run);
-
-/* Calls fn for at most limit runs of job_id with run id > after_run_id, in
- * run id order. A non-zero return from fn stops and is passed through. */
-int store_reader_job_runs(store_reader *r, int64_t job_id,
-                          int64_t after_run_id, int limit, store_run_fn fn,
-                          void *ctx, char *err, size_t errlen);
+/* --- Fault injection, for tests only (SQLite's test culture) ----------
+ * Connections opened with STORE_OPEN_FAULTS (or RESWEEP_FAULT_WRITES) go
+ * through a VFS shim that counts every xWrite and xSync. Once armed, the
+ * first after_n_writes calls succeed and every later one fails with
+ * sqlite_error: SQLITE_FULL (13, disk full: the store returns -ENOSPC) or
+ * SQLITE_IOERR (10: -EIO), until store_fault_disarm. Process-wide; the
+ * calls are counted from the moment of arming. Returns 0, or -EINVAL for
+ * another error code or a negative count. */
+int store_fault_arm(long after_n_writes, int sqlite_error);
+void store_fault_disarm(void);
+/* How many calls were failed since the last arm. */
+long store_fault_hits(void);
 
 #endif

@@ -1,0 +1,122 @@
+/* internal.h — what the files of src/store/ share: a connection with its
+ * cache of prepared statements, the error mapping, the result columns,
+ * and the fault-injection VFS. Not part of the store's API.
+ */
+#ifndef RESWEEP_STORE_INTERNAL_H
+#define RESWEEP_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store.h"
+
+/* Every statement the store runs, prepared once per connection on first
+ * use (SQLITE_PREPARE_PERSISTENT) and reset after each use: the hot paths
+ * (run insert, start, finish, curve insert) never re-parse SQL. */
+enum stmt_id {
+    ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
+    ST_ROLLBACK_TO,
+    ST_JOB_INSERT, ST_JOB_EXISTS, ST_JOB_COUNTS, ST_JOB_LIST,
+    ST_RUN_INSERT, ST_RUN_START, ST_RUN_FINISH, ST_RUN_REQUEUE,
+    ST_RUN_STATUS, ST_RUN_LIST, ST_RUN_CONFIG,
+    ST_RESULT_INSERT, ST_RESULT_SELECT,
+    ST_CURVE_INSERT,
+    ST_CKPT_PUT, ST_CKPT_GET, ST_CKPT_DELETE,
+    ST_CANCEL_RUNS, ST_CANCEL_CKPTS, ST_CANCEL_JOB,
+    ST_RETRY_RESULTS, ST_RETRY_CURVES, ST_RETRY_RUNS, ST_RETRY_JOB,
+    ST_RECOVER_FAIL, ST_RECOVER_CKPTS, ST_RECOVER_REQUEUE,
+    ST_QUEUE,
+    ST_COUNT
+};
+
+struct conn {
+    sqlite3 *db;
+    char *path;                    /* owned; for error sentences */
+    sqlite3_stmt *st[ST_COUNT];    /* owned; NULL until first use */
+};
+
+struct store {
+    struct conn c;
+    bool in_tx;        /* store_begin is open */
+    bool tx_failed;    /* a write inside it failed: commit is refused */
+    int busy_ms;       /* the busy timeout, restored after a checkpoint */
+};
+
+struct store_reader {
+    struct conn c;
+};
+
+/* How long a connection waits for a lock another connection holds. */
+#define STORE_BUSY_MS 5000
+
+/* Opens path with flags through vfs (NULL: the default one). On failure
+ * the connection is closed again and the sentence names path. */
+int conn_open(struct conn *c, const char *path, int flags, const char *vfs,
+              char *err, size_t errlen);
+void conn_close(struct conn *c);
+
+/* The cached statement id, reset and ready for binding. */
+int conn_stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **out,
+              char *err, size_t errlen);
+
+/* Steps a statement that returns no row (or whose rows are ignored) to
+ * the end and resets it. The format gives the action for the sentence;
+ * it is formatted only on failure (the hot paths call this per row). */
+int conn_step_done(struct conn *c, sqlite3_stmt *st, char *err,
+                   size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* conn_stmt and conn_step_done of a statement without parameters. */
+int conn_exec(struct conn *c, enum stmt_id id, char *err, size_t errlen,
+              const char *what);
+
+/* SQLite's result code rc -> -ENOSPC, -EINVAL (constraint), -EFBIG
+ * (too big) or -EIO. */
+int conn_code(int rc);
+
+/* "database PATH: <what>: <SQLite's message>" with conn_code(rc). */
+int conn_fail(struct conn *c, int rc, char *err, size_t errlen,
+              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* NaN -> NULL; negative count -> NULL; and back. */
+int bind_real(sqlite3_stmt *st, int i, double v);
+int bind_count(sqlite3_stmt *st, int i, long v);
+double column_real(sqlite3_stmt *st, int i);
+long column_count(sqlite3_stmt *st, int i);
+double now_unix(void);
+
+/* Reads the result of run_id through c (store_result_get and
+ * store_reader_result). */
+int query_result(struct conn *c, int64_t run_id, enum run_state *state,
+                 run_result *out, bool *has_result, char *err,
+                 size_t errlen);
+/* Binds res to ST_RESULT_INSERT's parameters 2.. (1 is the run id). */
+void result_bind(sqlite3_stmt *st, const run_result *res);
+/* The SQL of ST_RESULT_INSERT and ST_RESULT_SELECT, built from the
+ * result column table; malloc'd, NULL when out of memory. */
+char *result_sql(enum stmt_id id);
+
+/* The fault-injection VFS (fault.c): registers it once and gives its
+ * name for sqlite3_open_v2. */
+int fault_vfs_name(const char **name, char *err, size_t errlen);
+
+/* What RESWEEP_FAULT_WRITES / _ERROR / _COUNT ask for. */
+struct fault_env {
+    bool set;          /* RESWEEP_FAULT_WRITES is set */
+    long after;        /* writes that succeed */
+    int code;          /* SQLITE_FULL or SQLITE_IOERR */
+    long count;        /* failures before it clears; < 0: never */
+};
+int fault_env_read(struct fault_env *fe, char *err, size_t errlen);
+void fault_env_arm(const struct fault_env *fe);
+
+/* From scripts/embed-schema.sh (build/gen/schema_sql.c). */
+struct schema_migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+extern const struct schema_migration schema_migrations[];
+extern const size_t schema_migration_count;
+
+#endif

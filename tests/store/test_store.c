@@ -1,0 +1,1567 @@
+/* The store (src/store/, schema/001_init.sql): opening and migrating,
+ * transactions, the run state machine, NaN as NULL, the views, curves,
+ * checkpoints, recovery after a real kill -9, the queue order, readers
+ * beside the writer, the WAL checkpoint, and count-based fault injection.
+ *
+ * Each test runs in its own temporary directory with its own database;
+ * the test reads the database back through its own plain SQLite
+ * connection, as a user with sqlite3 would, not through the store. */
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "config.h"
+#include "err.h"
+#include "store.h"
+
+/* --- fixture: a temporary directory and a database path in it -------- */
+
+struct fx {
+    char dir[256];
+    char db[1024];
+    store *s;
+    char err[ERR_LEN];
+};
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw)
+{
+    (void)st; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+static int fx_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s/store-test.XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(f->dir))
+        return -1;
+    /* "db/" does not exist yet: store_open creates it. */
+    snprintf(f->db, sizeof f->db, "%s/db/resweep.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    struct fx *f = *state;
+    store_close(f->s);
+    store_fault_disarm();
+    unsetenv("RESWEEP_FAULT_WRITES");
+    unsetenv("RESWEEP_FAULT_ERROR");
+    unsetenv("RESWEEP_FAULT_COUNT");
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static void fx_open(struct fx *f)
+{
+    int rc = store_open(f->db, &f->s, f->err, sizeof f->err);
+    if (rc != 0)
+        fail_msg("store_open: %s", f->err);
+}
+
+static void fx_reopen(struct fx *f)
+{
+    store_close(f->s);
+    f->s = NULL;
+    fx_open(f);
+}
+
+/* Asserts an rc and, on failure, shows the sentence. */
+#define OK(call)                                                          \
+    do {                                                                  \
+        int rc_ = (call);                                                 \
+        if (rc_ != 0)                                                     \
+            fail_msg("%s = %d: %s", #call, rc_, f->err);                  \
+    } while (0)
+
+/* --- the test's own view of the database (a plain connection) ------- */
+
+static sqlite3 *raw_open(const char *path, bool rw)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db,
+                             rw ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY,
+                             NULL);
+    if (rc != SQLITE_OK)
+        fail_msg("open %s: %s", path, sqlite3_errstr(rc));
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+/* Runs a one-row query on db and leaves the row in *st (caller
+ * finalizes); fails the test when there is no row. */
+static sqlite3_stmt *raw_row(sqlite3 *db, const char *fmt, va_list ap)
+{
+    char sql[2048];
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("prepare %s: %s", sql, sqlite3_errmsg(db));
+    if (sqlite3_step(st) != SQLITE_ROW)
+        fail_msg("no row from %s: %s", sql, sqlite3_errmsg(db));
+    return st;
+}
+
+static long long db_int(sqlite3 *db, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = raw_row(db, fmt, ap);
+    va_end(ap);
+    long long v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* A one-off query through a fresh read-only connection. */
+static long long q_int(struct fx *f, const char *fmt, ...)
+{
+    sqlite3 *db = raw_open(f->db, false);
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = raw_row(db, fmt, ap);
+    va_end(ap);
+    long long v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static double q_real(struct fx *f, const char *fmt, ...)
+{
+    sqlite3 *db = raw_open(f->db, false);
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = raw_row(db, fmt, ap);
+    va_end(ap);
+    double v = sqlite3_column_type(st, 0) == SQLITE_NULL
+                   ? NAN : sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* The text of the first column (NULL -> "NULL"), into a static buffer. */
+static const char *q_text(struct fx *f, const char *fmt, ...)
+{
+    static char buf[1024];
+    sqlite3 *db = raw_open(f->db, false);
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = raw_row(db, fmt, ap);
+    va_end(ap);
+    const char *t = (const char *)sqlite3_column_text(st, 0);
+    snprintf(buf, sizeof buf, "%s", t ? t : "NULL");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return buf;
+}
+
+static void assert_integrity_ok(struct fx *f)
+{
+    assert_string_equal(q_text(f, "PRAGMA integrity_check"), "ok");
+    assert_int_equal(q_int(f, "SELECT count(*) FROM pragma_foreign_key_check"),
+                     0);
+}
+
+static void assert_err_has(const char *err, const char *part)
+{
+    if (!strstr(err, part))
+        fail_msg("error \"%s\" does not contain \"%s\"", err, part);
+}
+
+static double elapsed_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* --- building jobs, runs and results ---------------------------------- */
+
+static const char *CONFIG_JSON = "{\"seed\": 0, \"model\": {\"arch\": \"resnet\"}}";
+
+static int64_t add_job(struct fx *f, int priority, int max_attempts,
+                       const run_config *cfg, int n, int64_t *run_ids)
+{
+    int64_t job = 0;
+    run_config def;
+    config_defaults(&def);
+    OK(store_begin(f->s, f->err, sizeof f->err));
+    OK(store_job_insert(f->s, "test job", priority, max_attempts,
+                        "{\"name\": \"test job\"}", n, &job, f->err,
+                        sizeof f->err));
+    for (int i = 0; i < n; i++) {
+        int64_t id;
+        OK(store_run_insert(f->s, job, i, priority, cfg ? cfg : &def,
+                            CONFIG_JSON, &id, f->err, sizeof f->err));
+        if (run_ids)
+            run_ids[i] = id;
+    }
+    OK(store_commit(f->s, f->err, sizeof f->err));
+    return job;
+}
+
+/* A result whose every field is distinct, so that a field read from the
+ * wrong column shows. */
+static void result_fill(run_result *r, double base)
+{
+    memset(r, 0, sizeof *r);
+    r->status = RUN_DONE;
+    r->steps = 1000;
+    r->diverged_step = 77;
+    r->converged = true;
+    r->n_params = 4321;
+    r->n = 500;
+    r->n_test = 250;
+    r->d = 11;
+    r->separable = true;
+    r->lanczos_iters = 42;
+    double *fields[] = {
+        &r->init_loss, &r->train_loss, &r->test_loss, &r->lin_loss,
+        &r->lin_test_loss, &r->gap, &r->err01, &r->test_err01,
+        &r->lin_err01, &r->lin_test_err01, &r->lin_grad_norm, &r->u_norm,
+        &r->grad_norm, &r->grad_out, &r->grad_v, &r->grad_theta,
+        &r->hess_min, &r->hess_max, &r->hess_min_res, &r->hess_max_res,
+        &r->cert, &r->cert_grad, &r->w_norm, &r->v_norm, &r->regret_lhs,
+        &r->regret_lin, &r->regret_dist, &r->regret_grad, &r->regret_bound,
+        &r->train_s, &r->analysis_s, &r->total_s,
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        *fields[i] = base + 0.125 * (double)(i + 1);
+}
+
+/* A run that was started and finished done with the given gap. */
+static void finish_done(struct fx *f, int64_t run, double gap)
+{
+    run_result r;
+    result_fill(&r, 1.0);
+    r.gap = gap;
+    r.lin_loss = 1.0;
+    r.train_loss = isnan(gap) ? NAN : 1.0 + gap;
+    OK(store_run_start(f->s, run, f->err, sizeof f->err));
+    OK(store_run_finish(f->s, run, RUN_STATE_DONE, &r, NULL, f->err,
+                        sizeof f->err));
+}
+
+/* --- opening and migrating ------------------------------------------ */
+
+static void open_creates_file_and_directory(void **state)
+{
+    struct fx *f = *state;
+    char path[512], parent[512], grand[512];
+    snprintf(grand, sizeof grand, "%s/a", f->dir);
+    snprintf(parent, sizeof parent, "%s/a/b", f->dir);
+    snprintf(path, sizeof path, "%s/a/b/x.db", f->dir);
+    OK(store_open(path, &f->s, f->err, sizeof f->err));
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(stat(parent, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(stat(grand, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    snprintf(f->db, sizeof f->db, "%s", path);
+    assert_string_equal(q_text(f, "PRAGMA journal_mode"), "wal");
+    assert_int_equal(q_int(f, "SELECT max(version) FROM schema_version"),
+                     STORE_SCHEMA_VERSION);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM sqlite_master WHERE"
+                              " name IN ('jobs', 'runs', 'results', 'curves',"
+                              " 'checkpoints', 'run_results', 'gap_summary',"
+                              " 'job_progress')"), 8);
+}
+
+static void open_refuses_bad_paths(void **state)
+{
+    struct fx *f = *state;
+    /* The parent is a regular file. */
+    char file[512], path[1024];
+    snprintf(file, sizeof file, "%s/plain", f->dir);
+    FILE *fp = fopen(file, "w");
+    assert_non_null(fp);
+    fputs("not a directory\n", fp);
+    fclose(fp);
+    snprintf(path, sizeof path, "%s/x.db", file);
+    int rc = store_open(path, &f->s, f->err, sizeof f->err);
+    assert_true(rc < 0);
+    assert_null(f->s);
+    assert_err_has(f->err, file);
+
+    /* A file that is not a database at all. */
+    char junk[4096];
+    memset(junk, 'x', sizeof junk);
+    fp = fopen(file, "w");
+    fwrite(junk, 1, sizeof junk, fp);
+    fclose(fp);
+    rc = store_open(file, &f->s, f->err, sizeof f->err);
+    assert_int_equal(rc, -EIO);
+    assert_null(f->s);
+    assert_err_has(f->err, "not a database");
+    assert_err_has(f->err, file);
+
+    /* A reader does not create what is missing. */
+    store_reader *rd = NULL;
+    snprintf(path, sizeof path, "%s/missing.db", f->dir);
+    assert_true(store_reader_open(path, &rd, f->err, sizeof f->err) < 0);
+    assert_null(rd);
+    assert_err_has(f->err, path);
+}
+
+static void open_refuses_another_programs_database(void **state)
+{
+    struct fx *f = *state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/other.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE photos (id INTEGER)",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    int rc = store_open(path, &f->s, f->err, sizeof f->err);
+    assert_int_equal(rc, -EINVAL);
+    assert_err_has(f->err, "not a resweep database");
+    snprintf(f->db, sizeof f->db, "%s", path);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM sqlite_master"), 1);
+}
+
+static void migration_idempotent_on_reopen(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t job = add_job(f, 0, 3, NULL, 2, NULL);
+    fx_reopen(f);
+    fx_reopen(f);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM schema_version"), 1);
+    assert_int_equal(q_int(f, "SELECT version FROM schema_version"), 1);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), 1);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM runs WHERE job_id = %lld",
+                           (long long)job), 2);
+}
+
+/* Several processes open a fresh database at once: one migrates, the
+ * others find it migrated once they get the write lock, and every one of
+ * them can then write. */
+static void concurrent_first_open(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 8 };
+    pid_t pid[N];
+    for (int i = 0; i < N; i++) {
+        pid[i] = fork();
+        assert_true(pid[i] >= 0);
+        if (pid[i] == 0) {
+            store *s;
+            char err[ERR_LEN];
+            int64_t job;
+            int ok = store_open(f->db, &s, err, sizeof err) == 0 &&
+                     store_job_insert(s, "racer", 0, 3, "{}", 0, &job, err,
+                                      sizeof err) == 0;
+            if (ok)
+                store_close(s);
+            _exit(ok ? 0 : 1);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        int status;
+        assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    assert_int_equal(q_int(f, "SELECT count(*) FROM schema_version"), 1);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), N);
+}
+
+static void newer_schema_refused(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    store_close(f->s);
+    f->s = NULL;
+    sqlite3 *db = raw_open(f->db, true);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO schema_version VALUES"
+                                      " (7, 0)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    int rc = store_open(f->db, &f->s, f->err, sizeof f->err);
+    assert_int_equal(rc, -EPROTO);
+    assert_null(f->s);
+    assert_err_has(f->err, "database schema version 7 is newer than this "
+                           "resweepd (1); upgrade resweep");
+    /* Refused, not modified. */
+    assert_int_equal(q_int(f, "SELECT count(*) FROM schema_version"), 2);
+}
+
+static void sync_setting(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    bool full = true;
+    OK(store_get_sync_full(f->s, &full, f->err, sizeof f->err));
+    assert_false(full);
+    OK(store_set_sync_full(f->s, true, f->err, sizeof f->err));
+    OK(store_get_sync_full(f->s, &full, f->err, sizeof f->err));
+    assert_true(full);
+    OK(store_set_sync_full(f->s, false, f->err, sizeof f->err));
+    OK(store_get_sync_full(f->s, &full, f->err, sizeof f->err));
+    assert_false(full);
+    OK(store_begin(f->s, f->err, sizeof f->err));
+    assert_int_equal(store_set_sync_full(f->s, true, f->err, sizeof f->err),
+                     -EINVAL);
+    store_rollback(f->s);
+}
+
+/* --- transactions and columns --------------------------------------- */
+
+static void job_and_runs_in_one_transaction(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    add_job(f, 0, 3, NULL, 3, NULL);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), 1);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM runs"), 3);
+
+    run_config cfg;
+    config_defaults(&cfg);
+    int64_t job, run;
+    OK(store_begin(f->s, f->err, sizeof f->err));
+    OK(store_job_insert(f->s, "doomed", 0, 3, "{}", 2, &job, f->err,
+                        sizeof f->err));
+    OK(store_run_insert(f->s, job, 0, 0, &cfg, CONFIG_JSON, &run, f->err,
+                        sizeof f->err));
+    OK(store_run_insert(f->s, job, 1, 0, &cfg, CONFIG_JSON, &run, f->err,
+                        sizeof f->err));
+    store_rollback(f->s);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), 1);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM runs"), 3);
+
+    /* One transaction at a time; commit needs one. */
+    OK(store_begin(f->s, f->err, sizeof f->err));
+    assert_int_equal(store_begin(f->s, f->err, sizeof f->err), -EINVAL);
+    store_rollback(f->s);
+    assert_int_equal(store_commit(f->s, f->err, sizeof f->err), -EINVAL);
+    store_rollback(f->s);   /* harmless without one */
+
+    /* A run of a job that does not exist is refused by the schema. */
+    assert_int_equal(store_run_insert(f->s, 999, 0, 0, &cfg, CONFIG_JSON,
+                                      &run, f->err, sizeof f->err), -EINVAL);
+    assert_err_has(f->err, "FOREIGN KEY");
+    /* Bad arguments name what is wrong and store nothing. */
+    assert_int_equal(store_job_insert(f->s, "x", 0, 0, "{}", 1, &job, f->err,
+                                      sizeof f->err), -EINVAL);
+    assert_err_has(f->err, "max_attempts");
+    assert_int_equal(store_job_insert(f->s, "x", 0, 3, "{not json", 1, &job,
+                                      f->err, sizeof f->err), -EINVAL);
+    assert_int_equal(store_run_insert(f->s, 1, 7, 0, &cfg, NULL, &run,
+                                      f->err, sizeof f->err), -EINVAL);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), 1);
+    /* So is a second run with the same index. */
+    assert_int_equal(store_run_insert(f->s, 1, 0, 0, &cfg, CONFIG_JSON,
+                                      &run, f->err, sizeof f->err), -EINVAL);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM runs"), 3);
+}
+
+static void run_columns_match_config(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    run_config c;
+    config_defaults(&c);
+    c.seed = 9007199254740992ull;   /* 2^53, the largest seed */
+    c.model = (model_config){.arch = ARCH_DEEP_RESNET, .blocks = 3,
+                             .unit_depth = 4, .width = 32,
+                             .activation = ACT_TANH, .init = INIT_XAVIER,
+                             .gain = 1.5, .init_scale = 0.5};
+    c.loss = LOSS_LOGISTIC;
+    c.data.dist = DIST_SPHERE;
+    c.data.target = TARGET_PARITY;
+    c.data.d = 7;
+    c.data.n = 123;
+    c.data.n_test = 45;
+    c.data.noise = 0.0;
+    c.data.flip = 0.1;
+    c.data.intercept = true;
+    c.data.stream = true;
+    c.train.optimizer = OPT_SGD;
+    c.train.lr = 0.01;
+    c.train.theta_lr = 0.002;
+    c.train.schedule = SCHED_INV_SQRT;
+    c.train.steps = 777;
+    c.train.batch = 16;
+    c.train.tol = 1e-6;
+    int64_t run;
+    add_job(f, 2, 3, &c, 1, &run);
+#define COL(name) "SELECT " name " FROM runs WHERE run_id = %lld", (long long)run
+    assert_string_equal(q_text(f, COL("arch")), "deep_resnet");
+    assert_int_equal(q_int(f, COL("blocks")), 3);
+    assert_int_equal(q_int(f, COL("unit_depth")), 4);
+    assert_int_equal(q_int(f, COL("width")), 32);
+    assert_string_equal(q_text(f, COL("activation")), "tanh");
+    assert_string_equal(q_text(f, COL("init")), "xavier");
+    assert_true(q_real(f, COL("gain")) == 1.5);
+    assert_true(q_real(f, COL("init_scale")) == 0.5);
+    assert_string_equal(q_text(f, COL("loss")), "logistic");
+    assert_string_equal(q_text(f, COL("source")), "synthetic");
+    assert_string_equal(q_text(f, COL("dist")), "sphere");
+    assert_string_equal(q_text(f, COL("target")), "parity");
+    assert_int_equal(q_int(f, COL("d")), 7);
+    assert_int_equal(q_int(f, COL("n")), 123);
+    assert_int_equal(q_int(f, COL("n_test")), 45);
+    assert_true(q_real(f, COL("noise")) == 0.0);
+    assert_true(q_real(f, COL("flip")) == 0.1);
+    assert_int_equal(q_int(f, COL("intercept")), 1);
+    assert_int_equal(q_int(f, COL("stream")), 1);
+    assert_string_equal(q_text(f, COL("optimizer")), "sgd");
+    assert_true(q_real(f, COL("lr")) == 0.01);
+    assert_true(q_real(f, COL("theta_lr")) == 0.002);
+    assert_string_equal(q_text(f, COL("schedule")), "inv_sqrt");
+    assert_int_equal(q_int(f, COL("steps")), 777);
+    assert_int_equal(q_int(f, COL("batch")), 16);
+    assert_true(q_real(f, COL("tol")) == 1e-6);
+    assert_int_equal(q_int(f, COL("seed")), 9007199254740992ll);
+    assert_string_equal(q_text(f, COL("config")), CONFIG_JSON);
+    assert_string_equal(q_text(f, COL("status")), "queued");
+    assert_int_equal(q_int(f, COL("priority")), 2);
+    assert_int_equal(q_int(f, COL("attempts")), 0);
+    assert_int_equal(q_int(f, COL("idx")), 0);
+
+    /* theta_lr "same as lr" is NULL; csv data have no generator columns. */
+    config_defaults(&c);
+    c.data.source = DATA_CSV;
+    add_job(f, 0, 3, &c, 1, &run);
+    assert_string_equal(q_text(f, COL("theta_lr")), "NULL");
+    assert_string_equal(q_text(f, COL("source")), "csv");
+    assert_string_equal(q_text(f, COL("dist")), "NULL");
+    assert_string_equal(q_text(f, COL("d")), "NULL");
+    assert_string_equal(q_text(f, COL("n")), "NULL");
+    assert_string_equal(q_text(f, COL("arch")), "resnet");
+#undef COL
+}
+
+/* --- the run state machine -------------------------------------------- */
+
+static void run_state_transitions(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t r[4];
+    int64_t job = add_job(f, 0, 3, NULL, 4, r);
+    job_counts jc;
+    OK(store_job_counts(f->s, job, &jc, f->err, sizeof f->err));
+    assert_int_equal(jc.total, 4);
+    assert_int_equal(jc.by_state[RUN_QUEUED], 4);
+
+    /* queued -> running */
+    OK(store_run_start(f->s, r[0], f->err, sizeof f->err));
+    assert_string_equal(q_text(f, "SELECT status FROM runs WHERE run_id = %lld",
+                               (long long)r[0]), "running");
+    assert_int_equal(q_int(f, "SELECT attempts FROM runs WHERE run_id = %lld",
+                           (long long)r[0]), 1);
+    assert_false(isnan(q_real(f, "SELECT started_at FROM runs WHERE"
+                                 " run_id = %lld", (long long)r[0])));
+    assert_int_equal(store_run_start(f->s, r[0], f->err, sizeof f->err),
+                     -EINVAL);
+    assert_err_has(f->err, "it is running, not queued");
+    assert_int_equal(store_run_start(f->s, 9999, f->err, sizeof f->err),
+                     -ENOENT);
+
+    /* running -> queued (suspended) gives the attempt back */
+    OK(store_run_requeue(f->s, r[0], f->err, sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT attempts FROM runs WHERE run_id = %lld",
+                           (long long)r[0]), 0);
+    assert_int_equal(store_run_requeue(f->s, r[0], f->err, sizeof f->err),
+                     -EINVAL);
+
+    /* running -> done with its result, once */
+    run_result res;
+    result_fill(&res, 2.0);
+    OK(store_run_start(f->s, r[0], f->err, sizeof f->err));
+    assert_int_equal(store_run_finish(f->s, r[0], RUN_STATE_DONE, NULL, NULL,
+                                      f->err, sizeof f->err), -EINVAL);
+    OK(store_run_finish(f->s, r[0], RUN_STATE_DONE, &res, NULL, f->err,
+                        sizeof f->err));
+    assert_string_equal(q_text(f, "SELECT status FROM runs WHERE run_id = %lld",
+                               (long long)r[0]), "done");
+    assert_int_equal(q_int(f, "SELECT count(*) FROM results WHERE"
+                              " run_id = %lld", (long long)r[0]), 1);
+    assert_int_equal(store_run_finish(f->s, r[0], RUN_STATE_DONE, &res, NULL,
+                                      f->err, sizeof f->err), -EINVAL);
+    assert_err_has(f->err, "it is done");
+    assert_int_equal(store_run_finish(f->s, r[0], RUN_QUEUED, &res, NULL,
+                                      f->err, sizeof f->err), -EINVAL);
+
+    /* running -> failed with its reason; queued -> canceled */
+    OK(store_run_start(f->s, r[1], f->err, sizeof f->err));
+    OK(store_run_finish(f->s, r[1], RUN_FAILED, NULL, "data.path: no such file",
+                        f->err, sizeof f->err));
+    assert_string_equal(q_text(f, "SELECT error FROM runs WHERE run_id = %lld",
+                               (long long)r[1]), "data.path: no such file");
+    assert_int_equal(q_int(f, "SELECT count(*) FROM results WHERE"
+                              " run_id = %lld", (long long)r[1]), 0);
+    OK(store_run_finish(f->s, r[2], RUN_CANCELED, NULL, NULL, f->err,
+                        sizeof f->err));
+    /* queued cannot become done: it never ran */
+    assert_int_equal(store_run_finish(f->s, r[3], RUN_STATE_DONE, &res, NULL,
+                                      f->err, sizeof f->err), -EINVAL);
+
+    OK(store_job_counts(f->s, job, &jc, f->err, sizeof f->err));
+    assert_int_equal(jc.total, 4);
+    assert_int_equal(jc.by_state[RUN_STATE_DONE], 1);
+    assert_int_equal(jc.by_state[RUN_FAILED], 1);
+    assert_int_equal(jc.by_state[RUN_CANCELED], 1);
+    assert_int_equal(jc.by_state[RUN_QUEUED], 1);
+    assert_int_equal(store_job_counts(f->s, 999, &jc, f->err, sizeof f->err),
+                     -ENOENT);
+
+    /* retry: failed and canceled -> queued, attempts 0, error cleared */
+    long n = -1;
+    OK(store_job_retry(f->s, job, &n, f->err, sizeof f->err));
+    assert_int_equal(n, 2);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM runs WHERE status ="
+                              " 'queued' AND attempts = 0 AND error IS NULL"),
+                     3);
+    assert_string_equal(q_text(f, "SELECT status FROM runs WHERE run_id = %lld",
+                               (long long)r[0]), "done");
+    assert_int_equal(store_job_retry(f->s, 999, &n, f->err, sizeof f->err),
+                     -ENOENT);
+
+    /* cancel: queued -> canceled, running ones left to the caller */
+    OK(store_run_start(f->s, r[1], f->err, sizeof f->err));
+    OK(store_job_cancel(f->s, job, &n, f->err, sizeof f->err));
+    assert_int_equal(n, 2);
+    assert_string_equal(q_text(f, "SELECT status FROM runs WHERE run_id = %lld",
+                               (long long)r[1]), "running");
+    assert_false(isnan(q_real(f, "SELECT canceled_at FROM jobs")));
+    OK(store_run_finish(f->s, r[1], RUN_CANCELED, NULL, NULL, f->err,
+                        sizeof f->err));
+    assert_int_equal(store_job_cancel(f->s, 999, &n, f->err, sizeof f->err),
+                     -ENOENT);
+    OK(store_job_counts(f->s, job, &jc, f->err, sizeof f->err));
+    assert_int_equal(jc.by_state[RUN_CANCELED], 3);
+}
+
+static void state_names_round_trip(void **state)
+{
+    (void)state;
+    for (int i = 0; i < RUN_STATES; i++) {
+        enum run_state s;
+        assert_int_equal(store_state_from_name(store_state_name(i), &s), 0);
+        assert_int_equal(s, i);
+    }
+    assert_string_equal(store_state_name(RUN_STATE_DIVERGED), "diverged");
+    enum run_state s;
+    assert_int_equal(store_state_from_name("finished", &s), -EINVAL);
+}
+
+static void nan_stored_as_null(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t run;
+    add_job(f, 0, 3, NULL, 1, &run);
+    run_result res;
+    result_fill(&res, 0.0);
+    res.test_loss = NAN;
+    res.hess_min = NAN;
+    res.cert_grad = NAN;
+    res.diverged_step = -1;
+    res.lanczos_iters = -1;
+    OK(store_run_start(f->s, run, f->err, sizeof f->err));
+    OK(store_run_finish(f->s, run, RUN_STATE_DONE, &res, NULL, f->err,
+                        sizeof f->err));
+#define TYPE(col) "SELECT typeof(" col ") FROM results WHERE run_id = %lld", \
+                  (long long)run
+    assert_string_equal(q_text(f, TYPE("test_loss")), "null");
+    assert_string_equal(q_text(f, TYPE("hess_min")), "null");
+    assert_string_equal(q_text(f, TYPE("cert_grad")), "null");
+    assert_string_equal(q_text(f, TYPE("diverged_step")), "null");
+    assert_string_equal(q_text(f, TYPE("lanczos_iters")), "null");
+    assert_string_equal(q_text(f, TYPE("train_loss")), "real");
+    assert_string_equal(q_text(f, TYPE("hess_max")), "real");
+#undef TYPE
+    /* and back: NULL reads as NAN / -1 */
+    enum run_state st;
+    bool has;
+    run_result back;
+    OK(store_result_get(f->s, run, &st, &back, &has, f->err, sizeof f->err));
+    assert_true(has);
+    assert_int_equal(st, RUN_STATE_DONE);
+    assert_true(isnan(back.test_loss) && isnan(back.hess_min));
+    assert_int_equal(back.diverged_step, -1);
+    assert_int_equal(back.lanczos_iters, -1);
+    assert_true(back.train_loss == res.train_loss);
+
+    /* curve points too */
+    int64_t run2;
+    add_job(f, 0, 3, NULL, 1, &run2);
+    curve_point p = {.step = 5, .lr = 0.1, .train_loss = 1.5,
+                     .test_loss = NAN, .grad_norm = 0.25, .online_loss = NAN};
+    OK(store_curve_insert(f->s, run2, &p, 1, f->err, sizeof f->err));
+    assert_string_equal(q_text(f, "SELECT typeof(test_loss) || typeof(online_loss)"
+                                  " || typeof(train_loss) FROM curves"),
+                        "nullnullreal");
+}
+
+static void result_round_trip(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t run[2];
+    add_job(f, 0, 3, NULL, 2, run);
+    run_result a, b;
+    result_fill(&a, 10.0);
+    a.converged = false;
+    OK(store_run_start(f->s, run[0], f->err, sizeof f->err));
+    OK(store_run_finish(f->s, run[0], RUN_STATE_DIVERGED, &a, NULL, f->err,
+                        sizeof f->err));
+    store_reader *rd;
+    OK(store_reader_open(f->db, &rd, f->err, sizeof f->err));
+    enum run_state st;
+    bool has = false;
+    OK(store_reader_result(rd, run[0], &st, &b, &has, f->err, sizeof f->err));
+    assert_true(has);
+    assert_int_equal(st, RUN_STATE_DIVERGED);
+    assert_int_equal(b.status, RUN_DIVERGED);
+#define EQ(field) assert_true(a.field == b.field)
+    EQ(steps); EQ(diverged_step); EQ(converged); EQ(n_params); EQ(n);
+    EQ(n_test); EQ(d); EQ(init_loss); EQ(train_loss); EQ(test_loss);
+    EQ(lin_loss); EQ(lin_test_loss); EQ(gap); EQ(err01); EQ(test_err01);
+    EQ(lin_err01); EQ(lin_test_err01); EQ(separable); EQ(lin_grad_norm);
+    EQ(u_norm); EQ(grad_norm); EQ(grad_out); EQ(grad_v); EQ(grad_theta);
+    EQ(hess_min); EQ(hess_max); EQ(hess_min_res); EQ(hess_max_res);
+    EQ(lanczos_iters); EQ(cert); EQ(cert_grad); EQ(w_norm); EQ(v_norm);
+    EQ(regret_lhs); EQ(regret_lin); EQ(regret_dist); EQ(regret_grad);
+    EQ(regret_bound); EQ(train_s); EQ(analysis_s); EQ(total_s);
+#undef EQ
+    /* The view shows the same numbers under the documented names. */
+    assert_true(q_real(f, "SELECT cert FROM run_results WHERE run_id = %lld",
+                       (long long)run[0]) == a.cert);
+    assert_true(q_real(f, "SELECT hess_max FROM run_results WHERE run_id ="
+                          " %lld", (long long)run[0]) == a.hess_max);
+    assert_true(q_real(f, "SELECT train_s FROM run_results WHERE run_id ="
+                          " %lld", (long long)run[0]) == a.train_s);
+
+    /* A queued run has no result: the "not measured" values. */
+    OK(store_reader_result(rd, run[1], &st, &b, &has, f->err, sizeof f->err));
+    assert_false(has);
+    assert_int_equal(st, RUN_QUEUED);
+    assert_true(isnan(b.gap));
+    assert_int_equal(b.steps, -1);
+    assert_int_equal(store_reader_result(rd, 999, &st, &b, &has, f->err,
+                                         sizeof f->err), -ENOENT);
+    store_reader_close(rd);
+}
+
+/* --- the views ------------------------------------------------------ */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* numpy.percentile(x, 100 p) with its default ("linear") method,
+ * computed independently of the view. */
+static double quantile(const double *x, int m, double p)
+{
+    double sorted[64];
+    memcpy(sorted, x, (size_t)m * sizeof *x);
+    qsort(sorted, (size_t)m, sizeof *sorted, cmp_double);
+    double h = (m - 1) * p;
+    int lo = (int)floor(h);
+    if (lo + 1 >= m)
+        return sorted[m - 1];
+    return sorted[lo] + (h - lo) * (sorted[lo + 1] - sorted[lo]);
+}
+
+static void assert_close(double got, double want)
+{
+    if (!(fabs(got - want) <= 1e-12 * (1 + fabs(want))))
+        fail_msg("got %.17g, want %.17g", got, want);
+}
+
+/* Runs of one (arch, unit_depth, dist) group with the given gaps, all
+ * done. */
+static void add_group(struct fx *f, int64_t job, long *idx, enum arch arch,
+                      int depth, enum data_dist dist, const double *gaps,
+                      int n, int64_t *ids)
+{
+    run_config c;
+    config_defaults(&c);
+    c.model.arch = arch;
+    c.model.unit_depth = depth;
+    c.data.dist = dist;
+    for (int i = 0; i < n; i++) {
+        int64_t id;
+        OK(store_run_insert(f->s, job, (*idx)++, 0, &c, CONFIG_JSON, &id,
+                            f->err, sizeof f->err));
+        if (ids)
+            ids[i] = id;
+        if (gaps)
+            finish_done(f, id, gaps[i]);
+    }
+}
+
+/* The gap_summary row of a group, checked against the test's numbers. */
+static void check_group(struct fx *f, int64_t job, const char *arch,
+                        int depth, const char *dist, const double *gaps,
+                        int m, long runs, long done)
+{
+    sqlite3 *db = raw_open(f->db, false);
+    const char *where = "job_id = %lld AND arch = '%s' AND unit_depth = %d"
+                        " AND dist = '%s'";
+    char w[256];
+    snprintf(w, sizeof w, where, (long long)job, arch, depth, dist);
+    assert_int_equal(db_int(db, "SELECT count(*) FROM gap_summary WHERE %s",
+                            w), 1);
+    assert_int_equal(db_int(db, "SELECT runs FROM gap_summary WHERE %s", w),
+                     runs);
+    assert_int_equal(db_int(db, "SELECT done FROM gap_summary WHERE %s", w),
+                     done);
+    assert_int_equal(db_int(db, "SELECT gap_n FROM gap_summary WHERE %s", w),
+                     m);
+    sqlite3_close(db);
+    char sql[512];
+#define STAT(col) (snprintf(sql, sizeof sql, "SELECT " col " FROM gap_summary" \
+                            " WHERE %s", w), q_real(f, "%s", sql))
+    if (m == 0) {
+        assert_true(isnan(STAT("gap_mean")));
+        assert_true(isnan(STAT("gap_median")));
+        assert_true(isnan(STAT("frac_gap_le_1e6")));
+        return;
+    }
+    double sum = 0, mn = INFINITY, mx = -INFINITY;
+    int small = 0;
+    for (int i = 0; i < m; i++) {
+        sum += gaps[i];
+        mn = fmin(mn, gaps[i]);
+        mx = fmax(mx, gaps[i]);
+        small += gaps[i] <= 1e-6;
+    }
+    assert_close(STAT("gap_mean"), sum / m);
+    assert_close(STAT("gap_min"), mn);
+    assert_close(STAT("gap_max"), mx);
+    assert_close(STAT("gap_q1"), quantile(gaps, m, 0.25));
+    assert_close(STAT("gap_median"), quantile(gaps, m, 0.5));
+    assert_close(STAT("gap_q3"), quantile(gaps, m, 0.75));
+    assert_close(STAT("frac_gap_le_1e6"), (double)small / m);
+#undef STAT
+}
+
+static void views_on_a_hand_made_set(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t job;
+    long idx = 0;
+    OK(store_begin(f->s, f->err, sizeof f->err));
+    OK(store_job_insert(f->s, "views", 0, 3, "{}", 0, &job, f->err,
+                        sizeof f->err));
+    /* A: 7 gaps, 3 of them <= 1e-6 (one exactly 1e-6), unsorted; plus a
+     * done run without a gap, a diverged, a failed and a queued run,
+     * none of which may enter the statistics. */
+    const double a[] = {3.0, -2e-7, 0.25, 1e-6, 7.5, 0.125, 5e-7};
+    add_group(f, job, &idx, ARCH_RESNET, 1, DIST_GAUSSIAN, a, 7, NULL);
+    const double nan_gap = NAN;
+    add_group(f, job, &idx, ARCH_RESNET, 1, DIST_GAUSSIAN, &nan_gap, 1, NULL);
+    int64_t extra[3];
+    add_group(f, job, &idx, ARCH_RESNET, 1, DIST_GAUSSIAN, NULL, 3, extra);
+    run_result div;
+    result_fill(&div, 0);
+    div.gap = 1e9;
+    OK(store_run_start(f->s, extra[0], f->err, sizeof f->err));
+    OK(store_run_finish(f->s, extra[0], RUN_STATE_DIVERGED, &div, NULL,
+                        f->err, sizeof f->err));
+    OK(store_run_start(f->s, extra[1], f->err, sizeof f->err));
+    OK(store_run_finish(f->s, extra[1], RUN_FAILED, NULL, "boom", f->err,
+                        sizeof f->err));
+    /* B: numpy's own example, plus a canceled run. */
+    const double b[] = {4, 1, 3, 2};
+    add_group(f, job, &idx, ARCH_RESNET, 4, DIST_GAUSSIAN, b, 4, NULL);
+    int64_t canceled;
+    add_group(f, job, &idx, ARCH_RESNET, 4, DIST_GAUSSIAN, NULL, 1, &canceled);
+    OK(store_run_finish(f->s, canceled, RUN_CANCELED, NULL, NULL, f->err,
+                        sizeof f->err));
+    /* C: one run; D: two; E: only queued runs. */
+    const double c[] = {0.3}, d[] = {2, 1};
+    add_group(f, job, &idx, ARCH_PLAIN, 1, DIST_SPHERE, c, 1, NULL);
+    add_group(f, job, &idx, ARCH_PLAIN, 2, DIST_SPHERE, d, 2, NULL);
+    add_group(f, job, &idx, ARCH_LINEAR, 1, DIST_UNIFORM, NULL, 2, NULL);
+    OK(store_commit(f->s, f->err, sizeof f->err));
+
+    check_group(f, job, "resnet", 1, "gaussian", a, 7, 11, 8);
+    check_group(f, job, "resnet", 4, "gaussian", b, 4, 5, 4);
+    check_group(f, job, "plain", 1, "sphere", c, 1, 1, 1);
+    check_group(f, job, "plain", 2, "sphere", d, 2, 2, 2);
+    check_group(f, job, "linear", 1, "uniform", NULL, 0, 2, 0);
+    /* numpy.percentile([1, 2, 3, 4], [25, 50, 75]) = 1.75, 2.5, 3.25 */
+    assert_close(q_real(f, "SELECT gap_q1 FROM gap_summary WHERE unit_depth"
+                           " = 4"), 1.75);
+    assert_close(q_real(f, "SELECT gap_median FROM gap_summary WHERE"
+                           " unit_depth = 4"), 2.5);
+    assert_close(q_real(f, "SELECT gap_q3 FROM gap_summary WHERE unit_depth"
+                           " = 4"), 3.25);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM gap_summary"), 5);
+    assert_int_equal(q_int(f, "SELECT diverged + failed + queued FROM"
+                              " gap_summary WHERE unit_depth = 1 AND arch ="
+                              " 'resnet'"), 3);
+
+    /* run_results: every run, queued and failed ones included. */
+    assert_int_equal(q_int(f, "SELECT count(*) FROM run_results"), idx);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM run_results WHERE"
+                              " status = 'queued' AND train_loss IS NULL"), 3);
+    assert_string_equal(q_text(f, "SELECT error FROM run_results WHERE"
+                                  " status = 'failed'"), "boom");
+    assert_close(q_real(f, "SELECT sum(gap) FROM run_results WHERE status ="
+                           " 'done' AND arch = 'plain'"), 3.3);
+    assert_close(q_real(f, "SELECT train_loss - lin_loss FROM run_results"
+                           " WHERE arch = 'plain' AND unit_depth = 1"), 0.3);
+    assert_int_equal(q_int(f, "SELECT d + n FROM run_results LIMIT 1"), 510);
+
+    /* job_progress */
+    assert_int_equal(q_int(f, "SELECT total FROM job_progress"), idx);
+    assert_int_equal(q_int(f, "SELECT done FROM job_progress"), 15);
+    assert_int_equal(q_int(f, "SELECT queued FROM job_progress"), 3);
+    assert_int_equal(q_int(f, "SELECT failed * 100 + diverged * 10 + canceled"
+                              " FROM job_progress"), 111);
+    assert_int_equal(q_int(f, "SELECT finished FROM job_progress"), 18);
+}
+
+static void curve_replace_on_same_step(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t run;
+    add_job(f, 0, 3, NULL, 1, &run);
+    curve_point p[3] = {
+        {.step = 0, .lr = 0.1, .train_loss = 3, .test_loss = 3.5,
+         .grad_norm = 1, .online_loss = NAN},
+        {.step = 10, .lr = 0.1, .train_loss = 2, .test_loss = 2.5,
+         .grad_norm = 0.5, .online_loss = NAN},
+        {.step = 20, .lr = 0.1, .train_loss = 1, .test_loss = 1.5,
+         .grad_norm = 0.25, .online_loss = NAN},
+    };
+    OK(store_curve_insert(f->s, run, p, 3, f->err, sizeof f->err));
+    curve_point again[2] = {
+        {.step = 10, .lr = 0.05, .train_loss = 1.75, .test_loss = 2.25,
+         .grad_norm = 0.4, .online_loss = 1.8},
+        {.step = 30, .lr = 0.05, .train_loss = 0.5, .test_loss = 1.0,
+         .grad_norm = 0.1, .online_loss = 0.6},
+    };
+    OK(store_curve_insert(f->s, run, again, 2, f->err, sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT count(*) FROM curves"), 4);
+    assert_true(q_real(f, "SELECT train_loss FROM curves WHERE step = 10") ==
+                1.75);
+    assert_true(q_real(f, "SELECT online_loss FROM curves WHERE step = 10") ==
+                1.8);
+    assert_true(q_real(f, "SELECT train_loss FROM curves WHERE step = 20") ==
+                1.0);
+    OK(store_curve_insert(f->s, run, NULL, 0, f->err, sizeof f->err));
+    assert_int_equal(store_curve_insert(f->s, run, NULL, 2, f->err,
+                                        sizeof f->err), -EINVAL);
+    /* A batch for an unknown run stores none of its points. */
+    assert_int_equal(store_curve_insert(f->s, 999, p, 3, f->err,
+                                        sizeof f->err), -EINVAL);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM curves"), 4);
+}
+
+static void checkpoint_put_get_and_deleted_at_finish(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t run[2];
+    add_job(f, 0, 3, NULL, 2, run);
+    checkpoint ck = {.data = "abc", .len = 3, .step = 5};
+    /* only a running run may save one */
+    assert_int_equal(store_checkpoint_put(f->s, run[0], &ck, f->err,
+                                          sizeof f->err), -EINVAL);
+    assert_err_has(f->err, "queued");
+    OK(store_run_start(f->s, run[0], f->err, sizeof f->err));
+    OK(store_checkpoint_put(f->s, run[0], &ck, f->err, sizeof f->err));
+
+    store_reader *rd;
+    OK(store_reader_open(f->db, &rd, f->err, sizeof f->err));
+    char *cfg = NULL;
+    void *data = NULL;
+    size_t len = 0;
+    OK(store_reader_run(rd, run[0], &cfg, &data, &len, f->err,
+                        sizeof f->err));
+    assert_string_equal(cfg, CONFIG_JSON);
+    assert_int_equal(len, 3);
+    assert_memory_equal(data, "abc", 3);
+    free(cfg);
+    free(data);
+
+    checkpoint ck2 = {.data = "defgh", .len = 5, .step = 9};
+    OK(store_checkpoint_put(f->s, run[0], &ck2, f->err, sizeof f->err));
+    long step = 0;
+    OK(store_reader_checkpoint(rd, run[0], &data, &len, &step, f->err,
+                               sizeof f->err));
+    assert_int_equal(step, 9);
+    assert_int_equal(len, 5);
+    assert_memory_equal(data, "defgh", 5);
+    free(data);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM checkpoints"), 1);
+
+    /* a suspended run keeps it, a finished one loses it */
+    OK(store_run_requeue(f->s, run[0], f->err, sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT count(*) FROM checkpoints"), 1);
+    OK(store_run_start(f->s, run[0], f->err, sizeof f->err));
+    run_result res;
+    result_fill(&res, 0);
+    OK(store_run_finish(f->s, run[0], RUN_STATE_DONE, &res, NULL, f->err,
+                        sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT count(*) FROM checkpoints"), 0);
+    OK(store_reader_run(rd, run[0], &cfg, &data, &len, f->err,
+                        sizeof f->err));
+    assert_null(data);
+    assert_int_equal(len, 0);
+    free(cfg);
+    OK(store_reader_checkpoint(rd, run[0], &data, &len, &step, f->err,
+                               sizeof f->err));
+    assert_null(data);
+    assert_int_equal(step, -1);
+    assert_int_equal(store_checkpoint_put(f->s, run[0], &ck, f->err,
+                                          sizeof f->err), -EINVAL);
+    assert_int_equal(store_reader_run(rd, 999, &cfg, &data, &len, f->err,
+                                      sizeof f->err), -ENOENT);
+
+    /* cancelling a suspended run deletes its checkpoint too */
+    OK(store_run_start(f->s, run[1], f->err, sizeof f->err));
+    OK(store_checkpoint_put(f->s, run[1], &ck, f->err, sizeof f->err));
+    OK(store_run_requeue(f->s, run[1], f->err, sizeof f->err));
+    long n;
+    OK(store_job_cancel(f->s, 1, &n, f->err, sizeof f->err));
+    assert_int_equal(n, 1);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM checkpoints"), 0);
+    store_reader_close(rd);
+}
+
+/* --- recovery ----------------------------------------------------- */
+
+static void recover_requeues_and_fails(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t r[3];
+    add_job(f, 0, 2, NULL, 3, r);
+    checkpoint ck = {.data = "state", .len = 5, .step = 3};
+    OK(store_run_start(f->s, r[0], f->err, sizeof f->err));
+    fx_reopen(f);   /* the daemon stopped with r0 running */
+    long requeued = -1, failed = -1;
+    OK(store_recover(f->s, &requeued, &failed, f->err, sizeof f->err));
+    assert_int_equal(requeued, 1);
+    assert_int_equal(failed, 0);
+    assert_string_equal(q_text(f, "SELECT status || attempts FROM runs WHERE"
+                                  " run_id = %lld", (long long)r[0]),
+                        "queued1");
+
+    OK(store_run_start(f->s, r[0], f->err, sizeof f->err));   /* attempt 2 */
+    OK(store_checkpoint_put(f->s, r[0], &ck, f->err, sizeof f->err));
+    OK(store_run_start(f->s, r[1], f->err, sizeof f->err));   /* attempt 1 */
+    OK(store_checkpoint_put(f->s, r[1], &ck, f->err, sizeof f->err));
+    /* r2 is suspended three times: that is no failure */
+    for (int i = 0; i < 3; i++) {
+        OK(store_run_start(f->s, r[2], f->err, sizeof f->err));
+        OK(store_run_requeue(f->s, r[2], f->err, sizeof f->err));
+    }
+    fx_reopen(f);
+    OK(store_recover(f->s, &requeued, &failed, f->err, sizeof f->err));
+    assert_int_equal(requeued, 1);
+    assert_int_equal(failed, 1);
+    assert_string_equal(q_text(f, "SELECT status FROM runs WHERE run_id = %lld",
+                               (long long)r[0]), "failed");
+    assert_string_equal(q_text(f, "SELECT error FROM runs WHERE run_id = %lld",
+                               (long long)r[0]),
+                        "daemon died 2 times while running this run");
+    assert_string_equal(q_text(f, "SELECT status FROM runs WHERE run_id = %lld",
+                               (long long)r[1]), "queued");
+    assert_string_equal(q_text(f, "SELECT status || attempts FROM runs WHERE"
+                                  " run_id = %lld", (long long)r[2]),
+                        "queued0");
+    /* the failed run's checkpoint is gone, the requeued one's kept */
+    assert_int_equal(q_int(f, "SELECT count(*) FROM checkpoints WHERE run_id"
+                              " = %lld", (long long)r[0]), 0);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM checkpoints WHERE run_id"
+                              " = %lld", (long long)r[1]), 1);
+    /* nothing left to recover */
+    OK(store_recover(f->s, &requeued, &failed, f->err, sizeof f->err));
+    assert_int_equal(requeued + failed, 0);
+}
+
+/* A child opens the store, starts a run, stores a result for another,
+ * and is killed with SIGKILL: the parent finds every commit and puts the
+ * interrupted run back in the queue. */
+static void recover_after_kill_9(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t r[2];
+    add_job(f, 0, 3, NULL, 2, r);
+    store_close(f->s);
+    f->s = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        store *s;
+        char err[ERR_LEN];
+        run_result res;
+        result_fill(&res, 5.0);
+        if (store_open(f->db, &s, err, sizeof err) != 0 ||
+            store_run_start(s, r[0], err, sizeof err) != 0 ||
+            store_run_start(s, r[1], err, sizeof err) != 0 ||
+            store_run_finish(s, r[1], RUN_STATE_DONE, &res, NULL, err,
+                             sizeof err) != 0)
+            _exit(1);
+        kill(getpid(), SIGKILL);
+        _exit(2);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    fx_open(f);
+    long requeued, failed;
+    OK(store_recover(f->s, &requeued, &failed, f->err, sizeof f->err));
+    assert_int_equal(requeued, 1);
+    assert_int_equal(failed, 0);
+    assert_string_equal(q_text(f, "SELECT status FROM runs WHERE run_id = %lld",
+                               (long long)r[1]), "done");
+    assert_true(q_real(f, "SELECT cert FROM results WHERE run_id = %lld",
+                       (long long)r[1]) == 5.0 + 0.125 * 21);
+    assert_integrity_ok(f);
+}
+
+/* --- the queue ------------------------------------------------------ */
+
+struct queue_seen {
+    int64_t run[32];
+    int n;
+    int stop_after;
+};
+
+static int queue_collect(void *ctx, int64_t job_id, int priority,
+                         int64_t run_id)
+{
+    (void)job_id; (void)priority;
+    struct queue_seen *q = ctx;
+    q->run[q->n++] = run_id;
+    return q->stop_after && q->n >= q->stop_after ? 42 : 0;
+}
+
+static void queue_order(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t j1[3], j2[2], j3[2], j4[2];
+    add_job(f, 0, 3, NULL, 3, j1);
+    add_job(f, 5, 3, NULL, 2, j2);
+    add_job(f, 0, 3, NULL, 2, j3);
+    add_job(f, 5, 3, NULL, 2, j4);
+    OK(store_run_start(f->s, j2[0], f->err, sizeof f->err));   /* not queued */
+    OK(store_run_finish(f->s, j1[1], RUN_CANCELED, NULL, NULL, f->err,
+                        sizeof f->err));
+    struct queue_seen q = {0};
+    OK(store_queue_load(f->s, queue_collect, &q, f->err, sizeof f->err));
+    const int64_t want[] = {j2[1], j4[0], j4[1], j1[0], j1[2], j3[0], j3[1]};
+    assert_int_equal(q.n, 7);
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(q.run[i], want[i]);
+    struct queue_seen q2 = {.stop_after = 2};
+    assert_int_equal(store_queue_load(f->s, queue_collect, &q2, f->err,
+                                      sizeof f->err), 42);
+    assert_int_equal(q2.n, 2);
+    /* the statement was reset: a later load starts again */
+    struct queue_seen q3 = {0};
+    OK(store_queue_load(f->s, queue_collect, &q3, f->err, sizeof f->err));
+    assert_int_equal(q3.n, 7);
+}
+
+/* --- listings -------------------------------------------------------- */
+
+struct listed {
+    int n;
+    store_job_info job[4];
+    int64_t run[8];
+    char error[64];
+};
+
+static int list_job(void *ctx, const store_job_info *j)
+{
+    struct listed *l = ctx;
+    l->job[l->n++] = *j;
+    l->job[l->n - 1].name = NULL;   /* borrowed: not kept */
+    return 0;
+}
+
+static int list_run(void *ctx, const store_run_info *r)
+{
+    struct listed *l = ctx;
+    l->run[l->n++] = r->run_id;
+    if (r->error)
+        snprintf(l->error, sizeof l->error, "%s", r->error);
+    return l->n == 8 ? 7 : 0;
+}
+
+static void job_and_run_listing(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t r[3];
+    int64_t a = add_job(f, 1, 3, NULL, 3, r);
+    int64_t b = add_job(f, 0, 4, NULL, 1, NULL);
+    OK(store_run_start(f->s, r[1], f->err, sizeof f->err));
+    OK(store_run_finish(f->s, r[1], RUN_FAILED, NULL, "bad", f->err,
+                        sizeof f->err));
+    struct listed l = {0};
+    OK(store_job_list(f->s, 0, list_job, &l, f->err, sizeof f->err));
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.job[0].job_id, a);
+    assert_int_equal(l.job[0].priority, 1);
+    assert_int_equal(l.job[0].counts.total, 3);
+    assert_int_equal(l.job[0].counts.by_state[RUN_FAILED], 1);
+    assert_int_equal(l.job[0].counts.by_state[RUN_QUEUED], 2);
+    assert_true(isnan(l.job[0].canceled_at));
+    assert_false(isnan(l.job[0].created_at));
+    assert_int_equal(l.job[1].job_id, b);
+    assert_int_equal(l.job[1].max_attempts, 4);
+    memset(&l, 0, sizeof l);
+    OK(store_job_list(f->s, b, list_job, &l, f->err, sizeof f->err));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(store_job_list(f->s, 99, list_job, &l, f->err,
+                                    sizeof f->err), -ENOENT);
+
+    memset(&l, 0, sizeof l);
+    OK(store_run_list(f->s, a, 1, list_run, &l, f->err, sizeof f->err));
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.run[0], r[1]);
+    assert_int_equal(l.run[1], r[2]);
+    assert_string_equal(l.error, "bad");
+    assert_int_equal(store_run_list(f->s, 99, 0, list_run, &l, f->err,
+                                    sizeof f->err), -ENOENT);
+}
+
+/* --- readers beside the writer, and the WAL --------------------------- */
+
+static void insert_curve_rows(struct fx *f, int64_t run, long first, int n)
+{
+    curve_point p[100];
+    for (int done = 0; done < n; done += 100) {
+        int k = n - done < 100 ? n - done : 100;
+        for (int i = 0; i < k; i++)
+            p[i] = (curve_point){.step = first + done + i, .lr = 0.1,
+                                 .train_loss = 1.0 / (1 + i), .test_loss = 2,
+                                 .grad_norm = 0.5, .online_loss = NAN};
+        OK(store_curve_insert(f->s, run, p, k, f->err, sizeof f->err));
+    }
+}
+
+static void reader_snapshot_while_writer_inserts(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t run;
+    add_job(f, 0, 3, NULL, 1, &run);
+    insert_curve_rows(f, run, 0, 10);
+    /* A user's sqlite3 holding a read transaction open. */
+    sqlite3 *rd = raw_open(f->db, false);
+    assert_int_equal(sqlite3_exec(rd, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(db_int(rd, "SELECT count(*) FROM curves"), 10);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    insert_curve_rows(f, run, 10, 10000);
+    double secs = elapsed_since(&t0);
+    assert_true(secs < 4.0);   /* never waited on the reader's lock */
+    OK(store_wal_checkpoint(f->s, f->err, sizeof f->err));
+    assert_int_equal(db_int(rd, "SELECT count(*) FROM curves"), 10);
+    assert_int_equal(sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(db_int(rd, "SELECT count(*) FROM curves"), 10010);
+    sqlite3_close(rd);
+    assert_integrity_ok(f);
+}
+
+static void wal_checkpoint_with_and_without_reader(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    char wal[1100];
+    snprintf(wal, sizeof wal, "%s-wal", f->db);
+    int64_t run;
+    add_job(f, 0, 3, NULL, 1, &run);
+
+    /* without a reader: the WAL is emptied */
+    insert_curve_rows(f, run, 0, 2000);
+    assert_true(file_size(wal) > 0);
+    OK(store_wal_checkpoint(f->s, f->err, sizeof f->err));
+    assert_int_equal(file_size(wal), 0);
+
+    /* a reader on an old snapshot: returns at once, the WAL stays */
+    sqlite3 *rd = raw_open(f->db, false);
+    insert_curve_rows(f, run, 2000, 100);
+    assert_int_equal(sqlite3_exec(rd, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(db_int(rd, "SELECT count(*) FROM curves"), 2100);
+    insert_curve_rows(f, run, 2100, 2000);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    OK(store_wal_checkpoint(f->s, f->err, sizeof f->err));
+    assert_true(elapsed_since(&t0) < 1.0);
+    assert_true(file_size(wal) > 0);
+    assert_int_equal(db_int(rd, "SELECT count(*) FROM curves"), 2100);
+    assert_int_equal(sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+
+    /* a reader on the newest snapshot: everything is copied, and the
+     * truncation, which would wait for that reader, does not wait */
+    assert_int_equal(sqlite3_exec(rd, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(db_int(rd, "SELECT count(*) FROM curves"), 4100);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    OK(store_wal_checkpoint(f->s, f->err, sizeof f->err));
+    assert_true(elapsed_since(&t0) < 1.0);
+    assert_int_equal(sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(rd);
+
+    /* the reader gone: the WAL is emptied again */
+    OK(store_wal_checkpoint(f->s, f->err, sizeof f->err));
+    assert_int_equal(file_size(wal), 0);
+    OK(store_begin(f->s, f->err, sizeof f->err));
+    assert_int_equal(store_wal_checkpoint(f->s, f->err, sizeof f->err),
+                     -EINVAL);
+    store_rollback(f->s);
+    assert_integrity_ok(f);
+}
+
+/* --- fault injection ------------------------------------------------ */
+
+static void fx_open_faults(struct fx *f)
+{
+    int rc = store_open_ex(f->db, STORE_OPEN_FAULTS, &f->s, f->err,
+                           sizeof f->err);
+    if (rc != 0)
+        fail_msg("store_open_ex: %s", f->err);
+}
+
+static void fault_disk_full_on_commit(void **state)
+{
+    struct fx *f = *state;
+    fx_open_faults(f);
+    add_job(f, 0, 3, NULL, 2, NULL);   /* before the fault: kept */
+    run_config cfg;
+    config_defaults(&cfg);
+    int64_t job, run;
+    OK(store_begin(f->s, f->err, sizeof f->err));
+    OK(store_job_insert(f->s, "full", 0, 3, "{}", 50, &job, f->err,
+                        sizeof f->err));
+    for (int i = 0; i < 50; i++)
+        OK(store_run_insert(f->s, job, i, 0, &cfg, CONFIG_JSON, &run, f->err,
+                            sizeof f->err));
+    assert_int_equal(store_fault_arm(0, SQLITE_FULL), 0);
+    int rc = store_commit(f->s, f->err, sizeof f->err);
+    assert_int_equal(rc, -ENOSPC);
+    assert_err_has(f->err, "database or disk is full");
+    assert_err_has(f->err, f->db);
+    assert_true(store_fault_hits() > 0);
+    /* rolled back: a new transaction can start, and the old rows are
+     * gone */
+    store_fault_disarm();
+    assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), 1);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM runs"), 2);
+    add_job(f, 0, 3, NULL, 3, NULL);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM runs"), 5);
+    assert_integrity_ok(f);
+    fx_reopen(f);
+    assert_integrity_ok(f);
+}
+
+static void fault_io_error_outside_transaction(void **state)
+{
+    struct fx *f = *state;
+    fx_open_faults(f);
+    int64_t run;
+    add_job(f, 0, 3, NULL, 1, &run);
+    curve_point p[10];
+    for (int i = 0; i < 10; i++)
+        p[i] = (curve_point){.step = i, .lr = 0.1, .train_loss = 1,
+                             .test_loss = 1, .grad_norm = 1,
+                             .online_loss = 1};
+    assert_int_equal(store_fault_arm(0, SQLITE_IOERR), 0);
+    assert_int_equal(store_curve_insert(f->s, run, p, 10, f->err,
+                                        sizeof f->err), -EIO);
+    assert_err_has(f->err, "I/O error");
+    assert_int_equal(store_run_start(f->s, run, f->err, sizeof f->err), -EIO);
+    store_fault_disarm();
+    assert_int_equal(q_int(f, "SELECT count(*) FROM curves"), 0);
+    assert_string_equal(q_text(f, "SELECT status FROM runs"), "queued");
+    OK(store_curve_insert(f->s, run, p, 10, f->err, sizeof f->err));
+    OK(store_run_start(f->s, run, f->err, sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT count(*) FROM curves"), 10);
+    assert_integrity_ok(f);
+}
+
+/* A fault in the middle of a large transaction (the page cache spills
+ * to the WAL before the commit): the failing call says so, later calls
+ * in the transaction are refused, the commit is refused, nothing stays. */
+static void fault_inside_a_transaction(void **state)
+{
+    struct fx *f = *state;
+    fx_open_faults(f);
+    run_config cfg;
+    config_defaults(&cfg);
+    char big[2048];
+    memset(big, ' ', sizeof big - 3);
+    big[0] = '[';
+    big[sizeof big - 3] = ']';
+    big[sizeof big - 2] = '\0';
+    int64_t job, run;
+    OK(store_begin(f->s, f->err, sizeof f->err));
+    OK(store_job_insert(f->s, "big", 0, 3, "{}", 0, &job, f->err,
+                        sizeof f->err));
+    assert_int_equal(store_fault_arm(0, SQLITE_FULL), 0);
+    int rc = 0, i;
+    for (i = 0; i < 20000 && rc == 0; i++)
+        rc = store_run_insert(f->s, job, i, 0, &cfg, big, &run, f->err,
+                              sizeof f->err);
+    assert_int_equal(rc, -ENOSPC);
+    assert_true(i < 20000);
+    store_fault_disarm();
+    rc = store_run_insert(f->s, job, 99999, 0, &cfg, CONFIG_JSON, &run,
+                          f->err, sizeof f->err);
+    assert_true(rc < 0);
+    assert_int_equal(store_commit(f->s, f->err, sizeof f->err), -EIO);
+    assert_err_has(f->err, "not committed");
+    assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), 0);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM runs"), 0);
+    add_job(f, 0, 3, NULL, 2, NULL);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM runs"), 2);
+    assert_integrity_ok(f);
+}
+
+static void fault_arm_counts_writes(void **state)
+{
+    struct fx *f = *state;
+    fx_open_faults(f);
+    assert_int_equal(store_fault_arm(-1, SQLITE_FULL), -EINVAL);
+    assert_int_equal(store_fault_arm(0, SQLITE_CORRUPT), -EINVAL);
+    /* far enough: nothing fails */
+    assert_int_equal(store_fault_arm(1000000, SQLITE_FULL), 0);
+    add_job(f, 0, 3, NULL, 5, NULL);
+    assert_int_equal(store_fault_hits(), 0);
+    /* Find how many writes one job costs, then let exactly that many
+     * through: the first job is stored, the second is not. */
+    long w;
+    for (w = 0; w < 1000; w++) {
+        assert_int_equal(store_fault_arm(w, SQLITE_FULL), 0);
+        int64_t job;
+        int rc = store_job_insert(f->s, "probe", 0, 3, "{}", 0, &job, f->err,
+                                  sizeof f->err);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, -ENOSPC);
+    }
+    assert_true(w > 0 && w < 1000);
+    store_fault_disarm();
+    long before = (long)q_int(f, "SELECT count(*) FROM jobs");
+    assert_int_equal(store_fault_arm(w, SQLITE_FULL), 0);
+    int64_t job;
+    OK(store_job_insert(f->s, "first", 0, 3, "{}", 0, &job, f->err,
+                        sizeof f->err));
+    assert_int_equal(store_job_insert(f->s, "second", 0, 3, "{}", 0, &job,
+                                      f->err, sizeof f->err), -ENOSPC);
+    store_fault_disarm();
+    assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), before + 1);
+    assert_integrity_ok(f);
+}
+
+static void fault_from_the_environment(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    store_close(f->s);
+    f->s = NULL;
+
+    setenv("RESWEEP_FAULT_WRITES", "zero", 1);
+    assert_int_equal(store_open(f->db, &f->s, f->err, sizeof f->err), -EINVAL);
+    assert_err_has(f->err, "RESWEEP_FAULT_WRITES");
+    setenv("RESWEEP_FAULT_WRITES", "0", 1);
+    setenv("RESWEEP_FAULT_ERROR", "melted", 1);
+    assert_int_equal(store_open(f->db, &f->s, f->err, sizeof f->err), -EINVAL);
+    assert_err_has(f->err, "RESWEEP_FAULT_ERROR");
+
+    /* the open itself succeeds; the first write fails */
+    setenv("RESWEEP_FAULT_ERROR", "ioerr", 1);
+    fx_open(f);
+    int64_t job;
+    assert_int_equal(store_job_insert(f->s, "x", 0, 3, "{}", 0, &job, f->err,
+                                      sizeof f->err), -EIO);
+    store_close(f->s);
+    f->s = NULL;
+
+    /* RESWEEP_FAULT_COUNT: the fault clears after one failed call */
+    unsetenv("RESWEEP_FAULT_ERROR");
+    setenv("RESWEEP_FAULT_COUNT", "1", 1);
+    fx_open(f);
+    assert_int_equal(store_job_insert(f->s, "x", 0, 3, "{}", 0, &job, f->err,
+                                      sizeof f->err), -ENOSPC);
+    assert_int_equal(store_fault_hits(), 1);
+    OK(store_job_insert(f->s, "y", 0, 3, "{}", 0, &job, f->err,
+                        sizeof f->err));
+    assert_string_equal(q_text(f, "SELECT group_concat(name) FROM jobs"), "y");
+    assert_integrity_ok(f);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
+    const struct CMUnitTest tests[] = {
+        T(open_creates_file_and_directory),
+        T(open_refuses_bad_paths),
+        T(open_refuses_another_programs_database),
+        T(migration_idempotent_on_reopen),
+        T(concurrent_first_open),
+        T(newer_schema_refused),
+        T(sync_setting),
+        T(job_and_runs_in_one_transaction),
+        T(run_columns_match_config),
+        T(run_state_transitions),
+        T(state_names_round_trip),
+        T(nan_stored_as_null),
+        T(result_round_trip),
+        T(views_on_a_hand_made_set),
+        T(curve_replace_on_same_step),
+        T(checkpoint_put_get_and_deleted_at_finish),
+        T(recover_requeues_and_fails),
+        T(recover_after_kill_9),
+        T(queue_order),
+        T(job_and_run_listing),
+        T(reader_snapshot_while_writer_inserts),
+        T(wal_checkpoint_with_and_without_reader),
+        T(fault_disk_full_on_commit),
+        T(fault_io_error_outside_transaction),
+        T(fault_inside_a_transaction),
+        T(fault_arm_counts_writes),
+        T(fault_from_the_environment),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
