@@ -128,6 +128,12 @@ int config_parse(const struct cJSON *json, run_config *out, char *err, size_t er
 /* Same, from text. */
 int config_parse_str(const char *text, run_config *out, char *err, size_t errlen);
 
+/* Checks that a dotted path ("model.width", "data", "seed") names a key or
+ * section of the configuration, for callers that address keys by path (job
+ * sweeps). Returns 0, or -EINVAL with "model.widht: unknown key; did you
+ * mean model.width?". */
+int config_check_path(const char *path, char *err, size_t errlen);
+
 /* Canonical JSON (every key, defaults included), newly allocated; caller
  * frees with free(). NULL only when out of memory. */
 char *config_to_json(const run_config *cfg);
