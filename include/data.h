@@ -54,4 +54,9 @@ void data_gen_free(data_gen *g);
 void data_gen_draw(const data_gen *g, rng *r, int m, double *X, double *y);
 int data_gen_dim(const data_gen *g);
 
+/* The noiseless target t(x) (docs/data.md) at a row x of data_gen_dim(g)
+ * values as data_gen_draw writes them (an intercept column is ignored):
+ * for tests and for population measurements. */
+double data_gen_target(const data_gen *g, const double *x);
+
 #endif

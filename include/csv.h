@@ -1,0 +1,52 @@
+/* csv.h — numeric CSV tables, the file form of user data (DESIGN §2;
+ * docs/data.md "CSV files").
+ *
+ * Format: the first non-blank line is a header of column names separated
+ * by commas (a name may be wrapped in double quotes, which are dropped; a
+ * UTF-8 byte order mark before it is ignored). Every further non-blank line
+ * is a row with exactly one cell per column. A cell is a decimal number as
+ * C's strtod reads it in the "C" locale (sign, digits, '.', exponent),
+ * with optional spaces or tabs around it; empty cells, NaN, infinities,
+ * hexadecimal and any other text are errors. Lines end with LF, CRLF or CR;
+ * lines may be of any length (the reader streams cell by cell and never
+ * holds a whole line). Blank lines are skipped but still counted, so error
+ * messages give the line number an editor shows.
+ *
+ * Limits: at most max_cols columns and max_cells cells (rows * cols),
+ * checked while reading, so a huge file costs an error, not memory; a cell
+ * or column name of more than CSV_MAX_CELL_CHARS characters (surrounding
+ * blanks excluded) is an error.
+ *
+ * Error sentences start with the path ("/x/y.csv line 17: column \"x3\":
+ * \"abc\" is not a number", "cannot open /x/y.csv: No such file or
+ * directory"); the caller prefixes the key that named the file.
+ */
+#ifndef RESWEEP_CSV_H
+#define RESWEEP_CSV_H
+
+#include <stddef.h>
+
+#define CSV_MAX_CELL_CHARS 1024
+
+typedef struct csv_table {
+    int rows, cols;
+    char **names;    /* cols column names, owned */
+    double *cells;   /* rows * cols, row-major, owned */
+    long *lines;     /* rows: the file line number of each row, owned */
+} csv_table;
+
+/* Reads the file at path into *out. Returns 0; or -ENOENT/-EACCES/...
+ * (cannot open), -EIO (read error), -EINVAL (malformed: bad cell, ragged
+ * row, empty or duplicate column name, no header), -EFBIG (more than
+ * max_cols columns or max_cells cells), -ENOMEM, each with a sentence.
+ * A header without rows is not an error here (rows = 0). On error *out
+ * holds nothing to free. */
+int csv_read(const char *path, int max_cols, long max_cells, csv_table *out,
+             char *err, size_t errlen);
+
+/* Index of the column called name, or -1. */
+int csv_column(const csv_table *t, const char *name);
+
+void csv_free(csv_table *t);
+
+#endif
