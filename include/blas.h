@@ -8,8 +8,9 @@
  * Rapids), 45 against 75 GFLOP/s here. OpenBLAS reads OPENBLAS_CORETYPE only
  * while it loads, so blas_init() first checks the CPU's features itself
  * (cpuid and the OS's saved-state mask), sets OPENBLAS_CORETYPE to the best
- * kernel the CPU can run unless the user set it, then loads the library and
- * pins it to one thread: the worker pool provides the parallelism.
+ * kernel the CPU can run (RESWEEP_BLAS_KERNEL=<name> forces one), then loads
+ * the library and pins it to one thread: the worker pool provides the
+ * parallelism.
  *
  * All matrices are row-major. Every routine here requires blas_init() to
  * have succeeded (it is idempotent and thread-safe).
@@ -30,6 +31,10 @@ const char *blas_kernel(void);
 const char *blas_kernel_expected(void);
 /* The library path that was loaded. */
 const char *blas_library(void);
+/* A sentence on how the kernel was chosen when it was not the plain
+ * default (forced, or an inherited OPENBLAS_CORETYPE overridden); "" else.
+ * The daemon logs it at start-up. */
+const char *blas_note(void);
 
 /* C = alpha * op(A) op(B) + beta * C, op(A) m x k, op(B) k x n. */
 void blas_gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha,

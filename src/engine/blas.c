@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "err.h"
 
@@ -46,6 +47,7 @@ static struct {
     char err[ERR_LEN];
     char library[256];
     char kernel[64];
+    char note[256];
     const char *expected;
     dgemm_fn dgemm;
     dgemv_fn dgemv;
@@ -106,16 +108,39 @@ static int load_symbols(void *h)
     return 0;
 }
 
+/* RESWEEP_BLAS_KERNEL names a kernel to force; unset or "auto" lets the
+ * CPU's features decide. An OPENBLAS_CORETYPE inherited from the
+ * environment is overridden in the auto case: it is a machine-wide
+ * setting aimed at other programs (this one's image sets "Haswell" on an
+ * AVX-512 CPU), and resweep only ever picks a kernel the CPU executes. */
+static void choose_kernel(void)
+{
+    const char *force = getenv("RESWEEP_BLAS_KERNEL");
+    const char *inherited = getenv("OPENBLAS_CORETYPE");
+    B.expected = cpu_best_kernel();
+    if (force && *force && strcmp(force, "auto") != 0) {
+        B.expected = force;
+        setenv("OPENBLAS_CORETYPE", force, 1);
+        snprintf(B.note, sizeof B.note, "kernel forced by RESWEEP_BLAS_KERNEL=%s", force);
+        return;
+    }
+    if (!B.expected)
+        return;
+    if (inherited && *inherited && strcasecmp(inherited, B.expected) != 0)
+        snprintf(B.note, sizeof B.note, "OPENBLAS_CORETYPE=%s from the "
+                 "environment overridden by this CPU's features (%s); set "
+                 "RESWEEP_BLAS_KERNEL=%s to keep it", inherited, B.expected,
+                 inherited);
+    setenv("OPENBLAS_CORETYPE", B.expected, 1);
+}
+
 static void blas_load(void)
 {
     const char *lib = getenv("RESWEEP_BLAS_LIB");
     if (!lib || !*lib)
         lib = "libopenblas.so.0";
     snprintf(B.library, sizeof B.library, "%s", lib);
-    B.expected = cpu_best_kernel();
-    const char *forced = getenv("OPENBLAS_CORETYPE");
-    if ((!forced || !*forced) && B.expected)
-        setenv("OPENBLAS_CORETYPE", B.expected, 1);
+    choose_kernel();
     void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         B.rc = err_set(B.err, sizeof B.err, -ENOENT,
@@ -149,6 +174,7 @@ int blas_init(char *err, size_t errlen)
 const char *blas_kernel(void) { return B.kernel; }
 const char *blas_kernel_expected(void) { return B.expected ? B.expected : ""; }
 const char *blas_library(void) { return B.library; }
+const char *blas_note(void) { return B.note; }
 
 void blas_gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha,
                const double *A, int lda, const double *Bm, int ldb,

@@ -23,9 +23,9 @@
 
 #include "blas.h"
 #include "err.h"
+#include "kernels.h"
 #include "loss.h"
 
-#define LEAKY_SLOPE 0.01
 #define WORKSPACE_TARGET_BYTES (16u << 20)
 #define CHUNK_MIN 32
 #define CHUNK_MAX 2048
@@ -294,89 +294,6 @@ void model_init_params(const model *m, const model_config *mc, rng *r,
     fill_normal(theta + m->off[MODEL_OUT], m->len[MODEL_OUT], mc->init_scale, r);
 }
 
-/* ---- activations ---- */
-
-static double gelu_cdf(double a) { return 0.5 * erfc(-a * M_SQRT1_2); }
-static double gelu_pdf(double a) { return exp(-0.5 * a * a) * (0.5 * M_2_SQRTPI * M_SQRT1_2); }
-static double sigmoid(double a) { return a >= 0 ? 1 / (1 + exp(-a)) : exp(a) / (1 + exp(a)); }
-
-/* A += bias (per row); Z = sigma(A). */
-static void bias_act(enum activation act, double *A, double *Z, const double *bias,
-                     int rows, int h)
-{
-    for (int i = 0; i < rows; i++) {
-        double *a = A + (size_t)i * h, *z = Z + (size_t)i * h;
-        for (int k = 0; k < h; k++)
-            a[k] += bias[k];
-        switch (act) {
-        case ACT_RELU:
-            for (int k = 0; k < h; k++)
-                z[k] = a[k] > 0 ? a[k] : 0.0;
-            break;
-        case ACT_LEAKY_RELU:
-            for (int k = 0; k < h; k++)
-                z[k] = a[k] > 0 ? a[k] : LEAKY_SLOPE * a[k];
-            break;
-        case ACT_TANH:
-            for (int k = 0; k < h; k++)
-                z[k] = tanh(a[k]);
-            break;
-        case ACT_SOFTPLUS:
-            for (int k = 0; k < h; k++)
-                z[k] = fmax(a[k], 0.0) + log1p(exp(-fabs(a[k])));
-            break;
-        case ACT_GELU:
-            for (int k = 0; k < h; k++)
-                z[k] = a[k] * gelu_cdf(a[k]);
-            break;
-        }
-    }
-}
-
-/* sigma'(a) and sigma''(a), given a and z = sigma(a). */
-static double act_d1(enum activation act, double a, double z)
-{
-    switch (act) {
-    case ACT_RELU: return a > 0 ? 1.0 : 0.0;
-    case ACT_LEAKY_RELU: return a > 0 ? 1.0 : LEAKY_SLOPE;
-    case ACT_TANH: return 1 - z * z;
-    case ACT_SOFTPLUS: return sigmoid(a);
-    case ACT_GELU: return gelu_cdf(a) + a * gelu_pdf(a);
-    }
-    return NAN;
-}
-
-static double act_d2(enum activation act, double a, double z)
-{
-    switch (act) {
-    case ACT_RELU:
-    case ACT_LEAKY_RELU: return 0.0;
-    case ACT_TANH: return -2 * z * (1 - z * z);
-    case ACT_SOFTPLUS: { double s = sigmoid(a); return s * (1 - s); }
-    case ACT_GELU: return gelu_pdf(a) * (2 - a * a);
-    }
-    return NAN;
-}
-
-/* G *= sigma'(A), elementwise over count entries. */
-static void act_backprop(enum activation act, const double *A, const double *Z,
-                         double *G, size_t count)
-{
-    switch (act) {
-    case ACT_RELU:
-        for (size_t i = 0; i < count; i++)
-            G[i] = A[i] > 0 ? G[i] : 0.0;
-        return;
-    case ACT_TANH:
-        for (size_t i = 0; i < count; i++)
-            G[i] *= 1 - Z[i] * Z[i];
-        return;
-    default:
-        for (size_t i = 0; i < count; i++)
-            G[i] *= act_d1(act, A[i], Z[i]);
-    }
-}
-
 /* ---- forward ---- */
 
 /* Layers of block b on the unit input `in` (rows x ld_in). */
@@ -390,7 +307,7 @@ static void unit_forward(model *m, const double *theta, int b, const double *in,
         double *A = layer_slot(m, m->A, b, j), *Z = layer_slot(m, m->Z, b, j);
         blas_gemm(false, true, rows, s->h, k, 1.0, z, k, unit_W(m, theta, b, j),
                   k, 0.0, A, s->h);
-        bias_act(s->act, A, Z, unit_b(m, theta, b, j), rows, s->h);
+        kern_bias_act(s->act, A, Z, unit_b(m, theta, b, j), rows, s->h);
         z = Z;
     }
 }
@@ -450,24 +367,6 @@ void model_predict(model *m, const double *theta, const double *X, int n,
 
 /* ---- back-propagation ---- */
 
-static void outer_add(double *M, const double *a, int rows, const double *b,
-                      int cols, double beta)
-{
-    /* M = beta M + a b^T (rows x cols) */
-    for (int i = 0; i < rows; i++) {
-        double *r = M + (size_t)i * cols;
-        for (int k = 0; k < cols; k++)
-            r[k] = beta * r[k] + a[i] * b[k];
-    }
-}
-
-static void colsum_add(double *g, const double *G, int rows, int cols)
-{
-    for (int i = 0; i < rows; i++)
-        for (int k = 0; k < cols; k++)
-            g[k] += G[(size_t)i * cols + k];
-}
-
 /* Back-propagates the gradient at Z_L of block b, held in m->gA, through
  * the block's layers, accumulating into grad. If dIn != NULL it receives
  * the gradient at the unit input (rows x d). gA and gB are used in turn. */
@@ -480,11 +379,11 @@ static void unit_backward(model *m, const double *theta, int b, const double *in
     for (int j = s->L - 1; j >= 0; j--) {
         int k = (int)in_dim(m, j);
         const double *zin = j == 0 ? in : layer_slot(m, m->Z, b, j - 1);
-        act_backprop(s->act, layer_slot(m, m->A, b, j),
-                     layer_slot(m, m->Z, b, j), g, (size_t)rows * h);
+        kern_backprop_bias(s->act, layer_slot(m, m->A, b, j),
+                           layer_slot(m, m->Z, b, j), g, unit_b(m, grad, b, j),
+                           rows, h);
         blas_gemm(true, false, h, k, rows, 1.0, g, h, zin, k, 1.0,
                   unit_W(m, grad, b, j), k);
-        colsum_add(unit_b(m, grad, b, j), g, rows, h);
         if (j == 0 && !dIn)
             break;
         double *out = j == 0 ? dIn : next;
@@ -512,7 +411,7 @@ static void backward_chunk(model *m, const double *theta, const double *X,
     if (s->arch != ARCH_PLAIN) /* grad u = X^T dp, or r_{B-1}^T dp */
         blas_gemv(true, rows, d, 1.0, in, d, m->dp, 1.0, gw);
     blas_gemv(true, rows, h, 1.0, ZL, h, m->dp, 1.0, m->sacc);
-    outer_add(m->gA, m->dp, rows, m->c, h, 0.0);
+    kern_outer(m->gA, m->dp, rows, m->c, h, 0.0);
     if (s->arch == ARCH_DECOUPLED || s->B == 1) {
         unit_backward(m, theta, last, in, rows, NULL, grad);
         return;
@@ -551,7 +450,7 @@ static void backward_finish(model *m, const double *theta, double *grad)
     const double *V = block_V(m, theta, s->B - 1);
     blas_gemv(false, s->d, s->h, 1.0, V, s->h, m->sacc, 1.0,
               grad + m->off[MODEL_OUT]);
-    outer_add(block_V(m, grad, s->B - 1), theta + m->off[MODEL_OUT], s->d,
+    kern_outer(block_V(m, grad, s->B - 1), theta + m->off[MODEL_OUT], s->d,
               m->sacc, s->h, 1.0);
 }
 
@@ -648,7 +547,7 @@ static void unit_rforward(model *m, const double *theta, const double *v, int b,
             for (int q = 0; q < h; q++) {
                 size_t e = (size_t)i * h + q;
                 RA[e] += db[q];
-                RZ[e] = act_d1(s->act, A[e], Z[e]) * RA[e];
+                RZ[e] = kern_act_d1(s->act, A[e], Z[e]) * RA[e];
             }
         z = Z;
         Rz = RZ;
@@ -673,7 +572,7 @@ static void unit_rbackward(model *m, const double *theta, const double *v, int b
         const double *zin = j == 0 ? in : layer_slot(m, m->Z, b, j - 1);
         const double *Rzin = j == 0 ? Rin : layer_slot(m, w->RZ, b, j - 1);
         for (size_t e = 0; e < (size_t)rows * h; e++) {
-            double d1 = act_d1(s->act, A[e], Z[e]), d2 = act_d2(s->act, A[e], Z[e]);
+            double d1 = kern_act_d1(s->act, A[e], Z[e]), d2 = kern_act_d2(s->act, A[e], Z[e]);
             Rg[e] = Rg[e] * d1 + g[e] * d2 * RA[e];
             g[e] *= d1;
         }
@@ -681,7 +580,7 @@ static void unit_rbackward(model *m, const double *theta, const double *v, int b
         blas_gemm(true, false, h, k, rows, 1.0, Rg, h, zin, k, 1.0, HW, k);
         if (Rzin)
             blas_gemm(true, false, h, k, rows, 1.0, g, h, Rzin, k, 1.0, HW, k);
-        colsum_add(unit_b(m, H, b, j), Rg, rows, h);
+        kern_colsum_add(unit_b(m, H, b, j), Rg, rows, h);
         if (j == 0 && !dIn)
             break;
         double *out = j == 0 ? dIn : gn, *Rout = j == 0 ? RdIn : Rgn;
@@ -757,18 +656,18 @@ static void rbackward_chunk(model *m, const double *theta, const double *v,
         const double *vv = theta + m->off[MODEL_V], *dv = v + m->off[MODEL_V];
         blas_gemv(true, rows, h, 1.0, RZL, h, m->dp, 1.0, Hv);
         blas_gemv(true, rows, h, 1.0, ZL, h, w->Rdp, 1.0, Hv);
-        outer_add(w->gA, m->dp, rows, vv, h, 0.0);
-        outer_add(w->RgA, w->Rdp, rows, vv, h, 0.0);
-        outer_add(w->RgA, m->dp, rows, dv, h, 1.0);
+        kern_outer(w->gA, m->dp, rows, vv, h, 0.0);
+        kern_outer(w->RgA, w->Rdp, rows, vv, h, 0.0);
+        kern_outer(w->RgA, m->dp, rows, dv, h, 1.0);
         unit_rbackward(m, theta, v, 0, X, NULL, rows, NULL, NULL, H);
         return;
     }
     const double *wo = theta + m->off[MODEL_OUT], *dw = v + m->off[MODEL_OUT];
     blas_gemv(true, rows, d, 1.0, w->rB, d, w->Rdp, 1.0, Hu);
     blas_gemv(true, rows, d, 1.0, hv_Rr(m, s->B), d, m->dp, 1.0, Hu);
-    outer_add(w->dr, m->dp, rows, wo, d, 0.0);
-    outer_add(w->Rdr, w->Rdp, rows, wo, d, 0.0);
-    outer_add(w->Rdr, m->dp, rows, dw, d, 1.0);
+    kern_outer(w->dr, m->dp, rows, wo, d, 0.0);
+    kern_outer(w->Rdr, w->Rdp, rows, wo, d, 0.0);
+    kern_outer(w->Rdr, m->dp, rows, dw, d, 1.0);
     for (int b = s->B - 1; b >= 0; b--) {
         const double *ZL = layer_slot(m, m->Z, b, s->L - 1);
         const double *RZL = layer_slot(m, w->RZ, b, s->L - 1);

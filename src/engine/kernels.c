@@ -1,0 +1,162 @@
+/* kernels.c — see kernels.h. */
+#include "kernels.h"
+
+#include <math.h>
+
+#define LEAKY_SLOPE 0.01
+
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CLONES
+#endif
+
+static double gelu_cdf(double a) { return 0.5 * erfc(-a * M_SQRT1_2); }
+static double gelu_pdf(double a) { return exp(-0.5 * a * a) * (0.5 * M_2_SQRTPI * M_SQRT1_2); }
+static double sigmoid(double a) { return a >= 0 ? 1 / (1 + exp(-a)) : exp(a) / (1 + exp(a)); }
+
+double kern_act_d1(enum activation act, double a, double z)
+{
+    switch (act) {
+    case ACT_RELU: return a > 0 ? 1.0 : 0.0;
+    case ACT_LEAKY_RELU: return a > 0 ? 1.0 : LEAKY_SLOPE;
+    case ACT_TANH: return 1 - z * z;
+    case ACT_SOFTPLUS: return sigmoid(a);
+    case ACT_GELU: return gelu_cdf(a) + a * gelu_pdf(a);
+    }
+    return NAN;
+}
+
+double kern_act_d2(enum activation act, double a, double z)
+{
+    switch (act) {
+    case ACT_RELU:
+    case ACT_LEAKY_RELU: return 0.0;
+    case ACT_TANH: return -2 * z * (1 - z * z);
+    case ACT_SOFTPLUS: { double s = sigmoid(a); return s * (1 - s); }
+    case ACT_GELU: return gelu_pdf(a) * (2 - a * a);
+    }
+    return NAN;
+}
+
+CLONES
+static void relu_rows(double *A, double *Z, const double *bias, int rows, int h,
+                      double slope)
+{
+    for (int i = 0; i < rows; i++) {
+        double *a = A + (size_t)i * h, *z = Z + (size_t)i * h;
+        for (int k = 0; k < h; k++) {
+            double v = a[k] + bias[k];
+            a[k] = v;
+            z[k] = v > 0 ? v : slope * v;
+        }
+    }
+}
+
+/* The smooth activations go through libm one element at a time. */
+static void smooth_rows(enum activation act, double *A, double *Z,
+                        const double *bias, int rows, int h)
+{
+    for (int i = 0; i < rows; i++) {
+        double *a = A + (size_t)i * h, *z = Z + (size_t)i * h;
+        for (int k = 0; k < h; k++) {
+            double v = a[k] + bias[k];
+            a[k] = v;
+            switch (act) {
+            case ACT_TANH: z[k] = tanh(v); break;
+            case ACT_SOFTPLUS: z[k] = fmax(v, 0.0) + log1p(exp(-fabs(v))); break;
+            case ACT_GELU: z[k] = v * gelu_cdf(v); break;
+            default: z[k] = NAN; break;
+            }
+        }
+    }
+}
+
+void kern_bias_act(enum activation act, double *A, double *Z,
+                   const double *bias, int rows, int h)
+{
+    if (act == ACT_RELU)
+        relu_rows(A, Z, bias, rows, h, 0.0);
+    else if (act == ACT_LEAKY_RELU)
+        relu_rows(A, Z, bias, rows, h, LEAKY_SLOPE);
+    else
+        smooth_rows(act, A, Z, bias, rows, h);
+}
+
+CLONES
+static void relu_backprop(const double *A, double *G, size_t count, double slope)
+{
+    for (size_t i = 0; i < count; i++)
+        G[i] = A[i] > 0 ? G[i] : slope * G[i];
+}
+
+CLONES
+static void tanh_backprop(const double *Z, double *G, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        G[i] *= 1 - Z[i] * Z[i];
+}
+
+void kern_act_backprop(enum activation act, const double *A, const double *Z,
+                       double *G, size_t count)
+{
+    switch (act) {
+    case ACT_RELU: relu_backprop(A, G, count, 0.0); return;
+    case ACT_LEAKY_RELU: relu_backprop(A, G, count, LEAKY_SLOPE); return;
+    case ACT_TANH: tanh_backprop(Z, G, count); return;
+    default:
+        for (size_t i = 0; i < count; i++)
+            G[i] *= kern_act_d1(act, A[i], Z[i]);
+    }
+}
+
+CLONES
+static void relu_backprop_bias(const double *A, double *G, double *gb,
+                               int rows, int h, double slope)
+{
+    for (int i = 0; i < rows; i++) {
+        const double *a = A + (size_t)i * h;
+        double *g = G + (size_t)i * h;
+        for (int k = 0; k < h; k++) {
+            double v = a[k] > 0 ? g[k] : slope * g[k];
+            g[k] = v;
+            gb[k] += v;
+        }
+    }
+}
+
+void kern_backprop_bias(enum activation act, const double *A, const double *Z,
+                        double *G, double *gb, int rows, int h)
+{
+    if (act == ACT_RELU || act == ACT_LEAKY_RELU) {
+        relu_backprop_bias(A, G, gb, rows, h, act == ACT_RELU ? 0.0 : LEAKY_SLOPE);
+        return;
+    }
+    kern_act_backprop(act, A, Z, G, (size_t)rows * h);
+    kern_colsum_add(gb, G, rows, h);
+}
+
+CLONES
+void kern_colsum_add(double *g, const double *G, int rows, int cols)
+{
+    for (int i = 0; i < rows; i++) {
+        const double *r = G + (size_t)i * cols;
+        for (int k = 0; k < cols; k++)
+            g[k] += r[k];
+    }
+}
+
+CLONES
+void kern_outer(double *M, const double *a, int rows, const double *b,
+                int cols, double beta)
+{
+    for (int i = 0; i < rows; i++) {
+        double *r = M + (size_t)i * cols, ai = a[i];
+        if (beta == 0)
+            for (int k = 0; k < cols; k++)
+                r[k] = ai * b[k];
+        else
+            for (int k = 0; k < cols; k++)
+                r[k] = beta * r[k] + ai * b[k];
+    }
+}
