@@ -55,6 +55,7 @@ struct model {
     double *dr, *dIn;      /* m x d: delta r_b, gradient at a unit's input */
     double *gA, *gB;       /* m x h: layer gradients, used in turn */
     double *c, *sacc;      /* h: V_{B-1}^T w, and sum over chunks of Z_L^T dp */
+    double *bt;            /* h x max(h, d): a weight matrix transposed */
     hvp_ws *hv;
     bool (*interrupt)(void *ctx);
     void *ictx;
@@ -190,6 +191,7 @@ model *model_new(const model_shape *s, int chunk, char *err, size_t errlen)
     m->gB = zalloc(rows * h, &ok);
     m->c = zalloc(h, &ok);
     m->sacc = zalloc(h, &ok);
+    m->bt = zalloc(h * (h > d ? h : d), &ok);
     if (ok)
         return m;
 oom:
@@ -227,6 +229,7 @@ void model_free(model *m)
     free(m->gB);
     free(m->c);
     free(m->sacc);
+    free(m->bt);
     free(m);
 }
 
@@ -292,6 +295,20 @@ void model_init_params(const model *m, const model_config *mc, rng *r,
         }
     fill_normal(theta + m->off[MODEL_V], m->len[MODEL_V], mc->init_scale, r);
     fill_normal(theta + m->off[MODEL_OUT], m->len[MODEL_OUT], mc->init_scale, r);
+}
+
+/* C (rows x n) = beta C + A (rows x k) B, for B a k x n weight matrix.
+ * Computed as A (B^T)^T from a transposed copy of B: OpenBLAS 0.3.21's
+ * small-matrix NN kernels call malloc for n mod 8 in 1..4, and a training
+ * step must not allocate (the NT kernels do not; the copy is k x n, next to
+ * nothing beside the rows x k x n product). */
+static void mm_nn(model *m, int rows, int n, int k, const double *A, int lda,
+                  const double *B, double beta, double *C, int ldc)
+{
+    for (int p = 0; p < k; p++)
+        for (int j = 0; j < n; j++)
+            m->bt[(size_t)j * k + p] = B[(size_t)p * n + j];
+    blas_gemm(false, true, rows, n, k, 1.0, A, lda, m->bt, k, beta, C, ldc);
 }
 
 /* ---- forward ---- */
@@ -387,8 +404,7 @@ static void unit_backward(model *m, const double *theta, int b, const double *in
         if (j == 0 && !dIn)
             break;
         double *out = j == 0 ? dIn : next;
-        blas_gemm(false, false, rows, k, h, 1.0, g, h, unit_W(m, theta, b, j),
-                  k, 0.0, out, k);
+        mm_nn(m, rows, k, h, g, h, unit_W(m, theta, b, j), 0.0, out, k);
         next = g;
         g = out;
     }
@@ -425,8 +441,7 @@ static void backward_chunk(model *m, const double *theta, const double *X,
         const double *Zb = layer_slot(m, m->Z, b, s->L - 1);
         blas_gemm(true, false, d, h, rows, 1.0, m->dr, d, Zb, h, 1.0,
                   block_V(m, grad, b), h);
-        blas_gemm(false, false, rows, h, d, 1.0, m->dr, d, block_V(m, theta, b),
-                  h, 0.0, m->gA, h);
+        mm_nn(m, rows, h, d, m->dr, d, block_V(m, theta, b), 0.0, m->gA, h);
         unit_backward(m, theta, b, stream_r(m, X, b), rows,
                       b > 0 ? m->dIn : NULL, grad);
         if (b > 0)
@@ -584,9 +599,9 @@ static void unit_rbackward(model *m, const double *theta, const double *v, int b
         if (j == 0 && !dIn)
             break;
         double *out = j == 0 ? dIn : gn, *Rout = j == 0 ? RdIn : Rgn;
-        blas_gemm(false, false, rows, k, h, 1.0, g, h, unit_W(m, theta, b, j), k, 0.0, out, k);
-        blas_gemm(false, false, rows, k, h, 1.0, Rg, h, unit_W(m, theta, b, j), k, 0.0, Rout, k);
-        blas_gemm(false, false, rows, k, h, 1.0, g, h, unit_W(m, v, b, j), k, 1.0, Rout, k);
+        mm_nn(m, rows, k, h, g, h, unit_W(m, theta, b, j), 0.0, out, k);
+        mm_nn(m, rows, k, h, Rg, h, unit_W(m, theta, b, j), 0.0, Rout, k);
+        mm_nn(m, rows, k, h, g, h, unit_W(m, v, b, j), 1.0, Rout, k);
         gn = g;
         Rgn = Rg;
         g = out;
@@ -674,9 +689,9 @@ static void rbackward_chunk(model *m, const double *theta, const double *v,
         double *HV = block_V(m, H, b);
         blas_gemm(true, false, d, h, rows, 1.0, w->Rdr, d, ZL, h, 1.0, HV, h);
         blas_gemm(true, false, d, h, rows, 1.0, w->dr, d, RZL, h, 1.0, HV, h);
-        blas_gemm(false, false, rows, h, d, 1.0, w->dr, d, block_V(m, theta, b), h, 0.0, w->gA, h);
-        blas_gemm(false, false, rows, h, d, 1.0, w->Rdr, d, block_V(m, theta, b), h, 0.0, w->RgA, h);
-        blas_gemm(false, false, rows, h, d, 1.0, w->dr, d, block_V(m, v, b), h, 1.0, w->RgA, h);
+        mm_nn(m, rows, h, d, w->dr, d, block_V(m, theta, b), 0.0, w->gA, h);
+        mm_nn(m, rows, h, d, w->Rdr, d, block_V(m, theta, b), 0.0, w->RgA, h);
+        mm_nn(m, rows, h, d, w->dr, d, block_V(m, v, b), 1.0, w->RgA, h);
         bool inner = b > 0;
         unit_rbackward(m, theta, v, b, stream_r(m, X, b), inner ? hv_Rr(m, b) : NULL,
                        rows, inner ? w->dIn : NULL, inner ? w->RdIn : NULL, H);
