@@ -12,7 +12,7 @@ BUILD=${BUILD:-build}
 export RESWEEP_BUILD="$top/$BUILD"
 export CMOCKA_MESSAGE_OUTPUT=TAP
 timeout_s=${RESWEEP_TEST_TIMEOUT:-600}
-passed=0 failed=0 failures=()
+passed=0 failed=0 skipped=0 failures=()
 
 run_one() {  # name command...
     local name=$1; shift
@@ -20,16 +20,18 @@ run_one() {  # name command...
     local log="$dir/log" rc=0
     local start=$SECONDS
     (cd "$dir" && TMPDIR="$dir" timeout -k 10 "$timeout_s" "$@") >"$log" 2>&1 || rc=$?
-    local ok notok
-    ok=$(grep -cE '^ok ' "$log" || true)
-    notok=$(grep -cE '^not ok ' "$log" || true)
+    local ok notok skip
+    ok=$(grep -E '^ok ' "$log" | grep -cvE '# SKIP' || true)
+    notok=$(grep -E '^not ok ' "$log" | grep -cvE '# SKIP' || true)
+    skip=$(grep -cE '^(not )?ok .*# SKIP' "$log" || true)
+    skipped=$((skipped + skip))
     if [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
         notok=1
         [ "$rc" -eq 124 ] && echo "not ok - $name timed out after ${timeout_s}s" >>"$log"
         [ "$rc" -ne 124 ] && echo "not ok - $name exited with status $rc" >>"$log"
     fi
     passed=$((passed + ok)); failed=$((failed + notok))
-    printf '%-48s %4d passed %4d failed  %3ds\n' "$name" "$ok" "$notok" $((SECONDS - start))
+    printf '%-48s %4d passed %4d failed %3d skipped %4ds\n' "$name" "$ok" "$notok" "$skip" $((SECONDS - start))
     if [ "$notok" -gt 0 ]; then
         failures+=("$name")
         echo "---- $name ----"; tail -n 60 "$log"; echo "----"
@@ -48,5 +50,6 @@ if [ "$mode" != unit ]; then
 fi
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failing: ${failures[*]}"
+[ "$skipped" -gt 0 ] && echo "($skipped skipped: see the lines above)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
