@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "engine.h"
@@ -86,5 +87,10 @@ int main(int argc, char **argv)
            r.regret_lhs, r.regret_lin, r.regret_dist, r.regret_grad, r.regret_bound);
     printf("time train %.3fs analysis %.3fs total %.3fs (%.3g s/step)\n",
            r.train_s, r.analysis_s, r.total_s, r.steps ? r.train_s / r.steps : 0);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double data_mib = ((double)r.n + r.n_test) * (r.d + 1) * sizeof(double) / 1048576.0;
+    printf("peak RSS %.1f MiB; data set %.1f MiB; beyond it %.1f MiB\n",
+           ru.ru_maxrss / 1024.0, data_mib, ru.ru_maxrss / 1024.0 - data_mib);
     return 0;
 }

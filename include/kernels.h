@@ -35,6 +35,16 @@ void kern_colsum_add(double *g, const double *G, int rows, int cols);
 void kern_outer(double *M, const double *a, int rows, const double *b,
                 int cols, double beta);
 
+/* Hessian-vector products (R-operator), elementwise parts:
+ *   kern_rforward_act:  RA += bias (per row of h); RZ = sigma'(A) RA
+ *   kern_rbackprop:     Rg = sigma'(A) Rg + sigma''(A) RA g;  g *= sigma'(A)
+ * all arrays rows x h (count = rows * h for the second). */
+void kern_rforward_act(enum activation act, const double *A, const double *Z,
+                       double *RA, double *RZ, const double *bias, int rows,
+                       int h);
+void kern_rbackprop(enum activation act, const double *A, const double *Z,
+                    const double *RA, double *g, double *Rg, size_t count);
+
 /* sigma'(a) and sigma''(a) for one element, given a and z = sigma(a). */
 double kern_act_d1(enum activation act, double a, double z);
 double kern_act_d2(enum activation act, double a, double z);

@@ -160,3 +160,90 @@ void kern_outer(double *M, const double *a, int rows, const double *b,
                 r[k] = beta * r[k] + ai * b[k];
     }
 }
+
+CLONES
+static void relu_rforward(const double *A, double *RA, double *RZ,
+                          const double *bias, int rows, int h, double slope)
+{
+    for (int i = 0; i < rows; i++) {
+        const double *a = A + (size_t)i * h;
+        double *ra = RA + (size_t)i * h, *rz = RZ + (size_t)i * h;
+        for (int k = 0; k < h; k++) {
+            double v = ra[k] + bias[k];
+            ra[k] = v;
+            rz[k] = a[k] > 0 ? v : slope * v;
+        }
+    }
+}
+
+CLONES
+static void tanh_rforward(const double *Z, double *RA, double *RZ,
+                          const double *bias, int rows, int h)
+{
+    for (int i = 0; i < rows; i++) {
+        const double *z = Z + (size_t)i * h;
+        double *ra = RA + (size_t)i * h, *rz = RZ + (size_t)i * h;
+        for (int k = 0; k < h; k++) {
+            double v = ra[k] + bias[k];
+            ra[k] = v;
+            rz[k] = (1 - z[k] * z[k]) * v;
+        }
+    }
+}
+
+void kern_rforward_act(enum activation act, const double *A, const double *Z,
+                       double *RA, double *RZ, const double *bias, int rows,
+                       int h)
+{
+    switch (act) {
+    case ACT_RELU: relu_rforward(A, RA, RZ, bias, rows, h, 0.0); return;
+    case ACT_LEAKY_RELU: relu_rforward(A, RA, RZ, bias, rows, h, LEAKY_SLOPE); return;
+    case ACT_TANH: tanh_rforward(Z, RA, RZ, bias, rows, h); return;
+    default:
+        for (int i = 0; i < rows; i++)
+            for (int k = 0; k < h; k++) {
+                size_t e = (size_t)i * h + k;
+                RA[e] += bias[k];
+                RZ[e] = kern_act_d1(act, A[e], Z[e]) * RA[e];
+            }
+    }
+}
+
+/* sigma'' = 0 for the piecewise-linear activations */
+CLONES
+static void relu_rbackprop(const double *A, double *g, double *Rg, size_t count,
+                           double slope)
+{
+    for (size_t i = 0; i < count; i++) {
+        double d1 = A[i] > 0 ? 1.0 : slope;
+        Rg[i] *= d1;
+        g[i] *= d1;
+    }
+}
+
+CLONES
+static void tanh_rbackprop(const double *Z, const double *RA, double *g,
+                           double *Rg, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        double d1 = 1 - Z[i] * Z[i], d2 = -2 * Z[i] * d1;
+        Rg[i] = Rg[i] * d1 + g[i] * d2 * RA[i];
+        g[i] *= d1;
+    }
+}
+
+void kern_rbackprop(enum activation act, const double *A, const double *Z,
+                    const double *RA, double *g, double *Rg, size_t count)
+{
+    switch (act) {
+    case ACT_RELU: relu_rbackprop(A, g, Rg, count, 0.0); return;
+    case ACT_LEAKY_RELU: relu_rbackprop(A, g, Rg, count, LEAKY_SLOPE); return;
+    case ACT_TANH: tanh_rbackprop(Z, RA, g, Rg, count); return;
+    default:
+        for (size_t i = 0; i < count; i++) {
+            double d1 = kern_act_d1(act, A[i], Z[i]), d2 = kern_act_d2(act, A[i], Z[i]);
+            Rg[i] = Rg[i] * d1 + g[i] * d2 * RA[i];
+            g[i] *= d1;
+        }
+    }
+}

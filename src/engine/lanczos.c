@@ -9,6 +9,8 @@
 #include "blas.h"
 #include "err.h"
 
+#define LANCZOS_BREAKDOWN 1e-10
+
 static double dot(const double *a, const double *b, size_t n)
 {
     double s = 0;
@@ -75,6 +77,7 @@ static int iterate(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
     for (size_t i = 0; i < dim; i++)
         q[i] /= nq;
     int j;
+    double anorm = 0; /* running estimate of ||A|| from T's rows */
     for (j = 0; j < k; j++) {
         double *qj = s->Q + (size_t)j * dim;
         int rc = op(ctx, qj, w);
@@ -83,8 +86,12 @@ static int iterate(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
         s->alpha[j] = dot(qj, w, dim);
         reorthogonalise(s->Q, j + 1, dim, w, s->coef);
         s->beta[j] = sqrt(dot(w, w, dim));
-        double scale = fabs(s->alpha[j]) + (j ? s->beta[j - 1] : 0);
-        if (j + 1 == k || s->beta[j] <= 1e-12 * (scale > 0 ? scale : 1))
+        double row = fabs(s->alpha[j]) + s->beta[j] + (j ? s->beta[j - 1] : 0);
+        anorm = row > anorm ? row : anorm;
+        /* An invariant subspace: what is left of w is rounding, relative
+         * to ||A|| (not to this row, which is itself rounding once the
+         * Krylov space is exhausted, e.g. by a Hessian's null space). */
+        if (j + 1 == k || s->beta[j] <= LANCZOS_BREAKDOWN * (anorm > 0 ? anorm : 1))
             return j + 1;
         double *qn = qj + dim;
         for (size_t i = 0; i < dim; i++)

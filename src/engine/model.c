@@ -557,13 +557,7 @@ static void unit_rforward(model *m, const double *theta, const double *v, int b,
         blas_gemm(false, true, rows, h, k, 1.0, z, k, unit_W(m, v, b, j), k, 0.0, RA, h);
         if (Rz)
             blas_gemm(false, true, rows, h, k, 1.0, Rz, k, unit_W(m, theta, b, j), k, 1.0, RA, h);
-        const double *db = unit_b(m, v, b, j);
-        for (int i = 0; i < rows; i++)
-            for (int q = 0; q < h; q++) {
-                size_t e = (size_t)i * h + q;
-                RA[e] += db[q];
-                RZ[e] = kern_act_d1(s->act, A[e], Z[e]) * RA[e];
-            }
+        kern_rforward_act(s->act, A, Z, RA, RZ, unit_b(m, v, b, j), rows, h);
         z = Z;
         Rz = RZ;
     }
@@ -586,11 +580,7 @@ static void unit_rbackward(model *m, const double *theta, const double *v, int b
         const double *RA = layer_slot(m, w->RA, b, j);
         const double *zin = j == 0 ? in : layer_slot(m, m->Z, b, j - 1);
         const double *Rzin = j == 0 ? Rin : layer_slot(m, w->RZ, b, j - 1);
-        for (size_t e = 0; e < (size_t)rows * h; e++) {
-            double d1 = kern_act_d1(s->act, A[e], Z[e]), d2 = kern_act_d2(s->act, A[e], Z[e]);
-            Rg[e] = Rg[e] * d1 + g[e] * d2 * RA[e];
-            g[e] *= d1;
-        }
+        kern_rbackprop(s->act, A, Z, RA, g, Rg, (size_t)rows * h);
         double *HW = unit_W(m, H, b, j);
         blas_gemm(true, false, h, k, rows, 1.0, Rg, h, zin, k, 1.0, HW, k);
         if (Rzin)
