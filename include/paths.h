@@ -8,6 +8,8 @@
  *           else $HOME/.local/share/resweep/resweep.db
  * Empty environment variables count as unset. Every function writes into a
  * caller buffer and returns 0, or a negative code with a sentence.
+ * (This header shadows glibc's <paths.h> under -Iinclude; only <utmp.h>,
+ * <mntent.h> and <shadow.h> include that one, and resweep uses none.)
  */
 #ifndef RESWEEP_PATHS_H
 #define RESWEEP_PATHS_H

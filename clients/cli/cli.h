@@ -1,0 +1,81 @@
+/* cli.h — the resweep command-line client's shared pieces.
+ *
+ * Exit codes (documented in `resweep --help`):
+ *   0  success; for submit --wait and watch: the job ended with every run
+ *      done (or diverged: a diverged run is a measured result)
+ *   1  an error (the daemon's reply, a file, the database)
+ *   2  usage error
+ *   3  the job ended with failed runs
+ *   4  cannot reach the daemon (no socket, nobody listening, it went away)
+ *   5  the job ended with canceled runs (and none failed)
+ */
+#ifndef RESWEEP_CLI_H
+#define RESWEEP_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "paths.h"
+#include "proto.h"
+
+struct cJSON;
+
+enum {
+    CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2, CLI_FAILED_RUNS = 3,
+    CLI_UNREACHABLE = 4, CLI_CANCELED = 5
+};
+
+/* Reply timeouts: a submission expands and stores every run first. */
+#define CLI_TIMEOUT_MS        30000
+#define CLI_SUBMIT_TIMEOUT_MS 600000
+#define CLI_WATCH_SILENCE_MS  30000   /* the daemon beats every 2 s */
+
+typedef struct cli_opts {
+    char socket[PATHS_MAX];
+    char db[PATHS_MAX];
+    bool db_given;
+    bool json;
+    bool wait;
+    const char *format;       /* results/sql: table, csv, json */
+    long from, limit;         /* runs */
+} cli_opts;
+
+/* "resweep: <message>" on stderr; returns code. */
+int cli_fail(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A proto_error: "resweep: <field>: <message>"; returns the exit code
+ * that fits it (4 for transport failures, else 1). */
+int cli_fail_proto(const proto_error *e);
+
+/* Parses a job id argument; -1 (with the message printed) if invalid. */
+long long cli_job_arg(const char *arg);
+
+/* client.c: commands that talk to the daemon. */
+int cmd_ping(cli_opts *o, int argc, char **argv);
+int cmd_submit(cli_opts *o, int argc, char **argv);
+int cmd_status(cli_opts *o, int argc, char **argv);
+int cmd_list(cli_opts *o, int argc, char **argv);
+int cmd_watch(cli_opts *o, int argc, char **argv);
+int cmd_cancel(cli_opts *o, int argc, char **argv);
+int cmd_retry(cli_opts *o, int argc, char **argv);
+int cmd_runs(cli_opts *o, int argc, char **argv);
+int cmd_shutdown(cli_opts *o, int argc, char **argv);
+
+/* The database the daemon uses, when --db/RESWEEP_DB did not say: asked
+ * of the daemon, else the default path. */
+void cli_resolve_db(cli_opts *o);
+
+/* db.c: commands that read the database directly (read-only). */
+int cmd_results(cli_opts *o, int argc, char **argv);
+int cmd_sql(cli_opts *o, int argc, char **argv);
+
+/* table.c: aligned text tables. */
+typedef struct table table;
+table *table_new(void);
+void table_col(table *t, const char *header, bool right);   /* before rows */
+void table_align(table *t, int col, bool right);
+void table_cell(table *t, const char *text);   /* row by row, left to right */
+void table_print(const table *t, FILE *f);
+void table_free(table *t);
+
+#endif

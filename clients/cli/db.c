@@ -1,0 +1,243 @@
+/* db.c — resweep commands that read the database directly: results and
+ * sql. The connection is read-only (SQLITE_OPEN_READONLY and
+ * query_only), so nothing typed here can change the daemon's data; in WAL
+ * mode a reader never blocks the daemon's writes. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+#include "cli.h"
+
+#define DB_BUSY_TIMEOUT_MS 5000
+
+static int db_open(const cli_opts *o, sqlite3 **out)
+{
+    if (!o->db[0])
+        return cli_fail(CLI_ERROR, "no database: give --db PATH");
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(o->db, &db, SQLITE_OPEN_READONLY, NULL);
+    if (rc != SQLITE_OK) {
+        int code = cli_fail(CLI_ERROR, "%s: %s", o->db,
+                            db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return code;
+    }
+    sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
+    sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+    *out = db;
+    return CLI_OK;
+}
+
+/* A cell as text for tables and CSV (NULL -> ""). Doubles get %.17g for
+ * CSV (round trip) and %.6g for tables. */
+static void cell_text(sqlite3_stmt *st, int i, bool full, char *buf,
+                      size_t len)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_NULL:
+        snprintf(buf, len, "%s", full ? "" : "NULL");
+        break;
+    case SQLITE_INTEGER:
+        snprintf(buf, len, "%lld", (long long)sqlite3_column_int64(st, i));
+        break;
+    case SQLITE_FLOAT:
+        snprintf(buf, len, full ? "%.17g" : "%.6g",
+                 sqlite3_column_double(st, i));
+        break;
+    default:
+        snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, i));
+        break;
+    }
+}
+
+static void csv_field(const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"')
+            putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static cJSON *row_json(sqlite3_stmt *st)
+{
+    cJSON *o = cJSON_CreateObject();
+    int n = sqlite3_column_count(st);
+    for (int i = 0; o && i < n; i++) {
+        const char *name = sqlite3_column_name(st, i);
+        switch (sqlite3_column_type(st, i)) {
+        case SQLITE_NULL:
+            cJSON_AddNullToObject(o, name);
+            break;
+        case SQLITE_INTEGER:
+            cJSON_AddNumberToObject(o, name,
+                                    (double)sqlite3_column_int64(st, i));
+            break;
+        case SQLITE_FLOAT:
+            cJSON_AddNumberToObject(o, name, sqlite3_column_double(st, i));
+            break;
+        default:
+            cJSON_AddStringToObject(o, name,
+                                    (const char *)sqlite3_column_text(st, i));
+            break;
+        }
+    }
+    return o;
+}
+
+
+/* Prints every row of st in the format; CLI_OK or CLI_ERROR. Tables are
+ * buffered (to align them); CSV and JSON stream. */
+static int print_rows(sqlite3 *db, sqlite3_stmt *st, const char *format)
+{
+    int n = sqlite3_column_count(st);
+    bool table_fmt = strcmp(format, "table") == 0;
+    bool csv = strcmp(format, "csv") == 0;
+    table *t = NULL;
+    bool *text_col = calloc((size_t)n + 1, sizeof *text_col);
+    if (!text_col)
+        return cli_fail(CLI_ERROR, "out of memory");
+    if (table_fmt) {
+        t = table_new();
+        for (int i = 0; i < n; i++)
+            table_col(t, sqlite3_column_name(st, i), false);
+    } else if (csv) {
+        for (int i = 0; i < n; i++) {
+            if (i)
+                putchar(',');
+            csv_field(sqlite3_column_name(st, i));
+        }
+        putchar('\n');
+    } else {
+        fputs("[", stdout);
+    }
+    long rows = 0;
+    int rc;
+    char buf[4096];
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (table_fmt) {
+            for (int i = 0; i < n; i++) {
+                int type = sqlite3_column_type(st, i);
+                text_col[i] |= type == SQLITE_TEXT || type == SQLITE_BLOB;
+                cell_text(st, i, false, buf, sizeof buf);
+                table_cell(t, buf);
+            }
+        } else if (csv) {
+            for (int i = 0; i < n; i++) {
+                if (i)
+                    putchar(',');
+                cell_text(st, i, true, buf, sizeof buf);
+                csv_field(buf);
+            }
+            putchar('\n');
+        } else {
+            cJSON *o = row_json(st);
+            char *text = cJSON_PrintUnformatted(o);
+            printf("%s\n%s", rows ? "," : "", text ? text : "null");
+            free(text);
+            cJSON_Delete(o);
+        }
+        rows++;
+    }
+    if (table_fmt) {
+        /* Numbers right-aligned: columns that held no text. */
+        for (int i = 0; i < n; i++)
+            table_align(t, i, !text_col[i]);
+        if (rc == SQLITE_DONE)
+            table_print(t, stdout);
+        table_free(t);
+    } else if (!csv) {
+        fputs("\n]\n", stdout);
+    }
+    free(text_col);
+    if (rc != SQLITE_DONE)
+        return cli_fail(CLI_ERROR, "%s", sqlite3_errmsg(db));
+    return CLI_OK;
+}
+
+int cmd_sql(cli_opts *o, int argc, char **argv)
+{
+    sqlite3 *db = NULL;
+    cli_resolve_db(o);
+    int rc = db_open(o, &db);
+    if (rc != CLI_OK)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    if (sqlite3_prepare_v2(db, argv[0], -1, &st, &tail) != SQLITE_OK) {
+        rc = cli_fail(CLI_ERROR, "sql: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    if (!st) {
+        rc = cli_fail(CLI_ERROR, "sql: no statement given");
+        goto out;
+    }
+    for (; tail && *tail; tail++) {
+        if (*tail != ' ' && *tail != '\n' && *tail != '\t' && *tail != ';') {
+            rc = cli_fail(CLI_ERROR, "sql: give one statement at a time");
+            goto out;
+        }
+    }
+    rc = print_rows(db, st, o->format ? o->format : "table");
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
+/* The run_results columns a table shows; CSV and JSON give them all. */
+static const char results_table_cols[] =
+    "run_id, status, arch, blocks, unit_depth, width, activation, loss, "
+    "dist, target, d, n, seed, optimizer, lr, steps, train_loss, test_loss, "
+    "lin_loss, gap, cert, grad_norm, hess_min, train_s, error";
+
+int cmd_results(cli_opts *o, int argc, char **argv)
+{
+    long long job = cli_job_arg(argv[0]);
+    if (job < 0)
+        return CLI_USAGE;
+    const char *format = o->format ? o->format : "table";
+    sqlite3 *db = NULL;
+    cli_resolve_db(o);
+    int rc = db_open(o, &db);
+    if (rc != CLI_OK)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    char sql[1024];
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM jobs WHERE job_id = ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = cli_fail(CLI_ERROR, "%s: %s", o->db, sqlite3_errmsg(db));
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, job);
+    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) == 0) {
+        rc = cli_fail(CLI_ERROR, "job: there is no job %lld in %s", job,
+                      o->db);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    snprintf(sql, sizeof sql,
+             "SELECT %s FROM run_results WHERE job_id = ? ORDER BY run_id",
+             strcmp(format, "table") == 0 ? results_table_cols : "*");
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = cli_fail(CLI_ERROR, "%s: %s", o->db, sqlite3_errmsg(db));
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, job);
+    rc = print_rows(db, st, format);
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}

@@ -1,0 +1,245 @@
+/* main.c — resweep, the command-line client of resweepd (issue 3). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: resweep [--socket PATH] [--db PATH] [--json] COMMAND [ARGS]\n"
+    "\n"
+    "Commands (resweep COMMAND --help for each):\n"
+    "  submit FILE|- [--wait]   submit a job specification (JSON)\n"
+    "  status [JOB]             one job's progress, or every job's\n"
+    "  list                     every job, one line each\n"
+    "  watch JOB                follow a job until it ends\n"
+    "  runs JOB [--from I] [--limit N]   a job's runs and their states\n"
+    "  cancel JOB               cancel a job's queued and running runs\n"
+    "  retry JOB                queue a job's failed and canceled runs again\n"
+    "  results JOB [--format table|csv|json]   results, from the database\n"
+    "  sql \"SELECT ...\" [--format table|csv|json]   query the database\n"
+    "  ping                     is the daemon there, and how is it\n"
+    "  shutdown                 stop the daemon (running runs resume later)\n"
+    "\n"
+    "Options:\n"
+    "  --socket PATH   the daemon's socket (default $RESWEEP_SOCKET, else\n"
+    "                  $XDG_RUNTIME_DIR/resweep/resweepd.sock, else\n"
+    "                  /tmp/resweep-$UID/resweepd.sock)\n"
+    "  --db PATH       the database for results and sql (default\n"
+    "                  $RESWEEP_DB, else the daemon's, else\n"
+    "                  ~/.local/share/resweep/resweep.db)\n"
+    "  --json          machine-readable output (the daemon's replies)\n"
+    "\n"
+    "Exit status: 0 success (a job: every run done or diverged); 1 error;\n"
+    "2 usage; 3 the job ended with failed runs; 4 cannot reach the daemon;\n"
+    "5 the job ended with canceled runs.\n";
+
+typedef struct command {
+    const char *name;
+    int (*fn)(cli_opts *o, int argc, char **argv);
+    int min_args, max_args;
+    const char *options;       /* command options it accepts, as letters */
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"submit", cmd_submit, 1, 1, "w",
+     "usage: resweep submit FILE|- [--wait] [--json]\n"
+     "Submits the job specification in FILE (- reads stdin). The daemon\n"
+     "expands and stores every run before it answers with the job id. With\n"
+     "--wait, follows the job like `watch` and exits with its status.\n"},
+    {"status", cmd_status, 0, 1, "",
+     "usage: resweep status [JOB] [--json]\n"
+     "The job's counts by state, rate and ETA; without JOB, every job.\n"},
+    {"list", cmd_list, 0, 0, "",
+     "usage: resweep list [--json]\nEvery job, one line each.\n"},
+    {"watch", cmd_watch, 1, 1, "",
+     "usage: resweep watch JOB [--json]\n"
+     "Follows the job until it ends: a progress bar on a terminal, a line\n"
+     "per change otherwise (--json: the daemon's events). Exits 0 when every\n"
+     "run is done or diverged, 3 when some failed, 5 when some were\n"
+     "canceled.\n"},
+    {"runs", cmd_runs, 1, 1, "fl",
+     "usage: resweep runs JOB [--from INDEX] [--limit N] [--json]\n"
+     "The job's runs from INDEX on (default 0), N at most (default 100).\n"},
+    {"cancel", cmd_cancel, 1, 1, "",
+     "usage: resweep cancel JOB [--json]\n"
+     "Cancels the job's queued runs and stops its running ones.\n"},
+    {"retry", cmd_retry, 1, 1, "",
+     "usage: resweep retry JOB [--json]\n"
+     "Queues the job's failed and canceled runs again, from scratch.\n"},
+    {"results", cmd_results, 1, 1, "F",
+     "usage: resweep results JOB [--format table|csv|json] [--db PATH]\n"
+     "The job's rows of the run_results view, read from the database\n"
+     "(read-only). The table shows the main columns; csv and json all.\n"},
+    {"sql", cmd_sql, 1, 1, "F",
+     "usage: resweep sql \"SELECT ...\" [--format table|csv|json] [--db PATH]\n"
+     "Runs one statement on the database opened read-only. Views:\n"
+     "run_results, gap_summary, job_progress.\n"},
+    {"ping", cmd_ping, 0, 0, "",
+     "usage: resweep ping [--json]\n"
+     "The daemon's version, database, workers and state.\n"},
+    {"shutdown", cmd_shutdown, 0, 0, "",
+     "usage: resweep shutdown [--json]\n"
+     "Stops the daemon: running runs are checkpointed and resume when it is\n"
+     "started again. Waits until it has stopped.\n"},
+};
+
+int cli_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("resweep: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+int cli_fail_proto(const proto_error *e)
+{
+    bool transport = strcmp(e->code, PROTO_E_CLOSED) == 0 ||
+                     strcmp(e->code, PROTO_E_IO) == 0;
+    if (e->field[0])
+        fprintf(stderr, "resweep: %s: %s\n", e->field, e->message);
+    else
+        fprintf(stderr, "resweep: %s\n", e->message);
+    return transport ? CLI_UNREACHABLE : CLI_ERROR;
+}
+
+long long cli_job_arg(const char *arg)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(arg, &end, 10);
+    if (errno || *end || end == arg || v < 1) {
+        cli_fail(CLI_USAGE, "JOB: must be a job id (a positive integer), "
+                            "got \"%s\"", arg);
+        return -1;
+    }
+    return v;
+}
+
+static long parse_long(const char *name, const char *arg, long lo, long hi,
+                       bool *ok)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || *end || end == arg || v < lo || v > hi) {
+        cli_fail(CLI_USAGE, "--%s: must be an integer in [%ld, %ld], got "
+                            "\"%s\"", name, lo, hi, arg);
+        *ok = false;
+    }
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"socket", required_argument, NULL, 's'},
+        {"db", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},
+        {"wait", no_argument, NULL, 'w'},
+        {"format", required_argument, NULL, 'F'},
+        {"from", required_argument, NULL, 'f'},
+        {"limit", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    signal(SIGPIPE, SIG_IGN);
+    cli_opts o = {.from = 0, .limit = 100};
+    char used[16] = "";   /* command options seen */
+    bool help = false, ok = true;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+        case 'd':
+            if (snprintf(ch == 's' ? o.socket : o.db, PATHS_MAX, "%s",
+                         optarg) >= PATHS_MAX)
+                return cli_fail(CLI_USAGE, "%s: path too long", optarg);
+            o.db_given = o.db_given || ch == 'd';
+            break;
+        case 'j':
+            o.json = true;
+            break;
+        case 'w':
+        case 'F':
+        case 'f':
+        case 'l':
+            if (!strchr(used, ch))
+                strncat(used, (char[]){(char)ch, 0}, sizeof used - 1 -
+                                                         strlen(used));
+            if (ch == 'F') {
+                o.format = optarg;
+                if (strcmp(optarg, "table") && strcmp(optarg, "csv") &&
+                    strcmp(optarg, "json"))
+                    return cli_fail(CLI_USAGE, "--format: expected table, "
+                                               "csv or json, got \"%s\"",
+                                    optarg);
+            } else if (ch == 'f') {
+                o.from = parse_long("from", optarg, 0, 1L << 40, &ok);
+            } else if (ch == 'l') {
+                o.limit = parse_long("limit", optarg, 1, 1000, &ok);
+            } else {
+                o.wait = true;
+            }
+            break;
+        case 'h':
+            help = true;
+            break;
+        case 'V':
+            printf("resweep %s (protocol %d)\n", RESWEEP_VERSION,
+                   PROTO_VERSION);
+            return CLI_OK;
+        default:
+            fputs(usage, stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (!ok)
+        return CLI_USAGE;
+    if (optind == argc) {
+        fputs(usage, help ? stdout : stderr);
+        return help ? CLI_OK : CLI_USAGE;
+    }
+    const char *name = argv[optind];
+    const command *cmd = NULL;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            cmd = &commands[i];
+    if (!cmd) {
+        cli_fail(CLI_USAGE, "unknown command \"%s\"", name);
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    if (help) {
+        fputs(cmd->help, stdout);
+        return CLI_OK;
+    }
+    int nargs = argc - optind - 1;
+    if (nargs < cmd->min_args || nargs > cmd->max_args) {
+        fputs(cmd->help, stderr);
+        return CLI_USAGE;
+    }
+    for (const char *u = used; *u; u++) {
+        if (!strchr(cmd->options, *u)) {
+            const char *opt = *u == 'w' ? "--wait" : *u == 'F' ? "--format"
+                              : *u == 'f' ? "--from" : "--limit";
+            cli_fail(CLI_USAGE, "%s: not an option of %s", opt, name);
+            fputs(cmd->help, stderr);
+            return CLI_USAGE;
+        }
+    }
+    char err[ERR_LEN];
+    if (!o.socket[0] &&
+        paths_default_socket(o.socket, sizeof o.socket, err, sizeof err) < 0)
+        return cli_fail(CLI_ERROR, "%s", err);
+    return cmd->fn(&o, nargs, argv + optind + 1);
+}

@@ -1,0 +1,44 @@
+/* pool.h — N worker threads executing runs in this process (DESIGN §8).
+ *
+ * Each worker plays the worker interface of worker.h against a host: it
+ * leases a run, reads the run's canonical configuration and checkpoint
+ * through its own read-only connection (store_reader), parses the
+ * configuration (config_parse_str), runs engine_run with hooks that buffer
+ * curve points into batches of POOL_CURVE_BATCH, hand checkpoints over,
+ * and answer the engine's poll from the host, and reports the outcome.
+ * A worker never touches libuv handles or the database's write connection.
+ * Workers exit when the host's lease returns -ESHUTDOWN.
+ */
+#ifndef RESWEEP_POOL_H
+#define RESWEEP_POOL_H
+
+#include <stddef.h>
+
+#include "worker.h"
+
+#define POOL_MAX_WORKERS 1024
+#define POOL_CURVE_BATCH 64      /* curve points per report */
+
+typedef struct pool pool;
+
+typedef struct pool_config {
+    int workers;                  /* 1 .. POOL_MAX_WORKERS */
+    const char *db_path;          /* borrowed for pool_new only */
+    double checkpoint_s;          /* engine checkpoint period; <= 0: only on suspend */
+    const worker_host *host;      /* borrowed: must outlive the pool */
+} pool_config;
+
+/* Opens one reader per worker and starts the threads. On error *out is
+ * NULL, or, when some threads had started before one failed, the pool:
+ * those threads wait in the host's lease, so stop the host, then
+ * pool_free it. */
+int pool_new(const pool_config *cfg, pool **out, char *err, size_t errlen);
+
+/* Workers that have not exited yet. */
+int pool_running(pool *p);
+
+/* Joins every worker, then frees the pool. The host must already refuse
+ * leases (-ESHUTDOWN), or this waits for it to. */
+void pool_free(pool *p);
+
+#endif

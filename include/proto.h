@@ -1,0 +1,168 @@
+/* proto.h — resweep's wire format, spoken over a Unix stream socket.
+ *
+ * Each frame is a 4-byte big-endian length followed by that many bytes of
+ * one JSON object (UTF-8, no terminator). Limits: PROTO_MAX_FRAME bytes of
+ * JSON, PROTO_MAX_DEPTH levels of nesting (checked on the text before
+ * cJSON sees it, so a hostile frame cannot exhaust the stack).
+ *
+ * Requests:  {"v": 1, "id": <number|string, echoed>, "op": "<op>", ...}
+ * Replies:   {"v": 1, "id": <echo>, "ok": true, ...}
+ *            {"v": 1, "id": <echo>, "ok": false,
+ *             "error": {"code": "<PROTO_E_*>", "field": "<key path>"|null,
+ *                       "message": "<sentence>"}}
+ * Streams (watch): several replies with the request's id, each with an
+ *            "event" member; the last one has "event": "end".
+ * A peer whose "v" is not PROTO_VERSION gets one version_mismatch reply and
+ * is disconnected (tmux's rule: never guess at another version's meaning).
+ *
+ * This module knows nothing of libuv, so the daemon, the CLI and the fuzzer
+ * share it: an incremental decoder (bytes in, whole frames out) for the
+ * event loop, request parsing and reply building, and blocking helpers for
+ * clients.
+ */
+#ifndef RESWEEP_PROTO_H
+#define RESWEEP_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct cJSON;
+
+#define PROTO_VERSION    1
+#define PROTO_HEADER_LEN 4
+#define PROTO_MAX_FRAME  (8u * 1024u * 1024u)  /* bytes of JSON per frame */
+#define PROTO_MAX_DEPTH  32                    /* nested arrays/objects */
+#define PROTO_MAX_ID_LEN 128                   /* bytes of a string id */
+
+/* Stable machine codes of error replies. Clients may switch on them; the
+ * message is for people and may change. */
+#define PROTO_E_BAD_FRAME            "bad_frame"            /* empty frame */
+#define PROTO_E_FRAME_TOO_LARGE      "frame_too_large"      /* > PROTO_MAX_FRAME */
+#define PROTO_E_BAD_JSON             "bad_json"             /* not one JSON object */
+#define PROTO_E_TOO_DEEP             "too_deep"             /* > PROTO_MAX_DEPTH */
+#define PROTO_E_VERSION_MISMATCH     "version_mismatch"     /* "v" != PROTO_VERSION */
+#define PROTO_E_BAD_REQUEST          "bad_request"          /* a member missing or of the wrong type */
+#define PROTO_E_UNKNOWN_OP           "unknown_op"
+#define PROTO_E_INVALID_SPEC         "invalid_spec"         /* field = key path in the spec */
+#define PROTO_E_NOT_FOUND            "not_found"            /* no such job */
+#define PROTO_E_TOO_MANY_CONNECTIONS "too_many_connections"
+#define PROTO_E_TOO_MANY_REQUESTS    "too_many_requests"    /* too many unanswered on one connection */
+#define PROTO_E_STORE_FAULT          "store_fault"          /* the database refuses writes; retry later */
+#define PROTO_E_SHUTTING_DOWN        "shutting_down"
+#define PROTO_E_PERMISSION           "permission_denied"    /* peer of another uid */
+#define PROTO_E_INTERNAL             "internal"             /* out of memory and the like */
+
+/* Transport failures on the client side (not wire codes). */
+#define PROTO_E_CLOSED               "closed"               /* peer closed the connection */
+#define PROTO_E_IO                   "io"
+
+typedef struct proto_error {
+    const char *code;          /* a PROTO_E_* string (static), or code_buf */
+    char code_buf[48];         /* a code received that this build does not know */
+    char field[256];           /* key path the error is about; "" for none */
+    char message[ERR_LEN];     /* one sentence */
+} proto_error;
+
+/* Fills e and returns rc. field may be NULL. */
+int proto_error_set(proto_error *e, int rc, const char *code,
+                    const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Fills e from a sentence of the form "key.path[2]: reason" (as config,
+ * spec and err_prefix write them): field = "key.path[2]", message =
+ * "reason". A sentence without such a prefix goes whole into message. */
+void proto_error_from_sentence(proto_error *e, const char *code,
+                               const char *sentence);
+
+/* --- Incremental frame decoder (event loops, fuzzers) --- */
+
+typedef struct proto_decoder {
+    unsigned char hdr[PROTO_HEADER_LEN];
+    size_t hdr_have;     /* header bytes received of the current frame */
+    size_t need;         /* payload length, valid once hdr_have == 4 */
+    char *buf;           /* payload received so far; grows as bytes arrive */
+    size_t have, cap;
+    size_t max;          /* largest payload accepted */
+} proto_decoder;
+
+/* max_frame: largest payload accepted, at most PROTO_MAX_FRAME (0 means
+ * PROTO_MAX_FRAME). The buffer grows with the bytes actually received, so
+ * a header that announces 8 MiB costs nothing until 8 MiB arrive. */
+void proto_decoder_init(proto_decoder *d, size_t max_frame);
+void proto_decoder_free(proto_decoder *d);
+/* True while a frame is started but not complete. */
+bool proto_decoder_partial(const proto_decoder *d);
+
+/* Consumes bytes from data[0..len) until one frame completes or the bytes
+ * run out; *used receives how many were consumed (call again with the
+ * rest). Returns 1 with the payload in *frame (NUL-terminated, ownership
+ * passes to the caller: free()) and its length in *frame_len; 0 when more
+ * bytes are needed; or a negative code with e filled: -EMSGSIZE
+ * (frame_too_large), -EBADMSG (bad_frame), -ENOMEM (internal). After an
+ * error the byte stream is out of step: close the connection. */
+int proto_decoder_feed(proto_decoder *d, const void *data, size_t len,
+                       size_t *used, char **frame, size_t *frame_len,
+                       proto_error *e);
+
+/* --- Requests --- */
+
+/* 0 when text[0..len) nests arrays and objects at most max_depth deep
+ * (strings are skipped correctly); -E2BIG past it. */
+int proto_check_depth(const char *text, size_t len, int max_depth);
+
+typedef struct proto_request {
+    struct cJSON *root;        /* owned; the whole request */
+    const struct cJSON *id;    /* borrowed from root; NULL when absent */
+    const char *op;            /* borrowed from root; NULL on error */
+} proto_request;
+
+/* Parses one frame's payload into req. Returns 0, or a negative code with
+ * e filled: bad_json, too_deep, version_mismatch, bad_request. Even on
+ * error req->id is set when the frame carried a usable id, so that the
+ * error reply can echo it; always release with proto_request_free(). */
+int proto_request_parse(const char *text, size_t len, proto_request *req,
+                        proto_error *e);
+void proto_request_free(proto_request *req);
+
+/* Optional integer member key of obj in [lo, hi]: 0 with *out set, 1 when
+ * absent (or null; *out untouched), or -EINVAL with a bad_request error
+ * naming the key. */
+int proto_get_int(const struct cJSON *obj, const char *key, int64_t lo,
+                  int64_t hi, int64_t *out, proto_error *e);
+
+/* --- Replies --- */
+
+/* {"v": 1, "id": <copy of id or null>, "ok": ok}; NULL when out of memory.
+ * The caller owns the object and adds members to it. */
+struct cJSON *proto_reply_new(const struct cJSON *id, bool ok);
+/* An error reply carrying e. */
+struct cJSON *proto_reply_error(const struct cJSON *id, const proto_error *e);
+
+/* Serialises obj as one frame, header included, into a new buffer
+ * (*out, caller frees). -EMSGSIZE when the JSON exceeds PROTO_MAX_FRAME,
+ * -ENOMEM. */
+int proto_encode(const struct cJSON *obj, char **out, size_t *len);
+
+/* --- Blocking client helpers --- */
+
+/* Connects to the daemon's socket. -ENOENT (no socket), -ECONNREFUSED
+ * (no daemon behind it), other -errno; sentence in err. */
+int proto_connect(const char *path, int *fd, char *err, size_t errlen);
+
+/* Sends one request or reply. 0, or a negative code with e filled. */
+int proto_send(int fd, const struct cJSON *obj, proto_error *e);
+
+/* Waits for one frame (timeout_ms < 0: forever) and parses it, checking
+ * "v". Returns 0 with *out (caller frees with cJSON_Delete); -ETIMEDOUT;
+ * -EPIPE when the peer closed (code "closed"); or another negative code
+ * with e filled. */
+int proto_recv(int fd, int timeout_ms, struct cJSON **out, proto_error *e);
+
+/* For a reply: 0 when "ok" is true; otherwise -EREMOTEIO with e holding
+ * the reply's error (code, field, message). */
+int proto_reply_status(const struct cJSON *reply, proto_error *e);
+
+#endif

@@ -1,0 +1,84 @@
+/* scheduler.h — the queue of runs waiting for a worker (DESIGN §8).
+ *
+ * Order: jobs by priority (higher first), then by job id (FIFO within a
+ * priority); runs within a job by run id. A queued run costs one int64 in
+ * its job's sorted array; a job with nothing queued costs nothing.
+ *
+ * A run taken by a worker is "active" until sched_release(), which the
+ * store thread calls once the run's end (or requeue) is committed; while a
+ * run is queued or active, pushing it again is refused (-EEXIST), so the
+ * store's queue can be re-read at any time without running a run twice.
+ *
+ * Thread-safe (one mutex, one condition variable): workers block in
+ * sched_take; the loop thread cancels; the store thread pushes and
+ * releases. Callbacks run with the lock held, so they must not call back
+ * into the scheduler; they may take locks that are never held while
+ * calling into it (the store queue's lock).
+ */
+#ifndef RESWEEP_SCHEDULER_H
+#define RESWEEP_SCHEDULER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+typedef struct sched sched;
+
+typedef struct sched_run {
+    int64_t job_id;
+    int64_t run_id;
+    int priority;
+} sched_run;
+
+typedef struct sched_stats {
+    long queued;     /* runs waiting */
+    long active;     /* runs taken and not yet released */
+    long jobs;       /* jobs with runs waiting */
+} sched_stats;
+
+int sched_new(sched **out);
+/* Frees everything; no thread may be inside the scheduler. */
+void sched_free(sched *s);
+
+/* Queues run_id of job_id. A job keeps the priority of its first push.
+ * Returns 0; -EEXIST when the run is already queued or active; -ENOMEM;
+ * -ESHUTDOWN after sched_stop (the run stays queued in the store). */
+int sched_push(sched *s, int64_t job_id, int priority, int64_t run_id);
+
+/* Called by sched_take with the lock held, after the run became active:
+ * whatever it records (the store's "queued -> running") is thereby ordered
+ * before a cancel of the run's job, which takes the same lock. */
+typedef void (*sched_take_fn)(void *ctx, const sched_run *run);
+
+/* Takes the next run into *out and makes it active. Waits up to timeout_ms
+ * (< 0: until a run comes or the scheduler stops). Returns 0, -EAGAIN when
+ * the wait ended without a run, or -ESHUTDOWN once sched_stop was called.
+ * on_take may be NULL. */
+int sched_take(sched *s, int timeout_ms, sched_run *out,
+               sched_take_fn on_take, void *ctx);
+
+/* What the engine's poll hook should answer for an active run:
+ * RUN_CANCEL after its job was cancelled, RUN_SUSPEND after sched_stop,
+ * else RUN_CONTINUE (also for runs the scheduler does not know). */
+enum run_poll sched_poll(sched *s, int64_t run_id);
+
+/* The run's end is stored: it leaves the active set. */
+void sched_release(sched *s, int64_t run_id);
+
+/* Drops every queued run of job_id and flags its active runs to cancel.
+ * *dropped and *flagged (either may be NULL) receive the counts. */
+void sched_cancel_job(sched *s, int64_t job_id, long *dropped,
+                      long *flagged);
+
+/* While paused (a store fault), sched_take hands out nothing. */
+void sched_pause(sched *s, bool paused);
+
+/* Shutdown: flags every active run to suspend, and wakes every waiting
+ * sched_take with -ESHUTDOWN; later takes and pushes fail the same way.
+ * Queued runs stay queued in the store for the next start. */
+void sched_stop(sched *s);
+
+void sched_get_stats(sched *s, sched_stats *out);
+
+#endif

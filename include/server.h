@@ -1,0 +1,101 @@
+/* server.h — the daemon's event loop side (DESIGN §8): the Unix socket,
+ * connections, request dispatch, job progress and watchers, shutdown.
+ *
+ * Everything here runs on the loop thread, which alone touches libuv
+ * handles. It never trains and never writes to the database: submissions,
+ * cancellations, retries and run listings go to the store thread
+ * (writer.h), and their replies are sent when the store thread's events
+ * come back after the commit. Job counters live here, in memory, restored
+ * from the store at start and updated from those events, so `status` and
+ * `watch` cost no query.
+ *
+ * Operations (proto.h gives the framing; every reply echoes "id"):
+ *   ping                      -> version, protocol, pid, socket, db,
+ *                                workers, uptime_s, store ("ok"|"fault"),
+ *                                store_error, jobs, queued, running
+ *   submit  {spec}            -> job, name, n_runs (after the commit)
+ *   status  {job?}            -> job {...} | jobs [...] (newest
+ *                                SERVER_MAX_STATUS_JOBS, oldest first)
+ *   runs    {job, from?, limit?} -> job, runs [{run, index, state,
+ *                                attempts, error, gap}], next (index|null)
+ *   cancel  {job}             -> job, canceled (queued runs), stopping
+ *                                (running runs told to stop)
+ *   retry   {job}             -> job, requeued
+ *   watch   {job}             -> events {"event": "progress", job {...}}
+ *                                at most every SERVER_WATCH_INTERVAL_MS,
+ *                                then {"event": "end", job {...}}
+ *   shutdown                  -> ok; then the daemon stops
+ * A job object: job, name, priority, state (queued|running|done|failed|
+ * canceled), total, queued, running, done, failed, diverged, canceled,
+ * finished, rate_per_min, eta_s (null when unknown), created_at.
+ *
+ * Limits (issue 4 §5), each answered with an error reply, never a crash:
+ * SERVER_MAX_CONNECTIONS, SERVER_MAX_PENDING_WRITE (a client that does
+ * not read its replies is disconnected), SERVER_MAX_INFLIGHT requests
+ * awaiting the store per connection, PROTO_MAX_FRAME, PROTO_MAX_DEPTH,
+ * SERVER_PARTIAL_TIMEOUT_S for a frame begun and never finished.
+ */
+#ifndef RESWEEP_SERVER_H
+#define RESWEEP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "pool.h"
+#include "scheduler.h"
+#include "store.h"
+#include "writer.h"
+
+#define SERVER_MAX_CONNECTIONS   64
+#define SERVER_MAX_PENDING_WRITE (16u * 1024u * 1024u)
+#define SERVER_MAX_INFLIGHT      16
+#define SERVER_PARTIAL_TIMEOUT_S 30.0
+#define SERVER_WATCH_INTERVAL_MS 250
+#define SERVER_MAX_STATUS_JOBS   1000
+#define SERVER_RATE_WINDOW_S     60     /* runs per minute over this window */
+#define SERVER_SHUTDOWN_S        4.5    /* workers suspend + store drains */
+
+typedef struct server server;
+
+typedef struct server_config {
+    uv_loop_t *loop;           /* borrowed */
+    const char *socket_path;   /* copied */
+    const char *db_path;       /* copied; reported by ping */
+    int workers;
+    sched *sc;                 /* borrowed */
+} server_config;
+
+int server_new(const server_config *cfg, server **out, char *err,
+               size_t errlen);
+
+/* Restores one job's counters (start-up, before server_start). Has the
+ * store_job_fn signature; ctx is the server. */
+int server_job_restore(void *server, const store_job_info *job);
+
+/* A writer_notify_fn: wakes the loop to drain the store thread's events.
+ * Safe from any thread once server_new returned. */
+void server_notify(void *server);
+
+/* The store thread and the pool (borrowed; must outlive the loop). */
+void server_attach(server *s, writer *w, pool *p);
+
+/* Claims the socket path: its directory private (paths_private_dir), a
+ * stale socket of a dead daemon replaced, a live daemon's refused; the
+ * socket created 0600. Before the store is opened, so a second daemon
+ * fails fast. */
+int server_bind(server *s, char *err, size_t errlen);
+
+/* Starts accepting and handling SIGTERM/SIGINT. */
+int server_start(server *s, char *err, size_t errlen);
+
+/* Begins the shutdown (signals and the shutdown op call it): stop
+ * accepting, suspend running runs, wait for the workers, drain the store
+ * thread, close every handle; uv_run then returns. Loop thread. */
+void server_shutdown(server *s, const char *why);
+
+/* After uv_run returned; every handle is closed. */
+void server_free(server *s);
+
+#endif

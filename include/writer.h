@@ -1,0 +1,133 @@
+/* writer.h — the store thread: the one owner of the database's write
+ * connection (DESIGN §8; Redis's bio.c is the model).
+ *
+ * Any thread posts requests onto a locked queue; the store thread takes
+ * everything queued, applies it inside one transaction (a submission gets
+ * a transaction of its own, so an invalid spec rolls back only itself),
+ * commits, and only then makes the consequences visible: queued runs enter
+ * the scheduler, finished runs leave its active set, and events go onto a
+ * completion queue for the loop thread, which the notify callback wakes
+ * (uv_async_send: notifications coalesce, the loop drains the whole
+ * queue). Nothing is acknowledged before its commit.
+ *
+ * Store faults (issue 4 §6): when a write or commit fails with -EIO or
+ * -ENOSPC, the transaction is rolled back, the writer enters the fault
+ * state (writer_faulted; a WEV_FAULT event), pauses the scheduler so no
+ * new run starts, keeps every pending run report in memory in order, and
+ * retries every WRITER_RETRY_MIN_S..WRITER_RETRY_MAX_S seconds until a
+ * commit succeeds (WEV_FAULT_CLEARED). A submission that meets a fault
+ * fails with the fault's sentence (store_error set) and is not retried.
+ * The WAL is checkpointed every WRITER_WAL_CHECKPOINT_S seconds of
+ * activity.
+ *
+ * The writer also plays the daemon's side of the worker interface
+ * (writer_worker_host): lease = take from the scheduler and record the
+ * start, reports = requests to store.
+ */
+#ifndef RESWEEP_WRITER_H
+#define RESWEEP_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scheduler.h"
+#include "spec.h"
+#include "store.h"
+#include "worker.h"
+
+#define WRITER_RETRY_MIN_S       0.5
+#define WRITER_RETRY_MAX_S       5.0
+#define WRITER_WAL_CHECKPOINT_S  10.0
+#define WRITER_MAX_RUNS_PAGE     1000   /* rows per WEV_RUNS */
+
+typedef struct writer writer;
+
+typedef enum writer_event_kind {
+    WEV_SUBMITTED,      /* tag, job (+ name, priority, n_runs, created_at) */
+    WEV_SUBMIT_FAILED,  /* tag, rc, error; store_error: a fault, else the spec */
+    WEV_RUN_STARTED,    /* job_id, run_id */
+    WEV_RUN_ENDED,      /* job_id, run_id, state (done/diverged/failed/canceled) */
+    WEV_RUN_REQUEUED,   /* job_id, run_id: suspended, queued again */
+    WEV_CANCELED,       /* tag, job_id, n (queued runs canceled), counts; or rc, error */
+    WEV_RETRIED,        /* tag, job_id, n (runs queued again), counts; or rc, error */
+    WEV_RUNS,           /* tag, job_id, rows, next_index (-1: no more); or rc, error */
+    WEV_FAULT,          /* error: the database refuses writes */
+    WEV_FAULT_CLEARED,
+} writer_event_kind;
+
+typedef struct writer_run_row {
+    int64_t run_id;
+    long index;
+    enum run_state state;
+    int attempts;
+    char *error;                 /* owned; NULL when none */
+    double gap, train_loss, lin_loss;   /* NAN until measured */
+} writer_run_row;
+
+typedef struct writer_event {
+    struct writer_event *next;
+    writer_event_kind kind;
+    uint64_t tag;                /* the request's tag, for replies */
+    int rc;                      /* 0, or the failure's code */
+    bool store_error;            /* the failure is the database's */
+    char *error;                 /* owned sentence, or NULL */
+    int64_t job_id, run_id;
+    enum run_state state;
+    long n;
+    job_counts counts;
+    /* WEV_SUBMITTED */
+    char *name;                  /* owned; "" when unnamed */
+    int priority;
+    long n_runs;
+    double created_at;
+    /* WEV_RUNS */
+    writer_run_row *rows;        /* owned */
+    int nrows;
+    long next_index;
+} writer_event;
+
+/* Called on the store thread after events were queued; must be safe from
+ * any thread (uv_async_send is). */
+typedef void (*writer_notify_fn)(void *ctx);
+
+/* st and sc are borrowed and must outlive the writer; the writer is the
+ * only user of st from writer_start until writer_stop returns. */
+int writer_new(store *st, sched *sc, writer_notify_fn notify, void *ctx,
+               writer **out, char *err, size_t errlen);
+int writer_start(writer *w, char *err, size_t errlen);
+
+/* Requests. tag comes back in the request's event. Each returns 0, or
+ * -ENOMEM (nothing queued), or -ESHUTDOWN after writer_stop began. */
+/* Takes ownership of spec (freed by the writer, also on error). */
+int writer_submit(writer *w, uint64_t tag, job_spec *spec);
+int writer_cancel(writer *w, uint64_t tag, int64_t job_id);
+int writer_retry(writer *w, uint64_t tag, int64_t job_id);
+/* Up to limit (<= WRITER_MAX_RUNS_PAGE) runs of the job from index on. */
+int writer_runs(writer *w, uint64_t tag, int64_t job_id, long from_index,
+                int limit);
+
+/* The daemon's side of worker.h, for the pool (valid while w lives). */
+const worker_host *writer_worker_host(writer *w);
+
+/* Takes every event queued so far, oldest first (NULL when none); free
+ * each with writer_event_free. Loop thread. */
+writer_event *writer_events(writer *w);
+void writer_event_free(writer_event *ev);
+
+/* True in the fault state; msg (may be NULL) receives the sentence. */
+bool writer_faulted(writer *w, char *msg, size_t len);
+
+/* Requests queued and not yet committed (for status and tests). */
+long writer_backlog(writer *w);
+
+/* Applies everything queued, commits, checkpoints the WAL and joins the
+ * store thread. Stop the workers first so that nothing new arrives. In
+ * the fault state it keeps retrying for at most grace_s seconds, then
+ * drops what is left (logged: those runs stay "running" in the store and
+ * are recovered at the next start). */
+void writer_stop(writer *w, double grace_s);
+/* Frees the writer and any events not taken (after writer_stop). */
+void writer_free(writer *w);
+
+#endif

@@ -1,0 +1,303 @@
+/* main.c — resweepd: the sweep daemon (issue 3; DESIGN §8).
+ *
+ * Start-up: options, the database lock, BLAS, the socket (so a second
+ * daemon fails before touching anything), the store (migrations, crash
+ * recovery, job counters, the queue), the store thread, the workers, and
+ * the loop. SIGTERM, SIGINT and the shutdown operation end it: runs are
+ * suspended with a checkpoint, workers joined, the store drained, handles
+ * closed, exit 0 (server.h, SERVER_SHUTDOWN_S).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "blas.h"
+#include "err.h"
+#include "log.h"
+#include "paths.h"
+#include "pool.h"
+#include "scheduler.h"
+#include "server.h"
+#include "store.h"
+#include "writer.h"
+
+#define DEFAULT_CHECKPOINT_S 60.0
+
+static const char usage[] =
+    "usage: resweepd [--socket PATH] [--db PATH] [--workers N]\n"
+    "                [--log-level error|warn|info|debug] [--checkpoint-s S]\n"
+    "\n"
+    "Runs sweeps submitted with `resweep submit`, in the foreground, logging\n"
+    "to stderr (a service manager daemonises it).\n"
+    "\n"
+    "  --socket PATH      Unix socket to listen on (default $RESWEEP_SOCKET,\n"
+    "                     else $XDG_RUNTIME_DIR/resweep/resweepd.sock, else\n"
+    "                     /tmp/resweep-$UID/resweepd.sock)\n"
+    "  --db PATH          SQLite database (default $RESWEEP_DB, else\n"
+    "                     $XDG_DATA_HOME/resweep/resweep.db, else\n"
+    "                     ~/.local/share/resweep/resweep.db)\n"
+    "  --workers N        runs executed at once (default: online cores)\n"
+    "  --log-level L      error, warn, info (default) or debug\n"
+    "  --checkpoint-s S   save a running run's state every S seconds\n"
+    "                     (default 60; 0: only at shutdown)\n"
+    "  --version, --help\n";
+
+typedef struct options {
+    char socket[PATHS_MAX];
+    char db[PATHS_MAX];
+    int workers;
+    enum log_level level;
+    double checkpoint_s;
+} options;
+
+/* 0 to run, 1 when --help/--version answered, -1 on a usage error. */
+static int parse_options(int argc, char **argv, options *o)
+{
+    static const struct option longopts[] = {
+        {"socket", required_argument, NULL, 's'},
+        {"db", required_argument, NULL, 'd'},
+        {"workers", required_argument, NULL, 'w'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"checkpoint-s", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o->workers = ncpu > 0 ? (int)ncpu : 1;
+    o->level = LOGL_INFO;
+    o->checkpoint_s = DEFAULT_CHECKPOINT_S;
+    o->socket[0] = o->db[0] = '\0';
+    int ch;
+    char *end;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+        case 'd':
+            if (snprintf(ch == 's' ? o->socket : o->db, PATHS_MAX, "%s",
+                         optarg) >= PATHS_MAX) {
+                fprintf(stderr, "resweepd: %s: path too long\n", optarg);
+                return -1;
+            }
+            break;
+        case 'w': {
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > POOL_MAX_WORKERS) {
+                fprintf(stderr,
+                        "resweepd: --workers: must be an integer in [1, %d], "
+                        "got \"%s\"\n",
+                        POOL_MAX_WORKERS, optarg);
+                return -1;
+            }
+            o->workers = (int)n;
+            break;
+        }
+        case 'l':
+            if (log_level_parse(optarg, &o->level) < 0) {
+                fprintf(stderr,
+                        "resweepd: --log-level: expected error, warn, info "
+                        "or debug, got \"%s\"\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case 'c':
+            o->checkpoint_s = strtod(optarg, &end);
+            if (*end || !(o->checkpoint_s >= 0) || o->checkpoint_s > 1e7) {
+                fprintf(stderr,
+                        "resweepd: --checkpoint-s: must be a number of "
+                        "seconds >= 0, got \"%s\"\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 1;
+        case 'V':
+            printf("resweepd %s\n", RESWEEP_VERSION);
+            return 1;
+        default:
+            fputs(usage, stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "resweepd: unexpected argument \"%s\"\n%s",
+                argv[optind], usage);
+        return -1;
+    }
+    return 0;
+}
+
+/* One daemon per database: an exclusive flock on DB.lock, held for the
+ * process's life (the kernel drops it when the process dies, so a crash
+ * leaves no stale lock). */
+static int lock_database(const char *db, int *fd_out, char *err,
+                         size_t errlen)
+{
+    char path[PATHS_MAX + 8];
+    snprintf(path, sizeof path, "%s.lock", db);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return err_set(err, errlen, -errno, "%s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return err_set(err, errlen, -EBUSY,
+                           "another resweepd%s%s%s uses the database %s; "
+                           "one daemon per database",
+                           pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", db);
+        return err_set(err, errlen, -e, "%s: cannot lock: %s", path,
+                       strerror(e));
+    }
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+        log_warn("%s: cannot record the pid: %s", path, strerror(errno));
+    *fd_out = fd;
+    return 0;
+}
+
+static int push_queued(void *ctx, int64_t job_id, int priority,
+                       int64_t run_id)
+{
+    int rc = sched_push(ctx, job_id, priority, run_id);
+    return rc == -EEXIST ? 0 : rc;
+}
+
+typedef struct daemon_state {
+    uv_loop_t loop;
+    bool loop_ok;
+    int lock_fd;
+    sched *sc;
+    server *srv;
+    store *st;
+    writer *wr;
+    pool *pl;
+} daemon_state;
+
+static int start(daemon_state *d, const options *o, char *err, size_t errlen)
+{
+    char dbdir[PATHS_MAX];
+    int rc = paths_dirname(o->db, dbdir, sizeof dbdir);
+    if (rc == 0)
+        rc = paths_mkdir_p(dbdir, 0700, err, errlen);
+    if (rc == 0)
+        rc = lock_database(o->db, &d->lock_fd, err, errlen);
+    if (rc == 0)
+        rc = blas_init(err, errlen);
+    if (rc < 0)
+        return rc;
+    if ((rc = uv_loop_init(&d->loop)) < 0)
+        return err_set(err, errlen, rc, "uv_loop_init: %s", uv_strerror(rc));
+    d->loop_ok = true;
+    if ((rc = sched_new(&d->sc)) < 0)
+        return err_set(err, errlen, rc, "out of memory");
+    server_config sc = {&d->loop, o->socket, o->db, o->workers, d->sc};
+    if ((rc = server_new(&sc, &d->srv, err, errlen)) < 0 ||
+        (rc = server_bind(d->srv, err, errlen)) < 0)
+        return rc;
+
+    if ((rc = store_open(o->db, &d->st, err, errlen)) < 0)
+        return rc;
+    long requeued = 0, failed = 0;
+    if ((rc = store_recover(d->st, &requeued, &failed, err, errlen)) < 0)
+        return rc;
+    if (requeued || failed)
+        log_warn("recovered from a crash: %ld runs queued again, %ld failed "
+                 "after too many attempts",
+                 requeued, failed);
+    if ((rc = store_job_list(d->st, 0, server_job_restore, d->srv, err,
+                             errlen)) < 0 ||
+        (rc = store_queue_load(d->st, push_queued, d->sc, err, errlen)) < 0)
+        return rc;
+
+    if ((rc = writer_new(d->st, d->sc, server_notify, d->srv, &d->wr, err,
+                         errlen)) < 0 ||
+        (rc = writer_start(d->wr, err, errlen)) < 0)
+        return rc;
+    pool_config pc = {o->workers, o->db, o->checkpoint_s,
+                      writer_worker_host(d->wr)};
+    if ((rc = pool_new(&pc, &d->pl, err, errlen)) < 0)
+        return rc;
+    server_attach(d->srv, d->wr, d->pl);
+    if ((rc = server_start(d->srv, err, errlen)) < 0)
+        return rc;
+    sched_stats st;
+    sched_get_stats(d->sc, &st);
+    log_info("resweepd %s: %d workers, database %s, %ld runs queued, BLAS "
+             "%s (%s)",
+             RESWEEP_VERSION, o->workers, o->db, st.queued, blas_kernel(),
+             blas_library());
+    return 0;
+}
+
+/* Releases everything start() made, in reverse; safe after a partial
+ * start. Workers that never stopped are left to the process's exit. */
+static void stop(daemon_state *d)
+{
+    if (d->sc)
+        sched_stop(d->sc);   /* no-op after a clean shutdown */
+    /* After a failed start, give woken workers a moment to leave. */
+    for (int i = 0; d->pl && pool_running(d->pl) > 0 && i < 100; i++)
+        usleep(10000);
+    bool stuck = d->pl && pool_running(d->pl) > 0;
+    if (stuck)
+        log_warn("leaving %d stuck workers to the exit", pool_running(d->pl));
+    else
+        pool_free(d->pl);
+    d->pl = NULL;
+    if (d->wr)
+        writer_free(d->wr);   /* stops and joins the store thread first */
+    if (d->srv)
+        server_free(d->srv);
+    if (d->loop_ok && uv_loop_close(&d->loop) != 0)
+        log_warn("the event loop still had open handles at exit");
+    if (d->st && !stuck)
+        store_close(d->st);
+    if (!stuck)
+        sched_free(d->sc);
+    if (d->lock_fd >= 0)
+        close(d->lock_fd);
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int prc = parse_options(argc, argv, &o);
+    if (prc != 0)
+        return prc > 0 ? 0 : 2;
+    signal(SIGPIPE, SIG_IGN);
+    log_init("resweepd", o.level);
+    char err[ERR_LEN] = "";
+    if ((!o.socket[0] &&
+         paths_default_socket(o.socket, sizeof o.socket, err, sizeof err) <
+             0) ||
+        (!o.db[0] && paths_default_db(o.db, sizeof o.db, err, sizeof err) < 0)) {
+        log_error("%s", err);
+        return 1;
+    }
+    daemon_state d = {.lock_fd = -1};
+    int rc = start(&d, &o, err, sizeof err);
+    if (rc == 0) {
+        uv_run(&d.loop, UV_RUN_DEFAULT);
+    } else {
+        log_error("%s", err);
+    }
+    stop(&d);
+    return rc == 0 ? 0 : 1;
+}

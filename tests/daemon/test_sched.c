@@ -1,0 +1,269 @@
+/* The run queue (scheduler.h): priority then FIFO order, runs by id within
+ * a job, duplicates refused, cancel, pause, stop waking blocked workers. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "scheduler.h"
+
+static sched *new_sched(void)
+{
+    sched *s = NULL;
+    assert_int_equal(sched_new(&s), 0);
+    return s;
+}
+
+static int64_t take_id(sched *s)
+{
+    sched_run r;
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), 0);
+    return r.run_id;
+}
+
+static void priority_then_fifo(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    /* job 1 (prio 0): runs 10, 11; job 2 (prio 5): 20; job 3 (prio 0): 30;
+     * job 4 (prio 5): 40; job 5 (prio -1): 50 */
+    assert_int_equal(sched_push(s, 1, 0, 10), 0);
+    assert_int_equal(sched_push(s, 3, 0, 30), 0);
+    assert_int_equal(sched_push(s, 1, 0, 11), 0);
+    assert_int_equal(sched_push(s, 5, -1, 50), 0);
+    assert_int_equal(sched_push(s, 4, 5, 40), 0);
+    assert_int_equal(sched_push(s, 2, 5, 20), 0);
+    const int64_t want[] = {20, 40, 10, 11, 30, 50};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(take_id(s), want[i]);
+    sched_run r;
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+    assert_int_equal(sched_take(s, 20, &r, NULL, NULL), -EAGAIN);
+    sched_stats st;
+    sched_get_stats(s, &st);
+    assert_int_equal(st.queued, 0);
+    assert_int_equal(st.active, 6);
+    assert_int_equal(st.jobs, 0);
+    sched_free(s);
+}
+
+static void runs_by_id_and_no_duplicates(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    for (int64_t id = 100; id < 200; id += 2)
+        assert_int_equal(sched_push(s, 1, 0, id), 0);
+    /* Out of order (a retry) lands in id order. */
+    assert_int_equal(sched_push(s, 1, 0, 151), 0);
+    assert_int_equal(sched_push(s, 1, 0, 99), 0);
+    assert_int_equal(sched_push(s, 1, 0, 150), -EEXIST);
+    assert_int_equal(take_id(s), 99);
+    assert_int_equal(take_id(s), 100);
+    /* Active runs cannot be queued again until released. */
+    assert_int_equal(sched_push(s, 1, 0, 100), -EEXIST);
+    sched_release(s, 100);
+    assert_int_equal(sched_push(s, 1, 0, 100), 0);
+    assert_int_equal(take_id(s), 100);
+    int64_t last = 100;
+    for (int i = 0; i < 50; i++) {
+        int64_t id = take_id(s);
+        assert_true(id > last);
+        last = id;
+    }
+    assert_int_equal(last, 198);
+    /* Many interleaved takes and pushes keep the order (compaction). */
+    for (int64_t id = 1000; id < 5000; id++) {
+        assert_int_equal(sched_push(s, 2, 0, id), 0);
+        if (id % 3 == 0)
+            (void)take_id(s);
+    }
+    last = 0;
+    sched_run r;
+    while (sched_take(s, 0, &r, NULL, NULL) == 0) {
+        assert_true(r.run_id > last);
+        last = r.run_id;
+    }
+    assert_int_equal(last, 4999);
+    sched_free(s);
+}
+
+static void record_take(void *ctx, const sched_run *r)
+{
+    *(int64_t *)ctx = r->run_id;
+}
+
+static void cancel_drops_and_flags(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    for (int64_t id = 1; id <= 5; id++)
+        assert_int_equal(sched_push(s, 7, 0, id), 0);
+    assert_int_equal(sched_push(s, 8, 0, 100), 0);
+    int64_t seen = 0;
+    sched_run r;
+    assert_int_equal(sched_take(s, 0, &r, record_take, &seen), 0);
+    assert_int_equal(seen, 1);
+    assert_int_equal(sched_poll(s, 1), RUN_CONTINUE);
+    long dropped, flagged;
+    sched_cancel_job(s, 7, &dropped, &flagged);
+    assert_int_equal(dropped, 4);
+    assert_int_equal(flagged, 1);
+    assert_int_equal(sched_poll(s, 1), RUN_CANCEL);
+    assert_int_equal(sched_poll(s, 12345), RUN_CONTINUE);
+    assert_int_equal(take_id(s), 100);   /* job 8 unaffected */
+    assert_int_equal(sched_poll(s, 100), RUN_CONTINUE);
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+    /* A second cancel flags nothing new; an unknown job is harmless. */
+    sched_cancel_job(s, 7, &dropped, &flagged);
+    assert_int_equal(dropped + flagged, 0);
+    sched_cancel_job(s, 999, NULL, NULL);
+    /* The job can be queued again (retry). */
+    assert_int_equal(sched_push(s, 7, 0, 3), 0);
+    assert_int_equal(take_id(s), 3);
+    sched_free(s);
+}
+
+typedef struct taker {
+    sched *s;
+    int rc;
+    int64_t run_id;
+} taker;
+
+static void *take_thread(void *arg)
+{
+    taker *t = arg;
+    sched_run r = {0};
+    t->rc = sched_take(t->s, -1, &r, NULL, NULL);
+    t->run_id = r.run_id;
+    return NULL;
+}
+
+static void pause_holds_runs_back(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    sched_pause(s, true);
+    assert_int_equal(sched_push(s, 1, 0, 1), 0);
+    sched_run r;
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+    taker t = {s, 99, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, take_thread, &t);
+    usleep(50000);
+    sched_pause(s, false);
+    pthread_join(th, NULL);
+    assert_int_equal(t.rc, 0);
+    assert_int_equal(t.run_id, 1);
+    sched_free(s);
+}
+
+static void stop_wakes_workers_and_suspends(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    assert_int_equal(sched_push(s, 1, 0, 1), 0);
+    assert_int_equal(take_id(s), 1);
+    taker t[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        t[i] = (taker){s, 99, 0};
+        pthread_create(&th[i], NULL, take_thread, &t[i]);
+    }
+    usleep(50000);
+    sched_stop(s);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(t[i].rc, -ESHUTDOWN);
+    }
+    assert_int_equal(sched_poll(s, 1), RUN_SUSPEND);
+    assert_int_equal(sched_push(s, 1, 0, 2), -ESHUTDOWN);
+    sched_run r;
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -ESHUTDOWN);
+    sched_free(s);
+}
+
+/* Two producers and three consumers: every run taken exactly once. */
+typedef struct stress {
+    sched *s;
+    int64_t base;
+    int n;
+    int taken, failures;
+    unsigned char *seen;
+    pthread_mutex_t *lock;
+} stress;
+
+static void *produce(void *arg)
+{
+    stress *p = arg;
+    /* cmocka's asserts must stay on the main thread: count failures. */
+    for (int i = 0; i < p->n; i++)
+        if (sched_push(p->s, p->base, 0, p->base + i) != 0)
+            p->failures++;
+    return NULL;
+}
+
+static void *consume(void *arg)
+{
+    stress *c = arg;
+    sched_run r;
+    for (;;) {
+        int rc = sched_take(c->s, 50, &r, NULL, NULL);
+        pthread_mutex_lock(c->lock);
+        if (rc == 0) {
+            c->seen[r.run_id]++;
+            c->taken++;
+        }
+        bool done = c->taken >= c->n;
+        pthread_mutex_unlock(c->lock);
+        if (rc == 0)
+            sched_release(c->s, r.run_id);
+        else if (done)
+            return NULL;
+    }
+}
+
+static void concurrent_take_exactly_once(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    enum { N = 20000 };
+    unsigned char *seen = calloc(2 * N + 1, 1);
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    stress p[2] = {{s, 1, N, 0, 0, seen, &lock},
+                   {s, N + 1, N, 0, 0, seen, &lock}};
+    stress c = {s, 0, 2 * N, 0, 0, seen, &lock};
+    pthread_t tp[2], tc[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&tc[i], NULL, consume, &c);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&tp[i], NULL, produce, &p[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(tp[i], NULL);
+    for (int i = 0; i < 3; i++)
+        pthread_join(tc[i], NULL);
+    assert_int_equal(p[0].failures + p[1].failures, 0);
+    assert_int_equal(c.taken, 2 * N);
+    for (int i = 1; i <= 2 * N; i++)
+        assert_int_equal(seen[i], 1);
+    free(seen);
+    sched_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(priority_then_fifo),
+        cmocka_unit_test(runs_by_id_and_no_duplicates),
+        cmocka_unit_test(cancel_drops_and_flags),
+        cmocka_unit_test(pause_holds_runs_back),
+        cmocka_unit_test(stop_wakes_workers_and_suspends),
+        cmocka_unit_test(concurrent_take_exactly_once),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,119 @@
+# tests/integration/lib.sh — sourced by tests/integration/test_*.sh.
+#
+# Each test starts the REAL daemon ($RESWEEP_BUILD/resweepd) on a socket and
+# database in its own temporary directory and drives it with the REAL CLI
+# ($RESWEEP_BUILD/resweep). Results are TAP lines ("ok N - ...",
+# "not ok N - ..."), the plan comes last; every daemon a test started is
+# stopped on exit, whatever happened, and the directory removed.
+#
+#   start_daemon NAME [resweepd options]   sets SOCK, DB, LOG, DPID
+#   rsw ARGS...        the CLI on that daemon
+#   sq SQL             sqlite3 on its database
+#   check DESC CMD...  ok when CMD succeeds
+#   is DESC GOT WANT   ok when equal
+#   wait_until SECONDS CMD...   polls CMD every 0.1 s
+#   stop_daemon        shutdown through the CLI; returns the daemon's status
+
+set -u
+: "${RESWEEP_BUILD:?run through scripts/run-tests.sh, or set RESWEEP_BUILD to the build directory}"
+RESWEEPD="$RESWEEP_BUILD/resweepd"
+RESWEEP="$RESWEEP_BUILD/resweep"
+if [ ! -x "$RESWEEPD" ] || [ ! -x "$RESWEEP" ]; then
+    echo "not ok 1 - $RESWEEPD and $RESWEEP are built"
+    echo "1..1"
+    exit 1
+fi
+T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/it.XXXXXX") || exit 1
+chmod 700 "$T_DIR"
+T_N=0
+T_FAILED=0
+T_PIDS=""
+SOCK="" DB="" LOG="" DPID=""
+unset RESWEEP_SOCKET RESWEEP_DB
+
+_t_cleanup() {
+    local p
+    for p in $T_PIDS; do
+        kill -0 "$p" 2>/dev/null || continue
+        kill -TERM "$p" 2>/dev/null
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+    done
+    wait 2>/dev/null
+    echo "1..$T_N"
+    rm -rf "$T_DIR"
+    [ "$T_FAILED" -eq 0 ]
+}
+trap '_t_cleanup; exit $?' EXIT
+trap 'exit 1' INT TERM
+
+ok() { T_N=$((T_N + 1)); echo "ok $T_N - $1"; }
+not_ok() {
+    T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1))
+    echo "not ok $T_N - $1"
+    [ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/#   /'
+    return 0
+}
+check() {
+    local desc=$1; shift
+    local out
+    if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc" "$out"; fi
+}
+is() {
+    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got:  $2
+want: $3"; fi
+}
+# Fails the whole test: for steps later checks cannot do without.
+bail() {
+    not_ok "$1" "${2:-}"
+    [ -n "$LOG" ] && [ -f "$LOG" ] && tail -n 30 "$LOG" | sed 's/^/# log: /'
+    exit 1
+}
+
+wait_until() {
+    local secs=$1; shift
+    local i
+    for i in $(seq $((secs * 10))); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+rsw() { "$RESWEEP" --socket "$SOCK" --db "$DB" "$@"; }
+sq() { sqlite3 -batch -noheader "$DB" "$@"; }
+
+start_daemon() {
+    local name=$1; shift
+    SOCK="$T_DIR/$name.sock"
+    DB="$T_DIR/$name.db"
+    LOG="$T_DIR/$name.log"
+    "$RESWEEPD" --socket "$SOCK" --db "$DB" "$@" 2>>"$LOG" &
+    DPID=$!
+    T_PIDS="$T_PIDS $DPID"
+    if ! wait_until 20 rsw ping; then
+        bail "resweepd $name starts" "$(cat "$LOG")"
+    fi
+}
+
+# Shuts the daemon down with the CLI; the daemon's exit status.
+stop_daemon() {
+    rsw shutdown >/dev/null 2>&1
+    local rc=0
+    wait "$DPID" 2>/dev/null || rc=$?
+    return "$rc"
+}
+
+# The job id in a `resweep --json submit` reply.
+job_of() { sed -n 's/.*"job":\([0-9][0-9]*\).*/\1/p' | head -n 1; }
+
+# A JSON value of the first "key": in text (numbers and strings only).
+json_get() {
+    sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1
+}
+
+# A small, fast sweep spec: n runs of d=5, n=100 data, `steps` GD steps.
+tiny_spec() {  # seeds steps [extra top-level members]
+    printf '{"name": "tiny", "base": {"data": {"d": 5, "n": 100, "n_test": 100}, "model": {"width": 8}, "train": {"steps": %s, "curve_points": 20}, "analysis": {"lanczos_iters": 20}}, "seeds": %s%s}\n' \
+        "$2" "$1" "${3:+, $3}"
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/perl
+# rawclient.pl — speaks resweep's frames byte by byte, for the hostile
+# client tests (perl-base is on every Debian system).
+#   rawclient.pl SOCK send JSON            one frame; prints the reply
+#   rawclient.pl SOCK bytes HEX            raw bytes; prints replies until EOF
+#   rawclient.pl SOCK half                 half a frame, then vanish
+#   rawclient.pl SOCK header N             a header announcing N bytes, then EOF; replies until EOF
+#   rawclient.pl SOCK deep N               a request nested N levels deep
+#   rawclient.pl SOCK noread N             N pings, never reading; "dropped" if the daemon hangs up
+#   rawclient.pl SOCK conns N              N connections held; prints the reply of the N+1st
+use strict;
+use warnings;
+use IO::Socket::UNIX;
+use Socket qw(SOCK_STREAM);
+
+my ($path, $cmd, $arg) = @ARGV;
+$SIG{PIPE} = 'IGNORE';
+
+sub conn {
+    my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $path)
+        or die "connect $path: $!\n";
+    return $s;
+}
+sub frame { my ($j) = @_; return pack('N', length($j)) . $j; }
+sub readn {
+    my ($s, $n) = @_;
+    my $buf = '';
+    while (length($buf) < $n) {
+        my $got = sysread($s, $buf, $n - length($buf), length($buf));
+        return undef if !$got;
+    }
+    return $buf;
+}
+sub reply {
+    my ($s) = @_;
+    my $h = readn($s, 4);
+    return undef if !defined $h;
+    return readn($s, unpack('N', $h));
+}
+sub replies_until_eof {
+    my ($s) = @_;
+    while (defined(my $r = reply($s))) { print "$r\n"; }
+    print "EOF\n";
+}
+
+if ($cmd eq 'send') {
+    my $s = conn();
+    print $s frame($arg);
+    my $r = reply($s);
+    print defined $r ? "$r\n" : "EOF\n";
+} elsif ($cmd eq 'bytes') {
+    my $s = conn();
+    print $s pack('H*', $arg);
+    shutdown($s, 1);
+    replies_until_eof($s);
+} elsif ($cmd eq 'half') {
+    my $s = conn();
+    print $s substr(frame('{"v":1,"id":1,"op":"ping"}'), 0, 12);
+    close $s;
+    print "gone\n";
+} elsif ($cmd eq 'header') {
+    my $s = conn();
+    print $s pack('N', $arg);
+    shutdown($s, 1);      # and vanish: the daemon sees EOF mid-frame
+    replies_until_eof($s);
+} elsif ($cmd eq 'deep') {
+    my $s = conn();
+    print $s frame('{"v":1,"id":1,"op":"ping","x":' . ('[' x ($arg - 1)) . (']' x ($arg - 1)) . '}');
+    my $r = reply($s);
+    print defined $r ? "$r\n" : "EOF\n";
+} elsif ($cmd eq 'noread') {
+    my $s = conn();
+    $s->blocking(0);
+    my $f = frame('{"v":1,"id":1,"op":"ping"}');
+    my $out = $f x $arg;
+    my $deadline = time + 60;
+    while (length($out) && time < $deadline) {
+        my $w = syswrite($s, $out);
+        if (!defined $w) {
+            if ($!{EAGAIN}) { select(undef, undef, undef, 0.01); next; }
+            print "dropped\n"; exit 0;      # EPIPE/ECONNRESET: hung up on
+        }
+        substr($out, 0, $w) = '';
+    }
+    # All sent; the daemon's replies pile up unread: it must hang up.
+    select(undef, undef, undef, 1);
+    $s->blocking(1);
+    my $buf;
+    while (1) {
+        my $got = sysread($s, $buf, 1 << 20);
+        if (!defined $got) { print "dropped\n"; exit 0; }
+        if ($got == 0) { print "dropped\n"; exit 0; }
+    }
+} elsif ($cmd eq 'conns') {
+    my @held;
+    for my $i (1 .. $arg) {
+        my $s = conn();
+        print $s frame('{"v":1,"id":' . $i . ',"op":"ping"}');
+        my $r = reply($s);
+        die "connection $i: no reply\n" if !defined $r;
+        push @held, $s;
+    }
+    my $s = conn();
+    my $r = reply($s);
+    print defined $r ? "$r\n" : "EOF\n";
+} else {
+    die "rawclient.pl: unknown command $cmd\n";
+}

@@ -1,0 +1,61 @@
+#!/bin/bash
+# Clients that misbehave cost nothing lasting: half a frame and gone,
+# oversized and empty frames, bad JSON, nesting past the limit, another
+# protocol version, unknown operations, a client that never reads, one
+# connection past the limit; the daemon answers each with an error code,
+# and afterwards still serves and runs sweeps.
+. "$(dirname "$0")/lib.sh"
+raw() { perl "$(dirname "$0")/rawclient.pl" "$SOCK" "$@"; }
+code_of() { json_get code; }
+alive() { kill -0 "$DPID" 2>/dev/null && rsw ping >/dev/null 2>&1; }
+
+start_daemon h --workers 2
+j=$(tiny_spec 10 2000 | rsw --json submit - | job_of)
+is "a sweep runs meanwhile" "$j" "1"
+
+is "half a frame, then gone" "$(raw half)" "gone"
+check "the daemon survives a client that vanished mid-frame" alive
+for i in $(seq 50); do raw half >/dev/null; done
+check "and fifty of them" alive
+
+out=$(raw header 8388609)
+is "a frame one byte over 8 MiB: frame_too_large" "$(printf '%s' "$out" | head -n 1 | code_of)" "frame_too_large"
+is "and the connection is closed" "$(printf '%s' "$out" | tail -n 1)" "EOF"
+out=$(raw header 0)
+is "an empty frame: bad_frame, closed" "$(printf '%s' "$out" | head -n 1 | code_of) $(printf '%s' "$out" | tail -n 1)" "bad_frame EOF"
+out=$(raw header 8388608)
+is "a header of exactly 8 MiB and nothing more: no reply, no crash" "$out" "EOF"
+check "alive after the frame-size games" alive
+
+is "bad JSON: bad_json" "$(raw send '{"v":1,"op":' | code_of)" "bad_json"
+is "a JSON array: bad_json" "$(raw send '[1,2,3]' | code_of)" "bad_json"
+is "nesting at the limit (32) is accepted" "$(raw deep 32 | json_get ok)" "true"
+is "nesting one past the limit: too_deep" "$(raw deep 33 | code_of)" "too_deep"
+is "nesting 100000 deep: too_deep" "$(raw deep 100000 | code_of)" "too_deep"
+out=$(raw bytes "$(printf '%s' '{"v":2,"id":9,"op":"ping"}' | od -An -tx1 | tr -d ' \n' | sed 's/^/0000001a/')")
+is "another protocol version: version_mismatch" "$(printf '%s' "$out" | head -n 1 | code_of)" "version_mismatch"
+is "its id is echoed" "$(printf '%s' "$out" | head -n 1 | json_get id)" "9"
+is "and it is disconnected" "$(printf '%s' "$out" | tail -n 1)" "EOF"
+is "no version at all: version_mismatch" "$(raw send '{"id":1,"op":"ping"}' | code_of)" "version_mismatch"
+out=$(raw send '{"v":1,"id":3,"op":"frobnicate"}')
+is "an unknown op: unknown_op" "$(printf '%s' "$out" | code_of)" "unknown_op"
+is "naming the field op" "$(printf '%s' "$out" | json_get field)" "op"
+is "submit without a spec: bad_request on spec" "$(raw send '{"v":1,"op":"submit"}' | json_get field)" "spec"
+is "status of a job id that is not a number: bad_request" "$(raw send '{"v":1,"op":"status","job":"x"}' | code_of)" "bad_request"
+is "runs with a page past the limit: bad_request" "$(raw send '{"v":1,"op":"runs","job":1,"limit":1001}' | code_of)" "bad_request"
+is "garbage bytes: an error and a hang-up" "$(raw bytes 00000005deadbeef00 | tail -n 1)" "EOF"
+check "alive after the malformed requests" alive
+
+is "a client that never reads its replies is dropped" "$(timeout 120 perl "$(dirname "$0")/rawclient.pl" "$SOCK" noread 120000)" "dropped"
+grep -q "does not read its replies" "$LOG" && ok "and that is logged" || not_ok "and that is logged" "$(tail -n 5 "$LOG")"
+check "alive after the client that never reads" alive
+
+out=$(raw conns 64)
+is "connection 65: too_many_connections" "$(printf '%s' "$out" | code_of)" "too_many_connections"
+check "connections are free again once those close" wait_until 10 rsw ping
+
+timeout 120 "$RESWEEP" --socket "$SOCK" watch "$j" >/dev/null
+is "the sweep ran to the end through all this" "$?" "0"
+is "every run done" "$(sq "SELECT count(*) FROM runs WHERE status = 'done'")" "10"
+stop_daemon
+is "and the daemon exits 0" "$?" "0"

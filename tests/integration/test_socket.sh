@@ -1,0 +1,67 @@
+#!/bin/bash
+# The socket and the database lock: 0700 directory and 0600 socket, a live
+# daemon's socket and database never taken over, a stale socket replaced,
+# directories other users could enter refused, peers of another uid refused
+# (SO_PEERCRED) and logged.
+. "$(dirname "$0")/lib.sh"
+
+start_daemon s --workers 1
+is "the socket is 0600" "$(stat -c %a "$SOCK")" "600"
+mkdir -m 700 "$T_DIR/sub"
+first_sock=$SOCK first_db=$DB first_pid=$DPID
+
+"$RESWEEPD" --socket "$first_sock" --db "$T_DIR/other.db" 2>"$T_DIR/e1"
+is "a second daemon on a live socket fails" "$?" "1"
+grep -q "a daemon is already listening on $first_sock" "$T_DIR/e1" && ok "and says so" || not_ok "and says so" "$(cat "$T_DIR/e1")"
+"$RESWEEPD" --socket "$T_DIR/sub/x.sock" --db "$first_db" 2>"$T_DIR/e2"
+is "a second daemon on the same database fails" "$?" "1"
+grep -q "another resweepd (pid $first_pid) uses the database" "$T_DIR/e2" && ok "and names the pid" || not_ok "and names the pid" "$(cat "$T_DIR/e2")"
+[ ! -e "$T_DIR/sub/x.sock" ] && ok "and leaves no socket behind" || not_ok "and leaves no socket behind"
+check "the first daemon is unharmed" rsw ping
+
+# The socket directory is created 0700; a shared one is refused.
+SOCK2="$T_DIR/new/dir/d.sock"
+"$RESWEEPD" --socket "$SOCK2" --db "$T_DIR/d2.db" 2>"$T_DIR/e3" &
+p2=$!
+T_PIDS="$T_PIDS $p2"
+wait_until 20 "$RESWEEP" --socket "$SOCK2" ping
+is "a missing socket directory is created 0700" "$(stat -c %a "$T_DIR/new/dir")" "700"
+"$RESWEEP" --socket "$SOCK2" shutdown >/dev/null; wait "$p2"
+mkdir -m 755 "$T_DIR/open"
+"$RESWEEPD" --socket "$T_DIR/open/d.sock" --db "$T_DIR/d3.db" 2>"$T_DIR/e4"
+is "a socket directory others may enter is refused" "$?" "1"
+grep -q "mode 755 lets other users in" "$T_DIR/e4" && ok "with the reason and the fix" || not_ok "with the reason and the fix" "$(cat "$T_DIR/e4")"
+: >"$T_DIR/sub/file.sock"
+"$RESWEEPD" --socket "$T_DIR/sub/file.sock" --db "$T_DIR/d4.db" 2>"$T_DIR/e5"
+is "a socket path that is a regular file is refused" "$?" "1"
+[ -f "$T_DIR/sub/file.sock" ] && ok "and the file is left alone" || not_ok "and the file is left alone"
+
+# A daemon killed with -9 leaves its socket; the next one replaces it.
+kill -KILL "$first_pid"; wait "$first_pid" 2>/dev/null
+[ -S "$first_sock" ] && ok "kill -9 leaves a stale socket" || not_ok "kill -9 leaves a stale socket"
+rsw ping >/dev/null 2>&1
+is "the CLI cannot reach a dead daemon: exit 4" "$?" "4"
+start_daemon s --workers 1
+check "the next daemon replaces the stale socket" rsw ping
+grep -q "replacing the stale socket" "$LOG" && ok "and logs it" || not_ok "and logs it"
+
+# A peer of another uid. The socket directory keeps other users out, so
+# the test runs the daemon as nobody and connects as root, who may enter.
+if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
+    ok "# SKIP peer credentials need root and setpriv"
+else
+    nd=$(mktemp -d /tmp/resweep-peer.XXXXXX)
+    chown 65534:65534 "$nd"
+    setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$nd" \
+        "$RESWEEPD" --socket "$nd/s/d.sock" --db "$nd/d.db" --workers 1 2>"$T_DIR/peer.log" &
+    pp=$!
+    T_PIDS="$T_PIDS $pp"
+    wait_until 20 test -S "$nd/s/d.sock"
+    out=$("$RESWEEP" --socket "$nd/s/d.sock" ping 2>&1)
+    is "a peer of another uid is refused" "$out" "resweep: this daemon serves only its own user"
+    grep -q "refused a connection from uid 0" "$T_DIR/peer.log" && ok "and the refusal is logged" || not_ok "and the refusal is logged" "$(cat "$T_DIR/peer.log")"
+    kill -TERM "$pp"; wait "$pp"
+    is "SIGTERM stops that daemon with 0" "$?" "0"
+    rm -rf "$nd"
+fi
+stop_daemon
