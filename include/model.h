@@ -45,6 +45,11 @@ long model_shape_nparams(const model_shape *s);
 /* A model with workspace for chunks of at most `chunk` rows (0 picks a
  * size that keeps the workspace near 16 MiB). NULL and a sentence on a bad
  * shape or out of memory. */
+/* The chunk size for evaluations of at most max_rows rows: the 16 MiB
+ * choice, but no bigger than needed (a tiny run must not pay for zeroing
+ * and faulting in workspace it never touches). */
+int model_chunk_for(const model_shape *s, int max_rows);
+
 model *model_new(const model_shape *s, int chunk, char *err, size_t errlen);
 void model_free(model *m);
 

@@ -107,7 +107,10 @@ static int build_model(const run_config *cfg, run_env *e, run_result *out,
                        char *err, size_t errlen)
 {
     model_shape sh = model_shape_from_config(&cfg->model, e->ds.d);
-    e->m = model_new(&sh, 0, err, errlen);
+    int rows = e->ds.n > e->ds.n_test ? e->ds.n : e->ds.n_test;
+    if (cfg->train.optimizer == OPT_SGD && cfg->train.batch > rows)
+        rows = cfg->train.batch;
+    e->m = model_new(&sh, model_chunk_for(&sh, rows), err, errlen);
     if (!e->m)
         return -ENOMEM;
     out->n_params = (long)model_nparams(e->m);

@@ -148,6 +148,12 @@ static int pick_chunk(const model_shape *s)
     return (int)(rows & ~(size_t)7);
 }
 
+int model_chunk_for(const model_shape *s, int max_rows)
+{
+    int c = pick_chunk(s), need = (max_rows + 7) & ~7;
+    return need > 0 && need < c ? need : c;
+}
+
 static double *zalloc(size_t count, bool *ok)
 {
     if (count == 0)
