@@ -44,6 +44,10 @@
 
 #define STORE_SCHEMA_VERSION 1
 
+/* Page cache per connection, in KiB (strings: they go into PRAGMAs). */
+#define STORE_WRITER_CACHE_KIB "4096"
+#define STORE_READER_CACHE_KIB "256"
+
 enum run_state {
     RUN_QUEUED, RUN_RUNNING, RUN_STATE_DONE, RUN_FAILED, RUN_STATE_DIVERGED,
     RUN_CANCELED, RUN_STATES

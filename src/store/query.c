@@ -335,6 +335,10 @@ int store_reader_open(const char *path, store_reader **out, char *err,
         free(r);
         return rc;
     }
+    /* Readers look up single rows by key: a small cache is all they use,
+     * and a fixed one keeps the daemon's memory flat as the file grows. */
+    sqlite3_exec(r->c.db, "PRAGMA cache_size = -" STORE_READER_CACHE_KIB, NULL,
+                 NULL, NULL);
     *out = r;
     return 0;
 }

@@ -168,8 +168,11 @@ static int configure(struct conn *c, char *err, size_t errlen)
     sqlite3_finalize(st);
     if (rc < 0)
         return rc;
+    /* A fixed page cache (SQLite's default, 2 MB, fills as the database
+     * grows): the writer appends at the ends of a few B-trees. */
     return exec_sql(c, "PRAGMA synchronous = NORMAL;"
                        "PRAGMA foreign_keys = ON;"
+                       "PRAGMA cache_size = -" STORE_WRITER_CACHE_KIB ";"
                        "PRAGMA journal_size_limit = 67108864",
                     err, errlen, "setting pragmas");
 }
