@@ -152,7 +152,13 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/systemd
 	install -m 0755 $(RESWEEPD) $(RESWEEP) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(wildcard examples/*.json) $(DESTDIR)$(DATADIR)/examples/
-	install -m 0644 $(wildcard contrib/systemd/*) $(DESTDIR)$(DATADIR)/systemd/
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/resweepd.service.in > $(BUILD)/resweepd.service
+	install -m 0644 $(BUILD)/resweepd.service $(DESTDIR)$(DATADIR)/systemd/
+	@if [ "$$(id -u)" -ne 0 ] && [ -z "$(DESTDIR)" ]; then \
+	    install -d $(HOME)/.config/systemd/user && \
+	    install -m 0644 $(BUILD)/resweepd.service $(HOME)/.config/systemd/user/ && \
+	    echo "installed the user unit: systemctl --user daemon-reload && systemctl --user enable --now resweepd"; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/resweepd $(DESTDIR)$(BINDIR)/resweep
