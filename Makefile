@@ -2,7 +2,9 @@
 #
 #   make            build resweepd, resweep and the libraries
 #   make run        install missing packages, build, run the quick sweep end to end
-#   make test       install missing packages, build, run every test
+#   make test       install missing packages, build, run every test (plain,
+#                   ASan+UBSan, TSan, fuzzers): what CI runs
+#   make check      one build's unit and integration tests
 #   make bench      benchmarks (bench/README.md)
 #   make SANITIZE=address test   ASan + UBSan build in build-address/
 #   make SANITIZE=thread test    TSan build in build-thread/
@@ -62,7 +64,7 @@ SCHEMA_C  := $(BUILD)/gen/schema_sql.c
 
 DEPS_STAMP := $(BUILD)/.deps-build
 
-.PHONY: all deps deps-test run test unit-tests integration-tests bench fuzz \
+.PHONY: all deps deps-test run test check unit-tests integration-tests bench fuzz \
         install uninstall clean
 
 all: $(DEPS_STAMP) $(RESWEEPD) $(RESWEEP)
@@ -128,8 +130,13 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# `make test` is the command .ci/run calls: packages, build, every test.
-test: deps-test all $(TESTS)
+# `make test` is the command .ci/run calls: packages, then every suite on
+# the plain build, under ASan+UBSan, under TSan, and the fuzzers
+# (scripts/test-all.sh). `make check` is one build's suites.
+test: deps-test
+	@scripts/test-all.sh
+
+check: deps-test all $(TESTS)
 	@BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
 
 unit-tests: all $(TESTS)

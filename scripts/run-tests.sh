@@ -42,14 +42,24 @@ run_one() {  # name command...
 if [ "$mode" != integration ]; then
     for t in "$@"; do run_one "${t#$BUILD/tests/}" "$top/$t"; done
 fi
+# Scripts marked "# resweep-test: long" (minutes of work: the crash and
+# memory harnesses) run unless RESWEEP_LONG_TESTS=0, which the sanitizer
+# builds set: their timing-free checks matter there, not hours of waiting.
 if [ "$mode" != unit ]; then
     for s in "$top"/tests/integration/test_*.sh; do
         [ -e "$s" ] || continue
-        run_one "integration/$(basename "$s")" bash "$s"
+        name="integration/$(basename "$s")"
+        if [ "${RESWEEP_LONG_TESTS:-1}" = 0 ] && grep -q '^# resweep-test: long' "$s"; then
+            printf '%-48s    0 passed    0 failed   1 skipped (long; plain build only)\n' "$name"
+            skipped=$((skipped + 1))
+            continue
+        fi
+        run_one "$name" bash "$s"
     done
 fi
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failing: ${failures[*]}"
+[ -n "${RESWEEP_TEST_TOTALS:-}" ] && echo "$passed $failed $skipped" >>"$RESWEEP_TEST_TOTALS"
 [ "$skipped" -gt 0 ] && echo "($skipped skipped: see the lines above)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

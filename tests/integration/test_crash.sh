@@ -3,6 +3,7 @@
 # restarting the daemon each time, with checkpoints every 0.1 s. Every run
 # must end exactly once, with results and curves identical to the same
 # sweep run without interruption, and the database must stay intact.
+# resweep-test: long
 . "$(dirname "$0")/lib.sh"
 
 # 100 seeds x (GD, SGD on fresh samples): runs of a few tenths of a

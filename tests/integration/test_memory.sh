@@ -7,6 +7,7 @@
 # per queued run plus SQLite's WAL index during its submission, and freed
 # memory stays mapped for the next run: that high-water mark is not a
 # leak, and one job of 90,000 raises it by about 2 MB.)
+# resweep-test: long
 . "$(dirname "$0")/lib.sh"
 
 tiny() {
