@@ -38,6 +38,7 @@ typedef struct cli_opts {
     bool wait;
     const char *format;       /* results/sql: table, csv, json */
     long from, limit;         /* runs */
+    const char *out;          /* report: --out DIR */
 } cli_opts;
 
 /* "resweep: <message>" on stderr; returns code. */
@@ -68,6 +69,10 @@ void cli_resolve_db(cli_opts *o);
 /* db.c: commands that read the database directly (read-only). */
 int cmd_results(cli_opts *o, int argc, char **argv);
 int cmd_sql(cli_opts *o, int argc, char **argv);
+
+/* report.c: writes a job's report (Markdown, HTML, figures) into
+ * o->out, default report-JOB/ (issue 6). */
+int cmd_report(cli_opts *o, int argc, char **argv);
 
 /* table.c: aligned text tables. */
 typedef struct table table;

@@ -22,6 +22,7 @@ static const char usage[] =
     "  retry JOB                queue a job's failed and canceled runs again\n"
     "  results JOB [--format table|csv|json]   results, from the database\n"
     "  sql \"SELECT ...\" [--format table|csv|json]   query the database\n"
+    "  report JOB [--out DIR]   tables and figures of a job, Markdown and HTML\n"
     "  ping                     is the daemon there, and how is it\n"
     "  shutdown                 stop the daemon (running runs resume later)\n"
     "\n"
@@ -80,6 +81,12 @@ static const command commands[] = {
      "usage: resweep sql \"SELECT ...\" [--format table|csv|json] [--db PATH]\n"
      "Runs one statement on the database opened read-only. Views:\n"
      "run_results, gap_summary, job_progress.\n"},
+    {"report", cmd_report, 1, 1, "o",
+     "usage: resweep report JOB [--out DIR] [--db PATH]\n"
+     "Writes a report of the job into DIR (default report-JOB/): report.md,\n"
+     "report.html (self-contained) and the figures as SVG and PNG, with\n"
+     "tables by architecture and depth, a certificate check and an overview.\n"
+     "Reads the database read-only; draws with gnuplot (gnuplot-nox).\n"},
     {"ping", cmd_ping, 0, 0, "",
      "usage: resweep ping [--json]\n"
      "The daemon's version, database, workers and state.\n"},
@@ -148,6 +155,7 @@ int main(int argc, char **argv)
         {"format", required_argument, NULL, 'F'},
         {"from", required_argument, NULL, 'f'},
         {"limit", required_argument, NULL, 'l'},
+        {"out", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -173,6 +181,7 @@ int main(int argc, char **argv)
         case 'F':
         case 'f':
         case 'l':
+        case 'o':
             if (!strchr(used, ch))
                 strncat(used, (char[]){(char)ch, 0}, sizeof used - 1 -
                                                          strlen(used));
@@ -187,6 +196,8 @@ int main(int argc, char **argv)
                 o.from = parse_long("from", optarg, 0, 1L << 40, &ok);
             } else if (ch == 'l') {
                 o.limit = parse_long("limit", optarg, 1, 1000, &ok);
+            } else if (ch == 'o') {
+                o.out = optarg;
             } else {
                 o.wait = true;
             }
@@ -231,7 +242,8 @@ int main(int argc, char **argv)
     for (const char *u = used; *u; u++) {
         if (!strchr(cmd->options, *u)) {
             const char *opt = *u == 'w' ? "--wait" : *u == 'F' ? "--format"
-                              : *u == 'f' ? "--from" : "--limit";
+                              : *u == 'f' ? "--from" : *u == 'o' ? "--out"
+                              : "--limit";
             cli_fail(CLI_USAGE, "%s: not an option of %s", opt, name);
             fputs(cmd->help, stderr);
             return CLI_USAGE;
