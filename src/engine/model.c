@@ -55,7 +55,8 @@ struct model {
     double *dr, *dIn;      /* m x d: delta r_b, gradient at a unit's input */
     double *gA, *gB;       /* m x h: layer gradients, used in turn */
     double *c, *sacc;      /* h: V_{B-1}^T w, and sum over chunks of Z_L^T dp */
-    double *bt;            /* h x max(h, d): a weight matrix transposed */
+    double *wt, *vt;       /* np: theta's (and an HVP direction's) weight
+                            * matrices transposed, in the same slots */
     hvp_ws *hv;
     bool (*interrupt)(void *ctx);
     void *ictx;
@@ -197,7 +198,8 @@ model *model_new(const model_shape *s, int chunk, char *err, size_t errlen)
     m->gB = zalloc(rows * h, &ok);
     m->c = zalloc(h, &ok);
     m->sacc = zalloc(h, &ok);
-    m->bt = zalloc(h * (h > d ? h : d), &ok);
+    m->wt = zalloc(m->np, &ok);
+    m->vt = zalloc(m->np, &ok);
     if (ok)
         return m;
 oom:
@@ -235,7 +237,8 @@ void model_free(model *m)
     free(m->gB);
     free(m->c);
     free(m->sacc);
-    free(m->bt);
+    free(m->wt);
+    free(m->vt);
     free(m);
 }
 
@@ -278,6 +281,29 @@ static const double *stream_r(const model *m, const double *X, int b)
     return b == 0 ? X : m->R + (size_t)(b - 1) * m->chunk * m->s.d;
 }
 
+static void transpose(const double *src, int rows, int cols, double *dst)
+{
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++)
+            dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
+}
+
+/* The V_b and W_bj of t, transposed into the same slots of dst (the
+ * back-propagation multiplies by them from the right). */
+static void transpose_weights(const model *m, const double *t, double *dst)
+{
+    const model_shape *s = &m->s;
+    if (!has_unit(s))
+        return;
+    for (int b = 0; b < s->B; b++) {
+        if (is_residual(s))
+            transpose(block_V(m, t, b), s->d, s->h, block_V(m, dst, b));
+        for (int j = 0; j < s->L; j++)
+            transpose(unit_W(m, t, b, j), s->h, (int)in_dim(m, j),
+                      unit_W(m, dst, b, j));
+    }
+}
+
 /* ---- initialisation (DESIGN §3) ---- */
 
 static void fill_normal(double *x, size_t n, double std, rng *r)
@@ -303,18 +329,16 @@ void model_init_params(const model *m, const model_config *mc, rng *r,
     fill_normal(theta + m->off[MODEL_OUT], m->len[MODEL_OUT], mc->init_scale, r);
 }
 
-/* C (rows x n) = beta C + A (rows x k) B, for B a k x n weight matrix.
- * Computed as A (B^T)^T from a transposed copy of B: OpenBLAS 0.3.21's
+/* C (rows x n) = beta C + A (rows x k) B for a weight matrix B (k x n),
+ * given Bt = B^T (n x k) from transpose_weights(). OpenBLAS 0.3.21's
  * small-matrix NN kernels call malloc for n mod 8 in 1..4, and a training
- * step must not allocate (the NT kernels do not; the copy is k x n, next to
- * nothing beside the rows x k x n product). */
-static void mm_nn(model *m, int rows, int n, int k, const double *A, int lda,
-                  const double *B, double beta, double *C, int ldc)
+ * step must not allocate; its NT kernels do not. Transposing every weight
+ * once per evaluation (not per chunk) costs next to nothing beside the
+ * products. */
+static void mm_nn(int rows, int n, int k, const double *A, int lda,
+                  const double *Bt, double beta, double *C, int ldc)
 {
-    for (int p = 0; p < k; p++)
-        for (int j = 0; j < n; j++)
-            m->bt[(size_t)j * k + p] = B[(size_t)p * n + j];
-    blas_gemm(false, true, rows, n, k, 1.0, A, lda, m->bt, k, beta, C, ldc);
+    blas_gemm(false, true, rows, n, k, 1.0, A, lda, Bt, k, beta, C, ldc);
 }
 
 /* ---- forward ---- */
@@ -410,7 +434,7 @@ static void unit_backward(model *m, const double *theta, int b, const double *in
         if (j == 0 && !dIn)
             break;
         double *out = j == 0 ? dIn : next;
-        mm_nn(m, rows, k, h, g, h, unit_W(m, theta, b, j), 0.0, out, k);
+        mm_nn(rows, k, h, g, h, unit_W(m, m->wt, b, j), 0.0, out, k);
         next = g;
         g = out;
     }
@@ -447,7 +471,7 @@ static void backward_chunk(model *m, const double *theta, const double *X,
         const double *Zb = layer_slot(m, m->Z, b, s->L - 1);
         blas_gemm(true, false, d, h, rows, 1.0, m->dr, d, Zb, h, 1.0,
                   block_V(m, grad, b), h);
-        mm_nn(m, rows, h, d, m->dr, d, block_V(m, theta, b), 0.0, m->gA, h);
+        mm_nn(rows, h, d, m->dr, d, block_V(m, m->wt, b), 0.0, m->gA, h);
         unit_backward(m, theta, b, stream_r(m, X, b), rows,
                       b > 0 ? m->dIn : NULL, grad);
         if (b > 0)
@@ -481,6 +505,7 @@ double model_loss_grad(model *m, const double *theta, enum loss_kind loss,
 {
     output_weights(m, theta);
     if (grad) {
+        transpose_weights(m, theta, m->wt);
         memset(grad, 0, sizeof *grad * m->np);
         if (m->s.h > 0)
             memset(m->sacc, 0, sizeof *m->sacc * (size_t)m->s.h);
@@ -595,9 +620,9 @@ static void unit_rbackward(model *m, const double *theta, const double *v, int b
         if (j == 0 && !dIn)
             break;
         double *out = j == 0 ? dIn : gn, *Rout = j == 0 ? RdIn : Rgn;
-        mm_nn(m, rows, k, h, g, h, unit_W(m, theta, b, j), 0.0, out, k);
-        mm_nn(m, rows, k, h, Rg, h, unit_W(m, theta, b, j), 0.0, Rout, k);
-        mm_nn(m, rows, k, h, g, h, unit_W(m, v, b, j), 1.0, Rout, k);
+        mm_nn(rows, k, h, g, h, unit_W(m, m->wt, b, j), 0.0, out, k);
+        mm_nn(rows, k, h, Rg, h, unit_W(m, m->wt, b, j), 0.0, Rout, k);
+        mm_nn(rows, k, h, g, h, unit_W(m, m->vt, b, j), 1.0, Rout, k);
         gn = g;
         Rgn = Rg;
         g = out;
@@ -685,9 +710,9 @@ static void rbackward_chunk(model *m, const double *theta, const double *v,
         double *HV = block_V(m, H, b);
         blas_gemm(true, false, d, h, rows, 1.0, w->Rdr, d, ZL, h, 1.0, HV, h);
         blas_gemm(true, false, d, h, rows, 1.0, w->dr, d, RZL, h, 1.0, HV, h);
-        mm_nn(m, rows, h, d, w->dr, d, block_V(m, theta, b), 0.0, w->gA, h);
-        mm_nn(m, rows, h, d, w->Rdr, d, block_V(m, theta, b), 0.0, w->RgA, h);
-        mm_nn(m, rows, h, d, w->dr, d, block_V(m, v, b), 1.0, w->RgA, h);
+        mm_nn(rows, h, d, w->dr, d, block_V(m, m->wt, b), 0.0, w->gA, h);
+        mm_nn(rows, h, d, w->Rdr, d, block_V(m, m->wt, b), 0.0, w->RgA, h);
+        mm_nn(rows, h, d, w->dr, d, block_V(m, m->vt, b), 1.0, w->RgA, h);
         bool inner = b > 0;
         unit_rbackward(m, theta, v, b, stream_r(m, X, b), inner ? hv_Rr(m, b) : NULL,
                        rows, inner ? w->dIn : NULL, inner ? w->RdIn : NULL, H);
@@ -708,6 +733,8 @@ int model_hvp(model *m, const double *theta, enum loss_kind loss,
     if (rc)
         return rc;
     output_weights(m, theta);
+    transpose_weights(m, theta, m->wt);
+    transpose_weights(m, v, m->vt);
     memset(Hv, 0, sizeof *Hv * m->np);
     double inv_n = 1.0 / n;
     for (int i0 = 0; i0 < n; i0 += m->chunk) {
