@@ -14,7 +14,10 @@
 
 #include "config.h"
 
-/* A += bias (per row of h), Z = sigma(A), for rows x h. */
+/* Z = sigma(A + bias) (bias per row of h), for rows x h. A becomes
+ * A + bias for the smooth activations, whose derivatives need it; relu
+ * and leaky_relu leave A as it was and take their derivatives from the
+ * sign of Z (kern_act_backprop and the R-operator kernels do). */
 void kern_bias_act(enum activation act, double *A, double *Z,
                    const double *bias, int rows, int h);
 

@@ -23,7 +23,10 @@ stage() {  # name command...
 stage "plain build" make --no-print-directory check
 stage "ASan + UBSan" env RESWEEP_LONG_TESTS=0 make --no-print-directory SANITIZE=address check
 stage "TSan" env RESWEEP_LONG_TESTS=0 make --no-print-directory SANITIZE=thread check
+before=$status
 stage "fuzzing (${FUZZ_SECONDS:-60} s per target)" make --no-print-directory fuzz
+# each fuzz target counts as one test
+[ "$status" -eq "$before" ] && echo "2 0 0" >>"$RESWEEP_TEST_TOTALS" || echo "0 1 0" >>"$RESWEEP_TEST_TOTALS"
 read -r passed failed skipped < <(awk '{p += $1; f += $2; s += $3} END {print p + 0, f + 0, s + 0}' "$RESWEEP_TEST_TOTALS")
 echo
 echo "all stages: $passed passed, $failed failed, $skipped skipped"

@@ -1,5 +1,6 @@
 /* proto.c — frames, requests and replies (proto.h). */
 #include "proto.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -238,8 +239,9 @@ int proto_get_int(const cJSON *obj, const char *key, int64_t lo, int64_t hi,
     if (!it || cJSON_IsNull(it))
         return 1;
     double v = cJSON_IsNumber(it) ? it->valuedouble : 0;
-    if (!cJSON_IsNumber(it) || v != (double)(int64_t)v || v < (double)lo ||
-        v > (double)hi)
+    /* range first: converting 1e300 (or NaN) to int64_t is undefined */
+    if (!cJSON_IsNumber(it) || !(v >= (double)lo && v <= (double)hi) ||
+        v != (double)(int64_t)v)
         return proto_error_set(e, -EINVAL, PROTO_E_BAD_REQUEST, key,
                                "must be an integer in [%lld, %lld]",
                                (long long)lo, (long long)hi);
@@ -269,12 +271,17 @@ fail:
 
 cJSON *proto_reply_error(const cJSON *id, const proto_error *e)
 {
+    /* Sentences quote user text cut to a byte length: repair the UTF-8
+     * (a replacement character takes 3 bytes where one was). */
+    char field[3 * sizeof e->field], message[3 * sizeof e->message];
+    utf8_sanitize(e->field, field, sizeof field);
+    utf8_sanitize(e->message, message, sizeof message);
     cJSON *r = proto_reply_new(id, false);
     cJSON *eo = r ? cJSON_AddObjectToObject(r, "error") : NULL;
     if (!eo || !cJSON_AddStringToObject(eo, "code", e->code) ||
-        !(e->field[0] ? cJSON_AddStringToObject(eo, "field", e->field)
-                      : cJSON_AddNullToObject(eo, "field")) ||
-        !cJSON_AddStringToObject(eo, "message", e->message)) {
+        !(field[0] ? cJSON_AddStringToObject(eo, "field", field)
+                   : cJSON_AddNullToObject(eo, "field")) ||
+        !cJSON_AddStringToObject(eo, "message", message)) {
         cJSON_Delete(r);
         return NULL;
     }

@@ -968,7 +968,9 @@ static void sb_add(struct sb *b, const char *fmt, ...)
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+        /* no pointer arithmetic on the NULL of an empty buffer */
+        int n = vsnprintf(b->buf ? b->buf + b->len : NULL, b->cap - b->len,
+                          fmt, ap);
         va_end(ap);
         if (n < 0) {
             b->oom = true;
