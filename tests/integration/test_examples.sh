@@ -2,7 +2,7 @@
 # examples/*.json (issue 6): every example is a job the real daemon
 # accepts, with the number of runs its name announces ("(N runs)"). The
 # jobs are cancelled at once: this checks the specs, not the sweeps
-# (docs/theory-results.md has what the small sweeps measured).
+# (the README's "What the theory predicts" section has what the small sweeps measured).
 . "$(dirname "$0")/lib.sh"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
