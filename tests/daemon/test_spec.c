@@ -18,9 +18,9 @@
 #include "err.h"
 #include "spec.h"
 
-/* Bytes of heap in use. Under ASan malloc is ASan's, so ask it (declared
+/* Bytes of heap in use. Under ASan or TSan malloc is the sanitizer's, so ask it (declared
  * here: GCC does not install <sanitizer/allocator_interface.h>). */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 size_t __sanitizer_get_current_allocated_bytes(void);
 static size_t heap_in_use(void) { return __sanitizer_get_current_allocated_bytes(); }
 #else
