@@ -28,7 +28,7 @@ LDFLAGS  := $(SAN) -fsanitize=fuzzer
 LDLIBS   := -lcjson -lm
 
 # What each target links: the code it exercises and what that needs.
-COMMON_SRC := src/common/err.c src/common/utf8.c src/engine/rng.c src/engine/config.c \
+COMMON_SRC := src/common/err.c src/common/suggest.c src/common/utf8.c src/engine/rng.c src/engine/config.c \
               src/daemon/spec.c src/daemon/proto.c
 fuzz_frame_SRC := fuzz/fuzz_frame.c $(COMMON_SRC)
 fuzz_spec_SRC  := fuzz/fuzz_spec.c $(COMMON_SRC)

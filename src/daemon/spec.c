@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
+#include "suggest.h"
 #include "rng.h"
 
 /* 2^53: the largest seed, exact in a JSON number (config.h). */
@@ -124,29 +125,6 @@ static int bad_integer(char *err, size_t errlen, const char *path,
                    hi, describe(v, got, sizeof got));
 }
 
-/* Edit distance with transpositions, for "did you mean" on spec keys. */
-static int edit_distance(const char *a, const char *b)
-{
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    int d[SPEC_SUGGEST_MAX + 1][SPEC_SUGGEST_MAX + 1];
-    for (int i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < v)
-                v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v)
-                v = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-                a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1;
-            d[i][j] = v;
-        }
-    return d[la][lb];
-}
 
 /* "<prefix><key>: unknown key; did you mean <prefix>seeds?" or the list. */
 static int unknown_key(char *err, size_t errlen, const char *prefix,
@@ -155,7 +133,7 @@ static int unknown_key(char *err, size_t errlen, const char *prefix,
     size_t len = strlen(key);
     int best = -1, best_d = len <= 4 ? 2 : 3;
     for (int i = 0; len > 0 && len <= SPEC_SUGGEST_MAX && i < nknown; i++) {
-        int dist = edit_distance(key, known[i]);
+        int dist = suggest_distance(key, known[i]);
         if (dist < best_d && dist < (int)len) {
             best = i;
             best_d = dist;

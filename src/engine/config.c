@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
+#include "suggest.h"
 
 static const char *const source_names[] = {"synthetic", "csv", "inline"};
 static const char *const dist_names[] = {"gaussian", "uniform", "sphere",
@@ -290,31 +291,6 @@ static const char *expectation(enum key_id k, char *buf, size_t len)
     return buf;
 }
 
-/* Levenshtein distance with transpositions (optimal string alignment), so
- * that "widht" is one edit from "width". Strings are at most SUGGEST_MAX. */
-static int edit_distance(const char *a, const char *b)
-{
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    int d[SUGGEST_MAX + 1][SUGGEST_MAX + 1];
-    for (int i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int cost = a[i - 1] != b[j - 1];
-            int v = d[i - 1][j - 1] + cost;
-            if (d[i - 1][j] + 1 < v)
-                v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v)
-                v = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1;
-            d[i][j] = v;
-        }
-    return d[la][lb];
-}
 
 /* The key a misspelt `name` in section `sec` most likely meant: a key of
  * the same section within a small edit distance, else a key of that exact
@@ -328,7 +304,7 @@ static int suggest(enum section sec, const char *name)
     for (int k = 0; k < K_COUNT; k++) {
         if (keys[k].sec != sec || strlen(keys[k].name) > SUGGEST_MAX)
             continue;
-        int dist = edit_distance(name, keys[k].name);
+        int dist = suggest_distance(name, keys[k].name);
         if (dist < best_d && dist < (int)len) {
             best = k;
             best_d = dist;

@@ -25,51 +25,8 @@
 #include "err.h"
 #include "rng.h"
 
-/* ---- counting allocations ----------------------------------------------
- * data_gen_draw must not allocate (a training step calls it). Replacing
- * malloc in this program (glibc allows it and provides __libc_*) lets the
- * test count calls; sanitizers bring their own allocator, so there the
- * check is skipped. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define COUNT_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define COUNT_ALLOCS 0
-#endif
-#endif
-#ifndef COUNT_ALLOCS
-#define COUNT_ALLOCS 1
-#endif
-
-#if COUNT_ALLOCS
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-static volatile int counting, alloc_calls;
-void *malloc(size_t n)
-{
-    if (counting)
-        alloc_calls++;
-    return __libc_malloc(n);
-}
-void *calloc(size_t n, size_t m)
-{
-    if (counting)
-        alloc_calls++;
-    return __libc_calloc(n, m);
-}
-void *realloc(void *p, size_t n)
-{
-    if (counting)
-        alloc_calls++;
-    return __libc_realloc(p, n);
-}
-void free(void *p)
-{
-    __libc_free(p);
-}
-#endif
+/* data_gen_draw must not allocate (a training step calls it). */
+#include "count_alloc.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
