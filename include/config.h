@@ -143,6 +143,13 @@ int config_copy(run_config *dst, const run_config *src);
 
 void config_free(run_config *cfg);
 
+/* Parameters of a DESIGN §3 network on d inputs (intercept included),
+ * width h, L layers per unit, B units: with unit = h d + h + (L-1)(h^2 + h),
+ * linear d; resnet and plain d + d h + unit; decoupled d + h + unit;
+ * deep_resnet d + B (d h + unit). The one place this count is written. */
+int64_t config_param_count(enum arch arch, int64_t d, int64_t h, int64_t L,
+                           int64_t B);
+
 /* True for losses whose targets are labels in {-1, +1}. */
 bool config_is_classification(enum loss_kind loss);
 

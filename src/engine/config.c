@@ -719,13 +719,11 @@ static int check_presence(struct parse *p)
     return 0;
 }
 
-/* DESIGN §3 parameter counts, for inputs of dimension d (intercept
- * included): unit = h*d + h + (L-1)(h*h + h) is one residual unit's MLP. */
-static int64_t param_count(const model_config *m, int64_t d)
+int64_t config_param_count(enum arch arch, int64_t d, int64_t h, int64_t L,
+                           int64_t B)
 {
-    int64_t h = m->width, L = m->unit_depth, B = m->blocks;
     int64_t unit = h * d + h + (L - 1) * (h * h + h);
-    switch (m->arch) {
+    switch (arch) {
     case ARCH_LINEAR: return d;
     case ARCH_DECOUPLED: return d + h + unit;
     case ARCH_DEEP_RESNET: return d + B * (d * h + unit);
@@ -816,7 +814,8 @@ static int check_sizes(struct parse *p)
         return 0;
     int64_t d = (dc->source == DATA_SYNTHETIC ? dc->d : dc->inline_d) +
                 (dc->intercept ? 1 : 0);
-    int64_t np = param_count(&c->model, d);
+    int64_t np = config_param_count(c->model.arch, d, c->model.width,
+                                    c->model.unit_depth, c->model.blocks);
     if (np > CONFIG_MAX_PARAMS)
         return err_set(p->err, p->errlen, -EINVAL,
                        "model.width: a %s network of width %d, unit_depth %d "

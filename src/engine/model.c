@@ -100,18 +100,16 @@ static size_t unit_params(const model_shape *s)
     return h * d + h + (size_t)(s->L - 1) * (h * h + h);
 }
 
+/* Sizes past the configuration limits (d may carry the intercept) are
+ * refused first, so that the count cannot overflow. */
 long model_shape_nparams(const model_shape *s)
 {
-    if (s->d < 1 || (has_unit(s) && (s->h < 1 || s->L < 1 || s->B < 1)))
+    if (s->d < 1 || (has_unit(s) && (s->h < 1 || s->L < 1 || s->B < 1)) ||
+        s->d > CONFIG_MAX_D + 1 || s->h > CONFIG_MAX_WIDTH ||
+        s->L > CONFIG_MAX_UNIT_DEPTH || s->B > CONFIG_MAX_BLOCKS)
         return -1;
-    double d = s->d, h = s->h, L = s->L, B = s->B;
-    double unit = h * d + h + (L - 1) * (h * h + h), n;
-    switch (s->arch) {
-    case ARCH_LINEAR: n = d; break;
-    case ARCH_DECOUPLED: n = d + h + unit; break;
-    default: n = d + B * (d * h + unit); break;
-    }
-    return n > (double)CONFIG_MAX_PARAMS ? -1 : (long)n;
+    int64_t n = config_param_count(s->arch, s->d, s->h, s->L, s->B);
+    return n > CONFIG_MAX_PARAMS ? -1 : (long)n;
 }
 
 static void layout(model *m)

@@ -334,16 +334,18 @@ static int session_alloc(session *s, const train_ctx *tc)
 {
     size_t np = s->np, d = (size_t)tc->ds->d, b = (size_t)tc->cfg->train.batch;
     s->grad = malloc(sizeof(double) * np);
-    s->gfull = malloc(sizeof(double) * np);
     if (tc->cfg->train.optimizer == OPT_SGD) {
+        /* GD's curve points reuse the step's full gradient */
+        s->gfull = malloc(sizeof(double) * np);
         s->Xb = malloc(sizeof(double) * b * d);
         s->yb = malloc(sizeof(double) * b);
     }
     if (tc->hooks && tc->hooks->checkpoint)
         s->ckpt = malloc(train_state_size(np));
-    bool sgd_ok = tc->cfg->train.optimizer != OPT_SGD || (s->Xb && s->yb);
+    bool sgd_ok = tc->cfg->train.optimizer != OPT_SGD ||
+                  (s->gfull && s->Xb && s->yb);
     bool ck_ok = !(tc->hooks && tc->hooks->checkpoint) || s->ckpt;
-    return s->grad && s->gfull && sgd_ok && ck_ok ? 0 : -ENOMEM;
+    return s->grad && sgd_ok && ck_ok ? 0 : -ENOMEM;
 }
 
 int train_run(const train_ctx *tc, train_state *st, run_result *res,
