@@ -4,9 +4,12 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "paths.h"
@@ -177,14 +180,64 @@ static int configure(struct conn *c, char *err, size_t errlen)
                     err, errlen, "setting pragmas");
 }
 
-static int make_parent_dir(const char *path, char *err, size_t errlen)
+/* Creates the database's directory and holds an exclusive lock on it
+ * while the database is opened, configured and migrated. SQLite's switch
+ * of a new file to WAL mode is not safe against another process doing the
+ * same at that moment: it fails with "database is locked", "disk I/O
+ * error" or "unable to open" without waiting for the busy handler. The
+ * lock is on the directory, not the database file, because opening and
+ * closing the database file ourselves would drop SQLite's POSIX locks on
+ * it. Where directories cannot be locked, opening goes on unserialised. */
+static int lock_parent_dir(const char *path, int *fd_out, char *err,
+                           size_t errlen)
 {
     char dir[PATHS_MAX];
+    *fd_out = -1;
     if (paths_dirname(path, dir, sizeof dir) < 0)
         return err_set(err, errlen, -ENAMETOOLONG,
                        "database %s: path is too long", path);
     int rc = paths_mkdir_p(dir, 0700, err, errlen);
-    return rc < 0 ? err_prefix(err, errlen, rc, "database directory") : 0;
+    if (rc < 0)
+        return err_prefix(err, errlen, rc, "database directory");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    while (flock(fd, LOCK_EX) != 0)
+        if (errno != EINTR) {
+            close(fd);
+            return 0;
+        }
+    *fd_out = fd;
+    return 0;
+}
+
+static void unlock_parent_dir(int fd)
+{
+    if (fd >= 0)
+        close(fd);  /* releases the flock */
+}
+
+static int open_locked(const char *path, const char *vfs, store **out,
+                       char *err, size_t errlen)
+{
+    store *s = calloc(1, sizeof *s);
+    if (!s)
+        return err_set(err, errlen, -ENOMEM, "database %s: out of memory",
+                       path);
+    s->busy_ms = STORE_BUSY_MS;
+    int rc = conn_open(&s->c, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                       vfs, err, errlen);
+    if (rc < 0) {
+        free(s);
+        return rc;
+    }
+    if ((rc = configure(&s->c, err, errlen)) < 0 ||
+        (rc = migrate(&s->c, err, errlen)) < 0) {
+        store_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
 }
 
 int store_open_ex(const char *path, unsigned flags, store **out, char *err,
@@ -199,29 +252,15 @@ int store_open_ex(const char *path, unsigned flags, store **out, char *err,
     if ((flags & STORE_OPEN_FAULTS) || fe.set)
         if ((rc = fault_vfs_name(&vfs, err, errlen)) < 0)
             return rc;
-    if ((rc = make_parent_dir(path, err, errlen)) < 0)
+    int dir_fd;
+    if ((rc = lock_parent_dir(path, &dir_fd, err, errlen)) < 0)
         return rc;
-    store *s = calloc(1, sizeof *s);
-    if (!s)
-        return err_set(err, errlen, -ENOMEM, "database %s: out of memory",
-                       path);
-    s->busy_ms = STORE_BUSY_MS;
-    rc = conn_open(&s->c, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                   vfs, err, errlen);
-    if (rc < 0) {
-        free(s);
-        return rc;
-    }
-    if ((rc = configure(&s->c, err, errlen)) < 0 ||
-        (rc = migrate(&s->c, err, errlen)) < 0) {
-        store_close(s);
-        return rc;
-    }
+    rc = open_locked(path, vfs, out, err, errlen);
+    unlock_parent_dir(dir_fd);
     /* Armed only now, so that N counts the writes after the open. */
-    if (fe.set)
+    if (rc == 0 && fe.set)
         fault_env_arm(&fe);
-    *out = s;
-    return 0;
+    return rc;
 }
 
 int store_open(const char *path, store **out, char *err, size_t errlen)

@@ -385,6 +385,8 @@ static void concurrent_first_open(void **state)
                                       sizeof err) == 0;
             if (ok)
                 store_close(s);
+            else
+                fprintf(stderr, "# racer %d: %s\n", i, err);
             _exit(ok ? 0 : 1);
         }
     }
