@@ -6,7 +6,7 @@
 
 start_daemon c --workers 2
 # Runs of a second or two each, so that the cancel lands mid-sweep.
-slow='{"name": "slow", "base": {"data": {"d": 10, "n": 300, "n_test": 100}, "model": {"width": 16}, "train": {"steps": 20000, "curve_points": 20}, "analysis": {"hessian": false}}, "seeds": 8}'
+slow='{"name": "slow", "base": {"data": {"d": 10, "n": 300, "n_test": 100}, "model": {"width": 16}, "train": {"steps": '"$(steps 20000)"', "curve_points": 20}, "analysis": {"hessian": false}}, "seeds": 8}'
 job=$(printf '%s' "$slow" | rsw --json submit - | job_of)
 is "slow job submitted" "$job" "1"
 one_done_one_running() {

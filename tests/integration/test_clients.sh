@@ -25,7 +25,7 @@ grep -q "left: done: 6 done" "$T_DIR/a.out" && ok "client A saw its own job end"
 grep -q "right: done: 5 done" "$T_DIR/b.out" && ok "client B saw its own job end" || not_ok "client B saw its own job end" "$(cat "$T_DIR/b.out")"
 
 # Two watchers of one job, and a third client polling status meanwhile.
-j=$(tiny_spec 10 5000 | rsw --json submit - | job_of)
+j=$(tiny_spec 10 "$(steps 5000)" | rsw --json submit - | job_of)
 rsw watch "$j" >"$T_DIR/w1.out" 2>&1 &
 w1=$!
 rsw --json watch "$j" >"$T_DIR/w2.out" 2>&1 &
@@ -48,7 +48,7 @@ stop_daemon
 # Order: with one worker, a later job of higher priority goes first, and
 # jobs of equal priority go in submission order.
 start_daemon o --workers 1
-blocker=$(echo '{"name": "blocker", "base": {"data": {"d": 10, "n": 300, "n_test": 100}, "model": {"width": 16}, "train": {"steps": 40000}, "analysis": {"hessian": false}}}' | rsw --json submit - | job_of)
+blocker=$(echo '{"name": "blocker", "base": {"data": {"d": 10, "n": 300, "n_test": 100}, "model": {"width": 16}, "train": {"steps": '"$(steps 40000)"'}, "analysis": {"hessian": false}}}' | rsw --json submit - | job_of)
 wait_until 30 sh -c "[ \"\$($RESWEEP --socket $SOCK --json status $blocker | sed -n 's/.*\"running\":\([0-9]*\).*/\1/p')\" = 1 ]"
 low1=$(tiny_spec 3 100 '"priority": 0' | rsw --json submit - | job_of)
 low2=$(tiny_spec 3 100 '"priority": 0' | rsw --json submit - | job_of)

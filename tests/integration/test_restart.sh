@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 # Runs of a few seconds each.
-long='{"name": "long", "base": {"data": {"d": 10, "n": 300, "n_test": 100}, "model": {"width": 16}, "train": {"steps": 30000, "curve_points": 30}, "analysis": {"hessian": false}}, "seeds": 2}'
+long='{"name": "long", "base": {"data": {"d": 10, "n": 300, "n_test": 100}, "model": {"width": 16}, "train": {"steps": '"$(steps 30000)"', "curve_points": 30}, "analysis": {"hessian": false}}, "seeds": 2}'
 results() { sq "SELECT group_concat(printf('%.17g %.17g %d', train_loss, gap, steps_done), ';') FROM (SELECT * FROM run_results WHERE job_id = 1 ORDER BY idx)"; }
 
 # The reference: the same job, never interrupted.
@@ -42,7 +42,7 @@ done
 # about a second, and the kill only once the database shows some done and
 # some running, so that it lands inside the sweep on a fast machine too.
 start_daemon k --workers 2
-tiny_spec 6 20000 | rsw submit - >/dev/null
+tiny_spec 6 "$(steps 20000)" | rsw submit - >/dev/null
 mid_sweep() {
     [ "$(sq "SELECT count(*) FILTER (WHERE status = 'done') >= 2 AND
                     count(*) FILTER (WHERE status = 'running') >= 1 FROM runs")" = 1 ]
