@@ -50,10 +50,13 @@ grep -q "replacing the stale socket" "$LOG" && ok "and logs it" || not_ok "and l
 if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
     ok "# SKIP peer credentials need root and setpriv"
 else
+    # A copy of the daemon where nobody may run it: the checkout may sit
+    # in a directory only root can enter (/root on a fresh machine).
     nd=$(mktemp -d /tmp/resweep-peer.XXXXXX)
+    install -m 0755 "$RESWEEPD" "$nd/resweepd"
     chown 65534:65534 "$nd"
     setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$nd" \
-        "$RESWEEPD" --socket "$nd/s/d.sock" --db "$nd/d.db" --workers 1 2>"$T_DIR/peer.log" &
+        "$nd/resweepd" --socket "$nd/s/d.sock" --db "$nd/d.db" --workers 1 2>"$T_DIR/peer.log" &
     pp=$!
     T_PIDS="$T_PIDS $pp"
     wait_until 20 test -S "$nd/s/d.sock"
