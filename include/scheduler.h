@@ -71,6 +71,21 @@ void sched_release(sched *s, int64_t run_id);
 void sched_cancel_job(sched *s, int64_t job_id, long *dropped,
                       long *flagged);
 
+/* Takes back the cancellation of job_id (a retry) for its active runs
+ * that have not stopped yet: they go on as if never cancelled. *resumed
+ * (may be NULL) receives their count. */
+void sched_resume_job(sched *s, int64_t job_id, long *resumed);
+
+/* For an active run that stopped because sched_poll said RUN_CANCEL:
+ * calls on_end(ctx, true) when its job's cancellation still stands, or
+ * on_end(ctx, false) when sched_resume_job took it back in the meantime
+ * (the run belongs in the queue again). on_end runs with the lock held,
+ * so that what it records is ordered before or after a resume and the
+ * retry that follows it, never in between. */
+typedef void (*sched_end_fn)(void *ctx, bool canceled);
+void sched_end_canceled(sched *s, int64_t run_id, sched_end_fn on_end,
+                        void *ctx);
+
 /* While paused (a store fault), sched_take hands out nothing. */
 void sched_pause(sched *s, bool paused);
 

@@ -20,7 +20,9 @@
  *                                attempts, error, gap}], next (index|null)
  *   cancel  {job}             -> job, canceled (queued runs), stopping
  *                                (running runs told to stop)
- *   retry   {job}             -> job, requeued
+ *   retry   {job}             -> job, requeued (failed and canceled
+ *                                runs queued again), resumed (running
+ *                                runs told to stop that now go on)
  *   watch   {job}             -> events {"event": "progress", job {...}}
  *                                at most every SERVER_WATCH_INTERVAL_MS,
  *                                then {"event": "end", job {...}}

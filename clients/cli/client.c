@@ -687,6 +687,10 @@ int cmd_retry(cli_opts *o, int argc, char **argv)
         return rc;
     if (o->json)
         print_json(r);
+    else if (lnum(r, "resumed") > 0)
+        printf("job %ld: %ld failed or canceled runs queued again; %ld "
+               "runs that were stopping for the cancel go on\n",
+               lnum(r, "job"), lnum(r, "requeued"), lnum(r, "resumed"));
     else
         printf("job %ld: %ld failed or canceled runs queued again\n",
                lnum(r, "job"), lnum(r, "requeued"));

@@ -16,7 +16,9 @@ typedef struct sjob {
     size_t head, len, cap;
 } sjob;
 
-enum { ACTIVE_CANCEL = 1, ACTIVE_SUSPEND = 2 };
+/* ACTIVE_ENDED: the run stopped on its cancel flag and its end is on the
+ * way to the store, so a resume no longer applies to it. */
+enum { ACTIVE_CANCEL = 1, ACTIVE_SUSPEND = 2, ACTIVE_ENDED = 4 };
 
 typedef struct active_run {
     int64_t run_id, job_id;
@@ -308,6 +310,35 @@ void sched_cancel_job(sched *s, int64_t job_id, long *dropped, long *flagged)
         *dropped = nd;
     if (flagged)
         *flagged = nf;
+}
+
+void sched_resume_job(sched *s, int64_t job_id, long *resumed)
+{
+    long n = 0;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->nactive; i++) {
+        active_run *a = &s->active[i];
+        if (a->job_id == job_id &&
+            (a->flags & (ACTIVE_CANCEL | ACTIVE_ENDED)) == ACTIVE_CANCEL) {
+            a->flags &= ~ACTIVE_CANCEL;
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (resumed)
+        *resumed = n;
+}
+
+void sched_end_canceled(sched *s, int64_t run_id, sched_end_fn on_end,
+                        void *ctx)
+{
+    pthread_mutex_lock(&s->lock);
+    active_run *a = active_find(s, run_id);
+    bool canceled = !a || (a->flags & ACTIVE_CANCEL);
+    if (a && canceled)
+        a->flags |= ACTIVE_ENDED;
+    on_end(ctx, canceled);
+    pthread_mutex_unlock(&s->lock);
 }
 
 void sched_pause(sched *s, bool paused)

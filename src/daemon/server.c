@@ -73,7 +73,8 @@ typedef struct preq {
     struct preq *next;
     uint64_t tag, conn_id;
     cJSON *id;                 /* owned copy */
-    long n;                    /* cancel: running runs told to stop */
+    long n;                    /* cancel: running runs told to stop;
+                                  retry: stopping runs taken back */
 } preq;
 
 typedef struct wbuf {
@@ -661,7 +662,15 @@ static void op_retry(const request *rq)
     if (!p)
         return reply_errorf(rq->c, rq->pr->id, PROTO_E_INTERNAL, NULL,
                             "out of memory");
-    posted(rq, p, writer_retry(s->wr, p->tag, j->id));
+    /* Before the retry is queued to the store thread: a run that stopped
+     * before this point ends canceled ahead of the retry, which requeues
+     * it; one that stops after goes back to the queue itself; one still
+     * training goes on (sched_end_canceled). */
+    sched_resume_job(s->sc, j->id, &p->n);
+    int rc = writer_retry(s->wr, p->tag, j->id);
+    if (rc < 0 && p->n > 0)
+        sched_cancel_job(s->sc, j->id, NULL, NULL);  /* the cancel stands */
+    posted(rq, p, rc);
 }
 
 static cJSON *progress_event(const cJSON *id, const job *j, bool end)
@@ -957,6 +966,7 @@ static void on_job_reply(server *s, const writer_event *ev)
                 cJSON_AddNumberToObject(r, "stopping", (double)p->n);
             } else {
                 cJSON_AddNumberToObject(r, "requeued", (double)ev->n);
+                cJSON_AddNumberToObject(r, "resumed", (double)p->n);
             }
         }
         if (c)

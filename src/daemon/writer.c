@@ -872,6 +872,26 @@ static int host_checkpoint(void *ctx, const run_lease *run,
     return post(w, r, false);
 }
 
+typedef struct canceled_end {
+    writer *w;
+    wreq *r;
+} canceled_end;
+
+/* Under the scheduler's lock (sched_end_canceled): a run whose job was
+ * retried while it was stopping goes back to the queue, not to the
+ * canceled runs that the retry has already requeued. */
+static void post_canceled_end(void *ctx, bool canceled)
+{
+    canceled_end *e = ctx;
+    if (!canceled) {
+        log_info("run %lld: stopped for a cancel that a retry took back; "
+                 "queued again", (long long)e->r->run_id);
+        e->r->kind = WQ_REQUEUE;
+        e->r->state = RUN_QUEUED;
+    }
+    post(e->w, e->r, false);
+}
+
 static void host_finish(void *ctx, const run_lease *run,
                         const run_outcome *o)
 {
@@ -890,7 +910,11 @@ static void host_finish(void *ctx, const run_lease *run,
     }
     if (o->error)
         r->error = strdup(o->error);
-    post(w, r, false);
+    if (o->state == RUN_CANCELED)
+        sched_end_canceled(w->sc, run->run_id, post_canceled_end,
+                           &(canceled_end){w, r});
+    else
+        post(w, r, false);
 }
 
 const worker_host *writer_worker_host(writer *w)

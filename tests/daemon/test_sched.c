@@ -129,6 +129,56 @@ static void cancel_drops_and_flags(void **state)
     sched_free(s);
 }
 
+static void record_end(void *ctx, bool canceled)
+{
+    *(int *)ctx = canceled;
+}
+
+/* A retry takes a cancel back: runs still training go on, a run that has
+ * not reported its stop yet is told to go back to the queue, and a run
+ * whose canceled end was already decided stays canceled. */
+static void resume_takes_a_cancel_back(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    for (int64_t id = 1; id <= 4; id++)
+        assert_int_equal(sched_push(s, 7, 0, id), 0);
+    assert_int_equal(sched_push(s, 8, 0, 100), 0);
+    assert_int_equal(take_id(s), 1);
+    assert_int_equal(take_id(s), 2);
+    assert_int_equal(take_id(s), 3);
+    long dropped, flagged, resumed;
+    sched_cancel_job(s, 7, &dropped, &flagged);
+    assert_int_equal(dropped, 1);
+    assert_int_equal(flagged, 3);
+    /* Run 1 stops and its end is decided before the retry. */
+    int end = -1;
+    sched_end_canceled(s, 1, record_end, &end);
+    assert_int_equal(end, 1);
+    sched_resume_job(s, 8, &resumed);        /* another job: nothing */
+    assert_int_equal(resumed, 0);
+    sched_resume_job(s, 7, &resumed);
+    assert_int_equal(resumed, 2);            /* runs 2 and 3, not 1 */
+    assert_int_equal(sched_poll(s, 2), RUN_CONTINUE);
+    assert_int_equal(sched_poll(s, 3), RUN_CONTINUE);
+    /* Run 3 had seen the cancel before the resume: it requeues itself. */
+    sched_end_canceled(s, 3, record_end, &end);
+    assert_int_equal(end, 0);
+    sched_end_canceled(s, 1, record_end, &end);
+    assert_int_equal(end, 1);
+    /* A second resume finds nothing left to take back. */
+    sched_resume_job(s, 7, &resumed);
+    assert_int_equal(resumed, 0);
+    /* A run the scheduler does not know ends as it said. */
+    sched_end_canceled(s, 12345, record_end, &end);
+    assert_int_equal(end, 1);
+    /* A new cancel applies to the resumed runs again. */
+    sched_cancel_job(s, 7, &dropped, &flagged);
+    assert_int_equal(flagged, 2);
+    assert_int_equal(sched_poll(s, 2), RUN_CANCEL);
+    sched_free(s);
+}
+
 typedef struct taker {
     sched *s;
     int rc;
@@ -261,6 +311,7 @@ int main(void)
         cmocka_unit_test(priority_then_fifo),
         cmocka_unit_test(runs_by_id_and_no_duplicates),
         cmocka_unit_test(cancel_drops_and_flags),
+        cmocka_unit_test(resume_takes_a_cancel_back),
         cmocka_unit_test(pause_holds_runs_back),
         cmocka_unit_test(stop_wakes_workers_and_suspends),
         cmocka_unit_test(concurrent_take_exactly_once),

@@ -3,6 +3,7 @@
 # client tests (perl-base is on every Debian system).
 #   rawclient.pl SOCK send JSON            one frame; prints the reply
 #   rawclient.pl SOCK bytes HEX            raw bytes; prints replies until EOF
+#   rawclient.pl SOCK pipeline N HEX       raw bytes in one write; prints N replies
 #   rawclient.pl SOCK half                 half a frame, then vanish
 #   rawclient.pl SOCK header N             a header announcing N bytes, then EOF; replies until EOF
 #   rawclient.pl SOCK deep N               a request nested N levels deep
@@ -53,6 +54,14 @@ if ($cmd eq 'send') {
     print $s pack('H*', $arg);
     shutdown($s, 1);
     replies_until_eof($s);
+} elsif ($cmd eq 'pipeline') {
+    my $s = conn();
+    print $s pack('H*', $ARGV[3]);
+    for (1 .. $arg) {
+        my $r = reply($s);
+        print defined $r ? "$r\n" : "EOF\n";
+        last if !defined $r;
+    }
 } elsif ($cmd eq 'half') {
     my $s = conn();
     print $s substr(frame('{"v":1,"id":1,"op":"ping"}'), 0, 12);
