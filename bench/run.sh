@@ -2,7 +2,8 @@
 # resweep's benchmarks (issue 5), each against a reference measured in the
 # same invocation:
 #   1. full-batch GD per step, resweep vs PyTorch (CPU, float64, 1 thread,
-#      its faster OpenBLAS kernel of the two it can pick), same data and
+#      the faster of its default OpenBLAS kernel and the one resweep picks
+#      for this CPU), same data and
 #      initial parameters (dumped by bench/torch_ref.py), and the final
 #      objectives compared to show both ran the same computation;
 #   2. this core's DGEMM peak through resweep's BLAS, for "% of peak".
@@ -31,16 +32,19 @@ torch_kernel() { "$py" -c "import json,sys; print(json.loads(sys.argv[1])['openb
 
 peak_json=$("$bin/dgemm_peak" 2048)
 peak=$(field "$peak_json" gflops)
-echo "DGEMM peak (one core, resweep's BLAS, kernel $(field "$peak_json" kernel)): $peak GFLOP/s"
+kernel=$(field "$peak_json" kernel)
+echo "DGEMM peak (one core, resweep's BLAS, kernel $kernel): $peak GFLOP/s"
 echo
 printf '%-18s %12s %-9s %12s %8s %9s %8s %s\n' "d,h,L,n" "torch s/step" "kernel" "ours s/step" "ratio" "GFLOP/s" "%peak" "objectives agree"
 for cfg in $configs; do
     IFS=, read -r d h L n <<<"$cfg"
     args=(--d "$d" --h "$h" --L "$L" --n "$n" --steps "$steps" --threads 1)
     dump="$work/$cfg"
-    # PyTorch at its best: the faster of its default kernel and SkylakeX.
+    # PyTorch at its best: the faster of its default kernel and the one
+    # resweep picks for this CPU (the widest it can execute; forcing a
+    # wider one, SkylakeX without AVX-512, dies of SIGILL).
     best_t="" best_json=""
-    for ct in "" SkylakeX; do
+    for ct in "" "$kernel"; do
         extra=(); [ -n "$ct" ] && extra=(--openblas-coretype "$ct")
         [ -d "$dump" ] || extra+=(--dump-dir "$dump")
         j=$("$py" "$top/bench/torch_ref.py" "${args[@]}" "${extra[@]}")
