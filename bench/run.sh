@@ -3,9 +3,9 @@
 # same invocation:
 #   1. full-batch GD per step, resweep vs PyTorch (CPU, float64, 1 thread,
 #      the faster of its default OpenBLAS kernel and the one resweep picks
-#      for this CPU), same data and
-#      initial parameters (dumped by bench/torch_ref.py), and the final
-#      objectives compared to show both ran the same computation;
+#      for this CPU), same data and initial parameters (dumped by
+#      bench/torch_ref.py), and the final objectives compared to show both
+#      ran the same computation;
 #   2. this core's DGEMM peak through resweep's BLAS, for "% of peak".
 # Usage: bench/run.sh [--steps T] [--quick]   (make bench runs it)
 # Environment: BUILD (default build), BENCH_CONFIGS to override the list.
