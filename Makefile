@@ -5,7 +5,7 @@
 #   make test       install missing packages, build, run every test (plain,
 #                   ASan+UBSan, TSan, fuzzers): what CI runs
 #   make check      one build's unit and integration tests
-#   make bench      benchmarks (bench/README.md)
+#   make bench      benchmarks (README.md, "Performance")
 #   make SANITIZE=address test   ASan + UBSan build in build-address/
 #   make SANITIZE=thread test    TSan build in build-thread/
 #   make fuzz       libFuzzer targets (clang) in build-fuzz/
