@@ -685,15 +685,17 @@ int cmd_retry(cli_opts *o, int argc, char **argv)
     int rc = simple_job_op(o, "retry", argv[0], &r);
     if (rc != CLI_OK)
         return rc;
-    if (o->json)
+    long resumed = lnum(r, "resumed");
+    if (o->json) {
         print_json(r);
-    else if (lnum(r, "resumed") > 0)
-        printf("job %ld: %ld failed or canceled runs queued again; %ld "
-               "runs that were stopping for the cancel go on\n",
-               lnum(r, "job"), lnum(r, "requeued"), lnum(r, "resumed"));
-    else
-        printf("job %ld: %ld failed or canceled runs queued again\n",
+    } else {
+        printf("job %ld: %ld failed or canceled runs queued again",
                lnum(r, "job"), lnum(r, "requeued"));
+        if (resumed > 0)
+            printf("; %ld runs that were stopping for the cancel go on",
+                   resumed);
+        putchar('\n');
+    }
     cJSON_Delete(r);
     return CLI_OK;
 }

@@ -116,6 +116,10 @@ stop_daemon() {
     return "$rc"
 }
 
+# A frame (4-byte big-endian length, then the JSON) as hex, for
+# rawclient.pl's bytes and pipeline modes. ASCII JSON only.
+frame_hex() { printf '%08x' "${#1}"; printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+
 # The job id in a `resweep --json submit` reply.
 job_of() { sed -n 's/.*"job":\([0-9][0-9]*\).*/\1/p' | head -n 1; }
 

@@ -68,7 +68,6 @@ is "cancel then retry: 8 results, none twice" \
 # The same with both requests in one write, so that the retry reaches the
 # daemon while the runs are still training: they are taken back (the
 # reply's "resumed"), or come back by themselves if they stopped first.
-frame_hex() { printf '%08x' "${#1}"; printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 j4=$(printf '%s' "$slow" | rsw --json submit - | job_of)
 wait_until 120 running_in "$j4" || bail "a run of job $j4 running"
 out=$(perl "$(dirname "$0")/rawclient.pl" "$SOCK" pipeline 2 \

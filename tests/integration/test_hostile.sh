@@ -32,7 +32,7 @@ is "a JSON array: bad_json" "$(raw send '[1,2,3]' | code_of)" "bad_json"
 is "nesting at the limit (32) is accepted" "$(raw deep 32 | json_get ok)" "true"
 is "nesting one past the limit: too_deep" "$(raw deep 33 | code_of)" "too_deep"
 is "nesting 100000 deep: too_deep" "$(raw deep 100000 | code_of)" "too_deep"
-out=$(raw bytes "$(printf '%s' '{"v":2,"id":9,"op":"ping"}' | od -An -tx1 | tr -d ' \n' | sed 's/^/0000001a/')")
+out=$(raw bytes "$(frame_hex '{"v":2,"id":9,"op":"ping"}')")
 is "another protocol version: version_mismatch" "$(printf '%s' "$out" | head -n 1 | code_of)" "version_mismatch"
 is "its id is echoed" "$(printf '%s' "$out" | head -n 1 | json_get id)" "9"
 is "and it is disconnected" "$(printf '%s' "$out" | tail -n 1)" "EOF"
