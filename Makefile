@@ -28,7 +28,6 @@ OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS += -Iinclude -I$(BUILD)/gen -D_GNU_SOURCE -DRESWEEP_VERSION='"$(VERSION)"'
-LDLIBS   += -luv -lsqlite3 -lcjson -ldl -lm -lpthread
 TESTLIBS := -lcmocka
 
 ifeq ($(SANITIZE),address)
@@ -42,25 +41,49 @@ endif
 ALL_CFLAGS  = $(WARN) $(CFLAGS) $(SANFLAGS) -pthread -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS) -pthread
 
-ENGINE_SRC := $(wildcard src/common/*.c) $(wildcard src/engine/*.c)
-STORE_SRC  := $(wildcard src/store/*.c)
-DAEMON_SRC := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c))
+# The libraries, lowest first; each may use only those before it (the
+# layers test checks the archives' symbols against this order):
+#   common  utilities every layer shares (errors, logs, paths, UTF-8, RNG)
+#   proto   the wire format: frames, messages, the op table, a blocking client
+#   engine  the mathematics of one run (private headers in src/engine/)
+#   store   the SQLite database (private header in src/store/)
+#   worker  a worker: leases runs from a worker host and executes them
+#   daemon  resweepd's loop, scheduler, store thread and worker host
+# include/ holds the public headers; a library's private ones sit beside
+# its sources and only it (and its tests) sees them.
+LIBNAMES := common proto engine store worker daemon
+SRC_common := $(wildcard src/common/*.c)
+SRC_proto  := $(wildcard src/proto/*.c)
+SRC_engine := $(wildcard src/engine/*.c)
+SRC_store  := $(wildcard src/store/*.c)
+SRC_worker := $(wildcard src/worker/*.c)
+SRC_daemon := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c))
 CLI_SRC    := $(wildcard clients/cli/*.c)
 SCHEMA_SQL := $(sort $(wildcard schema/*.sql))
 TEST_SRC   := $(wildcard tests/*/test_*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+lib = $(BUILD)/libresweep_$(1).a
 
-LIBENGINE := $(BUILD)/libresweep_engine.a
-LIBSTORE  := $(BUILD)/libresweep_store.a
-LIBDAEMON := $(BUILD)/libresweep_daemon.a
-LIBS      := $(LIBDAEMON) $(LIBSTORE) $(LIBENGINE)
+LIBCOMMON := $(call lib,common)
+LIBPROTO  := $(call lib,proto)
+LIBENGINE := $(call lib,engine)
+LIBSTORE  := $(call lib,store)
+LIBWORKER := $(call lib,worker)
+LIBDAEMON := $(call lib,daemon)
+# Link order: users before what they use.
+DAEMON_LIBS := $(LIBDAEMON) $(LIBWORKER) $(LIBSTORE) $(LIBENGINE) $(LIBPROTO) $(LIBCOMMON)
+CLI_LIBS    := $(LIBPROTO) $(LIBCOMMON)
 RESWEEPD  := $(BUILD)/resweepd
 RESWEEP   := $(BUILD)/resweep
 TESTS     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES   := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 SCHEMA_C  := $(BUILD)/gen/schema_sql.c
+
+LIBS_ENGINE := -lcjson -ldl -lm
+LIBS_DAEMON := -luv -lsqlite3 $(LIBS_ENGINE)
+LIBS_CLI    := -lsqlite3 -lcjson -lm
 
 DEPS_STAMP := $(BUILD)/.deps-build
 
@@ -79,6 +102,14 @@ deps: $(DEPS_STAMP)
 deps-test:
 	@scripts/deps.sh test
 
+# Who sees which private headers: a library its own, its tests its own
+# (and the engine's test helpers), the benchmarks the engine's.
+$(BUILD)/obj/src/engine/%.o $(BUILD)/obj/tests/engine/%.o $(BUILD)/obj/bench/%.o: PRIV = -Isrc/engine
+$(BUILD)/obj/src/store/%.o $(BUILD)/obj/tests/store/%.o: PRIV = -Isrc/store
+$(BUILD)/obj/src/daemon/%.o $(BUILD)/obj/tests/daemon/%.o: PRIV = -Isrc/daemon
+$(BUILD)/obj/src/worker/%.o $(BUILD)/obj/tests/worker/%.o: PRIV = -Isrc/worker
+$(BUILD)/obj/clients/cli/%.o: PRIV = -Iclients/cli
+
 # The training step's code is worth -O3 (vectorised loops); see bench/.
 # -fno-trapping-math lets GCC turn the piecewise-linear activations'
 # selects (x > 0 ? x : slope * x) into vector blends: with the default it
@@ -90,7 +121,7 @@ $(BUILD)/obj/src/engine/kernels.o $(BUILD)/obj/src/engine/model.o: OPT = -O3 -fn
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(PRIV) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
 $(SCHEMA_C): $(SCHEMA_SQL) scripts/embed-schema.sh
 	@mkdir -p $(@D)
@@ -98,43 +129,52 @@ $(SCHEMA_C): $(SCHEMA_SQL) scripts/embed-schema.sh
 
 $(BUILD)/obj/gen/schema_sql.o: $(SCHEMA_C)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) -Isrc/store $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
-$(LIBENGINE): $(call obj,$(ENGINE_SRC))
-	@rm -f $@
-	$(AR) rcs $@ $^
+define LIB_RULE
+$$(call lib,$(1)): $$(call obj,$$(SRC_$(1))) $(2)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach l,common proto engine worker daemon,$(eval $(call LIB_RULE,$(l))))
+$(eval $(call LIB_RULE,store,$(BUILD)/obj/gen/schema_sql.o))
 
-$(LIBSTORE): $(call obj,$(STORE_SRC)) $(BUILD)/obj/gen/schema_sql.o
-	@rm -f $@
-	$(AR) rcs $@ $^
+$(RESWEEPD): $(call obj,src/daemon/main.c) $(DAEMON_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_DAEMON)
 
-$(LIBDAEMON): $(call obj,$(DAEMON_SRC))
-	@rm -f $@
-	$(AR) rcs $@ $^
+# The CLI speaks the protocol and reads the database: no libuv, no engine.
+$(RESWEEP): $(call obj,$(CLI_SRC)) $(CLI_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CLI)
 
-$(RESWEEPD): $(call obj,src/daemon/main.c) $(LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(RESWEEP): $(call obj,$(CLI_SRC)) $(LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
-
-# Each test directory links only the layers below it, so a module's tests
-# build while another layer is mid-change.
-$(BUILD)/tests/engine/%: $(BUILD)/obj/tests/engine/%.o $(LIBENGINE)
+# Each test directory links only its layer and those below it, so a
+# module's tests build while another layer is mid-change.
+$(BUILD)/tests/common/%: $(BUILD)/obj/tests/common/%.o $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) -lm
 
-$(BUILD)/tests/store/%: $(BUILD)/obj/tests/store/%.o $(LIBSTORE) $(LIBENGINE)
+$(BUILD)/tests/proto/%: $(BUILD)/obj/tests/proto/%.o $(LIBPROTO) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) -lcjson -lm
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBS)
+$(BUILD)/tests/engine/%: $(BUILD)/obj/tests/engine/%.o $(LIBENGINE) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LIBS_ENGINE)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
+$(BUILD)/tests/store/%: $(BUILD)/obj/tests/store/%.o $(LIBSTORE) $(LIBENGINE) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) -lsqlite3 $(LIBS_ENGINE)
+
+$(BUILD)/tests/worker/%: $(BUILD)/obj/tests/worker/%.o $(LIBWORKER) $(LIBENGINE) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LIBS_ENGINE)
+
+$(BUILD)/tests/daemon/%: $(BUILD)/obj/tests/daemon/%.o $(DAEMON_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LIBS_DAEMON)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBENGINE) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ENGINE)
 
 # `make test` is the command .ci/run calls: packages, then every suite on
 # the plain build, under ASan+UBSan, under TSan, and the fuzzers

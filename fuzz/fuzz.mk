@@ -22,14 +22,14 @@ FUZZ_FLAGS   ?=
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-CPPFLAGS := -Iinclude -Ifuzz -D_GNU_SOURCE -DRESWEEP_VERSION='"fuzz"'
+CPPFLAGS := -Iinclude -Isrc/daemon -Ifuzz -D_GNU_SOURCE -DRESWEEP_VERSION='"fuzz"'
 CFLAGS   := -g -O1 $(WARN) $(SAN) -fsanitize=fuzzer-no-link -MMD -MP
 LDFLAGS  := $(SAN) -fsanitize=fuzzer
 LDLIBS   := -lcjson -lm
 
 # What each target links: the code it exercises and what that needs.
-COMMON_SRC := src/common/err.c src/common/suggest.c src/common/utf8.c src/engine/rng.c src/engine/config.c \
-              src/daemon/spec.c src/daemon/proto.c
+COMMON_SRC := src/common/err.c src/common/suggest.c src/common/utf8.c src/common/rng.c src/engine/config.c \
+              src/daemon/spec.c $(wildcard src/proto/*.c)
 fuzz_frame_SRC := fuzz/fuzz_frame.c $(COMMON_SRC)
 fuzz_spec_SRC  := fuzz/fuzz_spec.c $(COMMON_SRC)
 

@@ -36,6 +36,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "consts.h"
 #include "err.h"
 #include "fuzz.h"
 #include "proto.h"
@@ -46,7 +47,6 @@
  * further). */
 #define FRAME_EXPAND_RUNS 8
 /* The range of a job id (server.c) and of a runs page (writer.h). */
-#define JOB_ID_MAX ((int64_t)1 << 53)
 #define RUNS_PAGE_MAX 1000   /* WRITER_MAX_RUNS_PAGE */
 
 /* proto.h: a frame is UTF-8. A request that is gets replies that are,
@@ -175,12 +175,12 @@ static void want_job(const proto_request *pr, bool utf8)
 {
     proto_error e;
     int64_t id = 0;
-    int rc = proto_get_int(pr->root, "job", 1, JOB_ID_MAX, &id, &e);
+    int rc = proto_get_int(pr->root, "job", 1, JSON_INT_MAX_I64, &id, &e);
     if (rc == 1)
         rc = proto_error_set(&e, -EINVAL, PROTO_E_BAD_REQUEST, "job",
                              "missing; give the job's id");
     if (rc == 0) {
-        FUZZ_CHECK(id >= 1 && id <= JOB_ID_MAX, "job id %lld",
+        FUZZ_CHECK(id >= 1 && id <= JSON_INT_MAX_I64, "job id %lld",
                    (long long)id);
         proto_error_set(&e, -ENOENT, PROTO_E_NOT_FOUND, "job",
                         "there is no job %lld", (long long)id);
@@ -245,7 +245,7 @@ static void runs(const proto_request *pr, bool utf8)
 {
     proto_error e;
     int64_t from = 0, limit = 100;
-    if (proto_get_int(pr->root, "from", 0, JOB_ID_MAX, &from, &e) < 0 ||
+    if (proto_get_int(pr->root, "from", 0, JSON_INT_MAX_I64, &from, &e) < 0 ||
         proto_get_int(pr->root, "limit", 1, RUNS_PAGE_MAX, &limit, &e) < 0)
         return reply_error(pr->id, &e, utf8);
     FUZZ_CHECK(from >= 0 && limit >= 1 && limit <= RUNS_PAGE_MAX,

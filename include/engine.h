@@ -59,46 +59,81 @@ typedef struct run_hooks {
     const checkpoint *resume;  /* borrowed; NULL to start from scratch */
 } run_hooks;
 
+/* A run's measurements, as X(field, column, TYPE, doc): the one list that
+ * makes the struct below, the results table's insert and read-back in the
+ * store, and the check of schema/ against it (tests/store). TYPE is REAL
+ * (double; NAN = not measured, stored NULL), COUNT (long) or INT (int),
+ * both stored NULL when negative, or BOOL. Adding a field here needs a
+ * migration adding its column to `results` (schema/). */
+#define RUN_RESULT_COLUMNS(X)                                                  \
+    X(steps, steps_done, COUNT, "steps taken")                                 \
+    X(diverged_step, diverged_step, COUNT, "step at which divergence was seen, or -1") \
+    X(converged, converged, BOOL, "GD stopped because ||grad F|| < tol")      \
+    X(n_params, n_params, COUNT, "parameters of the network")                 \
+    X(n, n_used, INT, "training samples used")                                \
+    X(n_test, n_test_used, INT, "test samples used")                          \
+    X(d, d_used, INT, "input dimension used (with the intercept)")            \
+    /* DESIGN §6.1 */                                                          \
+    X(init_loss, init_loss, REAL, "F at the initial parameters")              \
+    X(train_loss, train_loss, REAL, "F at the end point")                     \
+    X(test_loss, test_loss, REAL, "F over the test set")                      \
+    X(lin_loss, lin_loss, REAL, "F_lin*, the best linear predictor's loss")   \
+    X(lin_test_loss, lin_test_loss, REAL, "the test loss of u*")              \
+    X(gap, gap, REAL, "train_loss - lin_loss")                                \
+    X(err01, err01, REAL, "0-1 error (classification; NAN for regression)")   \
+    X(test_err01, test_err01, REAL, "test 0-1 error")                         \
+    X(lin_err01, lin_err01, REAL, "0-1 error of u*")                          \
+    X(lin_test_err01, lin_test_err01, REAL, "test 0-1 error of u*")           \
+    X(separable, separable, BOOL, "§5: logistic-type loss, separable data")   \
+    X(lin_grad_norm, lin_grad_norm, REAL, "||grad F_lin(u*)||")               \
+    X(u_norm, u_norm, REAL, "||u*||")                                         \
+    /* §6.2 */                                                                 \
+    X(grad_norm, grad_norm, REAL, "||grad F||")                               \
+    X(grad_out, grad_out, REAL, "||grad F|| of the output weights w (or u)")  \
+    X(grad_v, grad_v, REAL, "||grad F|| of V (or v)")                         \
+    X(grad_theta, grad_theta, REAL, "||grad F|| of theta")                    \
+    /* §6.3: NAN when analysis.hessian is false */                             \
+    X(hess_min, hess_min, REAL, "smallest Hessian eigenvalue (Lanczos)")      \
+    X(hess_max, hess_max, REAL, "largest Hessian eigenvalue (Lanczos)")       \
+    X(hess_min_res, hess_min_res, REAL, "residual of hess_min")               \
+    X(hess_max_res, hess_max_res, REAL, "residual of hess_max")               \
+    X(lanczos_iters, lanczos_iters, INT, "Lanczos iterations run")            \
+    /* §6.4 */                                                                 \
+    X(cert, cert, REAL, "the certificate c - <a, u*> >= gap")                 \
+    X(cert_grad, cert_grad, REAL, "gradient-norm bound; NAN where §6.4 gives none") \
+    X(w_norm, w_norm, REAL, "||w|| (output weights)")                         \
+    X(v_norm, v_norm, REAL, "||V||_2 (or ||v||)")                             \
+    /* §7: SGD runs; the bound terms only for decoupled, constant schedule */  \
+    X(regret_lhs, regret_lhs, REAL, "(1/T) sum_t f_t(z_t)")                   \
+    X(regret_lin, regret_lin, REAL, "(1/T) sum_t l(u*^T x_t; y_t)")           \
+    X(regret_dist, regret_dist, REAL, "||z_1 - z*||^2 / (2 eta T)")           \
+    X(regret_grad, regret_grad, REAL, "(eta / 2T) sum_t ||g_t||^2")           \
+    X(regret_bound, regret_bound, REAL, "regret_lin + regret_dist + regret_grad") \
+    X(train_s, train_s, REAL, "seconds of training")                          \
+    X(analysis_s, analysis_s, REAL, "seconds of end-point analysis")          \
+    X(total_s, total_s, REAL, "seconds in all")
+
+#define RUN_RESULT_CTYPE_REAL  double
+#define RUN_RESULT_CTYPE_COUNT long
+#define RUN_RESULT_CTYPE_INT   int
+#define RUN_RESULT_CTYPE_BOOL  bool
+
 typedef struct run_result {
     enum run_status status;
-    long steps;              /* steps taken */
-    long diverged_step;      /* step at which divergence was seen, or -1 */
-    bool converged;          /* GD stopped because ||grad F|| < tol */
-    long n_params;
-    int n, n_test, d;        /* data set actually used (d with intercept) */
-
-    /* DESIGN §6.1 */
-    double init_loss;        /* F at the initial parameters */
-    double train_loss, test_loss;
-    double lin_loss, lin_test_loss;   /* F_lin*, and the test loss of u* */
-    double gap;                       /* train_loss - lin_loss */
-    double err01, test_err01, lin_err01, lin_test_err01; /* NAN for regression */
-    bool separable;                   /* §5, logistic-type losses */
-    double lin_grad_norm;             /* ||grad F_lin(u*)|| */
-    double u_norm;                    /* ||u*|| */
-
-    /* §6.2 */
-    double grad_norm, grad_out, grad_v, grad_theta;
-    /* §6.3: NAN when analysis.hessian is false */
-    double hess_min, hess_max, hess_min_res, hess_max_res;
-    int lanczos_iters;
-    /* §6.4 */
-    double cert;                      /* c - <a, u*> */
-    double cert_grad;                 /* gradient-norm bound; NAN where §6.4 gives none */
-    double w_norm, v_norm;            /* ||w|| (output weights), ||V||_2 (or ||v||) */
-
-    /* §7: SGD runs. regret_* NAN otherwise; the bound terms only for
-     * decoupled with a constant schedule. */
-    double regret_lhs;       /* (1/T) sum_t f_t(z_t) */
-    double regret_lin;       /* (1/T) sum_t l(u*^T x_t; y_t) */
-    double regret_dist;      /* ||z_1 - z*||^2 / (2 eta T) */
-    double regret_grad;      /* (eta / 2T) sum_t ||g_t||^2 */
-    double regret_bound;     /* regret_lin + regret_dist + regret_grad */
-
-    double train_s, analysis_s, total_s;
+#define X(field, column, type, doc) RUN_RESULT_CTYPE_##type field;
+    RUN_RESULT_COLUMNS(X)
+#undef X
 } run_result;
 
-/* Fills every field with its "not measured" value (NAN, -1, false). */
+/* Loads and configures the BLAS (one thread per run, the kernel for this
+ * CPU); engine_run calls it too, so this only moves its cost and its
+ * failure to start-up. 0, or a negative code with a sentence. */
+int engine_init(char *err, size_t errlen);
+/* "kernel (library)" of the BLAS in use, for logs; after engine_init. */
+void engine_blas_describe(char *buf, size_t len);
+
+/* Fills every field with its "not measured" value: NAN, false, 0, and -1
+ * for diverged_step. */
 void run_result_clear(run_result *r);
 
 /* Runs cfg to the end. Returns 0 with out->status RUN_DONE or RUN_DIVERGED;

@@ -1,12 +1,13 @@
 /* pool.h — N worker threads executing runs in this process (DESIGN §8).
  *
  * Each worker plays the worker interface of worker.h against a host: it
- * leases a run, reads the run's canonical configuration and checkpoint
- * through its own read-only connection (store_reader), parses the
- * configuration (config_parse_str), runs engine_run with hooks that buffer
+ * leases a run (which carries the run's canonical configuration and last
+ * checkpoint), parses the configuration (config_parse_str), runs
+ * engine_run with hooks that buffer
  * curve points into batches of POOL_CURVE_BATCH, hand checkpoints over,
  * and answer the engine's poll from the host, and reports the outcome.
- * A worker never touches libuv handles or the database's write connection.
+ * It knows only worker.h and engine.h: the same pool serves the daemon's
+ * own threads and a resweep-worker process on another machine.
  * Workers exit when the host's lease returns -ESHUTDOWN.
  */
 #ifndef RESWEEP_POOL_H
@@ -23,12 +24,11 @@ typedef struct pool pool;
 
 typedef struct pool_config {
     int workers;                  /* 1 .. POOL_MAX_WORKERS */
-    const char *db_path;          /* borrowed for pool_new only */
     double checkpoint_s;          /* engine checkpoint period; <= 0: only on suspend */
     const worker_host *host;      /* borrowed: must outlive the pool */
 } pool_config;
 
-/* Opens one reader per worker and starts the threads. On error *out is
+/* Starts the threads. On error *out is
  * NULL, or, when some threads had started before one failed, the pool:
  * those threads wait in the host's lease, so stop the host, then
  * pool_free it. */

@@ -31,33 +31,82 @@
 
 struct cJSON;
 
+/* Don't forget to bump PROTO_VERSION when a message changes meaning. */
 #define PROTO_VERSION    1
 #define PROTO_HEADER_LEN 4
-#define PROTO_MAX_FRAME  (8u * 1024u * 1024u)  /* bytes of JSON per frame */
-#define PROTO_MAX_DEPTH  32                    /* nested arrays/objects */
-#define PROTO_MAX_ID_LEN 128                   /* bytes of a string id */
 
-/* Stable machine codes of error replies. Clients may switch on them; the
- * message is for people and may change. */
-#define PROTO_E_BAD_FRAME            "bad_frame"            /* empty frame */
-#define PROTO_E_FRAME_TOO_LARGE      "frame_too_large"      /* > PROTO_MAX_FRAME */
-#define PROTO_E_BAD_JSON             "bad_json"             /* not one JSON object */
-#define PROTO_E_TOO_DEEP             "too_deep"             /* > PROTO_MAX_DEPTH */
-#define PROTO_E_VERSION_MISMATCH     "version_mismatch"     /* "v" != PROTO_VERSION */
-#define PROTO_E_BAD_REQUEST          "bad_request"          /* a member missing or of the wrong type */
-#define PROTO_E_UNKNOWN_OP           "unknown_op"
-#define PROTO_E_INVALID_SPEC         "invalid_spec"         /* field = key path in the spec */
-#define PROTO_E_NOT_FOUND            "not_found"            /* no such job */
-#define PROTO_E_TOO_MANY_CONNECTIONS "too_many_connections"
-#define PROTO_E_TOO_MANY_REQUESTS    "too_many_requests"    /* too many unanswered on one connection */
-#define PROTO_E_STORE_FAULT          "store_fault"          /* the database refuses writes; retry later */
-#define PROTO_E_SHUTTING_DOWN        "shutting_down"
-#define PROTO_E_PERMISSION           "permission_denied"    /* peer of another uid */
-#define PROTO_E_INTERNAL             "internal"             /* out of memory and the like */
+/* --- Limits of the wire, one place (each has a test one past it) ---
+ * A peer past one gets an error reply with the code in parentheses. */
+#define PROTO_MAX_FRAME  (8u * 1024u * 1024u)  /* bytes of JSON per frame (frame_too_large) */
+#define PROTO_MAX_DEPTH  32                    /* nested arrays/objects (too_deep) */
+#define PROTO_MAX_ID_LEN 128                   /* bytes of a string id (bad_request) */
+#define PROTO_MAX_CONNECTIONS   64             /* open at once (too_many_connections) */
+#define PROTO_MAX_INFLIGHT      16             /* requests awaiting the store, per connection (too_many_requests) */
+#define PROTO_MAX_WATCHES       16             /* watched jobs per connection (too_many_requests) */
+#define PROTO_MAX_PENDING_WRITE (16u * 1024u * 1024u)  /* unread reply bytes before a disconnect */
+#define PROTO_PARTIAL_TIMEOUT_S 30.0           /* a frame begun and not finished: disconnect */
+#define PROTO_MAX_STATUS_JOBS   1000           /* newest jobs in a status reply ("truncated") */
+#define PROTO_MAX_RUNS_PAGE     1000           /* rows per runs reply (bad_request past it) */
+#define PROTO_WATCH_INTERVAL_MS 250            /* watch: at most one progress event per interval */
+#define PROTO_WATCH_HEARTBEAT_S 2.0            /* watch: a progress event at least this often */
+
+/* --- Operations, as X(name, doc): the one list the daemon's dispatch,
+ * its unknown-op message, the clients and docs/protocol.md follow (a test
+ * checks the document against it). Adding an operation is compatible. */
+#define PROTO_OPS(X)                                                        \
+    X(ping, "the daemon's version, state and queue")                        \
+    X(submit, "expand and store a job; replies once every run is stored")   \
+    X(status, "one job's progress, or every job's")                         \
+    X(runs, "a page of a job's runs and their states")                      \
+    X(cancel, "cancel a job's queued runs and stop its running ones")       \
+    X(retry, "queue a job's failed and canceled runs again")                \
+    X(watch, "stream a job's progress until it ends")                       \
+    X(shutdown, "stop the daemon; running runs resume at the next start")
+
+enum proto_op {
+#define X(name, doc) PROTO_OP_##name,
+    PROTO_OPS(X)
+#undef X
+    PROTO_OP_COUNT
+};
+
+/* The operation's name ("ping"...); NULL out of range. */
+const char *proto_op_name(enum proto_op op);
+/* The operation called name, or PROTO_OP_COUNT when there is none. */
+enum proto_op proto_op_find(const char *name);
+/* "ping, submit, ... or shutdown" into buf (cut to len), for the
+ * unknown-op sentence. */
+void proto_op_list(char *buf, size_t len);
+
+/* Stable machine codes of error replies, as X(NAME, "code", doc). Clients
+ * may switch on the code; the message is for people and may change. Adding
+ * a code is compatible; changing one's meaning needs PROTO_VERSION bumped. */
+#define PROTO_ERRORS(X)                                                     \
+    X(BAD_FRAME, "bad_frame", "an empty frame")                             \
+    X(FRAME_TOO_LARGE, "frame_too_large", "more than PROTO_MAX_FRAME bytes") \
+    X(BAD_JSON, "bad_json", "not one JSON object")                          \
+    X(TOO_DEEP, "too_deep", "nested deeper than PROTO_MAX_DEPTH")           \
+    X(VERSION_MISMATCH, "version_mismatch", "\"v\" is not PROTO_VERSION")  \
+    X(BAD_REQUEST, "bad_request", "a member missing or of the wrong type")  \
+    X(UNKNOWN_OP, "unknown_op", "no such operation")                        \
+    X(INVALID_SPEC, "invalid_spec", "field = the key path in the spec")     \
+    X(NOT_FOUND, "not_found", "no such job")                                \
+    X(TOO_MANY_CONNECTIONS, "too_many_connections",                         \
+      "PROTO_MAX_CONNECTIONS are open")                                     \
+    X(TOO_MANY_REQUESTS, "too_many_requests",                               \
+      "too many unanswered requests on one connection")                     \
+    X(STORE_FAULT, "store_fault", "the database refuses writes; retry later") \
+    X(SHUTTING_DOWN, "shutting_down", "the daemon is stopping")             \
+    X(PERMISSION, "permission_denied", "a peer of another uid")             \
+    X(INTERNAL, "internal", "out of memory and the like")
+
+#define X(name, code, doc) extern const char PROTO_E_##name[];
+PROTO_ERRORS(X)
+#undef X
 
 /* Transport failures on the client side (not wire codes). */
-#define PROTO_E_CLOSED               "closed"               /* peer closed the connection */
-#define PROTO_E_IO                   "io"
+extern const char PROTO_E_CLOSED[];   /* "closed": the peer closed the connection */
+extern const char PROTO_E_IO[];       /* "io" */
 
 typedef struct proto_error {
     const char *code;          /* a PROTO_E_* string (static), or code_buf */

@@ -41,20 +41,13 @@
 
 #include "config.h"
 #include "engine.h"
+#include "run_state.h"
 
 #define STORE_SCHEMA_VERSION 1
 
 /* Page cache per connection, in KiB (strings: they go into PRAGMAs). */
 #define STORE_WRITER_CACHE_KIB "4096"
 #define STORE_READER_CACHE_KIB "256"
-
-enum run_state {
-    RUN_QUEUED, RUN_RUNNING, RUN_STATE_DONE, RUN_FAILED, RUN_STATE_DIVERGED,
-    RUN_CANCELED, RUN_STATES
-};
-const char *store_state_name(enum run_state s);   /* "queued", ... */
-/* "queued" -> RUN_QUEUED...; -EINVAL for an unknown name. */
-int store_state_from_name(const char *name, enum run_state *out);
 
 typedef struct job_counts {
     long total;
@@ -235,11 +228,14 @@ int store_reader_open(const char *path, store_reader **out, char *err,
                       size_t errlen);
 void store_reader_close(store_reader *r);
 
-/* The run's canonical configuration JSON (malloc'd, caller frees) and its
- * checkpoint if it has one (*ck_data malloc'd or NULL), read in one
- * snapshot. -ENOENT when the run does not exist. */
+/* What a worker needs to start a run, read in one snapshot: its
+ * canonical configuration JSON (malloc'd, caller frees), its checkpoint
+ * if it has one (*ck_data malloc'd or NULL), and *attempt, the number
+ * this start has (attempts counted with it, whether or not its
+ * store_run_start has been committed yet). -ENOENT when the run does not
+ * exist. */
 int store_reader_run(store_reader *r, int64_t run_id, char **config_json,
-                     void **ck_data, size_t *ck_len, char *err,
+                     void **ck_data, size_t *ck_len, int *attempt, char *err,
                      size_t errlen);
 
 /* The run's checkpoint: *data malloc'd (caller frees) with *len and

@@ -6,9 +6,10 @@
  * local pool's threads (pool.h) are one kind of worker; a remote process
  * (a Slurm array task) is meant to be another, each call below becoming a
  * protocol operation ("lease", "curve", "checkpoint", "finish", with poll
- * answered in the replies) and the run's configuration and checkpoint
- * carried in the lease reply. So the host never assumes more than these
- * calls: it stores what is reported, and it is the database's only writer.
+ * answered in the replies), the run's configuration and checkpoint
+ * carried in the lease. So the host never assumes more than these calls:
+ * it stores what is reported, and it is the database's only writer; a
+ * worker never touches the database.
  *
  * Every call may come from any worker thread at any time; the host
  * serialises. Pointers passed in are borrowed for the call only.
@@ -16,16 +17,33 @@
 #ifndef RESWEEP_WORKER_H
 #define RESWEEP_WORKER_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "engine.h"
-#include "store.h"
+#include "run_state.h"
 
 typedef struct run_lease {
     int64_t run_id;
     int64_t job_id;
     int priority;       /* the job's, so a suspended run can be requeued */
+    int attempt;        /* 1 for the first start; the fencing number: a
+                           report of an older attempt is refused */
+    char *config_json;  /* owned: the run's canonical configuration */
+    void *ck_data;      /* owned: its last checkpoint, or NULL */
+    size_t ck_len;
 } run_lease;
+
+/* Frees what a lease owns; the ids stay. */
+static inline void run_lease_clear(run_lease *l)
+{
+    free(l->config_json);
+    free(l->ck_data);
+    l->config_json = NULL;
+    l->ck_data = NULL;
+    l->ck_len = 0;
+}
 
 /* How a leased run ended. */
 typedef struct run_outcome {
@@ -41,7 +59,8 @@ typedef struct worker_host {
     void *ctx;
     /* Blocks until a run is leased (0) or the host stops (-ESHUTDOWN);
      * another negative code is a transient failure to retry after a
-     * pause. */
+     * pause. On 0 the lease carries the run's configuration and last
+     * checkpoint, which the worker frees (run_lease_clear) after finish. */
     int (*lease)(void *ctx, run_lease *out);
     /* Asked between training steps: go on, cancel, or suspend. */
     enum run_poll (*poll)(void *ctx, const run_lease *run);

@@ -41,6 +41,8 @@ typedef struct cli_opts {
     const char *out;          /* report: --out DIR */
 } cli_opts;
 
+/* --- fail.c --- */
+
 /* "resweep: <message>" on stderr; returns code. */
 int cli_fail(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -51,7 +53,54 @@ int cli_fail_proto(const proto_error *e);
 /* Parses a job id argument; -1 (with the message printed) if invalid. */
 long long cli_job_arg(const char *arg);
 
-/* client.c: commands that talk to the daemon. */
+/* --- fmt.c: replies and numbers --- */
+
+void cli_print_json(const struct cJSON *j);
+/* A member of a reply object: NAN, 0 or "" when absent. */
+double cli_num(const struct cJSON *o, const char *key);
+long cli_lnum(const struct cJSON *o, const char *key);
+const char *cli_str(const struct cJSON *o, const char *key);
+void cli_fmt_duration(double s, char *buf, size_t len);   /* "m:ss", "h:mm:ss", "--:--" */
+void cli_fmt_rate(double r, char *buf, size_t len);
+void cli_fmt_time(double unix_s, char *buf, size_t len);  /* local time, "-" for NAN */
+/* The exit code of an ended job (the codes above). */
+int cli_job_exit_code(const struct cJSON *job);
+
+/* --- session.c: talking to the daemon --- */
+
+typedef struct session {
+    int fd;
+    int next_id;
+} session;
+
+/* Each returns CLI_OK, or prints why not and returns the exit code. */
+int cli_session_open(const cli_opts *o, session *s);
+void cli_session_close(session *s);
+/* {"v": 1, "id": n, "op": op}, for the caller to add members to. */
+struct cJSON *cli_req_new(session *s, const char *op);
+int cli_send(session *s, struct cJSON *req);          /* req consumed */
+int cli_recv(session *s, int timeout_ms, struct cJSON **out);
+/* One request, one reply; req consumed. */
+int cli_call(session *s, struct cJSON *req, int timeout_ms,
+             struct cJSON **out);
+/* A session for one request that build makes. */
+int cli_call_once(const cli_opts *o,
+                  struct cJSON *(*build)(session *, void *), void *arg,
+                  int timeout_ms, struct cJSON **out);
+/* A build function for a request with no members: arg is the op name. */
+struct cJSON *cli_build_plain(session *s, void *op);
+
+/* The database the daemon uses, when --db/RESWEEP_DB did not say: asked
+ * of the daemon, else the default path. */
+void cli_resolve_db(cli_opts *o);
+
+/* --- watch.c --- */
+
+/* Streams job_id's progress until its end; returns the job's exit code. */
+int cli_watch_job(cli_opts *o, session *s, long long job_id);
+
+/* Commands that talk to the daemon: jobs.c (ping, status, list, runs,
+ * cancel, retry, shutdown), submit.c, watch.c. */
 int cmd_ping(cli_opts *o, int argc, char **argv);
 int cmd_submit(cli_opts *o, int argc, char **argv);
 int cmd_status(cli_opts *o, int argc, char **argv);
@@ -61,10 +110,6 @@ int cmd_cancel(cli_opts *o, int argc, char **argv);
 int cmd_retry(cli_opts *o, int argc, char **argv);
 int cmd_runs(cli_opts *o, int argc, char **argv);
 int cmd_shutdown(cli_opts *o, int argc, char **argv);
-
-/* The database the daemon uses, when --db/RESWEEP_DB did not say: asked
- * of the daemon, else the default path. */
-void cli_resolve_db(cli_opts *o);
 
 /* db.c: commands that read the database directly (read-only). */
 int cmd_results(cli_opts *o, int argc, char **argv);

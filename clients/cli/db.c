@@ -11,9 +11,9 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
+#include "consts.h"
 #include "cli.h"
 
-#define DB_BUSY_TIMEOUT_MS 5000
 
 static int db_open(const cli_opts *o, sqlite3 **out)
 {
@@ -27,7 +27,7 @@ static int db_open(const cli_opts *o, sqlite3 **out)
         sqlite3_close(db);
         return code;
     }
-    sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(db, DB_BUSY_MS);
     sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL);
     *out = db;
     return CLI_OK;

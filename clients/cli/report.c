@@ -24,12 +24,12 @@
 
 #include <sqlite3.h>
 
+#include "consts.h"
 #include "cli.h"
 #include "err.h"
 #include "paths.h"
 #include "report.h"
 
-#define REP_BUSY_TIMEOUT_MS 5000
 #define REP_ERR_LEN         (2 * PATHS_MAX + ERR_LEN)
 #define REP_LIST_MAX        50     /* violations listed before "and N more" */
 #define REP_SPEC_MAX        8000   /* bytes of the job spec quoted */
@@ -43,80 +43,6 @@ static const char *const extra_cols[] = {
     "lr", "theta_lr", "schedule", "steps", "batch", "tol",
 };
 #define N_EXTRA_COLS (sizeof extra_cols / sizeof extra_cols[0])
-
-/* --- small helpers --------------------------------------------------- */
-
-void rep_buf_printf(rep_buf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->len;
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = true;
-            return;
-        }
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
-void rep_buf_free(rep_buf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
-void rep_fmt(double v, char *buf, size_t len)
-{
-    if (isnan(v))
-        snprintf(buf, len, "—");
-    else if (v == 0)
-        snprintf(buf, len, "0");
-    else
-        snprintf(buf, len, "%.4g", v);
-}
-
-bool rep_violates(const rep_run *r)
-{
-    return strcmp(r->status, "done") == 0 && !isnan(r->gap) &&
-           !isnan(r->cert) &&
-           r->gap > r->cert + REP_VIOLATION_RTOL * (1 + fabs(r->train_loss));
-}
-
-int rep_arch_rank(const char *arch)
-{
-    static const char *const order[] = {
-        "resnet", "plain", "decoupled", "deep_resnet", "linear",
-    };
-    for (int i = 0; i < (int)(sizeof order / sizeof order[0]); i++)
-        if (strcmp(arch, order[i]) == 0)
-            return i;
-    return 99;
-}
-
-void rep_depth_label(const rep_job *j, const rep_run *r, char *buf,
-                     size_t len)
-{
-    if (j->vary_blocks || r->blocks > 1)
-        snprintf(buf, len, "%d×%d", r->blocks, r->unit_depth);
-    else
-        snprintf(buf, len, "%d", r->unit_depth);
-}
 
 static double col_num(sqlite3_stmt *st, int i)
 {
@@ -187,7 +113,7 @@ static int open_db(const char *path, sqlite3 **out, char *err, size_t errlen)
         sqlite3_close(db);
         return -EIO;
     }
-    sqlite3_busy_timeout(db, REP_BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(db, DB_BUSY_MS);
     rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE "
                             "type = 'view' AND name IN ('run_results', "
                             "'gap_summary', 'job_progress')", -1, &st, NULL);

@@ -20,8 +20,9 @@
 
 #include <uv.h>
 
-#include "blas.h"
+#include "engine.h"
 #include "err.h"
+#include "host.h"
 #include "log.h"
 #include "paths.h"
 #include "pool.h"
@@ -188,6 +189,7 @@ typedef struct daemon_state {
     server *srv;
     store *st;
     writer *wr;
+    host *hs;
     pool *pl;
 } daemon_state;
 
@@ -200,7 +202,7 @@ static int start(daemon_state *d, const options *o, char *err, size_t errlen)
     if (rc == 0)
         rc = lock_database(o->db, &d->lock_fd, err, errlen);
     if (rc == 0)
-        rc = blas_init(err, errlen);
+        rc = engine_init(err, errlen);
     if (rc < 0)
         return rc;
     if ((rc = uv_loop_init(&d->loop)) < 0)
@@ -231,8 +233,9 @@ static int start(daemon_state *d, const options *o, char *err, size_t errlen)
                          errlen)) < 0 ||
         (rc = writer_start(d->wr, err, errlen)) < 0)
         return rc;
-    pool_config pc = {o->workers, o->db, o->checkpoint_s,
-                      writer_worker_host(d->wr)};
+    if ((rc = host_new(o->db, d->sc, d->wr, &d->hs, err, errlen)) < 0)
+        return rc;
+    pool_config pc = {o->workers, o->checkpoint_s, host_worker(d->hs)};
     if ((rc = pool_new(&pc, &d->pl, err, errlen)) < 0)
         return rc;
     server_attach(d->srv, d->wr, d->pl);
@@ -240,10 +243,11 @@ static int start(daemon_state *d, const options *o, char *err, size_t errlen)
         return rc;
     sched_stats st;
     sched_get_stats(d->sc, &st);
+    char blas[128];
+    engine_blas_describe(blas, sizeof blas);
     log_info("resweepd %s: %d workers, database %s, %ld runs queued, BLAS "
-             "%s (%s)",
-             RESWEEP_VERSION, o->workers, o->db, st.queued, blas_kernel(),
-             blas_library());
+             "%s",
+             RESWEEP_VERSION, o->workers, o->db, st.queued, blas);
     return 0;
 }
 
@@ -262,6 +266,8 @@ static void stop(daemon_state *d)
     else
         pool_free(d->pl);
     d->pl = NULL;
+    if (!stuck)
+        host_free(d->hs);
     if (d->wr)
         writer_free(d->wr);   /* stops and joins the store thread first */
     if (d->srv)

@@ -20,12 +20,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "consts.h"
 #include "err.h"
 #include "suggest.h"
 #include "rng.h"
 
 /* 2^53: the largest seed, exact in a JSON number (config.h). */
-#define SPEC_SEED_MAX 9007199254740992.0
 /* Random draws use rng streams tagged "SPEC" in their high 32 bits, so
  * they never share a stream id with a run's own streams (rng.h). A draw's
  * stream is tag | (draw * SPEC_MAX_SWEEP_KEYS + param), below 2^32 since
@@ -321,8 +321,8 @@ static int parse_draw(struct sweep *w, const cJSON *v, char *err, size_t errlen)
         ok = ok && isfinite(hi) && lo > 0 && lo <= hi;
     } else {
         need = "[a, b] with integers a <= b in [-2^53, 2^53]";
-        ok = ok && get_integer(a, -SPEC_SEED_MAX, SPEC_SEED_MAX, &lo) &&
-             get_integer(b, -SPEC_SEED_MAX, SPEC_SEED_MAX, &hi) && lo <= hi;
+        ok = ok && get_integer(a, -JSON_INT_MAX, JSON_INT_MAX, &lo) &&
+             get_integer(b, -JSON_INT_MAX, JSON_INT_MAX, &hi) && lo <= hi;
     }
     if (!ok)
         return err_set(err, errlen, -EINVAL, "%s: must be %s, got %s", loc,
@@ -361,8 +361,8 @@ static int parse_random(job_spec *s, const cJSON *obj, char *err, size_t errlen)
         return bad_integer(err, errlen, "random.n", n, 1, SPEC_MAX_RUNS);
     s->random_n = (long)x;
     if (seed) {
-        if (!get_integer(seed, 0, SPEC_SEED_MAX, &x))
-            return bad_integer(err, errlen, "random.seed", seed, 0, SPEC_SEED_MAX);
+        if (!get_integer(seed, 0, JSON_INT_MAX, &x))
+            return bad_integer(err, errlen, "random.seed", seed, 0, JSON_INT_MAX);
         s->random_seed = (uint64_t)x;
     }
     if (!params || !cJSON_IsObject(params) || !params->child)
@@ -392,10 +392,10 @@ static int parse_seeds(job_spec *s, const cJSON *v, char *err, size_t errlen)
         s->nseeds = (long)x;
         const cJSON *bs = cJSON_GetObjectItemCaseSensitive(s->base, "seed");
         double first = 0;
-        if (bs && !get_integer(bs, 0, SPEC_SEED_MAX, &first))
-            return bad_integer(err, errlen, "base.seed", bs, 0, SPEC_SEED_MAX);
+        if (bs && !get_integer(bs, 0, JSON_INT_MAX, &first))
+            return bad_integer(err, errlen, "base.seed", bs, 0, JSON_INT_MAX);
         /* in integers: near 2^53 a double sum would round back down */
-        if ((uint64_t)first + (uint64_t)(s->nseeds - 1) > (uint64_t)SPEC_SEED_MAX)
+        if ((uint64_t)first + (uint64_t)(s->nseeds - 1) > (uint64_t)JSON_INT_MAX)
             return err_set(err, errlen, -EINVAL,
                            "seeds: base.seed + %ld is above the largest seed "
                            "2^53", s->nseeds - 1);
@@ -417,8 +417,8 @@ static int parse_seeds(job_spec *s, const cJSON *v, char *err, size_t errlen)
     n = 0;
     for (const cJSON *e = v->child; e; e = e->next, n++) {
         snprintf(loc, sizeof loc, "seeds[%ld]", n);
-        if (!get_integer(e, 0, SPEC_SEED_MAX, &x))
-            return bad_integer(err, errlen, loc, e, 0, SPEC_SEED_MAX);
+        if (!get_integer(e, 0, JSON_INT_MAX, &x))
+            return bad_integer(err, errlen, loc, e, 0, JSON_INT_MAX);
         s->seed_list[n] = (uint64_t)x;
     }
     s->seeds = SEEDS_LIST;

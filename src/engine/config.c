@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "consts.h"
 #include "err.h"
 #include "suggest.h"
 
@@ -96,7 +97,6 @@ void config_free(run_config *cfg)
  * ------------------------------------------------------------------- */
 
 /* 2^53: every seed up to it is exact in a JSON (double) number. */
-#define SEED_MAX 9007199254740992.0
 /* Bytes of data.path and data.target_column (limits are explicit). */
 #define CONFIG_MAX_PATH   4096
 #define CONFIG_MAX_COLUMN 1024
@@ -159,7 +159,7 @@ struct key_def {
 #define BOOL_AT(f) .kind = T_BOOL, .off = OFF(f)
 
 static const struct key_def keys[K_COUNT] = {
-    [K_SEED] = {SEC_TOP, "seed", .kind = T_SEED, .off = OFF(seed), .lo = 0, .hi = SEED_MAX},
+    [K_SEED] = {SEC_TOP, "seed", .kind = T_SEED, .off = OFF(seed), .lo = 0, .hi = JSON_INT_MAX},
     [K_DATA] = {SEC_TOP, "data", .kind = T_SECTION, .sub = SEC_DATA},
     [K_MODEL] = {SEC_TOP, "model", .kind = T_SECTION, .sub = SEC_MODEL},
     [K_LOSS] = {SEC_TOP, "loss", ENUM_OF(loss, loss_names)},

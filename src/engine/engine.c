@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,18 +27,11 @@ static double now_s(void)
 
 void run_result_clear(run_result *r)
 {
-    double *nan_fields[] = {
-        &r->init_loss, &r->train_loss, &r->test_loss, &r->lin_loss,
-        &r->lin_test_loss, &r->gap, &r->err01, &r->test_err01, &r->lin_err01,
-        &r->lin_test_err01, &r->lin_grad_norm, &r->u_norm, &r->grad_norm,
-        &r->grad_out, &r->grad_v, &r->grad_theta, &r->hess_min, &r->hess_max,
-        &r->hess_min_res, &r->hess_max_res, &r->cert, &r->cert_grad,
-        &r->w_norm, &r->v_norm, &r->regret_lhs, &r->regret_lin,
-        &r->regret_dist, &r->regret_grad, &r->regret_bound, &r->train_s,
-        &r->analysis_s, &r->total_s};
     memset(r, 0, sizeof *r);
-    for (size_t i = 0; i < sizeof nan_fields / sizeof nan_fields[0]; i++)
-        *nan_fields[i] = NAN;
+#define X(field, column, type, doc)                                          \
+    r->field = _Generic(r->field, double: (double)NAN, default: r->field);
+    RUN_RESULT_COLUMNS(X)
+#undef X
     r->diverged_step = -1;
 }
 
@@ -143,6 +137,16 @@ static void diverged_end(const run_config *cfg, run_env *e, run_result *out)
     out->train_loss = model_loss_grad(e->m, e->theta, cfg->loss, e->ds.X,
                                       e->ds.y, e->ds.n, NULL, NULL);
     out->gap = out->train_loss - out->lin_loss;
+}
+
+int engine_init(char *err, size_t errlen)
+{
+    return blas_init(err, errlen);
+}
+
+void engine_blas_describe(char *buf, size_t len)
+{
+    snprintf(buf, len, "%s (%s)", blas_kernel(), blas_library());
 }
 
 int engine_run(const run_config *cfg, const run_hooks *hooks, run_result *out,

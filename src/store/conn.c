@@ -1,5 +1,5 @@
-/* conn.c — one SQLite connection: opening, the statement cache, errors
- * as sentences, NaN <-> NULL (see internal.h). */
+/* conn.c — one SQLite connection: opening and closing, errors as
+ * sentences, NaN <-> NULL (see internal.h). */
 #include "internal.h"
 
 #include <errno.h>
@@ -12,115 +12,7 @@
 
 #include "err.h"
 
-/* The SQL of every cached statement, by enum stmt_id. The results
- * statements are built from the column table in query.c. */
-static const char *const stmt_sql[ST_COUNT] = {
-    [ST_BEGIN] = "BEGIN IMMEDIATE",
-    [ST_COMMIT] = "COMMIT",
-    [ST_ROLLBACK] = "ROLLBACK",
-    /* Each store call runs inside this savepoint, so that it is atomic
-     * whether or not the caller opened a transaction. */
-    [ST_SAVEPOINT] = "SAVEPOINT store_op",
-    [ST_RELEASE] = "RELEASE store_op",
-    [ST_ROLLBACK_TO] = "ROLLBACK TO store_op",
-
-    [ST_JOB_INSERT] =
-        "INSERT INTO jobs (name, priority, max_attempts, spec, n_runs,"
-        " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE job_id = ?1",
-    [ST_JOB_COUNTS] =
-        "SELECT status, count(*) FROM runs WHERE job_id = ?1 GROUP BY status",
-    [ST_JOB_LIST] =
-        "SELECT job_id, name, priority, max_attempts, n_runs, created_at,"
-        " canceled_at, total, queued, running, done, failed, diverged,"
-        " canceled FROM job_progress WHERE job_id BETWEEN ?1 AND ?2"
-        " ORDER BY job_id",
-
-    [ST_RUN_INSERT] =
-        "INSERT INTO runs (job_id, idx, priority,"
-        " arch, blocks, unit_depth, width, activation, init, gain,"
-        " init_scale, loss,"
-        " source, dist, target, d, n, n_test, noise, flip, intercept, stream,"
-        " optimizer, lr, theta_lr, schedule, steps, batch, tol, seed, config)"
-        " VALUES (?1, ?2, ?3,"
-        " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-        " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
-    [ST_RUN_START] =
-        "UPDATE runs SET status = 'running', attempts = attempts + 1,"
-        " started_at = ?2 WHERE run_id = ?1 AND status = 'queued'",
-    /* ?5: whether a queued run may end this way (failed, canceled). */
-    [ST_RUN_FINISH] =
-        "UPDATE runs SET status = ?2, finished_at = ?3, error = ?4"
-        " WHERE run_id = ?1"
-        " AND (status = 'running' OR (?5 AND status = 'queued'))",
-    [ST_RUN_REQUEUE] =
-        "UPDATE runs SET status = 'queued', attempts = max(attempts - 1, 0)"
-        " WHERE run_id = ?1 AND status = 'running'",
-    [ST_RUN_STATUS] = "SELECT status FROM runs WHERE run_id = ?1",
-    [ST_RUN_LIST] =
-        "SELECT r.run_id, r.job_id, r.idx, r.status, r.attempts, r.priority,"
-        " r.started_at, r.finished_at, r.error, r.config,"
-        " x.train_loss, x.lin_loss, x.gap"
-        " FROM runs r LEFT JOIN results x ON x.run_id = r.run_id"
-        " WHERE r.job_id = ?1 AND r.idx >= ?2 ORDER BY r.idx",
-    [ST_RUN_CONFIG] =
-        "SELECT r.config, c.state FROM runs r"
-        " LEFT JOIN checkpoints c ON c.run_id = r.run_id WHERE r.run_id = ?1",
-
-    [ST_CURVE_INSERT] =
-        "INSERT OR REPLACE INTO curves (run_id, step, lr, train_loss,"
-        " test_loss, grad_norm, online_loss)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-
-    [ST_CKPT_PUT] =
-        "INSERT OR REPLACE INTO checkpoints (run_id, step, saved_at, state)"
-        " SELECT ?1, ?2, ?3, ?4 WHERE EXISTS"
-        " (SELECT 1 FROM runs WHERE run_id = ?1 AND status = 'running')",
-    [ST_CKPT_GET] = "SELECT step, state FROM checkpoints WHERE run_id = ?1",
-    [ST_CKPT_DELETE] = "DELETE FROM checkpoints WHERE run_id = ?1",
-
-    [ST_CANCEL_RUNS] =
-        "UPDATE runs SET status = 'canceled', finished_at = ?2"
-        " WHERE job_id = ?1 AND status = 'queued'",
-    /* A suspended run of the job may have been queued with a checkpoint. */
-    [ST_CANCEL_CKPTS] =
-        "DELETE FROM checkpoints WHERE run_id IN (SELECT run_id FROM runs"
-        " WHERE job_id = ?1 AND status = 'canceled')",
-    [ST_CANCEL_JOB] =
-        "UPDATE jobs SET canceled_at = coalesce(canceled_at, ?2)"
-        " WHERE job_id = ?1",
-
-    [ST_RETRY_RESULTS] =
-        "DELETE FROM results WHERE run_id IN (SELECT run_id FROM runs"
-        " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
-    [ST_RETRY_CURVES] =
-        "DELETE FROM curves WHERE run_id IN (SELECT run_id FROM runs"
-        " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
-    [ST_RETRY_RUNS] =
-        "UPDATE runs SET status = 'queued', attempts = 0, error = NULL,"
-        " started_at = NULL, finished_at = NULL"
-        " WHERE job_id = ?1 AND status IN ('failed', 'canceled')",
-    [ST_RETRY_JOB] = "UPDATE jobs SET canceled_at = NULL WHERE job_id = ?1",
-
-    [ST_RECOVER_FAIL] =
-        "UPDATE runs SET status = 'failed', finished_at = ?1,"
-        " error = printf('daemon died %d time%s while running this run',"
-        "   attempts, CASE attempts WHEN 1 THEN '' ELSE 's' END)"
-        " WHERE status = 'running' AND attempts >="
-        " (SELECT max_attempts FROM jobs j WHERE j.job_id = runs.job_id)",
-    [ST_RECOVER_CKPTS] =
-        "DELETE FROM checkpoints WHERE run_id IN"
-        " (SELECT run_id FROM runs WHERE status = 'failed')",
-    [ST_RECOVER_REQUEUE] =
-        "UPDATE runs SET status = 'queued' WHERE status = 'running'",
-
-    [ST_QUEUE] =
-        "SELECT job_id, priority, run_id FROM runs WHERE status = 'queued'"
-        " ORDER BY priority DESC, job_id, run_id",
-};
-
-int conn_code(int rc)
+int store__code(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_FULL:
@@ -134,27 +26,27 @@ int conn_code(int rc)
     }
 }
 
-static int conn_vfail(struct conn *c, int rc, char *err, size_t errlen,
+static int store__vfail(struct conn *c, int rc, char *err, size_t errlen,
                       const char *fmt, va_list ap)
 {
     char what[256];
     vsnprintf(what, sizeof what, fmt, ap);
     const char *msg = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
-    return err_set(err, errlen, conn_code(rc), "database %s: %s: %s",
+    return err_set(err, errlen, store__code(rc), "database %s: %s: %s",
                    c->path ? c->path : "?", what, msg);
 }
 
-int conn_fail(struct conn *c, int rc, char *err, size_t errlen,
+int store__fail(struct conn *c, int rc, char *err, size_t errlen,
               const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int out = conn_vfail(c, rc, err, errlen, fmt, ap);
+    int out = store__vfail(c, rc, err, errlen, fmt, ap);
     va_end(ap);
     return out;
 }
 
-int conn_open(struct conn *c, const char *path, int flags, const char *vfs,
+int store__conn_open(struct conn *c, const char *path, int flags, const char *vfs,
               char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
@@ -164,16 +56,16 @@ int conn_open(struct conn *c, const char *path, int flags, const char *vfs,
                        path);
     int rc = sqlite3_open_v2(path, &c->db, flags, vfs);
     if (rc != SQLITE_OK) {
-        rc = conn_fail(c, rc, err, errlen, "cannot open");
-        conn_close(c);
+        rc = store__fail(c, rc, err, errlen, "cannot open");
+        store__conn_close(c);
         return rc;
     }
     sqlite3_extended_result_codes(c->db, 1);
-    sqlite3_busy_timeout(c->db, STORE_BUSY_MS);
+    sqlite3_busy_timeout(c->db, DB_BUSY_MS);
     return 0;
 }
 
-void conn_close(struct conn *c)
+void store__conn_close(struct conn *c)
 {
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(c->st[i]);
@@ -184,37 +76,7 @@ void conn_close(struct conn *c)
     memset(c, 0, sizeof *c);
 }
 
-int conn_stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **out,
-              char *err, size_t errlen)
-{
-    if (!c->st[id]) {
-        char *built = NULL;
-        const char *sql = stmt_sql[id];
-        if (!sql) {
-            built = result_sql(id);
-            if (!built)
-                return err_set(err, errlen, -ENOMEM,
-                               "database %s: out of memory", c->path);
-            sql = built;
-        }
-        int rc = sqlite3_prepare_v3(c->db, sql, -1,
-                                    SQLITE_PREPARE_PERSISTENT, &c->st[id],
-                                    NULL);
-        if (rc != SQLITE_OK)
-            rc = conn_fail(c, rc, err, errlen, "preparing \"%.60s...\"", sql);
-        free(built);
-        if (rc < 0)
-            return rc;
-    } else {
-        /* Reset after its last use; no binding (a borrowed pointer of an
-         * earlier caller) survives into this one. */
-        sqlite3_clear_bindings(c->st[id]);
-    }
-    *out = c->st[id];
-    return 0;
-}
-
-int conn_step_done(struct conn *c, sqlite3_stmt *st, char *err,
+int store__step_done(struct conn *c, sqlite3_stmt *st, char *err,
                    size_t errlen, const char *fmt, ...)
 {
     int rc = sqlite3_step(st);
@@ -226,46 +88,38 @@ int conn_step_done(struct conn *c, sqlite3_stmt *st, char *err,
          * message. */
         va_list ap;
         va_start(ap, fmt);
-        out = conn_vfail(c, rc, err, errlen, fmt, ap);
+        out = store__vfail(c, rc, err, errlen, fmt, ap);
         va_end(ap);
     }
     sqlite3_reset(st);
     return out;
 }
 
-int conn_exec(struct conn *c, enum stmt_id id, char *err, size_t errlen,
-              const char *what)
-{
-    sqlite3_stmt *st;
-    int rc = conn_stmt(c, id, &st, err, errlen);
-    return rc < 0 ? rc : conn_step_done(c, st, err, errlen, "%s", what);
-}
-
-int bind_real(sqlite3_stmt *st, int i, double v)
+int store__bind_real(sqlite3_stmt *st, int i, double v)
 {
     /* SQLite would turn NaN into NULL too, but only on some paths; being
      * explicit keeps "not measured" one value. */
     return isnan(v) ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, v);
 }
 
-int bind_count(sqlite3_stmt *st, int i, long v)
+int store__bind_count(sqlite3_stmt *st, int i, long v)
 {
     return v < 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, v);
 }
 
-double column_real(sqlite3_stmt *st, int i)
+double store__column_real(sqlite3_stmt *st, int i)
 {
     return sqlite3_column_type(st, i) == SQLITE_NULL
                ? NAN : sqlite3_column_double(st, i);
 }
 
-long column_count(sqlite3_stmt *st, int i)
+long store__column_count(sqlite3_stmt *st, int i)
 {
     return sqlite3_column_type(st, i) == SQLITE_NULL
                ? -1 : (long)sqlite3_column_int64(st, i);
 }
 
-double now_unix(void)
+double store__now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -303,7 +303,7 @@ static void fault_register(void)
     fault_reg_rc = sqlite3_vfs_register(&fault_vfs, 0);   /* not default */
 }
 
-int fault_vfs_name(const char **name, char *err, size_t errlen)
+int store__fault_vfs(const char **name, char *err, size_t errlen)
 {
     pthread_once(&fault_once, fault_register);
     if (fault_reg_rc != SQLITE_OK)
@@ -332,7 +332,7 @@ static int env_long(const char *var, long *out, bool *set, char *err,
     return 0;
 }
 
-int fault_env_read(struct fault_env *fe, char *err, size_t errlen)
+int store__fault_env_read(struct fault_env *fe, char *err, size_t errlen)
 {
     *fe = (struct fault_env){.code = SQLITE_FULL, .count = -1};
     bool count_set;
@@ -356,7 +356,7 @@ int fault_env_read(struct fault_env *fe, char *err, size_t errlen)
     return 0;
 }
 
-void fault_env_arm(const struct fault_env *fe)
+void store__fault_env_arm(const struct fault_env *fe)
 {
     store_fault_arm(fe->after, fe->code);
     if (fe->count >= 0)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "consts.h"
 #include "store.h"
 
 /* Every statement the store runs, prepared once per connection on first
@@ -47,58 +48,78 @@ struct store_reader {
     struct conn c;
 };
 
-/* How long a connection waits for a lock another connection holds. */
-#define STORE_BUSY_MS 5000
+/* Internal names carry the store__ prefix (libuv's uv__): they are
+ * exported only because the store is several files.
+ *
+ * The files, each using only those above it:
+ *   conn.c     a connection: open, close, errors as sentences, NULL <-> NaN
+ *   columns.c  the results table's columns (engine.h RUN_RESULT_COLUMNS)
+ *   stmt.c     every statement's SQL and the per-connection cache
+ *   fault.c    the fault-injection VFS
+ *   open.c     opening the writer: the directory lock, WAL, migrations
+ *   query.c    reads: results, listings, the reader connections
+ *   store.c    writes: transactions and the run state machine
+ */
+
+/* --- conn.c --- */
 
 /* Opens path with flags through vfs (NULL: the default one). On failure
  * the connection is closed again and the sentence names path. */
-int conn_open(struct conn *c, const char *path, int flags, const char *vfs,
-              char *err, size_t errlen);
-void conn_close(struct conn *c);
-
-/* The cached statement id, reset and ready for binding. */
-int conn_stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **out,
-              char *err, size_t errlen);
+int store__conn_open(struct conn *c, const char *path, int flags,
+                     const char *vfs, char *err, size_t errlen);
+void store__conn_close(struct conn *c);
 
 /* Steps a statement that returns no row (or whose rows are ignored) to
  * the end and resets it. The format gives the action for the sentence;
  * it is formatted only on failure (the hot paths call this per row). */
-int conn_step_done(struct conn *c, sqlite3_stmt *st, char *err,
-                   size_t errlen, const char *fmt, ...)
+int store__step_done(struct conn *c, sqlite3_stmt *st, char *err,
+                     size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-/* conn_stmt and conn_step_done of a statement without parameters. */
-int conn_exec(struct conn *c, enum stmt_id id, char *err, size_t errlen,
-              const char *what);
 
 /* SQLite's result code rc -> -ENOSPC, -EINVAL (constraint), -EFBIG
  * (too big) or -EIO. */
-int conn_code(int rc);
+int store__code(int rc);
 
-/* "database PATH: <what>: <SQLite's message>" with conn_code(rc). */
-int conn_fail(struct conn *c, int rc, char *err, size_t errlen,
-              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* "database PATH: <what>: <SQLite's message>" with store__code(rc). */
+int store__fail(struct conn *c, int rc, char *err, size_t errlen,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* NaN -> NULL; negative count -> NULL; and back. */
-int bind_real(sqlite3_stmt *st, int i, double v);
-int bind_count(sqlite3_stmt *st, int i, long v);
-double column_real(sqlite3_stmt *st, int i);
-long column_count(sqlite3_stmt *st, int i);
-double now_unix(void);
+int store__bind_real(sqlite3_stmt *st, int i, double v);
+int store__bind_count(sqlite3_stmt *st, int i, long v);
+double store__column_real(sqlite3_stmt *st, int i);
+long store__column_count(sqlite3_stmt *st, int i);
+double store__now(void);
 
-/* Reads the result of run_id through c (store_result_get and
- * store_reader_result). */
-int query_result(struct conn *c, int64_t run_id, enum run_state *state,
-                 run_result *out, bool *has_result, char *err,
-                 size_t errlen);
-/* Binds res to ST_RESULT_INSERT's parameters 2.. (1 is the run id). */
-void result_bind(sqlite3_stmt *st, const run_result *res);
+/* --- columns.c --- */
+
 /* The SQL of ST_RESULT_INSERT and ST_RESULT_SELECT, built from the
- * result column table; malloc'd, NULL when out of memory. */
-char *result_sql(enum stmt_id id);
+ * column list; malloc'd, NULL when out of memory. */
+char *store__result_sql(enum stmt_id id);
+/* Binds res to ST_RESULT_INSERT's parameters 2.. (1 is the run id). */
+void store__result_bind(sqlite3_stmt *st, const run_result *res);
+/* "Not measured" in every field: NAN, -1, false. */
+void store__result_clear(run_result *r);
+/* The result columns of a row of ST_RESULT_SELECT, from column first. */
+void store__result_columns(sqlite3_stmt *st, int first, run_result *r);
+/* The list's length and its i-th column name (NULL past the end). */
+size_t store__result_ncols(void);
+const char *store__result_col(size_t i);
 
-/* The fault-injection VFS (fault.c): registers it once and gives its
- * name for sqlite3_open_v2. */
-int fault_vfs_name(const char **name, char *err, size_t errlen);
+/* --- stmt.c --- */
+
+/* The cached statement id, reset and ready for binding. */
+int store__stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **out,
+                char *err, size_t errlen);
+/* store__stmt and store__step_done of a statement without parameters. */
+int store__exec(struct conn *c, enum stmt_id id, char *err, size_t errlen,
+                const char *what);
+
+/* --- fault.c --- */
+
+/* The fault-injection VFS: registers it once and gives its name for
+ * sqlite3_open_v2. */
+int store__fault_vfs(const char **name, char *err, size_t errlen);
 
 /* What RESWEEP_FAULT_WRITES / _ERROR / _COUNT ask for. */
 struct fault_env {
@@ -107,8 +128,16 @@ struct fault_env {
     int code;          /* SQLITE_FULL or SQLITE_IOERR */
     long count;        /* failures before it clears; < 0: never */
 };
-int fault_env_read(struct fault_env *fe, char *err, size_t errlen);
-void fault_env_arm(const struct fault_env *fe);
+int store__fault_env_read(struct fault_env *fe, char *err, size_t errlen);
+void store__fault_env_arm(const struct fault_env *fe);
+
+/* --- query.c --- */
+
+/* Reads the result of run_id through c (store_result_get and
+ * store_reader_result). */
+int store__result_read(struct conn *c, int64_t run_id,
+                       enum run_state *state, run_result *out,
+                       bool *has_result, char *err, size_t errlen);
 
 /* From scripts/embed-schema.sh (build/gen/schema_sql.c). */
 struct schema_migration {

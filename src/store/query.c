@@ -10,172 +10,41 @@
 
 #include "err.h"
 
-/* The results table's columns and the run_result fields they hold, in
- * one table so that the insert and the read-back cannot drift apart (a
- * round-trip test checks every field). */
-enum col_type { COL_REAL, COL_LONG, COL_INT, COL_BOOL };
-static const struct result_col {
-    const char *name;
-    enum col_type type;
-    size_t off;
-} result_cols[] = {
-#define C(name, type, field) {name, type, offsetof(run_result, field)}
-    C("steps_done", COL_LONG, steps),
-    C("diverged_step", COL_LONG, diverged_step),
-    C("converged", COL_BOOL, converged),
-    C("n_params", COL_LONG, n_params),
-    C("n_used", COL_INT, n),
-    C("n_test_used", COL_INT, n_test),
-    C("d_used", COL_INT, d),
-    C("init_loss", COL_REAL, init_loss),
-    C("train_loss", COL_REAL, train_loss),
-    C("test_loss", COL_REAL, test_loss),
-    C("lin_loss", COL_REAL, lin_loss),
-    C("lin_test_loss", COL_REAL, lin_test_loss),
-    C("gap", COL_REAL, gap),
-    C("err01", COL_REAL, err01),
-    C("test_err01", COL_REAL, test_err01),
-    C("lin_err01", COL_REAL, lin_err01),
-    C("lin_test_err01", COL_REAL, lin_test_err01),
-    C("separable", COL_BOOL, separable),
-    C("lin_grad_norm", COL_REAL, lin_grad_norm),
-    C("u_norm", COL_REAL, u_norm),
-    C("grad_norm", COL_REAL, grad_norm),
-    C("grad_out", COL_REAL, grad_out),
-    C("grad_v", COL_REAL, grad_v),
-    C("grad_theta", COL_REAL, grad_theta),
-    C("hess_min", COL_REAL, hess_min),
-    C("hess_max", COL_REAL, hess_max),
-    C("hess_min_res", COL_REAL, hess_min_res),
-    C("hess_max_res", COL_REAL, hess_max_res),
-    C("lanczos_iters", COL_INT, lanczos_iters),
-    C("cert", COL_REAL, cert),
-    C("cert_grad", COL_REAL, cert_grad),
-    C("w_norm", COL_REAL, w_norm),
-    C("v_norm", COL_REAL, v_norm),
-    C("regret_lhs", COL_REAL, regret_lhs),
-    C("regret_lin", COL_REAL, regret_lin),
-    C("regret_dist", COL_REAL, regret_dist),
-    C("regret_grad", COL_REAL, regret_grad),
-    C("regret_bound", COL_REAL, regret_bound),
-    C("train_s", COL_REAL, train_s),
-    C("analysis_s", COL_REAL, analysis_s),
-    C("total_s", COL_REAL, total_s),
-#undef C
-};
-#define N_RESULT_COLS (sizeof result_cols / sizeof result_cols[0])
-
-char *result_sql(enum stmt_id id)
-{
-    size_t cap = 64 + N_RESULT_COLS * 24 + 256;
-    char *sql = malloc(cap);
-    if (!sql)
-        return NULL;
-    size_t len = 0;
-#define ADD(...) (len += (size_t)snprintf(sql + len, cap - len, __VA_ARGS__))
-    if (id == ST_RESULT_INSERT) {
-        ADD("INSERT OR REPLACE INTO results (run_id");
-        for (size_t i = 0; i < N_RESULT_COLS; i++)
-            ADD(", %s", result_cols[i].name);
-        ADD(") VALUES (?1");
-        for (size_t i = 0; i < N_RESULT_COLS; i++)
-            ADD(", ?%zu", i + 2);
-        ADD(")");
-    } else {
-        /* Column 0: the run's state; 1: whether it has a result row. */
-        ADD("SELECT r.status, x.run_id IS NOT NULL");
-        for (size_t i = 0; i < N_RESULT_COLS; i++)
-            ADD(", x.%s", result_cols[i].name);
-        ADD(" FROM runs r LEFT JOIN results x ON x.run_id = r.run_id"
-            " WHERE r.run_id = ?1");
-    }
-#undef ADD
-    return sql;
-}
-
-void result_bind(sqlite3_stmt *st, const run_result *res)
-{
-    const char *base = (const char *)res;
-    for (size_t i = 0; i < N_RESULT_COLS; i++) {
-        const void *p = base + result_cols[i].off;
-        int k = (int)i + 2;
-        switch (result_cols[i].type) {
-        case COL_REAL: bind_real(st, k, *(const double *)p); break;
-        case COL_LONG: bind_count(st, k, *(const long *)p); break;
-        case COL_INT: bind_count(st, k, *(const int *)p); break;
-        case COL_BOOL: sqlite3_bind_int(st, k, *(const bool *)p); break;
-        }
-    }
-}
-
-/* "Not measured" for every field, as engine.h's run_result_clear
- * documents (the store does not link the engine's training code). */
-static void result_clear(run_result *r)
-{
-    memset(r, 0, sizeof *r);
-    char *base = (char *)r;
-    for (size_t i = 0; i < N_RESULT_COLS; i++) {
-        void *p = base + result_cols[i].off;
-        switch (result_cols[i].type) {
-        case COL_REAL: *(double *)p = NAN; break;
-        case COL_LONG: *(long *)p = -1; break;
-        case COL_INT: *(int *)p = -1; break;
-        case COL_BOOL: *(bool *)p = false; break;
-        }
-    }
-    r->status = RUN_DONE;
-}
-
-static void result_read(sqlite3_stmt *st, int first, run_result *r)
-{
-    char *base = (char *)r;
-    for (size_t i = 0; i < N_RESULT_COLS; i++) {
-        void *p = base + result_cols[i].off;
-        int k = first + (int)i;
-        switch (result_cols[i].type) {
-        case COL_REAL: *(double *)p = column_real(st, k); break;
-        case COL_LONG: *(long *)p = column_count(st, k); break;
-        case COL_INT: *(int *)p = (int)column_count(st, k); break;
-        case COL_BOOL: *(bool *)p = sqlite3_column_int(st, k) != 0; break;
-        }
-    }
-}
-
 /* A state name read from the database; the schema's CHECK keeps it one
  * of ours, so anything else means someone edited the file by hand. */
 static int column_state(struct conn *c, sqlite3_stmt *st, int i,
                         enum run_state *out, char *err, size_t errlen)
 {
     const char *name = (const char *)sqlite3_column_text(st, i);
-    if (store_state_from_name(name ? name : "", out) < 0)
+    if (run_state_from_name(name ? name : "", out) < 0)
         return err_set(err, errlen, -EIO,
                        "database %s: unknown run status \"%s\"", c->path,
                        name ? name : "NULL");
     return 0;
 }
 
-int query_result(struct conn *c, int64_t run_id, enum run_state *state,
+int store__result_read(struct conn *c, int64_t run_id, enum run_state *state,
                  run_result *out, bool *has_result, char *err,
                  size_t errlen)
 {
     sqlite3_stmt *st;
-    int rc = conn_stmt(c, ST_RESULT_SELECT, &st, err, errlen);
+    int rc = store__stmt(c, ST_RESULT_SELECT, &st, err, errlen);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
-    result_clear(out);
+    store__result_clear(out);
     *has_result = false;
     int src = sqlite3_step(st);
     if (src == SQLITE_DONE) {
         rc = err_set(err, errlen, -ENOENT, "run %lld does not exist",
                      (long long)run_id);
     } else if (src != SQLITE_ROW) {
-        rc = conn_fail(c, src, err, errlen, "reading the result of run %lld",
+        rc = store__fail(c, src, err, errlen, "reading the result of run %lld",
                        (long long)run_id);
     } else if ((rc = column_state(c, st, 0, state, err, errlen)) == 0) {
         *has_result = sqlite3_column_int(st, 1) != 0;
         if (*has_result)
-            result_read(st, 2, out);
+            store__result_columns(st, 2, out);
         out->status = *state == RUN_STATE_DIVERGED ? RUN_DIVERGED : RUN_DONE;
     }
     sqlite3_reset(st);
@@ -186,7 +55,7 @@ int store_result_get(store *s, int64_t run_id, enum run_state *state,
                      run_result *out, bool *has_result, char *err,
                      size_t errlen)
 {
-    return query_result(&s->c, run_id, state, out, has_result, err, errlen);
+    return store__result_read(&s->c, run_id, state, out, has_result, err, errlen);
 }
 
 /* -ENOENT unless job_id is a job of the database. */
@@ -194,7 +63,7 @@ static int job_exists(struct conn *c, int64_t job_id, char *err,
                       size_t errlen)
 {
     sqlite3_stmt *st;
-    int rc = conn_stmt(c, ST_JOB_EXISTS, &st, err, errlen);
+    int rc = store__stmt(c, ST_JOB_EXISTS, &st, err, errlen);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, job_id);
@@ -205,7 +74,7 @@ static int job_exists(struct conn *c, int64_t job_id, char *err,
         rc = err_set(err, errlen, -ENOENT, "job %lld does not exist",
                      (long long)job_id);
     else
-        rc = conn_fail(c, src, err, errlen, "looking up job %lld",
+        rc = store__fail(c, src, err, errlen, "looking up job %lld",
                        (long long)job_id);
     sqlite3_reset(st);
     return rc;
@@ -217,7 +86,7 @@ int store_job_counts(store *s, int64_t job_id, job_counts *out, char *err,
     memset(out, 0, sizeof *out);
     int rc = job_exists(&s->c, job_id, err, errlen);
     sqlite3_stmt *st;
-    if (rc < 0 || (rc = conn_stmt(&s->c, ST_JOB_COUNTS, &st, err,
+    if (rc < 0 || (rc = store__stmt(&s->c, ST_JOB_COUNTS, &st, err,
                                   errlen)) < 0)
         return rc;
     sqlite3_bind_int64(st, 1, job_id);
@@ -230,7 +99,7 @@ int store_job_counts(store *s, int64_t job_id, job_counts *out, char *err,
         out->total += out->by_state[state];
     }
     if (rc == 0 && src != SQLITE_DONE)
-        rc = conn_fail(&s->c, src, err, errlen,
+        rc = store__fail(&s->c, src, err, errlen,
                        "counting the runs of job %lld", (long long)job_id);
     sqlite3_reset(st);
     return rc;
@@ -245,7 +114,7 @@ int store_job_list(store *s, int64_t job_id, store_job_fn fn, void *ctx,
                    char *err, size_t errlen)
 {
     sqlite3_stmt *st;
-    int rc = conn_stmt(&s->c, ST_JOB_LIST, &st, err, errlen);
+    int rc = store__stmt(&s->c, ST_JOB_LIST, &st, err, errlen);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, job_id > 0 ? job_id : INT64_MIN);
@@ -259,8 +128,8 @@ int store_job_list(store *s, int64_t job_id, store_job_fn fn, void *ctx,
             .priority = sqlite3_column_int(st, 2),
             .max_attempts = sqlite3_column_int(st, 3),
             .n_runs = (long)sqlite3_column_int64(st, 4),
-            .created_at = column_real(st, 5),
-            .canceled_at = column_real(st, 6),
+            .created_at = store__column_real(st, 5),
+            .canceled_at = store__column_real(st, 6),
             .counts.total = (long)sqlite3_column_int64(st, 7),
         };
         static const enum run_state order[] = {
@@ -273,7 +142,7 @@ int store_job_list(store *s, int64_t job_id, store_job_fn fn, void *ctx,
             break;
     }
     if (rc == 0 && src != SQLITE_DONE)
-        rc = conn_fail(&s->c, src, err, errlen, "listing jobs");
+        rc = store__fail(&s->c, src, err, errlen, "listing jobs");
     sqlite3_reset(st);
     if (rc == 0 && job_id > 0 && seen == 0)
         rc = err_set(err, errlen, -ENOENT, "job %lld does not exist",
@@ -286,7 +155,7 @@ int store_run_list(store *s, int64_t job_id, long from_index,
 {
     int rc = job_exists(&s->c, job_id, err, errlen);
     sqlite3_stmt *st;
-    if (rc < 0 || (rc = conn_stmt(&s->c, ST_RUN_LIST, &st, err, errlen)) < 0)
+    if (rc < 0 || (rc = store__stmt(&s->c, ST_RUN_LIST, &st, err, errlen)) < 0)
         return rc;
     sqlite3_bind_int64(st, 1, job_id);
     sqlite3_bind_int64(st, 2, from_index);
@@ -298,13 +167,13 @@ int store_run_list(store *s, int64_t job_id, long from_index,
             .index = (long)sqlite3_column_int64(st, 2),
             .attempts = sqlite3_column_int(st, 4),
             .priority = sqlite3_column_int(st, 5),
-            .started_at = column_real(st, 6),
-            .finished_at = column_real(st, 7),
+            .started_at = store__column_real(st, 6),
+            .finished_at = store__column_real(st, 7),
             .error = column_text_or_null(st, 8),
             .config_json = column_text_or_null(st, 9),
-            .train_loss = column_real(st, 10),
-            .lin_loss = column_real(st, 11),
-            .gap = column_real(st, 12),
+            .train_loss = store__column_real(st, 10),
+            .lin_loss = store__column_real(st, 11),
+            .gap = store__column_real(st, 12),
         };
         if ((rc = column_state(&s->c, st, 3, &r.state, err, errlen)) < 0)
             break;
@@ -312,7 +181,7 @@ int store_run_list(store *s, int64_t job_id, long from_index,
             break;
     }
     if (rc == 0 && src != SQLITE_DONE)
-        rc = conn_fail(&s->c, src, err, errlen, "listing the runs of job %lld",
+        rc = store__fail(&s->c, src, err, errlen, "listing the runs of job %lld",
                        (long long)job_id);
     sqlite3_reset(st);
     return rc;
@@ -330,7 +199,7 @@ int store_reader_open(const char *path, store_reader **out, char *err,
                        path);
     /* READONLY: a reader can never take the write lock, so it can never
      * stall the daemon's writer; in WAL mode it reads a snapshot. */
-    int rc = conn_open(&r->c, path, SQLITE_OPEN_READONLY, NULL, err, errlen);
+    int rc = store__conn_open(&r->c, path, SQLITE_OPEN_READONLY, NULL, err, errlen);
     if (rc < 0) {
         free(r);
         return rc;
@@ -347,7 +216,7 @@ void store_reader_close(store_reader *r)
 {
     if (!r)
         return;
-    conn_close(&r->c);
+    store__conn_close(&r->c);
     free(r);
 }
 
@@ -365,14 +234,15 @@ static void *blob_copy(sqlite3_stmt *st, int i, size_t *len)
 }
 
 int store_reader_run(store_reader *r, int64_t run_id, char **config_json,
-                     void **ck_data, size_t *ck_len, char *err,
+                     void **ck_data, size_t *ck_len, int *attempt, char *err,
                      size_t errlen)
 {
+    *attempt = 0;
     *config_json = NULL;
     *ck_data = NULL;
     *ck_len = 0;
     sqlite3_stmt *st;
-    int rc = conn_stmt(&r->c, ST_RUN_CONFIG, &st, err, errlen);
+    int rc = store__stmt(&r->c, ST_RUN_CONFIG, &st, err, errlen);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
@@ -383,11 +253,15 @@ int store_reader_run(store_reader *r, int64_t run_id, char **config_json,
         rc = err_set(err, errlen, -ENOENT, "run %lld does not exist",
                      (long long)run_id);
     } else if (src != SQLITE_ROW) {
-        rc = conn_fail(&r->c, src, err, errlen,
+        rc = store__fail(&r->c, src, err, errlen,
                        "reading the configuration of run %lld",
                        (long long)run_id);
     } else {
         const char *cfg = (const char *)sqlite3_column_text(st, 0);
+        const char *status = (const char *)sqlite3_column_text(st, 3);
+        /* A queued run's start is still on its way to the store. */
+        *attempt = sqlite3_column_int(st, 2) +
+                   (status && strcmp(status, "queued") == 0);
         *config_json = strdup(cfg ? cfg : "");
         if (sqlite3_column_type(st, 1) != SQLITE_NULL)
             *ck_data = blob_copy(st, 1, ck_len);
@@ -415,7 +289,7 @@ int store_reader_checkpoint(store_reader *r, int64_t run_id, void **data,
     *len = 0;
     *step = -1;
     sqlite3_stmt *st;
-    int rc = conn_stmt(&r->c, ST_CKPT_GET, &st, err, errlen);
+    int rc = store__stmt(&r->c, ST_CKPT_GET, &st, err, errlen);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
@@ -429,7 +303,7 @@ int store_reader_checkpoint(store_reader *r, int64_t run_id, void **data,
                          "run %lld: out of memory reading its checkpoint",
                          (long long)run_id);
     } else if (src != SQLITE_DONE) {
-        rc = conn_fail(&r->c, src, err, errlen,
+        rc = store__fail(&r->c, src, err, errlen,
                        "reading the checkpoint of run %lld",
                        (long long)run_id);
     }
@@ -441,5 +315,5 @@ int store_reader_result(store_reader *r, int64_t run_id,
                         enum run_state *state, run_result *out,
                         bool *has_result, char *err, size_t errlen)
 {
-    return query_result(&r->c, run_id, state, out, has_result, err, errlen);
+    return store__result_read(&r->c, run_id, state, out, has_result, err, errlen);
 }

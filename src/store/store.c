@@ -1,6 +1,6 @@
-/* store.c — the daemon's single writer connection: open and migrate,
- * transactions, the run state machine, curves, checkpoints, recovery and
- * the WAL (see store.h, schema/001_init.sql). */
+/* store.c — the daemon's single writer connection at work: transactions,
+ * the run state machine, curves, checkpoints, recovery and the WAL (see
+ * store.h, schema/). Opening it is open.c. */
 #include "internal.h"
 
 #include <errno.h>
@@ -14,288 +14,6 @@
 #include "err.h"
 #include "paths.h"
 
-static const char *const state_names[RUN_STATES] = {
-    [RUN_QUEUED] = "queued", [RUN_RUNNING] = "running",
-    [RUN_STATE_DONE] = "done", [RUN_FAILED] = "failed",
-    [RUN_STATE_DIVERGED] = "diverged", [RUN_CANCELED] = "canceled",
-};
-
-const char *store_state_name(enum run_state s)
-{
-    return (unsigned)s < RUN_STATES ? state_names[s] : "?";
-}
-
-int store_state_from_name(const char *name, enum run_state *out)
-{
-    for (int i = 0; i < RUN_STATES; i++)
-        if (strcmp(name, state_names[i]) == 0) {
-            *out = (enum run_state)i;
-            return 0;
-        }
-    return -EINVAL;
-}
-
-/* --- opening and migrating ------------------------------------------ */
-
-/* A single-value query (a PRAGMA, a count) as an integer. */
-static int query_int(struct conn *c, const char *sql, long long *out,
-                     char *err, size_t errlen)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    }
-    int out_rc = rc == SQLITE_ROW || rc == SQLITE_DONE
-                     ? 0 : conn_fail(c, rc, err, errlen, "running %s", sql);
-    sqlite3_finalize(st);
-    return out_rc;
-}
-
-static int exec_sql(struct conn *c, const char *sql, char *err,
-                    size_t errlen, const char *what)
-{
-    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : conn_fail(c, rc, err, errlen, "%s", what);
-}
-
-/* The schema version of the database: 0 for an empty file. A database
- * with tables but no schema_version belongs to another program. */
-static int schema_version(struct conn *c, long long *version, char *err,
-                          size_t errlen)
-{
-    long long has_table, objects;
-    int rc = query_int(c, "SELECT count(*) FROM sqlite_master WHERE"
-                          " type = 'table' AND name = 'schema_version'",
-                       &has_table, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (has_table)
-        return query_int(c, "SELECT coalesce(max(version), 0)"
-                            " FROM schema_version", version, err, errlen);
-    if ((rc = query_int(c, "SELECT count(*) FROM sqlite_master", &objects,
-                        err, errlen)) < 0)
-        return rc;
-    if (objects > 0)
-        return err_set(err, errlen, -EINVAL,
-                       "database %s: has tables but no schema_version: it "
-                       "is not a resweep database; refusing to modify it",
-                       c->path);
-    *version = 0;
-    return 0;
-}
-
-/* Applies migration m in its own transaction, unless another process
- * applied it while we were not holding the write lock. */
-static int migrate_one(struct conn *c, const struct schema_migration *m,
-                       char *err, size_t errlen)
-{
-    long long v;
-    int rc = exec_sql(c, "BEGIN IMMEDIATE", err, errlen,
-                      "starting a migration");
-    if (rc < 0)
-        return rc;
-    if ((rc = schema_version(c, &v, err, errlen)) < 0 || v >= m->version)
-        goto out;
-    if ((rc = exec_sql(c, m->sql, err, errlen, m->name)) < 0)
-        goto out;
-    char sql[128];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO schema_version (version, applied_at)"
-             " VALUES (%d, %.6f)", m->version, now_unix());
-    if ((rc = exec_sql(c, sql, err, errlen, "recording the migration")) < 0)
-        goto out;
-    rc = exec_sql(c, "COMMIT", err, errlen, m->name);
-out:
-    /* Also when another process had migrated: the transaction must not
-     * stay open, or the caller's later writes would never commit. */
-    if (!sqlite3_get_autocommit(c->db))
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
-}
-
-static int migrate(struct conn *c, char *err, size_t errlen)
-{
-    int known = 0;
-    for (size_t i = 0; i < schema_migration_count; i++) {
-        if (schema_migrations[i].version != (int)i + 1)
-            return err_set(err, errlen, -EINVAL,
-                           "schema/%s: migrations must be numbered 1, 2, "
-                           "... without gaps", schema_migrations[i].name);
-        known = schema_migrations[i].version;
-    }
-    if (known != STORE_SCHEMA_VERSION)
-        return err_set(err, errlen, -EINVAL,
-                       "this resweepd embeds schema version %d but "
-                       "STORE_SCHEMA_VERSION is %d; rebuild it", known,
-                       STORE_SCHEMA_VERSION);
-    long long v;
-    int rc = schema_version(c, &v, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (v > known)
-        return err_set(err, errlen, -EPROTO,
-                       "%s: database schema version %lld is newer than this "
-                       "resweepd (%d); upgrade resweep", c->path, v, known);
-    for (size_t i = (size_t)v; i < schema_migration_count && rc == 0; i++)
-        rc = migrate_one(c, &schema_migrations[i], err, errlen);
-    return rc;
-}
-
-/* WAL, so that readers (users' sqlite3, the workers) never block the
- * writer nor it them. synchronous=NORMAL: in WAL mode a commit is then an
- * append without fsync, and it still survives the process dying at any
- * point (kill -9, a crash), which is what resweep promises; an OS crash or
- * power loss can lose the last commits but never corrupts the file
- * (store_set_sync_full for more). journal_size_limit caps what the WAL
- * keeps on disk after a checkpoint resets it. */
-static int configure(struct conn *c, char *err, size_t errlen)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &st,
-                                NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = conn_fail(c, rc, err, errlen, "switching to WAL mode");
-        sqlite3_finalize(st);
-        return rc;
-    }
-    const char *mode = (const char *)sqlite3_column_text(st, 0);
-    bool wal = mode && strcmp(mode, "wal") == 0;
-    rc = wal ? 0 : err_set(err, errlen, -EIO,
-                           "database %s: cannot use WAL mode (journal mode "
-                           "stays \"%s\"); is it on a network file system?",
-                           c->path, mode ? mode : "?");
-    sqlite3_finalize(st);
-    if (rc < 0)
-        return rc;
-    /* A fixed page cache (SQLite's default, 2 MB, fills as the database
-     * grows): the writer appends at the ends of a few B-trees. */
-    return exec_sql(c, "PRAGMA synchronous = NORMAL;"
-                       "PRAGMA foreign_keys = ON;"
-                       "PRAGMA cache_size = -" STORE_WRITER_CACHE_KIB ";"
-                       "PRAGMA journal_size_limit = 67108864",
-                    err, errlen, "setting pragmas");
-}
-
-/* Creates the database's directory and holds an exclusive lock on it
- * while the database is opened, configured and migrated. SQLite's switch
- * of a new file to WAL mode is not safe against another process doing the
- * same at that moment: it fails with "database is locked", "disk I/O
- * error" or "unable to open" without waiting for the busy handler. The
- * lock is on the directory, not the database file, because opening and
- * closing the database file ourselves would drop SQLite's POSIX locks on
- * it. Where directories cannot be locked, opening goes on unserialised. */
-static int lock_parent_dir(const char *path, int *fd_out, char *err,
-                           size_t errlen)
-{
-    char dir[PATHS_MAX];
-    *fd_out = -1;
-    if (paths_dirname(path, dir, sizeof dir) < 0)
-        return err_set(err, errlen, -ENAMETOOLONG,
-                       "database %s: path is too long", path);
-    int rc = paths_mkdir_p(dir, 0700, err, errlen);
-    if (rc < 0)
-        return err_prefix(err, errlen, rc, "database directory");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    while (flock(fd, LOCK_EX) != 0)
-        if (errno != EINTR) {
-            close(fd);
-            return 0;
-        }
-    *fd_out = fd;
-    return 0;
-}
-
-static void unlock_parent_dir(int fd)
-{
-    if (fd >= 0)
-        close(fd);  /* releases the flock */
-}
-
-static int open_locked(const char *path, const char *vfs, store **out,
-                       char *err, size_t errlen)
-{
-    store *s = calloc(1, sizeof *s);
-    if (!s)
-        return err_set(err, errlen, -ENOMEM, "database %s: out of memory",
-                       path);
-    s->busy_ms = STORE_BUSY_MS;
-    int rc = conn_open(&s->c, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                       vfs, err, errlen);
-    if (rc < 0) {
-        free(s);
-        return rc;
-    }
-    if ((rc = configure(&s->c, err, errlen)) < 0 ||
-        (rc = migrate(&s->c, err, errlen)) < 0) {
-        store_close(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}
-
-int store_open_ex(const char *path, unsigned flags, store **out, char *err,
-                  size_t errlen)
-{
-    *out = NULL;
-    struct fault_env fe;
-    const char *vfs = NULL;
-    int rc = fault_env_read(&fe, err, errlen);
-    if (rc < 0)
-        return rc;
-    if ((flags & STORE_OPEN_FAULTS) || fe.set)
-        if ((rc = fault_vfs_name(&vfs, err, errlen)) < 0)
-            return rc;
-    int dir_fd;
-    if ((rc = lock_parent_dir(path, &dir_fd, err, errlen)) < 0)
-        return rc;
-    rc = open_locked(path, vfs, out, err, errlen);
-    unlock_parent_dir(dir_fd);
-    /* Armed only now, so that N counts the writes after the open. */
-    if (rc == 0 && fe.set)
-        fault_env_arm(&fe);
-    return rc;
-}
-
-int store_open(const char *path, store **out, char *err, size_t errlen)
-{
-    return store_open_ex(path, 0, out, err, errlen);
-}
-
-void store_close(store *s)
-{
-    if (!s)
-        return;
-    store_rollback(s);
-    conn_close(&s->c);
-    free(s);
-}
-
-int store_set_sync_full(store *s, bool full, char *err, size_t errlen)
-{
-    if (s->in_tx)
-        return err_set(err, errlen, -EINVAL,
-                       "database %s: cannot change synchronous inside a "
-                       "transaction", s->c.path);
-    return exec_sql(&s->c, full ? "PRAGMA synchronous = FULL"
-                                : "PRAGMA synchronous = NORMAL",
-                    err, errlen, "setting synchronous");
-}
-
-int store_get_sync_full(store *s, bool *full, char *err, size_t errlen)
-{
-    long long v = 0;
-    int rc = query_int(&s->c, "PRAGMA synchronous", &v, err, errlen);
-    *full = v >= 2;   /* 2 FULL, 3 EXTRA */
-    return rc;
-}
-
 /* --- transactions --------------------------------------------------- */
 
 int store_begin(store *s, char *err, size_t errlen)
@@ -304,7 +22,7 @@ int store_begin(store *s, char *err, size_t errlen)
         return err_set(err, errlen, -EINVAL,
                        "database %s: a transaction is already open",
                        s->c.path);
-    int rc = conn_exec(&s->c, ST_BEGIN, err, errlen,
+    int rc = store__exec(&s->c, ST_BEGIN, err, errlen,
                        "starting a transaction");
     if (rc == 0) {
         s->in_tx = true;
@@ -318,7 +36,7 @@ int store_begin(store *s, char *err, size_t errlen)
 static void rollback_quiet(store *s)
 {
     if (!sqlite3_get_autocommit(s->c.db))
-        conn_exec(&s->c, ST_ROLLBACK, NULL, 0, "rolling back");
+        store__exec(&s->c, ST_ROLLBACK, NULL, 0, "rolling back");
 }
 
 int store_commit(store *s, char *err, size_t errlen)
@@ -332,7 +50,7 @@ int store_commit(store *s, char *err, size_t errlen)
                      "database %s: transaction not committed: a write in it "
                      "failed, so it was rolled back", s->c.path);
     else
-        rc = conn_exec(&s->c, ST_COMMIT, err, errlen, "committing");
+        rc = store__exec(&s->c, ST_COMMIT, err, errlen, "committing");
     if (rc < 0)
         rollback_quiet(s);
     s->in_tx = false;
@@ -362,14 +80,14 @@ static int op_begin(store *s, char *err, size_t errlen)
                        "a failed write; roll it back and start again",
                        s->c.path);
     }
-    return conn_exec(&s->c, ST_SAVEPOINT, err, errlen,
+    return store__exec(&s->c, ST_SAVEPOINT, err, errlen,
                      "starting a savepoint");
 }
 
 static int op_end(store *s, int rc, char *err, size_t errlen)
 {
     if (rc == 0) {
-        rc = conn_exec(&s->c, ST_RELEASE, err, errlen,
+        rc = store__exec(&s->c, ST_RELEASE, err, errlen,
                        s->in_tx ? "releasing a savepoint" : "committing");
         if (rc == 0)
             return 0;
@@ -380,8 +98,8 @@ static int op_end(store *s, int rc, char *err, size_t errlen)
             s->tx_failed = true;
     } else if (!s->in_tx) {
         rollback_quiet(s);
-    } else if (conn_exec(&s->c, ST_ROLLBACK_TO, NULL, 0, "") < 0 ||
-               conn_exec(&s->c, ST_RELEASE, NULL, 0, "") < 0) {
+    } else if (store__exec(&s->c, ST_ROLLBACK_TO, NULL, 0, "") < 0 ||
+               store__exec(&s->c, ST_RELEASE, NULL, 0, "") < 0) {
         s->tx_failed = true;
     }
     if (s->in_tx && (rc == -EIO || rc == -ENOSPC))
@@ -394,7 +112,7 @@ static int explain_run(store *s, int64_t run_id, const char *action,
                        const char *expected, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
-    int rc = conn_stmt(&s->c, ST_RUN_STATUS, &st, err, errlen);
+    int rc = store__stmt(&s->c, ST_RUN_STATUS, &st, err, errlen);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
@@ -408,7 +126,7 @@ static int explain_run(store *s, int64_t run_id, const char *action,
         rc = err_set(err, errlen, -ENOENT, "run %lld does not exist",
                      (long long)run_id);
     else
-        rc = conn_fail(&s->c, src, err, errlen, "reading run %lld",
+        rc = store__fail(&s->c, src, err, errlen, "reading run %lld",
                        (long long)run_id);
     sqlite3_reset(st);
     return rc;
@@ -428,14 +146,14 @@ int store_job_insert(store *s, const char *name, int priority,
     int rc = op_begin(s, err, errlen);
     if (rc < 0)
         return rc;
-    if ((rc = conn_stmt(&s->c, ST_JOB_INSERT, &st, err, errlen)) == 0) {
+    if ((rc = store__stmt(&s->c, ST_JOB_INSERT, &st, err, errlen)) == 0) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 2, priority);
         sqlite3_bind_int(st, 3, max_attempts);
         sqlite3_bind_text(st, 4, spec_json, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, n_runs);
-        sqlite3_bind_double(st, 6, now_unix());
-        rc = conn_step_done(&s->c, st, err, errlen, "inserting a job");
+        sqlite3_bind_double(st, 6, store__now());
+        rc = store__step_done(&s->c, st, err, errlen, "inserting a job");
         if (rc == 0)
             *job_id = sqlite3_last_insert_rowid(s->c.db);
     }
@@ -473,8 +191,8 @@ static void bind_config(sqlite3_stmt *st, const run_config *cfg,
         sqlite3_bind_int(st, 16, d->d);
         sqlite3_bind_int(st, 17, d->n);
         sqlite3_bind_int(st, 18, d->n_test);
-        bind_real(st, 19, d->noise);
-        bind_real(st, 20, d->flip);
+        store__bind_real(st, 19, d->noise);
+        store__bind_real(st, 20, d->flip);
     }   /* else ?14..?20 stay NULL (bindings are cleared) */
     sqlite3_bind_int(st, 21, d->intercept);
     sqlite3_bind_int(st, 22, d->stream);
@@ -504,12 +222,12 @@ int store_run_insert(store *s, int64_t job_id, long index, int priority,
     int rc = op_begin(s, err, errlen);
     if (rc < 0)
         return rc;
-    if ((rc = conn_stmt(&s->c, ST_RUN_INSERT, &st, err, errlen)) == 0) {
+    if ((rc = store__stmt(&s->c, ST_RUN_INSERT, &st, err, errlen)) == 0) {
         sqlite3_bind_int64(st, 1, job_id);
         sqlite3_bind_int64(st, 2, index);
         sqlite3_bind_int(st, 3, priority);
         bind_config(st, cfg, config_json);
-        rc = conn_step_done(&s->c, st, err, errlen,
+        rc = store__step_done(&s->c, st, err, errlen,
                             "inserting run %ld of job %lld", index,
                             (long long)job_id);
         if (rc == 0)
@@ -528,11 +246,11 @@ static int run_transition(store *s, enum stmt_id id, int64_t run_id,
     int rc = op_begin(s, err, errlen);
     if (rc < 0)
         return rc;
-    if ((rc = conn_stmt(&s->c, id, &st, err, errlen)) == 0) {
+    if ((rc = store__stmt(&s->c, id, &st, err, errlen)) == 0) {
         sqlite3_bind_int64(st, 1, run_id);
         if (sqlite3_bind_parameter_count(st) >= 2)
-            sqlite3_bind_double(st, 2, now_unix());
-        rc = conn_step_done(&s->c, st, err, errlen, "%s run %lld", action,
+            sqlite3_bind_double(st, 2, store__now());
+        rc = store__step_done(&s->c, st, err, errlen, "%s run %lld", action,
                             (long long)run_id);
         if (rc == 0 && sqlite3_changes(s->c.db) == 0)
             rc = explain_run(s, run_id, action, expected, err, errlen);
@@ -557,11 +275,11 @@ static int checkpoint_delete(store *s, int64_t run_id, char *err,
                              size_t errlen)
 {
     sqlite3_stmt *st;
-    int rc = conn_stmt(&s->c, ST_CKPT_DELETE, &st, err, errlen);
+    int rc = store__stmt(&s->c, ST_CKPT_DELETE, &st, err, errlen);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
-    return conn_step_done(&s->c, st, err, errlen,
+    return store__step_done(&s->c, st, err, errlen,
                           "deleting the checkpoint of run %lld",
                           (long long)run_id);
 }
@@ -570,12 +288,12 @@ static int result_insert(store *s, int64_t run_id, const run_result *res,
                          char *err, size_t errlen)
 {
     sqlite3_stmt *st;
-    int rc = conn_stmt(&s->c, ST_RESULT_INSERT, &st, err, errlen);
+    int rc = store__stmt(&s->c, ST_RESULT_INSERT, &st, err, errlen);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
-    result_bind(st, res);
-    return conn_step_done(&s->c, st, err, errlen,
+    store__result_bind(st, res);
+    return store__step_done(&s->c, st, err, errlen,
                           "storing the result of run %lld",
                           (long long)run_id);
 }
@@ -589,23 +307,23 @@ int store_run_finish(store *s, int64_t run_id, enum run_state state,
     if (!measured && !stopped)
         return err_set(err, errlen, -EINVAL,
                        "run %lld: cannot finish as %s", (long long)run_id,
-                       store_state_name(state));
+                       run_state_name(state));
     if (measured && !res)
         return err_set(err, errlen, -EINVAL,
                        "run %lld: finishing as %s needs its result",
-                       (long long)run_id, store_state_name(state));
+                       (long long)run_id, run_state_name(state));
     sqlite3_stmt *st;
     int rc = op_begin(s, err, errlen);
     if (rc < 0)
         return rc;
-    if ((rc = conn_stmt(&s->c, ST_RUN_FINISH, &st, err, errlen)) < 0)
+    if ((rc = store__stmt(&s->c, ST_RUN_FINISH, &st, err, errlen)) < 0)
         goto out;
     sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_text(st, 2, store_state_name(state), -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, now_unix());
+    sqlite3_bind_text(st, 2, run_state_name(state), -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 3, store__now());
     sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 5, stopped);
-    if ((rc = conn_step_done(&s->c, st, err, errlen, "finishing run %lld",
+    if ((rc = store__step_done(&s->c, st, err, errlen, "finishing run %lld",
                              (long long)run_id)) < 0)
         goto out;
     if (sqlite3_changes(s->c.db) == 0) {
@@ -634,18 +352,18 @@ int store_curve_insert(store *s, int64_t run_id, const curve_point *pts,
     int rc = op_begin(s, err, errlen);
     if (rc < 0)
         return rc;
-    if ((rc = conn_stmt(&s->c, ST_CURVE_INSERT, &st, err, errlen)) < 0)
+    if ((rc = store__stmt(&s->c, ST_CURVE_INSERT, &st, err, errlen)) < 0)
         goto out;
     for (int i = 0; i < n && rc == 0; i++) {
         const curve_point *p = &pts[i];
         sqlite3_bind_int64(st, 1, run_id);
         sqlite3_bind_int64(st, 2, p->step);
-        bind_real(st, 3, p->lr);
-        bind_real(st, 4, p->train_loss);
-        bind_real(st, 5, p->test_loss);
-        bind_real(st, 6, p->grad_norm);
-        bind_real(st, 7, p->online_loss);
-        rc = conn_step_done(&s->c, st, err, errlen,
+        store__bind_real(st, 3, p->lr);
+        store__bind_real(st, 4, p->train_loss);
+        store__bind_real(st, 5, p->test_loss);
+        store__bind_real(st, 6, p->grad_norm);
+        store__bind_real(st, 7, p->online_loss);
+        rc = store__step_done(&s->c, st, err, errlen,
                             "storing step %ld of run %lld's curve", p->step,
                             (long long)run_id);
     }
@@ -663,21 +381,21 @@ int store_checkpoint_put(store *s, int64_t run_id, const checkpoint *ck,
     int rc = op_begin(s, err, errlen);
     if (rc < 0)
         return rc;
-    if ((rc = conn_stmt(&s->c, ST_CKPT_PUT, &st, err, errlen)) < 0)
+    if ((rc = store__stmt(&s->c, ST_CKPT_PUT, &st, err, errlen)) < 0)
         goto out;
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_int64(st, 2, ck->step);
-    sqlite3_bind_double(st, 3, now_unix());
+    sqlite3_bind_double(st, 3, store__now());
     int brc = ck->len ? sqlite3_bind_blob64(st, 4, ck->data, ck->len,
                                             SQLITE_STATIC)
                       : sqlite3_bind_zeroblob(st, 4, 0);
     if (brc != SQLITE_OK) {
-        rc = conn_fail(&s->c, brc, err, errlen,
+        rc = store__fail(&s->c, brc, err, errlen,
                        "run %lld: checkpoint of %zu bytes",
                        (long long)run_id, ck->len);
         goto out;
     }
-    if ((rc = conn_step_done(&s->c, st, err, errlen,
+    if ((rc = store__step_done(&s->c, st, err, errlen,
                              "saving the checkpoint of run %lld",
                              (long long)run_id)) == 0 &&
         sqlite3_changes(s->c.db) == 0)
@@ -694,13 +412,13 @@ static int job_step(store *s, enum stmt_id id, int64_t job_id,
                     size_t errlen)
 {
     sqlite3_stmt *st;
-    int rc = conn_stmt(&s->c, id, &st, err, errlen);
+    int rc = store__stmt(&s->c, id, &st, err, errlen);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, job_id);
     if (sqlite3_bind_parameter_count(st) >= 2)
-        sqlite3_bind_double(st, 2, now_unix());
-    rc = conn_step_done(&s->c, st, err, errlen, "%s of job %lld", what,
+        sqlite3_bind_double(st, 2, store__now());
+    rc = store__step_done(&s->c, st, err, errlen, "%s of job %lld", what,
                         (long long)job_id);
     if (changed)
         *changed = rc == 0 ? sqlite3_changes(s->c.db) : 0;
@@ -768,17 +486,17 @@ int store_recover(store *s, long *requeued, long *failed, char *err,
         return rc;
     sqlite3_stmt *st;
     /* Fail first: what is left running afterwards goes back to the queue. */
-    if ((rc = conn_stmt(&s->c, ST_RECOVER_FAIL, &st, err, errlen)) == 0) {
-        sqlite3_bind_double(st, 1, now_unix());
-        rc = conn_step_done(&s->c, st, err, errlen, "%s",
+    if ((rc = store__stmt(&s->c, ST_RECOVER_FAIL, &st, err, errlen)) == 0) {
+        sqlite3_bind_double(st, 1, store__now());
+        rc = store__step_done(&s->c, st, err, errlen, "%s",
                             "failing runs past their attempts");
         *failed = sqlite3_changes(s->c.db);
     }
     if (rc == 0)
-        rc = conn_exec(&s->c, ST_RECOVER_CKPTS, err, errlen,
+        rc = store__exec(&s->c, ST_RECOVER_CKPTS, err, errlen,
                        "deleting the checkpoints of failed runs");
     if (rc == 0) {
-        rc = conn_exec(&s->c, ST_RECOVER_REQUEUE, err, errlen,
+        rc = store__exec(&s->c, ST_RECOVER_REQUEUE, err, errlen,
                        "requeueing interrupted runs");
         *requeued = sqlite3_changes(s->c.db);
     }
@@ -792,7 +510,7 @@ int store_queue_load(store *s, store_queue_fn fn, void *ctx, char *err,
                      size_t errlen)
 {
     sqlite3_stmt *st;
-    int rc = conn_stmt(&s->c, ST_QUEUE, &st, err, errlen);
+    int rc = store__stmt(&s->c, ST_QUEUE, &st, err, errlen);
     if (rc < 0)
         return rc;
     int src;
@@ -802,7 +520,7 @@ int store_queue_load(store *s, store_queue_fn fn, void *ctx, char *err,
                      sqlite3_column_int64(st, 2))) != 0)
             break;
     if (rc == 0 && src != SQLITE_DONE)
-        rc = conn_fail(&s->c, src, err, errlen, "reading the queue");
+        rc = store__fail(&s->c, src, err, errlen, "reading the queue");
     sqlite3_reset(st);
     return rc;
 }
@@ -820,7 +538,7 @@ int store_wal_checkpoint(store *s, char *err, size_t errlen)
     if (rc == SQLITE_BUSY)   /* another connection is checkpointing */
         return 0;
     if (rc != SQLITE_OK)
-        return conn_fail(&s->c, rc, err, errlen, "checkpointing the WAL");
+        return store__fail(&s->c, rc, err, errlen, "checkpointing the WAL");
     if (log < 0 || done < log)
         return 0;   /* a reader pins part of the WAL; try again later */
     /* Everything is in the database: reset the WAL file to zero bytes.
@@ -832,5 +550,5 @@ int store_wal_checkpoint(store *s, char *err, size_t errlen)
     sqlite3_busy_timeout(s->c.db, s->busy_ms);
     if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY)
         return 0;
-    return conn_fail(&s->c, rc, err, errlen, "truncating the WAL");
+    return store__fail(&s->c, rc, err, errlen, "truncating the WAL");
 }

@@ -10,6 +10,11 @@
  * (uv_async_send: notifications coalesce, the loop drains the whole
  * queue). Nothing is acknowledged before its commit.
  *
+ * Two kinds of request: a client's job operations (submit, cancel, retry,
+ * runs; refused once stopping began) and a worker's run reports (start,
+ * curve points, checkpoint, finish, requeue; taken until the store thread
+ * has exited, so no report of a joined worker is lost).
+ *
  * Store faults (issue 4 §6): when a write or commit fails with -EIO or
  * -ENOSPC, the transaction is rolled back, the writer enters the fault
  * state (writer_faulted; a WEV_FAULT event), pauses the scheduler so no
@@ -20,9 +25,9 @@
  * The WAL is checkpointed every WRITER_WAL_CHECKPOINT_S seconds of
  * activity.
  *
- * The writer also plays the daemon's side of the worker interface
- * (writer_worker_host): lease = take from the scheduler and record the
- * start, reports = requests to store.
+ * Files: writer.c (the queue, the thread, transactions, faults),
+ * wevent.c (events to the loop thread), jobops.c (job operations),
+ * reports.c (run reports); they share writer_internal.h.
  */
 #ifndef RESWEEP_WRITER_H
 #define RESWEEP_WRITER_H
@@ -31,27 +36,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine.h"
+#include "proto.h"
 #include "scheduler.h"
 #include "spec.h"
 #include "store.h"
-#include "worker.h"
 
 #define WRITER_RETRY_MIN_S       0.5
 #define WRITER_RETRY_MAX_S       5.0
 #define WRITER_WAL_CHECKPOINT_S  10.0
-#define WRITER_MAX_RUNS_PAGE     1000   /* rows per WEV_RUNS */
+#define WRITER_MAX_RUNS_PAGE     PROTO_MAX_RUNS_PAGE   /* rows per WEV_RUNS */
 
 typedef struct writer writer;
 
 typedef enum writer_event_kind {
-    WEV_SUBMITTED,      /* tag, job (+ name, priority, n_runs, created_at) */
+    WEV_SUBMITTED,      /* tag, job_id, u.submitted */
     WEV_SUBMIT_FAILED,  /* tag, rc, error; store_error: a fault, else the spec */
     WEV_RUN_STARTED,    /* job_id, run_id */
-    WEV_RUN_ENDED,      /* job_id, run_id, state (done/diverged/failed/canceled) */
+    WEV_RUN_ENDED,      /* job_id, run_id, u.state (done/diverged/failed/canceled) */
     WEV_RUN_REQUEUED,   /* job_id, run_id: suspended, queued again */
-    WEV_CANCELED,       /* tag, job_id, n (queued runs canceled), counts; or rc, error */
-    WEV_RETRIED,        /* tag, job_id, n (runs queued again), counts; or rc, error */
-    WEV_RUNS,           /* tag, job_id, rows, next_index (-1: no more); or rc, error */
+    WEV_CANCELED,       /* tag, job_id, u.jobop (n: queued runs canceled); or rc, error */
+    WEV_RETRIED,        /* tag, job_id, u.jobop (n: runs queued again); or rc, error */
+    WEV_RUNS,           /* tag, job_id, u.runs; or rc, error */
     WEV_FAULT,          /* error: the database refuses writes */
     WEV_FAULT_CLEARED,
 } writer_event_kind;
@@ -65,6 +71,7 @@ typedef struct writer_run_row {
     double gap, train_loss, lin_loss;   /* NAN until measured */
 } writer_run_row;
 
+/* A tagged union: the members of u that kind names are set. */
 typedef struct writer_event {
     struct writer_event *next;
     writer_event_kind kind;
@@ -73,18 +80,25 @@ typedef struct writer_event {
     bool store_error;            /* the failure is the database's */
     char *error;                 /* owned sentence, or NULL */
     int64_t job_id, run_id;
-    enum run_state state;
-    long n;
-    job_counts counts;
-    /* WEV_SUBMITTED */
-    char *name;                  /* owned; "" when unnamed */
-    int priority;
-    long n_runs;
-    double created_at;
-    /* WEV_RUNS */
-    writer_run_row *rows;        /* owned */
-    int nrows;
-    long next_index;
+    union {
+        struct {                 /* WEV_SUBMITTED */
+            char *name;          /* owned; "" when unnamed */
+            int priority;
+            long n_runs;
+            double created_at;
+            job_counts counts;
+        } submitted;
+        enum run_state state;    /* WEV_RUN_ENDED */
+        struct {                 /* WEV_CANCELED, WEV_RETRIED */
+            long n;
+            job_counts counts;   /* the job right after the operation */
+        } jobop;
+        struct {                 /* WEV_RUNS */
+            writer_run_row *rows;   /* owned */
+            int nrows;
+            long next_index;     /* -1: no more */
+        } runs;
+    } u;
 } writer_event;
 
 /* Called on the store thread after events were queued; must be safe from
@@ -97,8 +111,8 @@ int writer_new(store *st, sched *sc, writer_notify_fn notify, void *ctx,
                writer **out, char *err, size_t errlen);
 int writer_start(writer *w, char *err, size_t errlen);
 
-/* Requests. tag comes back in the request's event. Each returns 0, or
- * -ENOMEM (nothing queued), or -ESHUTDOWN after writer_stop began. */
+/* Job operations. tag comes back in the request's event. Each returns 0,
+ * or -ENOMEM (nothing queued), or -ESHUTDOWN after writer_stop began. */
 /* Takes ownership of spec (freed by the writer, also on error). */
 int writer_submit(writer *w, uint64_t tag, job_spec *spec);
 int writer_cancel(writer *w, uint64_t tag, int64_t job_id);
@@ -107,8 +121,24 @@ int writer_retry(writer *w, uint64_t tag, int64_t job_id);
 int writer_runs(writer *w, uint64_t tag, int64_t job_id, long from_index,
                 int limit);
 
-/* The daemon's side of worker.h, for the pool (valid while w lives). */
-const worker_host *writer_worker_host(writer *w);
+/* Run reports, in the order a run makes them. Pointers are borrowed for
+ * the call (the writer copies). 0, -ENOMEM (logged: the run is recovered
+ * at the next start), or -ESHUTDOWN once the store thread has exited. */
+typedef struct writer_run {
+    int64_t job_id, run_id;
+    int priority;                /* to requeue it */
+} writer_run;
+int writer_run_start(writer *w, const writer_run *run);
+int writer_run_curve(writer *w, const writer_run *run,
+                     const curve_point *pts, int n);
+int writer_run_checkpoint(writer *w, const writer_run *run,
+                          const checkpoint *ck);
+/* state RUN_STATE_DONE or RUN_STATE_DIVERGED with res, RUN_FAILED or
+ * RUN_CANCELED with error (may be NULL). */
+int writer_run_finish(writer *w, const writer_run *run, enum run_state state,
+                      const run_result *res, const char *error);
+/* The run goes back to the queue, its checkpoint kept (suspended). */
+int writer_run_requeue(writer *w, const writer_run *run);
 
 /* Takes every event queued so far, oldest first (NULL when none); free
  * each with writer_event_free. Loop thread. */

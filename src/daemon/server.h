@@ -15,7 +15,7 @@
  *                                store_error, jobs, queued, running
  *   submit  {spec}            -> job, name, n_runs (after the commit)
  *   status  {job?}            -> job {...} | jobs [...] (newest
- *                                SERVER_MAX_STATUS_JOBS, oldest first)
+ *                                PROTO_MAX_STATUS_JOBS, oldest first)
  *   runs    {job, from?, limit?} -> job, runs [{run, index, state,
  *                                attempts, error, gap}], next (index|null)
  *   cancel  {job}             -> job, canceled (queued runs), stopping
@@ -24,18 +24,19 @@
  *                                runs queued again), resumed (running
  *                                runs told to stop that now go on)
  *   watch   {job}             -> events {"event": "progress", job {...}}
- *                                at most every SERVER_WATCH_INTERVAL_MS,
+ *                                at most every PROTO_WATCH_INTERVAL_MS,
  *                                then {"event": "end", job {...}}
  *   shutdown                  -> ok; then the daemon stops
  * A job object: job, name, priority, state (queued|running|done|failed|
  * canceled), total, queued, running, done, failed, diverged, canceled,
  * finished, rate_per_min, eta_s (null when unknown), created_at.
  *
- * Limits (issue 4 §5), each answered with an error reply, never a crash:
- * SERVER_MAX_CONNECTIONS, SERVER_MAX_PENDING_WRITE (a client that does
- * not read its replies is disconnected), SERVER_MAX_INFLIGHT requests
- * awaiting the store per connection, PROTO_MAX_FRAME, PROTO_MAX_DEPTH,
- * SERVER_PARTIAL_TIMEOUT_S for a frame begun and never finished.
+ * Limits (issue 4 §5; proto.h lists them), each answered with an error
+ * reply, never a crash: PROTO_MAX_CONNECTIONS, PROTO_MAX_PENDING_WRITE
+ * (a client that does not read its replies is disconnected),
+ * PROTO_MAX_INFLIGHT requests awaiting the store per connection,
+ * PROTO_MAX_FRAME, PROTO_MAX_DEPTH, PROTO_PARTIAL_TIMEOUT_S for a frame
+ * begun and never finished.
  */
 #ifndef RESWEEP_SERVER_H
 #define RESWEEP_SERVER_H
@@ -50,12 +51,6 @@
 #include "store.h"
 #include "writer.h"
 
-#define SERVER_MAX_CONNECTIONS   64
-#define SERVER_MAX_PENDING_WRITE (16u * 1024u * 1024u)
-#define SERVER_MAX_INFLIGHT      16
-#define SERVER_PARTIAL_TIMEOUT_S 30.0
-#define SERVER_WATCH_INTERVAL_MS 250
-#define SERVER_MAX_STATUS_JOBS   1000
 #define SERVER_RATE_WINDOW_S     60     /* runs per minute over this window */
 #define SERVER_SHUTDOWN_S        4.5    /* workers suspend + store drains */
 

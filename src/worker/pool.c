@@ -9,7 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
 #include "err.h"
 #include "log.h"
 
@@ -18,7 +17,6 @@ typedef struct worker {
     int index;
     pthread_t thread;
     bool started;
-    store_reader *reader;
     run_lease lease;                       /* the run being executed */
     curve_point curve[POOL_CURVE_BATCH];   /* buffered, not yet reported */
     int ncurve;
@@ -77,33 +75,21 @@ static void report(worker *w, enum run_state state, const run_result *res,
 static void execute(worker *w)
 {
     char err[ERR_LEN] = "";
-    char *json = NULL;
-    void *ck_data = NULL;
-    size_t ck_len = 0;
     run_config cfg;
-    bool parsed = false;
-    int rc = store_reader_run(w->reader, w->lease.run_id, &json, &ck_data,
-                              &ck_len, err, sizeof err);
-    if (rc < 0) {
-        err_prefix(err, sizeof err, rc, "cannot read the run's configuration");
-        report(w, RUN_FAILED, NULL, err);
-        goto out;
-    }
-    rc = config_parse_str(json, &cfg, err, sizeof err);
+    int rc = config_parse_str(w->lease.config_json, &cfg, err, sizeof err);
     if (rc < 0) {
         /* The store holds only validated configurations; a failure here is
          * a version skew, and the sentence says which key. */
         report(w, RUN_FAILED, NULL, err);
-        goto out;
+        return;
     }
-    parsed = true;
     /* The engine's state format carries its own step; step here is only
      * informative. */
-    checkpoint resume = {ck_data, ck_len, 0};
+    checkpoint resume = {w->lease.ck_data, w->lease.ck_len, 0};
     run_hooks hooks = {
         .ctx = w, .curve = hook_curve, .checkpoint = hook_checkpoint,
         .poll = hook_poll, .checkpoint_s = w->pool->checkpoint_s,
-        .resume = ck_data ? &resume : NULL,
+        .resume = w->lease.ck_data ? &resume : NULL,
     };
     run_result res;
     run_result_clear(&res);
@@ -122,11 +108,7 @@ static void execute(worker *w)
     else
         report(w, RUN_FAILED, NULL,
                err[0] ? err : "the engine failed without a reason");
-out:
-    if (parsed)
-        config_free(&cfg);
-    free(json);
-    free(ck_data);
+    config_free(&cfg);
 }
 
 static void *worker_main(void *arg)
@@ -144,6 +126,7 @@ static void *worker_main(void *arg)
         log_debug("worker %d: run %lld of job %lld", w->index,
                   (long long)w->lease.run_id, (long long)w->lease.job_id);
         execute(w);
+        run_lease_clear(&w->lease);
     }
     atomic_fetch_sub(&w->pool->running, 1);
     return NULL;
@@ -156,8 +139,6 @@ static void pool_join(pool *p)
         if (w->started)
             pthread_join(w->thread, NULL);
         w->started = false;
-        store_reader_close(w->reader);
-        w->reader = NULL;
     }
 }
 
@@ -179,10 +160,9 @@ int pool_new(const pool_config *cfg, pool **out, char *err, size_t errlen)
     p->n = cfg->workers;
     p->workers = ws;
     int rc = 0;
-    for (int i = 0; i < p->n && rc == 0; i++) {
+    for (int i = 0; i < p->n; i++) {
         ws[i].pool = p;
         ws[i].index = i;
-        rc = store_reader_open(cfg->db_path, &ws[i].reader, err, errlen);
     }
     for (int i = 0; i < p->n && rc == 0; i++) {
         atomic_fetch_add(&p->running, 1);

@@ -1,0 +1,143 @@
+/* watch.c — following a job until it ends: a progress bar on a
+ * terminal, a line per change otherwise, the daemon's events with --json
+ * (cli.h). */
+#include <stdbool.h>
+#include <sys/ioctl.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+/* --- watching -------------------------------------------------------- */
+
+typedef struct progress {
+    bool tty, json;
+    long last_finished, last_failed;
+    bool drawn;
+} progress;
+
+static int term_columns(void)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
+
+static void draw_bar(progress *p, const cJSON *job)
+{
+    long total = cli_lnum(job, "total"), fin = cli_lnum(job, "finished");
+    char rate[32], eta[32], tail[160];
+    cli_fmt_rate(cli_num(job, "rate_per_min"), rate, sizeof rate);
+    cli_fmt_duration(cli_num(job, "eta_s"), eta, sizeof eta);
+    int n = snprintf(tail, sizeof tail,
+                     " %ld/%ld  %ld failed  %s runs/min  ETA %s", fin, total,
+                     cli_lnum(job, "failed"), rate, eta);
+    char head[64];
+    int h = snprintf(head, sizeof head, "job %ld ", cli_lnum(job, "job"));
+    int width = term_columns() - n - h - 3;
+    if (width > 40)
+        width = 40;
+    if (width < 5)
+        width = 5;
+    int filled = total > 0 ? (int)((double)fin / (double)total * width) : width;
+    printf("\r\033[K%s[", head);
+    for (int i = 0; i < width; i++)
+        putchar(i < filled ? '#' : '.');
+    printf("]%s", tail);
+    fflush(stdout);
+    p->drawn = true;
+}
+
+static void print_line(const cJSON *job)
+{
+    char rate[32], eta[32];
+    cli_fmt_rate(cli_num(job, "rate_per_min"), rate, sizeof rate);
+    cli_fmt_duration(cli_num(job, "eta_s"), eta, sizeof eta);
+    printf("job %ld: %ld/%ld finished (%ld done, %ld failed, %ld diverged, "
+           "%ld canceled), %s runs/min, ETA %s\n",
+           cli_lnum(job, "job"), cli_lnum(job, "finished"), cli_lnum(job, "total"),
+           cli_lnum(job, "done"), cli_lnum(job, "failed"), cli_lnum(job, "diverged"),
+           cli_lnum(job, "canceled"), rate, eta);
+    fflush(stdout);
+}
+
+static void show_progress(progress *p, const cJSON *ev, const cJSON *job,
+                          bool end)
+{
+    if (p->json) {
+        cli_print_json(ev);
+        fflush(stdout);
+        return;
+    }
+    if (p->tty) {
+        draw_bar(p, job);
+        if (end)
+            putchar('\n');
+    } else if (end || cli_lnum(job, "finished") != p->last_finished ||
+               cli_lnum(job, "failed") != p->last_failed) {
+        print_line(job);
+    }
+    p->last_finished = cli_lnum(job, "finished");
+    p->last_failed = cli_lnum(job, "failed");
+    if (end)
+        printf("job %ld %s: %s: %ld done, %ld failed, %ld diverged, %ld "
+               "canceled of %ld runs\n",
+               cli_lnum(job, "job"), cli_str(job, "name"), cli_str(job, "state"),
+               cli_lnum(job, "done"), cli_lnum(job, "failed"), cli_lnum(job, "diverged"),
+               cli_lnum(job, "canceled"), cli_lnum(job, "total"));
+}
+
+/* Streams the job's progress until its end event. */
+int cli_watch_job(cli_opts *o, session *s, long long job_id)
+{
+    cJSON *req = cli_req_new(s, "watch");
+    cJSON_AddNumberToObject(req, "job", (double)job_id);
+    int rc = cli_send(s, req);
+    if (rc != CLI_OK)
+        return rc;
+    progress p = {.tty = isatty(STDOUT_FILENO) && !o->json, .json = o->json,
+                  .last_finished = -1, .last_failed = -1};
+    for (;;) {
+        cJSON *ev = NULL;
+        proto_error e;
+        if (proto_recv(s->fd, CLI_WATCH_SILENCE_MS, &ev, &e) < 0) {
+            if (p.drawn)
+                putchar('\n');
+            return cli_fail_proto(&e);
+        }
+        if (proto_reply_status(ev, &e) < 0) {
+            cJSON_Delete(ev);
+            if (p.drawn)
+                putchar('\n');
+            return cli_fail_proto(&e);
+        }
+        const cJSON *job = cJSON_GetObjectItemCaseSensitive(ev, "job");
+        bool end = strcmp(cli_str(ev, "event"), "end") == 0;
+        show_progress(&p, ev, job, end);
+        int code = end ? cli_job_exit_code(job) : -1;
+        cJSON_Delete(ev);
+        if (end)
+            return code;
+    }
+}
+
+int cmd_watch(cli_opts *o, int argc, char **argv)
+{
+    long long job = cli_job_arg(argv[0]);
+    if (job < 0)
+        return CLI_USAGE;
+    session s;
+    int rc = cli_session_open(o, &s);
+    if (rc != CLI_OK)
+        return rc;
+    rc = cli_watch_job(o, &s, job);
+    cli_session_close(&s);
+    return rc;
+}

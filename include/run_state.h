@@ -1,0 +1,19 @@
+/* run_state.h — the life of a run (DESIGN §8): queued -> running ->
+ * done | failed | diverged | canceled, and back to queued when a run is
+ * suspended or retried. The store keeps it, the daemon moves it, a worker
+ * reports the end of one; all three name states through this header.
+ */
+#ifndef RESWEEP_RUN_STATE_H
+#define RESWEEP_RUN_STATE_H
+
+enum run_state {
+    RUN_QUEUED, RUN_RUNNING, RUN_STATE_DONE, RUN_FAILED, RUN_STATE_DIVERGED,
+    RUN_CANCELED, RUN_STATES
+};
+
+/* "queued", "running", ...; "?" out of range. */
+const char *run_state_name(enum run_state s);
+/* "queued" -> RUN_QUEUED...; -EINVAL for an unknown name. */
+int run_state_from_name(const char *name, enum run_state *out);
+
+#endif

@@ -1,0 +1,183 @@
+/* host.c — the worker host (host.h): leases from the scheduler with the
+ * run's configuration and checkpoint, reports to the store thread. */
+#include "host.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "jobctl.h"
+#include "log.h"
+
+/* Readers not in use; at most one per worker leasing at the same time. */
+typedef struct reader_slot {
+    struct reader_slot *next;
+    store_reader *r;
+} reader_slot;
+
+struct host {
+    worker_host wh;
+    char *db_path;
+    sched *sc;
+    writer *w;
+    pthread_mutex_t lock;         /* free */
+    reader_slot *free;
+};
+
+static writer_run run_of(const run_lease *l)
+{
+    return (writer_run){l->job_id, l->run_id, l->priority};
+}
+
+static reader_slot *reader_get(host *h, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&h->lock);
+    reader_slot *s = h->free;
+    if (s)
+        h->free = s->next;
+    pthread_mutex_unlock(&h->lock);
+    if (s)
+        return s;
+    if (!(s = calloc(1, sizeof *s))) {
+        err_set(err, errlen, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (store_reader_open(h->db_path, &s->r, err, errlen) < 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void reader_put(host *h, reader_slot *s)
+{
+    pthread_mutex_lock(&h->lock);
+    s->next = h->free;
+    h->free = s;
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* The run's configuration and checkpoint into the lease. */
+static int lease_read(host *h, run_lease *l, char *err, size_t errlen)
+{
+    reader_slot *s = reader_get(h, err, errlen);
+    if (!s)
+        return -EIO;
+    int rc = store_reader_run(s->r, l->run_id, &l->config_json, &l->ck_data,
+                              &l->ck_len, &l->attempt, err, errlen);
+    reader_put(h, s);
+    return rc;
+}
+
+/* Runs under the scheduler's lock (see sched_take): the start is posted
+ * before a cancel of the run's job can be. */
+static void record_start(void *ctx, const sched_run *sr)
+{
+    host *h = ctx;
+    writer_run run = {sr->job_id, sr->run_id, sr->priority};
+    writer_run_start(h->w, &run);
+}
+
+static int host_lease(void *ctx, run_lease *out)
+{
+    host *h = ctx;
+    for (;;) {
+        sched_run sr;
+        int rc = sched_take(h->sc, -1, &sr, record_start, h);
+        if (rc < 0)
+            return rc;
+        *out = (run_lease){.run_id = sr.run_id, .job_id = sr.job_id,
+                           .priority = sr.priority};
+        char err[ERR_LEN];
+        if ((rc = lease_read(h, out, err, sizeof err)) == 0)
+            return 0;
+        /* The run cannot start: it fails with the reason, and the worker
+         * gets the next one. */
+        err_prefix(err, sizeof err, rc, "cannot read the run's configuration");
+        log_error("run %lld: %s", (long long)sr.run_id, err);
+        writer_run run = run_of(out);
+        writer_run_finish(h->w, &run, RUN_FAILED, NULL, err);
+        run_lease_clear(out);
+    }
+}
+
+static enum run_poll host_poll(void *ctx, const run_lease *run)
+{
+    host *h = ctx;
+    return sched_poll(h->sc, run->run_id);
+}
+
+static void host_curve(void *ctx, const run_lease *l, const curve_point *pts,
+                       int n)
+{
+    host *h = ctx;
+    writer_run run = run_of(l);
+    writer_run_curve(h->w, &run, pts, n);
+}
+
+static int host_checkpoint(void *ctx, const run_lease *l,
+                           const checkpoint *ck)
+{
+    host *h = ctx;
+    writer_run run = run_of(l);
+    return writer_run_checkpoint(h->w, &run, ck);
+}
+
+static void host_finish(void *ctx, const run_lease *l, const run_outcome *o)
+{
+    host *h = ctx;
+    writer_run run = run_of(l);
+    if (o->state == RUN_QUEUED)
+        writer_run_requeue(h->w, &run);
+    else if (o->state == RUN_CANCELED)
+        jobctl_run_stopped(h->sc, h->w, &run, o->error);
+    else
+        writer_run_finish(h->w, &run, o->state, o->result, o->error);
+}
+
+int host_new(const char *db_path, sched *sc, writer *w, host **out,
+             char *err, size_t errlen)
+{
+    host *h = calloc(1, sizeof *h);
+    if (!h || !(h->db_path = strdup(db_path))) {
+        free(h);
+        return err_set(err, errlen, -ENOMEM, "out of memory");
+    }
+    h->sc = sc;
+    h->w = w;
+    pthread_mutex_init(&h->lock, NULL);
+    h->wh = (worker_host){h, host_lease, host_poll, host_curve,
+                          host_checkpoint, host_finish};
+    /* One reader now, so that a database the daemon cannot read fails
+     * the start, not the first run. */
+    reader_slot *s = reader_get(h, err, errlen);
+    if (!s) {
+        host_free(h);
+        return -EIO;
+    }
+    reader_put(h, s);
+    *out = h;
+    return 0;
+}
+
+void host_free(host *h)
+{
+    if (!h)
+        return;
+    for (reader_slot *s = h->free, *n; s; s = n) {
+        n = s->next;
+        store_reader_close(s->r);
+        free(s);
+    }
+    pthread_mutex_destroy(&h->lock);
+    free(h->db_path);
+    free(h);
+}
+
+const worker_host *host_worker(host *h)
+{
+    return &h->wh;
+}

@@ -1,0 +1,219 @@
+/* jobops.c — the job operations as the store thread applies them:
+ * submit (a transaction of its own), cancel and retry (inside a group's
+ * transaction, with the job's counts taken where the request sits), and
+ * the runs listing (a read, served after the commit). See writer.h. */
+#include "writer_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "log.h"
+
+/* --- cancel and retry --- */
+
+int jobops_apply(writer *w, wreq *r, char *err, size_t errlen)
+{
+    r->n = 0;
+    int rc = r->kind == WQ_CANCEL
+                 ? store_job_cancel(w->st, r->job_id, &r->n, err, errlen)
+                 : store_job_retry(w->st, r->job_id, &r->n, err, errlen);
+    /* Counted here, inside the transaction, so that the snapshot sits
+     * exactly where the request does in the event order: the run events
+     * after it in this group are deltas on top of it. */
+    if (rc == 0)
+        rc = store_job_counts(w->st, r->job_id, &r->counts, err, errlen);
+    wreq_set_rc(r, rc, err);
+    return rc;
+}
+
+typedef struct queue_filter {
+    writer *w;
+    int64_t job_id;
+    long pushed;
+} queue_filter;
+
+static int push_job_runs(void *ctx, int64_t job_id, int priority,
+                         int64_t run_id)
+{
+    queue_filter *f = ctx;
+    if (job_id == f->job_id && sched_push(f->w->sc, job_id, priority,
+                                          run_id) == 0)
+        f->pushed++;
+    return 0;
+}
+
+void jobops_after(writer *w, wreq *r)
+{
+    writer_event *ev = wev_add(w, r->kind == WQ_CANCEL ? WEV_CANCELED
+                                                       : WEV_RETRIED, r);
+    if (!ev)
+        return;
+    ev->rc = r->rc;
+    ev->u.jobop.n = r->n;
+    if (r->rc < 0) {
+        ev->error = r->rc_error ? strdup(r->rc_error) : NULL;
+        return;
+    }
+    ev->u.jobop.counts = r->counts;
+    if (r->kind == WQ_RETRY) {
+        char err[ERR_LEN];
+        /* The runs just queued again enter the scheduler; runs it holds
+         * already (queued, or leased and not yet stored) are refused by
+         * sched_push, so none runs twice. */
+        queue_filter f = {w, r->job_id, 0};
+        if (store_queue_load(w->st, push_job_runs, &f, err, sizeof err) < 0)
+            log_error("job %lld: retried runs not scheduled: %s",
+                      (long long)r->job_id, err);
+    }
+}
+
+/* --- listing runs --- */
+
+typedef struct runs_page {
+    writer_event *ev;
+    int limit;
+} runs_page;
+
+static int collect_run(void *ctx, const store_run_info *ri)
+{
+    runs_page *p = ctx;
+    writer_event *ev = p->ev;
+    if (ev->u.runs.nrows == p->limit) {
+        ev->u.runs.next_index = ri->index;   /* one more exists: the next page */
+        return 1;
+    }
+    writer_run_row *row = &ev->u.runs.rows[ev->u.runs.nrows++];
+    *row = (writer_run_row){ri->run_id, ri->index, ri->state, ri->attempts,
+                            ri->error ? strdup(ri->error) : NULL, ri->gap,
+                            ri->train_loss, ri->lin_loss};
+    return 0;
+}
+
+void jobops_serve_runs(writer *w, wreq *r)
+{
+    writer_event *ev = wev_add(w, WEV_RUNS, r);
+    if (!ev)
+        return;
+    ev->u.runs.next_index = -1;
+    ev->u.runs.rows = calloc((size_t)r->u.runs.limit, sizeof *ev->u.runs.rows);
+    if (!ev->u.runs.rows) {
+        ev->rc = -ENOMEM;
+        ev->error = strdup("out of memory");
+        return;
+    }
+    char err[ERR_LEN];
+    runs_page p = {ev, r->u.runs.limit};
+    int rc = store_run_list(w->st, r->job_id, r->u.runs.from_index,
+                            collect_run, &p, err, sizeof err);
+    if (rc < 0) {
+        ev->rc = rc;
+        ev->store_error = rc != -ENOENT;
+        ev->error = strdup(err);
+    }
+}
+
+/* --- submissions --- */
+
+typedef struct submit_ctx {
+    writer *w;
+    int64_t job_id;
+    int priority;
+    int64_t *ids;
+    int store_rc;
+} submit_ctx;
+
+static int submit_emit(void *ctx, long index, const run_config *cfg,
+                       const char *config_json, char *err, size_t errlen)
+{
+    submit_ctx *c = ctx;
+    int rc = store_run_insert(c->w->st, c->job_id, index, c->priority, cfg,
+                              config_json, &c->ids[index], err, errlen);
+    if (rc < 0)
+        c->store_rc = rc;
+    return rc;
+}
+
+static int copy_job_info(void *ctx, const store_job_info *ji)
+{
+    writer_event *ev = ctx;
+    ev->u.submitted.created_at = ji->created_at;
+    ev->u.submitted.counts = ji->counts;
+    return 0;
+}
+
+static void submit_failed(writer *w, wreq *r, int rc, bool store_error,
+                          const char *err)
+{
+    writer_event *ev = wev_add(w, WEV_SUBMIT_FAILED, r);
+    if (ev) {
+        ev->rc = rc;
+        ev->store_error = store_error;
+        ev->error = strdup(err);
+    }
+    wev_publish(w);
+}
+
+static void submitted(writer *w, wreq *r, const submit_ctx *c, long n)
+{
+    const job_spec *sp = r->u.spec;
+    writer_event *ev = wev_add(w, WEV_SUBMITTED, r);
+    if (ev) {
+        ev->job_id = c->job_id;
+        ev->u.submitted.name = strdup(spec_name(sp));
+        ev->u.submitted.priority = c->priority;
+        ev->u.submitted.n_runs = n;
+        ev->u.submitted.created_at = NAN;
+        ev->u.submitted.counts.total = n;
+        ev->u.submitted.counts.by_state[RUN_QUEUED] = n;
+        char ignored[ERR_LEN];
+        (void)store_job_list(w->st, c->job_id, copy_job_info, ev, ignored,
+                             sizeof ignored);
+    }
+    log_info("job %lld \"%s\": %ld runs queued, priority %d",
+             (long long)c->job_id, spec_name(sp), n, c->priority);
+    wev_publish(w);
+}
+
+int jobops_submit(writer *w, wreq *r, char *err, size_t errlen)
+{
+    const job_spec *sp = r->u.spec;
+    long n = spec_count(sp);
+    submit_ctx c = {w, 0, spec_priority(sp), NULL, 0};
+    c.ids = malloc((size_t)(n > 0 ? n : 1) * sizeof *c.ids);
+    if (!c.ids) {
+        submit_failed(w, r, -ENOMEM, false, "out of memory expanding the job");
+        return 0;
+    }
+    int rc = store_begin(w->st, err, errlen);
+    if (rc < 0)
+        goto fail_store;
+    rc = store_job_insert(w->st, spec_name(sp), c.priority,
+                          spec_max_attempts(sp), spec_json(sp), n, &c.job_id,
+                          err, errlen);
+    if (rc < 0) {
+        c.store_rc = rc;
+        goto fail_store;
+    }
+    rc = spec_expand(sp, submit_emit, &c, err, errlen);
+    if (rc < 0 && c.store_rc == 0) {
+        store_rollback(w->st);
+        free(c.ids);
+        submit_failed(w, r, rc, false, err);   /* the spec: invalid_spec */
+        return 0;
+    }
+    if (rc < 0 || (rc = store_commit(w->st, err, errlen)) < 0)
+        goto fail_store;
+    w->wal_dirty = true;
+    for (long i = 0; i < n; i++)
+        (void)sched_push(w->sc, c.job_id, c.priority, c.ids[i]);
+    free(c.ids);
+    submitted(w, r, &c, n);
+    return 1;
+fail_store:
+    store_rollback(w->st);
+    free(c.ids);
+    submit_failed(w, r, rc, true, err);
+    /* begin and commit fail only for the disk's reasons; an insert may
+     * also fail for a value the schema refused, which is no fault. */
+    return writer_is_fault(rc) ? rc : c.store_rc == 0 ? -EIO : 0;
+}

@@ -1,0 +1,139 @@
+/* listen.c — the daemon's socket (Redis's anet.c is the model): claiming
+ * the path, replacing a dead daemon's socket, accepting, and checking who
+ * is on the other end (server.h). */
+#include "server_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "paths.h"
+
+/* A socket file at path: refused if a daemon answers on it, removed if
+ * none does. */
+static int clear_stale_socket(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0
+                               : err_set(err, errlen, -errno, "%s: %s", path,
+                                         strerror(errno));
+    if (!S_ISSOCK(st.st_mode))
+        return err_set(err, errlen, -EEXIST,
+                       "%s exists and is not a socket; remove it or choose "
+                       "another --socket",
+                       path);
+    int fd;
+    char cerr[ERR_LEN];
+    int rc = proto_connect(path, &fd, cerr, sizeof cerr);
+    if (rc == 0) {
+        close(fd);
+        return err_set(err, errlen, -EADDRINUSE,
+                       "a daemon is already listening on %s", path);
+    }
+    if (rc != -ECONNREFUSED)
+        return err_set(err, errlen, rc, "%s", cerr);
+    log_info("replacing the stale socket %s of a daemon that is gone", path);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return err_set(err, errlen, -errno, "%s: cannot remove: %s", path,
+                       strerror(errno));
+    return 0;
+}
+
+int server_bind(server *s, char *err, size_t errlen)
+{
+    if (strlen(s->socket_path) > PATHS_SOCKET_MAX)
+        return err_set(err, errlen, -ENAMETOOLONG,
+                       "%s: a socket path may have at most %d bytes",
+                       s->socket_path, PATHS_SOCKET_MAX);
+    char dir[PATHS_MAX];
+    int rc = paths_dirname(s->socket_path, dir, sizeof dir);
+    if (rc < 0)
+        return err_set(err, errlen, rc, "%s: path too long", s->socket_path);
+    rc = paths_private_dir(dir, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = clear_stale_socket(s->socket_path, err, errlen);
+    if (rc < 0)
+        return rc;
+    /* Created 0600 from the start: no moment where another user could
+     * connect. (The directory is private too.) */
+    mode_t old = umask(0177);
+    rc = uv_pipe_bind(&s->listener, s->socket_path);
+    umask(old);
+    if (rc < 0)
+        return err_set(err, errlen, rc, "cannot bind %s: %s", s->socket_path,
+                       uv_strerror(rc));
+    s->bound = true;
+    return 0;
+}
+
+static bool peer_allowed(conn *c)
+{
+    uv_os_fd_t fd;
+    struct ucred cr;
+    socklen_t len = sizeof cr;
+    if (uv_fileno(&c->h.handle, &fd) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
+        log_warn("client %llu: cannot read its credentials; refused",
+                 (unsigned long long)c->id);
+        return false;
+    }
+    if (cr.uid != geteuid()) {
+        log_warn("refused a connection from uid %lu (pid %ld): only uid %lu "
+                 "may use this daemon",
+                 (unsigned long)cr.uid, (long)cr.pid,
+                 (unsigned long)geteuid());
+        return false;
+    }
+    return true;
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+    server *s = l->data;
+    if (status < 0) {
+        log_warn("accept: %s", uv_strerror(status));
+        return;
+    }
+    conn *c = server__conn_new(s);
+    if (!c)
+        return;
+    uv_pipe_init(s->loop, &c->h.pipe, 0);
+    if (uv_accept(l, &c->h.stream) != 0)
+        return server__conn_close(c);
+    if (!peer_allowed(c)) {
+        server__reply_errorf(c, NULL, PROTO_E_PERMISSION, NULL,
+                             "this daemon serves only its own user");
+        return server__close_when_flushed(c);
+    }
+    if (s->nconns > PROTO_MAX_CONNECTIONS) {
+        log_warn("refused client %llu: %d connections are open already",
+                 (unsigned long long)c->id, PROTO_MAX_CONNECTIONS);
+        proto_error e;
+        proto_error_set(&e, -EMFILE, PROTO_E_TOO_MANY_CONNECTIONS, NULL,
+                        "the daemon already serves %d connections; close "
+                        "one and try again",
+                        PROTO_MAX_CONNECTIONS);
+        server__reply_error(c, NULL, &e);
+        return server__close_when_flushed(c);
+    }
+    server__conn_start(c);
+}
+
+int server__listen(server *s, char *err, size_t errlen)
+{
+    int rc = uv_listen((uv_stream_t *)&s->listener, 64, on_connection);
+    if (rc < 0)
+        return err_set(err, errlen, rc, "cannot listen on %s: %s",
+                       s->socket_path, uv_strerror(rc));
+    s->listening = true;
+    log_info("listening on %s", s->socket_path);
+    return 0;
+}
+

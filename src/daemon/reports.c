@@ -1,0 +1,66 @@
+/* reports.c — a worker's run reports as the store thread applies them,
+ * and what each makes visible after the commit (writer.h). */
+#include "writer_internal.h"
+
+#include "log.h"
+
+int reports_apply(writer *w, wreq *r, char *err, size_t errlen)
+{
+    int rc = 0;
+    switch (r->kind) {
+    case WQ_START:
+        rc = store_run_start(w->st, r->run_id, err, errlen);
+        break;
+    case WQ_CURVE:
+        rc = store_curve_insert(w->st, r->run_id, r->u.curve.pts,
+                                r->u.curve.n, err, errlen);
+        break;
+    case WQ_CHECKPOINT: {
+        checkpoint ck = {r->u.ck.data, r->u.ck.len, r->u.ck.step};
+        rc = store_checkpoint_put(w->st, r->run_id, &ck, err, errlen);
+        break;
+    }
+    case WQ_FINISH:
+        rc = store_run_finish(w->st, r->run_id, r->u.finish.state,
+                              r->u.finish.has_result ? &r->u.finish.result
+                                                     : NULL,
+                              r->u.finish.error, err, errlen);
+        break;
+    case WQ_REQUEUE:
+        rc = store_run_requeue(w->st, r->run_id, err, errlen);
+        break;
+    default:
+        break;
+    }
+    wreq_set_rc(r, rc, err);
+    if (rc < 0 && !writer_is_fault(rc))
+        log_warn("run %lld: %s", (long long)r->run_id, err);
+    return rc;
+}
+
+void reports_after(writer *w, wreq *r)
+{
+    writer_event *ev;
+    switch (r->kind) {
+    case WQ_START:
+        if (r->rc == 0)
+            wev_add(w, WEV_RUN_STARTED, r);
+        break;
+    case WQ_FINISH:
+        sched_release(w->sc, r->run_id);
+        if (r->rc == 0 && (ev = wev_add(w, WEV_RUN_ENDED, r)))
+            ev->u.state = r->u.finish.state;
+        break;
+    case WQ_REQUEUE:
+        sched_release(w->sc, r->run_id);
+        if (r->rc == 0) {
+            wev_add(w, WEV_RUN_REQUEUED, r);
+            /* At shutdown the scheduler refuses; otherwise (an engine
+             * that suspended on its own) the run waits its turn again. */
+            (void)sched_push(w->sc, r->job_id, r->priority, r->run_id);
+        }
+        break;
+    default:
+        break;
+    }
+}

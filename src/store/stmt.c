@@ -1,0 +1,154 @@
+/* stmt.c — the statements the store runs: their SQL, prepared once per
+ * connection on first use and cached (see internal.h). */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "err.h"
+
+/* The SQL of every cached statement, by enum stmt_id. The results
+ * statements are built from the column list (columns.c). */
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    /* Each store call runs inside this savepoint, so that it is atomic
+     * whether or not the caller opened a transaction. */
+    [ST_SAVEPOINT] = "SAVEPOINT store_op",
+    [ST_RELEASE] = "RELEASE store_op",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO store_op",
+
+    [ST_JOB_INSERT] =
+        "INSERT INTO jobs (name, priority, max_attempts, spec, n_runs,"
+        " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE job_id = ?1",
+    [ST_JOB_COUNTS] =
+        "SELECT status, count(*) FROM runs WHERE job_id = ?1 GROUP BY status",
+    [ST_JOB_LIST] =
+        "SELECT job_id, name, priority, max_attempts, n_runs, created_at,"
+        " canceled_at, total, queued, running, done, failed, diverged,"
+        " canceled FROM job_progress WHERE job_id BETWEEN ?1 AND ?2"
+        " ORDER BY job_id",
+
+    [ST_RUN_INSERT] =
+        "INSERT INTO runs (job_id, idx, priority,"
+        " arch, blocks, unit_depth, width, activation, init, gain,"
+        " init_scale, loss,"
+        " source, dist, target, d, n, n_test, noise, flip, intercept, stream,"
+        " optimizer, lr, theta_lr, schedule, steps, batch, tol, seed, config)"
+        " VALUES (?1, ?2, ?3,"
+        " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+        " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
+        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+    [ST_RUN_START] =
+        "UPDATE runs SET status = 'running', attempts = attempts + 1,"
+        " started_at = ?2 WHERE run_id = ?1 AND status = 'queued'",
+    /* ?5: whether a queued run may end this way (failed, canceled). */
+    [ST_RUN_FINISH] =
+        "UPDATE runs SET status = ?2, finished_at = ?3, error = ?4"
+        " WHERE run_id = ?1"
+        " AND (status = 'running' OR (?5 AND status = 'queued'))",
+    [ST_RUN_REQUEUE] =
+        "UPDATE runs SET status = 'queued', attempts = max(attempts - 1, 0)"
+        " WHERE run_id = ?1 AND status = 'running'",
+    [ST_RUN_STATUS] = "SELECT status FROM runs WHERE run_id = ?1",
+    [ST_RUN_LIST] =
+        "SELECT r.run_id, r.job_id, r.idx, r.status, r.attempts, r.priority,"
+        " r.started_at, r.finished_at, r.error, r.config,"
+        " x.train_loss, x.lin_loss, x.gap"
+        " FROM runs r LEFT JOIN results x ON x.run_id = r.run_id"
+        " WHERE r.job_id = ?1 AND r.idx >= ?2 ORDER BY r.idx",
+    [ST_RUN_CONFIG] =
+        "SELECT r.config, c.state, r.attempts, r.status FROM runs r"
+        " LEFT JOIN checkpoints c ON c.run_id = r.run_id WHERE r.run_id = ?1",
+
+    [ST_CURVE_INSERT] =
+        "INSERT OR REPLACE INTO curves (run_id, step, lr, train_loss,"
+        " test_loss, grad_norm, online_loss)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+
+    [ST_CKPT_PUT] =
+        "INSERT OR REPLACE INTO checkpoints (run_id, step, saved_at, state)"
+        " SELECT ?1, ?2, ?3, ?4 WHERE EXISTS"
+        " (SELECT 1 FROM runs WHERE run_id = ?1 AND status = 'running')",
+    [ST_CKPT_GET] = "SELECT step, state FROM checkpoints WHERE run_id = ?1",
+    [ST_CKPT_DELETE] = "DELETE FROM checkpoints WHERE run_id = ?1",
+
+    [ST_CANCEL_RUNS] =
+        "UPDATE runs SET status = 'canceled', finished_at = ?2"
+        " WHERE job_id = ?1 AND status = 'queued'",
+    /* A suspended run of the job may have been queued with a checkpoint. */
+    [ST_CANCEL_CKPTS] =
+        "DELETE FROM checkpoints WHERE run_id IN (SELECT run_id FROM runs"
+        " WHERE job_id = ?1 AND status = 'canceled')",
+    [ST_CANCEL_JOB] =
+        "UPDATE jobs SET canceled_at = coalesce(canceled_at, ?2)"
+        " WHERE job_id = ?1",
+
+    [ST_RETRY_RESULTS] =
+        "DELETE FROM results WHERE run_id IN (SELECT run_id FROM runs"
+        " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
+    [ST_RETRY_CURVES] =
+        "DELETE FROM curves WHERE run_id IN (SELECT run_id FROM runs"
+        " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
+    [ST_RETRY_RUNS] =
+        "UPDATE runs SET status = 'queued', attempts = 0, error = NULL,"
+        " started_at = NULL, finished_at = NULL"
+        " WHERE job_id = ?1 AND status IN ('failed', 'canceled')",
+    [ST_RETRY_JOB] = "UPDATE jobs SET canceled_at = NULL WHERE job_id = ?1",
+
+    [ST_RECOVER_FAIL] =
+        "UPDATE runs SET status = 'failed', finished_at = ?1,"
+        " error = printf('daemon died %d time%s while running this run',"
+        "   attempts, CASE attempts WHEN 1 THEN '' ELSE 's' END)"
+        " WHERE status = 'running' AND attempts >="
+        " (SELECT max_attempts FROM jobs j WHERE j.job_id = runs.job_id)",
+    [ST_RECOVER_CKPTS] =
+        "DELETE FROM checkpoints WHERE run_id IN"
+        " (SELECT run_id FROM runs WHERE status = 'failed')",
+    [ST_RECOVER_REQUEUE] =
+        "UPDATE runs SET status = 'queued' WHERE status = 'running'",
+
+    [ST_QUEUE] =
+        "SELECT job_id, priority, run_id FROM runs WHERE status = 'queued'"
+        " ORDER BY priority DESC, job_id, run_id",
+};
+
+int store__stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **out,
+              char *err, size_t errlen)
+{
+    if (!c->st[id]) {
+        char *built = NULL;
+        const char *sql = stmt_sql[id];
+        if (!sql) {
+            built = store__result_sql(id);
+            if (!built)
+                return err_set(err, errlen, -ENOMEM,
+                               "database %s: out of memory", c->path);
+            sql = built;
+        }
+        int rc = sqlite3_prepare_v3(c->db, sql, -1,
+                                    SQLITE_PREPARE_PERSISTENT, &c->st[id],
+                                    NULL);
+        if (rc != SQLITE_OK)
+            rc = store__fail(c, rc, err, errlen, "preparing \"%.60s...\"", sql);
+        free(built);
+        if (rc < 0)
+            return rc;
+    } else {
+        /* Reset after its last use; no binding (a borrowed pointer of an
+         * earlier caller) survives into this one. */
+        sqlite3_clear_bindings(c->st[id]);
+    }
+    *out = c->st[id];
+    return 0;
+}
+
+int store__exec(struct conn *c, enum stmt_id id, char *err, size_t errlen,
+              const char *what)
+{
+    sqlite3_stmt *st;
+    int rc = store__stmt(c, id, &st, err, errlen);
+    return rc < 0 ? rc : store__step_done(c, st, err, errlen, "%s", what);
+}
