@@ -44,7 +44,8 @@ struct cJSON;
 #define PROTO_MAX_INFLIGHT      16             /* requests awaiting the store, per connection (too_many_requests) */
 #define PROTO_MAX_WATCHES       16             /* watched jobs per connection (too_many_requests) */
 #define PROTO_MAX_PENDING_WRITE (16u * 1024u * 1024u)  /* unread reply bytes before a disconnect */
-#define PROTO_PARTIAL_TIMEOUT_S 30.0           /* a frame begun and not finished: disconnect */
+#define PROTO_FRAME_TIMEOUT_S   30.0           /* first byte of a frame to its last, else disconnect (resweepd --frame-timeout) */
+#define PROTO_IDLE_TIMEOUT_S    300.0          /* no request, reply or watch for this long: disconnect (resweepd --idle-timeout) */
 #define PROTO_MAX_STATUS_JOBS   1000           /* newest jobs in a status reply ("truncated") */
 #define PROTO_MAX_RUNS_PAGE     1000           /* rows per runs reply (bad_request past it) */
 #define PROTO_WATCH_INTERVAL_MS 250            /* watch: at most one progress event per interval */

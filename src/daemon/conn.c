@@ -184,7 +184,15 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
             free(frame);
         }
     }
-    c->partial_since = proto_decoder_partial(&c->dec) ? server__now() : 0;
+    /* The frame clock starts at a frame's first byte and is not reset by
+     * later bytes of the same frame: a client trickling a byte a second
+     * is as stuck as one that stopped. */
+    double now = server__now();
+    c->last_active = now;
+    if (!proto_decoder_partial(&c->dec))
+        c->frame_since = 0;
+    else if (c->frame_since == 0)
+        c->frame_since = now;
 }
 
 conn *server__conn_new(server *s)
@@ -196,6 +204,7 @@ conn *server__conn_new(server *s)
     }
     c->srv = s;
     c->id = ++s->next_conn_id;
+    c->last_active = server__now();
     proto_decoder_init(&c->dec, PROTO_MAX_FRAME);
     c->next = s->conns;
     s->conns = c;
@@ -211,17 +220,45 @@ void server__conn_start(conn *c)
         server__conn_close(c);
 }
 
+/* Idle: nothing to say and nothing awaited. A watcher or a client
+ * waiting for its reply may be silent for as long as it likes. */
+static bool conn_idle(const conn *c)
+{
+    return c->nwatches == 0 && c->inflight == 0 && c->write_pending == 0 &&
+           c->frame_since == 0 && !c->closing;
+}
+
+bool server__conn_evict_idle(server *s, const conn *except)
+{
+    conn *victim = NULL;
+    for (conn *c = s->conns; c; c = c->next)
+        if (c != except && conn_idle(c) &&
+            (!victim || c->last_active < victim->last_active))
+            victim = c;
+    if (!victim)
+        return false;
+    log_info("client %llu idle for %.0f s closed to make room for client "
+             "%llu (%d connections open)",
+             (unsigned long long)victim->id,
+             server__now() - victim->last_active,
+             (unsigned long long)except->id, s->nconns);
+    server__conn_close(victim);
+    return true;
+}
+
 void server__conns_sweep(server *s, double now)
 {
     for (conn *c = s->conns, *n; c; c = n) {
         n = c->next;
-        if (c->partial_since > 0 &&
-            now - c->partial_since > PROTO_PARTIAL_TIMEOUT_S) {
-            log_info("client %llu sent part of a frame and nothing for "
-                     "%.0f s; disconnected",
-                     (unsigned long long)c->id, PROTO_PARTIAL_TIMEOUT_S);
+        if (c->frame_since > 0 && now - c->frame_since > s->frame_timeout_s) {
+            log_info("client %llu took more than %g s to send one frame; "
+                     "disconnected",
+                     (unsigned long long)c->id, s->frame_timeout_s);
+            server__conn_close(c);
+        } else if (conn_idle(c) && now - c->last_active > s->idle_timeout_s) {
+            log_info("client %llu idle for %g s; disconnected",
+                     (unsigned long long)c->id, s->idle_timeout_s);
             server__conn_close(c);
         }
     }
 }
-

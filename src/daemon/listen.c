@@ -112,13 +112,16 @@ static void on_connection(uv_stream_t *l, int status)
                              "this daemon serves only its own user");
         return server__close_when_flushed(c);
     }
-    if (s->nconns > PROTO_MAX_CONNECTIONS) {
-        log_warn("refused client %llu: %d connections are open already",
+    /* The table full of idle clients must not lock the owner out (of
+     * shutdown, say): the longest idle one makes room. */
+    if (s->nconns > PROTO_MAX_CONNECTIONS && !server__conn_evict_idle(s, c)) {
+        log_warn("refused client %llu: %d connections are open and busy",
                  (unsigned long long)c->id, PROTO_MAX_CONNECTIONS);
         proto_error e;
         proto_error_set(&e, -EMFILE, PROTO_E_TOO_MANY_CONNECTIONS, NULL,
-                        "the daemon already serves %d connections; close "
-                        "one and try again",
+                        "the daemon already serves %d connections, all busy "
+                        "(watching or awaiting a reply); close one and try "
+                        "again",
                         PROTO_MAX_CONNECTIONS);
         server__reply_error(c, NULL, &e);
         return server__close_when_flushed(c);

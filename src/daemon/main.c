@@ -26,6 +26,7 @@
 #include "log.h"
 #include "paths.h"
 #include "pool.h"
+#include "proto.h"
 #include "scheduler.h"
 #include "server.h"
 #include "store.h"
@@ -36,6 +37,7 @@
 static const char usage[] =
     "usage: resweepd [--socket PATH] [--db PATH] [--workers N]\n"
     "                [--log-level error|warn|info|debug] [--checkpoint-s S]\n"
+    "                [--idle-timeout S] [--frame-timeout S]\n"
     "\n"
     "Runs sweeps submitted with `resweep submit`, in the foreground, logging\n"
     "to stderr (a service manager daemonises it).\n"
@@ -50,6 +52,10 @@ static const char usage[] =
     "  --log-level L      error, warn, info (default) or debug\n"
     "  --checkpoint-s S   save a running run's state every S seconds\n"
     "                     (default 60; 0: only at shutdown)\n"
+    "  --idle-timeout S   close a connection with no request in flight and\n"
+    "                     no watch after S seconds of silence (default 300)\n"
+    "  --frame-timeout S  close a connection that takes longer than S seconds\n"
+    "                     from a frame's first byte to its last (default 30)\n"
     "  --version, --help\n";
 
 typedef struct options {
@@ -58,7 +64,25 @@ typedef struct options {
     int workers;
     enum log_level level;
     double checkpoint_s;
+    double idle_timeout_s, frame_timeout_s;
 } options;
+
+/* A timeout in seconds, at least 0.1 (smaller would close clients
+ * between their own writes) and at most a year. */
+static int parse_seconds(const char *opt, const char *arg, double *out)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (*end || !(v >= 0.1 && v <= 3.2e7)) {
+        fprintf(stderr,
+                "resweepd: %s: must be a number of seconds in [0.1, 3.2e7], "
+                "got \"%s\"\n",
+                opt, arg);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
 
 /* 0 to run, 1 when --help/--version answered, -1 on a usage error. */
 static int parse_options(int argc, char **argv, options *o)
@@ -69,6 +93,8 @@ static int parse_options(int argc, char **argv, options *o)
         {"workers", required_argument, NULL, 'w'},
         {"log-level", required_argument, NULL, 'l'},
         {"checkpoint-s", required_argument, NULL, 'c'},
+        {"idle-timeout", required_argument, NULL, 'i'},
+        {"frame-timeout", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -77,6 +103,8 @@ static int parse_options(int argc, char **argv, options *o)
     o->workers = ncpu > 0 ? (int)ncpu : 1;
     o->level = LOGL_INFO;
     o->checkpoint_s = DEFAULT_CHECKPOINT_S;
+    o->idle_timeout_s = PROTO_IDLE_TIMEOUT_S;
+    o->frame_timeout_s = PROTO_FRAME_TIMEOUT_S;
     o->socket[0] = o->db[0] = '\0';
     int ch;
     char *end;
@@ -120,6 +148,13 @@ static int parse_options(int argc, char **argv, options *o)
                         optarg);
                 return -1;
             }
+            break;
+        case 'i':
+        case 'f':
+            if (parse_seconds(ch == 'i' ? "--idle-timeout" : "--frame-timeout",
+                              optarg, ch == 'i' ? &o->idle_timeout_s
+                                                : &o->frame_timeout_s) < 0)
+                return -1;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -210,7 +245,9 @@ static int start(daemon_state *d, const options *o, char *err, size_t errlen)
     d->loop_ok = true;
     if ((rc = sched_new(&d->sc)) < 0)
         return err_set(err, errlen, rc, "out of memory");
-    server_config sc = {&d->loop, o->socket, o->db, o->workers, d->sc};
+    server_config sc = {&d->loop, o->socket,         o->db,
+                        o->workers, d->sc,           o->idle_timeout_s,
+                        o->frame_timeout_s};
     if ((rc = server_new(&sc, &d->srv, err, errlen)) < 0 ||
         (rc = server_bind(d->srv, err, errlen)) < 0)
         return rc;

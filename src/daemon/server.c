@@ -36,6 +36,8 @@ int server_new(const server_config *cfg, server **out, char *err,
     s->socket_path = strdup(cfg->socket_path);
     s->db_path = strdup(cfg->db_path);
     s->workers = cfg->workers;
+    s->idle_timeout_s = cfg->idle_timeout_s;
+    s->frame_timeout_s = cfg->frame_timeout_s;
     s->sc = cfg->sc;
     s->t_start = server__now();
     s->on_frame = server__on_frame;

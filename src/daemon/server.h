@@ -35,8 +35,10 @@
  * reply, never a crash: PROTO_MAX_CONNECTIONS, PROTO_MAX_PENDING_WRITE
  * (a client that does not read its replies is disconnected),
  * PROTO_MAX_INFLIGHT requests awaiting the store per connection,
- * PROTO_MAX_FRAME, PROTO_MAX_DEPTH, PROTO_PARTIAL_TIMEOUT_S for a frame
- * begun and never finished.
+ * PROTO_MAX_FRAME, PROTO_MAX_DEPTH, the frame timeout (first byte to
+ * last) and the idle timeout (no request in flight, no watch). When the
+ * table is full the longest-idle connection makes room for a new one, so
+ * idle clients never lock the owner out; only busy ones refuse it.
  */
 #ifndef RESWEEP_SERVER_H
 #define RESWEEP_SERVER_H
@@ -62,6 +64,8 @@ typedef struct server_config {
     const char *db_path;       /* copied; reported by ping */
     int workers;
     sched *sc;                 /* borrowed */
+    double idle_timeout_s;     /* a connection doing nothing: closed */
+    double frame_timeout_s;    /* a frame's first byte to its last: else closed */
 } server_config;
 
 int server_new(const server_config *cfg, server **out, char *err,

@@ -69,7 +69,8 @@ typedef struct conn {
     int inflight;              /* requests awaiting the store thread */
     int nwatches;
     watch *watches;
-    double partial_since;      /* last byte of an unfinished frame; 0 if none */
+    double frame_since;        /* first byte of an unfinished frame; 0 if none */
+    double last_active;        /* last byte received (monotonic) */
     bool closing, close_when_flushed;
 } conn;
 
@@ -89,6 +90,7 @@ struct server {
     uv_loop_t *loop;
     char *socket_path, *db_path;
     int workers;
+    double idle_timeout_s, frame_timeout_s;
     sched *sc;
     writer *wr;
     pool *pl;
@@ -145,8 +147,13 @@ void server__conn_start(conn *c);
 void server__conn_close(conn *c);
 void server__close_when_flushed(conn *c);
 conn *server__conn_by_id(server *s, uint64_t id);
-/* Disconnects clients that began a frame and went silent. */
+/* Disconnects clients that sat idle past the idle timeout, or took longer
+ * than the frame timeout to send one frame. */
 void server__conns_sweep(server *s, double now);
+/* Closes the connection that has been idle longest to let `except` in;
+ * false when every other connection is busy (watching or awaiting a
+ * reply). */
+bool server__conn_evict_idle(server *s, const conn *except);
 /* Sends obj (consumed) as one frame. A client with more than
  * PROTO_MAX_PENDING_WRITE bytes unread is disconnected. */
 int server__send(conn *c, cJSON *obj);

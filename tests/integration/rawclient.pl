@@ -8,7 +8,10 @@
 #   rawclient.pl SOCK header N             a header announcing N bytes, then EOF; replies until EOF
 #   rawclient.pl SOCK deep N               a request nested N levels deep
 #   rawclient.pl SOCK noread N             N pings, never reading; "dropped" if the daemon hangs up
-#   rawclient.pl SOCK conns N              N connections held; prints the reply of the N+1st
+#   rawclient.pl SOCK conns N              N idle connections held; prints the N+1st's ping reply, then "closed K" (held ones the daemon closed)
+#   rawclient.pl SOCK watchers N JOB       N connections watching JOB; prints the N+1st's first reply
+#   rawclient.pl SOCK trickle HEX          one byte every 0.5 s; "dropped after K bytes" or the reply
+#   rawclient.pl SOCK idle S               a ping, then silence; "closed" if the daemon hangs up within S s
 use strict;
 use warnings;
 use IO::Socket::UNIX;
@@ -110,8 +113,50 @@ if ($cmd eq 'send') {
         push @held, $s;
     }
     my $s = conn();
+    print $s frame('{"v":1,"id":"last","op":"ping"}');
     my $r = reply($s);
     print defined $r ? "$r\n" : "EOF\n";
+    my $closed = 0;
+    for my $h (@held) {
+        $h->blocking(0);
+        my $buf;
+        my $got = sysread($h, $buf, 1);
+        $closed++ if defined $got && $got == 0;
+    }
+    print "closed $closed\n";
+} elsif ($cmd eq 'watchers') {
+    my @held;
+    for my $i (1 .. $arg) {
+        my $s = conn();
+        print $s frame('{"v":1,"id":' . $i . ',"op":"watch","job":' . $ARGV[3] . '}');
+        my $r = reply($s);
+        die "watcher $i: no reply\n" if !defined $r;
+        push @held, $s;
+    }
+    my $s = conn();
+    print $s frame('{"v":1,"id":"last","op":"ping"}');
+    my $r = reply($s);
+    print defined $r ? "$r\n" : "EOF\n";
+} elsif ($cmd eq 'trickle') {
+    my $s = conn();
+    my $bytes = pack('H*', $arg);
+    for my $k (0 .. length($bytes) - 1) {
+        if (!defined syswrite($s, substr($bytes, $k, 1))) {
+            print "dropped after $k bytes\n"; exit 0;
+        }
+        select(undef, undef, undef, 0.5);
+    }
+    my $r = reply($s);
+    print defined $r ? "$r\n" : "dropped after all bytes\n";
+} elsif ($cmd eq 'idle') {
+    my $s = conn();
+    print $s frame('{"v":1,"id":1,"op":"ping"}');
+    die "no reply\n" if !defined reply($s);
+    my $rin = '';
+    vec($rin, fileno($s), 1) = 1;
+    my $n = select(my $rout = $rin, undef, undef, $ARGV[2]);
+    my $buf;
+    print $n > 0 && sysread($s, $buf, 1) == 0 ? "closed\n" : "open\n";
 } else {
     die "rawclient.pl: unknown command $cmd\n";
 }

@@ -1,9 +1,11 @@
 #!/bin/bash
 # Clients that misbehave cost nothing lasting: half a frame and gone,
 # oversized and empty frames, bad JSON, nesting past the limit, another
-# protocol version, unknown operations, a client that never reads, one
-# connection past the limit; the daemon answers each with an error code,
-# and afterwards still serves and runs sweeps.
+# protocol version, unknown operations, a client that never reads, a
+# table full of idle connections (the longest idle makes room), one full
+# of watchers (refused), a client that trickles a byte at a time, one that
+# sits idle; the daemon answers each with an error code or a hang-up, and
+# afterwards still serves and runs sweeps.
 . "$(dirname "$0")/lib.sh"
 raw() { perl "$(dirname "$0")/rawclient.pl" "$SOCK" "$@"; }
 code_of() { json_get code; }
@@ -51,11 +53,39 @@ grep -q "does not read its replies" "$LOG" && ok "and that is logged" || not_ok 
 check "alive after the client that never reads" alive
 
 out=$(raw conns 64)
-is "connection 65: too_many_connections" "$(printf '%s' "$out" | code_of)" "too_many_connections"
+is "64 idle connections: the 65th is still served" "$(printf '%s' "$out" | head -n 1 | json_get ok)" "true"
+is "and the longest idle was closed to make room" "$(printf '%s' "$out" | tail -n 1)" "closed 1"
+grep -q "closed to make room" "$LOG" && ok "which is logged" || not_ok "which is logged" "$(tail -n 5 "$LOG")"
+
+long=$(tiny_spec 1 100000000 | sed 's/"tiny"/"long"/' | rsw --json submit - | job_of)
+out=$(raw watchers 64 "$long")
+is "64 watching connections: the 65th gets too_many_connections" "$(printf '%s' "$out" | code_of)" "too_many_connections"
 check "connections are free again once those close" wait_until 10 rsw ping
+rsw cancel "$long" >/dev/null
 
 timeout 120 "$RESWEEP" --socket "$SOCK" watch "$j" >/dev/null
 is "the sweep ran to the end through all this" "$?" "0"
 is "every run done" "$(sq "SELECT count(*) FROM runs WHERE status = 'done'")" "10"
 stop_daemon
 is "and the daemon exits 0" "$?" "0"
+
+# Timeouts, short for the test: a frame must arrive within 2 s of its
+# first byte, a silent connection with nothing awaited lasts 1 s.
+start_daemon t --workers 1 --idle-timeout 1 --frame-timeout 2
+out=$(raw trickle "$(frame_hex '{"v":1,"id":1,"op":"ping"}')")
+case "$out" in
+"dropped after "[0-9]*" bytes") ok "a client sending a byte every 0.5 s is dropped ($out)" ;;
+*) not_ok "a client sending a byte every 0.5 s is dropped" "$out" ;;
+esac
+grep -q "to send one frame; disconnected" "$LOG" && ok "and that is logged" || not_ok "and that is logged" "$(tail -n 5 "$LOG")"
+is "an idle client is closed after the idle timeout" "$(raw idle 10)" "closed"
+j=$(tiny_spec 1 100000000 | rsw --json submit - | job_of)
+"$RESWEEP" --socket "$SOCK" watch "$j" >/dev/null 2>&1 &
+wpid=$!
+sleep 3
+check "a watcher is not closed by the idle timeout (still watching after 3 s)" kill -0 "$wpid"
+rsw cancel "$j" >/dev/null
+wait "$wpid"
+is "and its watch ends when the job does, with the canceled status" "$?" "$(rc=0; rsw watch "$j" >/dev/null 2>&1 || rc=$?; echo $rc)"
+stop_daemon
+is "that daemon exits 0 too" "$?" "0"
