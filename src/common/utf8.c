@@ -48,3 +48,24 @@ size_t utf8_sanitize(const char *in, char *out, size_t outlen)
     out[o] = 0;
     return o;
 }
+
+size_t utf8_valid_len(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        if (p[i] < 0x80) {  /* the common case, and NUL, which ends no sequence here */
+            i++;
+            continue;
+        }
+        /* utf8_sequence_len reads up to 4 bytes and stops at a NUL: give it
+         * a padded copy near the end of the buffer. */
+        unsigned char q[5] = {0};
+        memcpy(q, p + i, len - i < 4 ? len - i : 4);
+        int n = utf8_sequence_len(q);
+        if (n == 0)
+            return i;
+        i += (size_t)n;
+    }
+    return len;
+}

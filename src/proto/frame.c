@@ -1,6 +1,7 @@
 /* frame.c — the byte stream: length-prefixed frames in and out, and the
  * nesting check that runs before any JSON parser (proto.h). */
 #include "proto.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -118,9 +119,52 @@ int proto_check_depth(const char *text, size_t len, int max_depth)
     return 0;
 }
 
-int proto_encode(const cJSON *obj, char **out, size_t *len)
+/* Replaces each string (values and keys) of the tree by its sanitised
+ * copy (utf8.h); -ENOMEM leaves the rest as it was. */
+static int sanitize_strings(cJSON *node)
+{
+    for (; node; node = node->next) {
+        char **fields[] = {&node->valuestring, &node->string};
+        for (size_t k = 0; k < 2; k++) {
+            char *str = *fields[k];
+            if (!str || (k == 0 && !cJSON_IsString(node)) ||
+                (k == 1 && (node->type & cJSON_StringIsConst)))
+                continue;
+            size_t n = strlen(str);
+            if (utf8_valid_len(str, n) == n)
+                continue;
+            char *clean = malloc(3 * n + 1);  /* each bad byte: 3 bytes */
+            if (!clean)
+                return -ENOMEM;
+            utf8_sanitize(str, clean, 3 * n + 1);
+            cJSON_free(str);
+            *fields[k] = clean;
+        }
+        if (sanitize_strings(node->child) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* The text of obj, valid UTF-8 whatever its strings hold (a run's error
+ * quoting a file, a name stored by an older daemon): the rare reply that
+ * is not is printed again from a sanitised copy. */
+static char *print_utf8(const cJSON *obj)
 {
     char *json = cJSON_PrintUnformatted(obj);
+    if (!json || utf8_valid_len(json, strlen(json)) == strlen(json))
+        return json;
+    free(json);
+    cJSON *copy = cJSON_Duplicate(obj, true);
+    json = copy && sanitize_strings(copy) == 0 ? cJSON_PrintUnformatted(copy)
+                                               : NULL;
+    cJSON_Delete(copy);
+    return json;
+}
+
+int proto_encode(const cJSON *obj, char **out, size_t *len)
+{
+    char *json = print_utf8(obj);
     if (!json)
         return -ENOMEM;
     size_t n = strlen(json);

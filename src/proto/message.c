@@ -25,6 +25,13 @@ int proto_request_parse(const char *text, size_t len, proto_request *req,
                                "request nests arrays and objects more than "
                                "%d levels deep",
                                PROTO_MAX_DEPTH);
+    /* JSON text is UTF-8 (RFC 8259 §8.1); what is not would be echoed
+     * back in ids, names and errors as bytes no client can decode. */
+    size_t good = utf8_valid_len(text, len);
+    if (good != len)
+        return proto_error_set(e, -EILSEQ, PROTO_E_BAD_JSON, NULL,
+                               "request is not valid UTF-8 (at byte %zu)",
+                               good);
     const char *end = NULL;
     req->root = cJSON_ParseWithLengthOpts(text, len, &end, false);
     if (!req->root) {

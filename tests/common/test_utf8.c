@@ -46,12 +46,27 @@ static void a_cut_character_is_dropped_or_replaced(void **state)
     assert_string_equal(small, "abc");
 }
 
+static void valid_len_finds_the_first_bad_byte(void **state)
+{
+    (void)state;
+    const char ok[] = "gap \xE2\x89\xA4 \xF0\x9F\x98\x80";
+    assert_int_equal(utf8_valid_len(ok, strlen(ok)), strlen(ok));
+    assert_int_equal(utf8_valid_len("ab\0cd", 5), 5);       /* NUL is a character */
+    assert_int_equal(utf8_valid_len("ab\x80", 3), 2);        /* lone continuation */
+    assert_int_equal(utf8_valid_len("ab\xC0\xAF", 4), 2);    /* overlong */
+    assert_int_equal(utf8_valid_len("a\xED\xA0\x80", 4), 1); /* surrogate */
+    /* a sequence cut by the end of the buffer, not by a NUL */
+    assert_int_equal(utf8_valid_len("a\xE2\x89\xA4", 3), 1);
+    assert_int_equal(utf8_valid_len("a\xF0\x9F\x98\x80", 4), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(valid_text_is_kept),
         cmocka_unit_test(invalid_bytes_are_replaced),
         cmocka_unit_test(a_cut_character_is_dropped_or_replaced),
+        cmocka_unit_test(valid_len_finds_the_first_bad_byte),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,19 @@ is "naming the field op" "$(printf '%s' "$out" | json_get field)" "op"
 is "submit without a spec: bad_request on spec" "$(raw send '{"v":1,"op":"submit"}' | json_get field)" "spec"
 is "status of a job id that is not a number: bad_request" "$(raw send '{"v":1,"op":"status","job":"x"}' | code_of)" "bad_request"
 is "runs with a page past the limit: bad_request" "$(raw send '{"v":1,"op":"runs","job":1,"limit":1001}' | code_of)" "bad_request"
+utf8_ok() { python3 -c 'import sys; sys.stdin.buffer.read().decode("utf-8")' 2>/dev/null; }
+out=$(raw send $'{"v":1,"id":"a\xff\xfe","op":"ping"}')
+is "an id that is not UTF-8: bad_json" "$(printf '%s' "$out" | code_of)" "bad_json"
+printf '%s' "$out" | utf8_ok && ok "and the reply is UTF-8" || not_ok "and the reply is UTF-8" "$out"
+out=$(raw send $'{"v":1,"op":"submit","spec":{"name":"n\xc0\xaf","base":{}}}')
+is "a job name that is not UTF-8: bad_json" "$(printf '%s' "$out" | code_of)" "bad_json"
+bad="$T_DIR/bad.csv"
+printf 'x1,y\n1,2\n\xff\xfe\xc0,3\n' >"$bad"
+bj=$(printf '{"name": "badcsv", "base": {"data": {"source": "csv", "path": "%s"}, "train": {"steps": 5}}}' "$bad" | rsw --json submit - | job_of)
+wait_until 30 test "$(sq "SELECT count(*) FROM runs WHERE job_id = $bj AND status = 'failed'")" = 1
+out=$(raw send "{\"v\":1,\"op\":\"runs\",\"job\":$bj}")
+case "$out" in *failed*) ok "a run failed on a CSV cell that is not UTF-8" ;; *) not_ok "a run failed on a CSV cell that is not UTF-8" "$out" ;; esac
+printf '%s' "$out" | utf8_ok && ok "and the runs reply quoting it is UTF-8" || not_ok "and the runs reply quoting it is UTF-8" "$out"
 is "garbage bytes: an error and a hang-up" "$(raw bytes 00000005deadbeef00 | tail -n 1)" "EOF"
 check "alive after the malformed requests" alive
 

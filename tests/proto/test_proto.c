@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "proto.h"
+#include "utf8.h"
 
 /* One frame's bytes: header + text. */
 static size_t make_frame(char *out, const char *text)
@@ -192,6 +193,46 @@ static void bad_json_is_refused(void **state)
     }
 }
 
+static void invalid_utf8_is_refused(void **state)
+{
+    (void)state;
+    const char *bad[] = {"{\"v\":1,\"op\":\"ping\",\"id\":\"a\xff\"}",
+                         "{\"v\":1,\"op\":\"ping\",\"x\xC0\xAF\":1}",
+                         "{\"v\":1,\"op\":\"ping\",\"id\":\"\xED\xA0\x80\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        proto_request req;
+        proto_error e;
+        assert_true(parse(bad[i], &req, &e) < 0);
+        assert_string_equal(e.code, PROTO_E_BAD_JSON);
+        assert_non_null(strstr(e.message, "UTF-8"));
+        proto_request_free(&req);
+    }
+}
+
+/* A string that is not UTF-8 (an error quoting a file) goes out
+ * sanitised, in values and in keys; the tree itself is left alone. */
+static void replies_are_utf8_whatever_their_strings(void **state)
+{
+    (void)state;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", "line 1: \xff\xfe bad");
+    cJSON *inner = cJSON_AddObjectToObject(o, "run");
+    cJSON_AddStringToObject(inner, "k\x80", "\xC0\xAF");
+    char *out;
+    size_t len;
+    assert_int_equal(proto_encode(o, &out, &len), 0);
+    assert_int_equal(utf8_valid_len(out + 4, len - 4), len - 4);
+    cJSON *back = cJSON_ParseWithLength(out + 4, len - 4);
+    assert_non_null(back);
+    assert_string_equal(cJSON_GetObjectItem(back, "error")->valuestring,
+                        "line 1: \xEF\xBF\xBD\xEF\xBF\xBD bad");
+    assert_string_equal(cJSON_GetObjectItem(o, "error")->valuestring,
+                        "line 1: \xff\xfe bad");
+    cJSON_Delete(back);
+    free(out);
+    cJSON_Delete(o);
+}
+
 /* {"v":1,"op":"x","a":[[[...]]]} with `depth` levels in all. */
 static char *nested(int depth, char open, char close)
 {
@@ -364,6 +405,8 @@ int main(void)
         cmocka_unit_test(empty_frame_is_refused),
         cmocka_unit_test(requests_parse),
         cmocka_unit_test(bad_json_is_refused),
+        cmocka_unit_test(invalid_utf8_is_refused),
+        cmocka_unit_test(replies_are_utf8_whatever_their_strings),
         cmocka_unit_test(nesting_past_limit_is_refused),
         cmocka_unit_test(version_mismatch_is_refused),
         cmocka_unit_test(bad_members_are_refused),
