@@ -79,6 +79,16 @@ static void line_col(const char *text, size_t off, int *line, int *col)
     }
 }
 
+/* The first byte after the JSON value that is not white space, or NULL. */
+static const char *trailing_text(const char *text, size_t len,
+                                 const char *end)
+{
+    for (const char *q = end; q && q < text + len; q++)
+        if (*q != ' ' && *q != '\n' && *q != '\r' && *q != '\t')
+            return q;
+    return NULL;
+}
+
 static cJSON *parse_spec_file(const char *file)
 {
     size_t len = 0;
@@ -100,6 +110,18 @@ static cJSON *parse_spec_file(const char *file)
         cli_fail(CLI_ERROR, "%s:%d:%d: not valid JSON", path, line, col);
     } else if (!cJSON_IsObject(spec)) {
         cli_fail(CLI_ERROR, "%s: a job specification is a JSON object", path);
+        cJSON_Delete(spec);
+        spec = NULL;
+    } else if (trailing_text(text, len, end)) {
+        /* A second object or stray characters would be dropped unseen: a
+         * pasted spec that is not the one the user meant. */
+        int line, col;
+        line_col(text, (size_t)(trailing_text(text, len, end) - text), &line,
+                 &col);
+        cli_fail(CLI_ERROR,
+                 "%s:%d:%d: text after the job specification's JSON object "
+                 "(one object per file)",
+                 path, line, col);
         cJSON_Delete(spec);
         spec = NULL;
     }

@@ -68,6 +68,11 @@ case "$err" in "resweep: $T_DIR/broken.json:1:"*"not valid JSON") ok "names the 
     *) not_ok "names the file, line and column" "$err" ;; esac
 err=$(echo '[1, 2]' | rsw submit - 2>&1)
 is "a spec that is not an object" "$err" "resweep: stdin: a job specification is a JSON object"
+err=$(printf '{"base": {}}\n{"base": {"seed": 2}}\n' | rsw submit - 2>&1)
+is "a second object after the spec: refused with its position" "$err" "resweep: stdin:2:1: text after the job specification's JSON object (one object per file)"
+err=$(printf '{"base": {}} x' | rsw submit - 2>&1)
+is "a stray character after the spec: refused" "$?$err" "1resweep: stdin:1:14: text after the job specification's JSON object (one object per file)"
+is "and neither reached the daemon" "$(sq 'SELECT count(*) FROM jobs')" "0"
 err=$(rsw submit "$T_DIR/missing.json" 2>&1)
 is "a missing file" "$err" "resweep: $T_DIR/missing.json: No such file or directory"
 rsw submit 2>/dev/null
