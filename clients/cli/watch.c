@@ -30,15 +30,30 @@ static int term_columns(void)
     return 80;
 }
 
+/* Decimal digits of v (at least 1). */
+static int digits(long v)
+{
+    int d = 1;
+    while (v >= 10) {
+        v /= 10;
+        d++;
+    }
+    return d;
+}
+
+/* The bar's width depends on the terminal alone: every field of the line
+ * is padded to the widest it can be for this job, so the bar does not
+ * jump as counts, rates and ETAs change. */
 static void draw_bar(progress *p, const cJSON *job)
 {
     long total = cli_lnum(job, "total"), fin = cli_lnum(job, "finished");
+    int dw = digits(total > 0 ? total : 0);
     char rate[32], eta[32], tail[160];
     cli_fmt_rate(cli_num(job, "rate_per_min"), rate, sizeof rate);
     cli_fmt_duration(cli_num(job, "eta_s"), eta, sizeof eta);
     int n = snprintf(tail, sizeof tail,
-                     " %ld/%ld  %ld failed  %s runs/min  ETA %s", fin, total,
-                     cli_lnum(job, "failed"), rate, eta);
+                     " %*ld/%ld  %*ld failed  %8s runs/min  ETA %8s", dw, fin,
+                     total, dw, cli_lnum(job, "failed"), rate, eta);
     char head[64];
     int h = snprintf(head, sizeof head, "job %ld ", cli_lnum(job, "job"));
     int width = term_columns() - n - h - 3;
