@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -175,38 +176,62 @@ static int parse_options(int argc, char **argv, options *o)
     return 0;
 }
 
-/* One daemon per database: an exclusive flock on DB.lock, held for the
- * process's life (the kernel drops it when the process dies, so a crash
- * leaves no stale lock). */
-static int lock_database(const char *db, int *fd_out, char *err,
-                         size_t errlen)
+/* A daemon holds DB.lock's flock for its life and removes the file when
+ * it stops, so a stopped daemon leaves nothing behind (the kernel drops
+ * the lock of one that crashed). Removing it opens a race: a second
+ * daemon may have opened the file just before it went and then get the
+ * lock of a file that no longer has a name, while a third creates a new
+ * one. So a lock counts only on the file that is still at the path. */
+static int lock_file_current(int fd, const char *path)
 {
-    char path[PATHS_MAX + 8];
-    snprintf(path, sizeof path, "%s.lock", db);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return err_set(err, errlen, -errno, "%s: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        char pid[32] = "";
-        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
-        pid[n > 0 ? n : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        close(fd);
-        if (e == EWOULDBLOCK)
-            return err_set(err, errlen, -EBUSY,
-                           "another resweepd%s%s%s uses the database %s; "
-                           "one daemon per database",
-                           pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", db);
-        return err_set(err, errlen, -e, "%s: cannot lock: %s", path,
-                       strerror(e));
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+static int lock_refused(int fd, int e, const char *path, const char *db,
+                        char *err, size_t errlen)
+{
+    char pid[32] = "";
+    ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    pid[n > 0 ? n : 0] = '\0';
+    pid[strcspn(pid, "\n")] = '\0';
+    if (e == EWOULDBLOCK)
+        return err_set(err, errlen, -EBUSY,
+                       "another resweepd%s%s%s uses the database %s; "
+                       "one daemon per database",
+                       pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", db);
+    return err_set(err, errlen, -e, "%s: cannot lock: %s", path,
+                   strerror(e));
+}
+
+static int lock_database(const char *db, char *path, size_t pathlen,
+                         int *fd_out, char *err, size_t errlen)
+{
+    snprintf(path, pathlen, "%s.lock", db);
+    for (int tries = 0; tries < 100; tries++) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return err_set(err, errlen, -errno, "%s: %s", path,
+                           strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int rc = lock_refused(fd, errno, path, db, err, errlen);
+            close(fd);
+            return rc;
+        }
+        if (!lock_file_current(fd, path)) {
+            close(fd);   /* its owner removed it as we locked: again */
+            continue;
+        }
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+        if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+            log_warn("%s: cannot record the pid: %s", path, strerror(errno));
+        *fd_out = fd;
+        return 0;
     }
-    char buf[32];
-    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
-        log_warn("%s: cannot record the pid: %s", path, strerror(errno));
-    *fd_out = fd;
-    return 0;
+    return err_set(err, errlen, -EAGAIN,
+                   "%s: removed again and again while locking it", path);
 }
 
 static int push_queued(void *ctx, int64_t job_id, int priority,
@@ -220,6 +245,7 @@ typedef struct daemon_state {
     uv_loop_t loop;
     bool loop_ok;
     int lock_fd;
+    char lock_path[PATHS_MAX + 8];
     sched *sc;
     server *srv;
     store *st;
@@ -235,7 +261,8 @@ static int start(daemon_state *d, const options *o, char *err, size_t errlen)
     if (rc == 0)
         rc = paths_mkdir_p(dbdir, 0700, err, errlen);
     if (rc == 0)
-        rc = lock_database(o->db, &d->lock_fd, err, errlen);
+        rc = lock_database(o->db, d->lock_path, sizeof d->lock_path,
+                           &d->lock_fd, err, errlen);
     if (rc == 0)
         rc = engine_init(err, errlen);
     if (rc < 0)
@@ -315,8 +342,12 @@ static void stop(daemon_state *d)
         store_close(d->st);
     if (!stuck)
         sched_free(d->sc);
-    if (d->lock_fd >= 0)
+    if (d->lock_fd >= 0) {
+        /* Unlinked while still locked: see lock_database. */
+        if (unlink(d->lock_path) != 0 && errno != ENOENT)
+            log_warn("%s: %s", d->lock_path, strerror(errno));
         close(d->lock_fd);
+    }
 }
 
 /* Every run allocates its workspace and data and frees them at its end,

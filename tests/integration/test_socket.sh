@@ -18,6 +18,34 @@ is "a second daemon on the same database fails" "$?" "1"
 grep -q "another resweepd (pid $first_pid) uses the database" "$T_DIR/e2" && ok "and names the pid" || not_ok "and names the pid" "$(cat "$T_DIR/e2")"
 [ ! -e "$T_DIR/sub/x.sock" ] && ok "and leaves no socket behind" || not_ok "and leaves no socket behind"
 check "the first daemon is unharmed" rsw ping
+is "its lock file is there, with its pid" "$(cat "$first_db.lock")" "$first_pid"
+
+# Daemons that come and go on one database leave no lock file behind,
+# and each in turn gets the database.
+for k in 1 2 3; do
+    "$RESWEEPD" --socket "$T_DIR/sub/l$k.sock" --db "$T_DIR/lk.db" 2>>"$T_DIR/lk.log" &
+    lp=$!
+    T_PIDS="$T_PIDS $lp"
+    wait_until 20 "$RESWEEP" --socket "$T_DIR/sub/l$k.sock" ping || not_ok "daemon $k on lk.db starts" "$(tail -n 3 "$T_DIR/lk.log")"
+    "$RESWEEPD" --socket "$T_DIR/sub/m$k.sock" --db "$T_DIR/lk.db" 2>/dev/null
+    [ $? -eq 1 ] || not_ok "a second daemon beside daemon $k is refused"
+    "$RESWEEP" --socket "$T_DIR/sub/l$k.sock" shutdown >/dev/null; wait "$lp"
+done
+# Four started at once: one gets the database, three are refused.
+pids=""
+for k in 1 2 3 4; do
+    "$RESWEEPD" --socket "$T_DIR/sub/r$k.sock" --db "$T_DIR/lk.db" 2>/dev/null &
+    pids="$pids $!"
+done
+T_PIDS="$T_PIDS $pids"
+alive() { local n=0 p; for p in $pids; do kill -0 "$p" 2>/dev/null && n=$((n + 1)); done; echo "$n"; }
+wait_until 30 test "$(alive)" -le 1
+winner=""
+for k in 1 2 3 4; do "$RESWEEP" --socket "$T_DIR/sub/r$k.sock" ping >/dev/null 2>&1 && winner="$winner$k"; done
+is "four daemons started at once on one database: one runs, three refused" "$(alive) ${#winner}" "1 1"
+"$RESWEEP" --socket "$T_DIR/sub/r$winner.sock" shutdown >/dev/null
+for p in $pids; do wait "$p" 2>/dev/null; done
+[ ! -e "$T_DIR/lk.db.lock" ] && ok "daemons that stopped (and those refused) leave no .lock file" || not_ok "daemons that stopped leave no .lock file" "$(ls -l "$T_DIR"/lk.db*)"
 
 # The socket directory is created 0700; a shared one is refused.
 SOCK2="$T_DIR/new/dir/d.sock"
