@@ -1140,6 +1140,15 @@ static int figures_section(rep_doc *doc, const rep_fig *figs, int n,
     rep_doc_h(doc, 2, "Figures");
     for (int i = 0; i < n; i++) {
         rep_doc_h(doc, 3, figs[i].title);
+        if (!figs[i].drawn) {
+            rep_doc_p(doc,
+                      "Not drawn: gnuplot was not installed when this report "
+                      "was written. Its script and data are in %s.gp; to draw "
+                      "it, install gnuplot-nox and run `gnuplot %s.gp` in this "
+                      "directory, or write the report again.",
+                      figs[i].name, figs[i].name);
+            continue;
+        }
         int rc = rep_doc_figure(doc, figs[i].name, figs[i].caption, err,
                                 errlen);
         if (rc < 0)
@@ -1214,8 +1223,10 @@ int cmd_report(cli_opts *o, int argc, char **argv)
         snprintf(dir, sizeof dir, "%s", o->out);
     else
         snprintf(dir, sizeof dir, "report-%lld", id);
-    if (rep_gnuplot_check(err, sizeof err) < 0)
-        return cli_fail(CLI_ERROR, "%s", err);
+    /* Without gnuplot the tables are still worth having: the figures'
+     * scripts are written and the report says how to draw them. */
+    char nognuplot[REP_ERR_LEN] = "";
+    bool draw = rep_gnuplot_check(nognuplot, sizeof nognuplot) == 0;
     cli_resolve_db(o);
     sqlite3 *db = NULL;
     rep_job j = {.id = id};
@@ -1234,7 +1245,7 @@ int cmd_report(cli_opts *o, int argc, char **argv)
     if (rc == 0)
         rc = rep_doc_open(&doc, dir, j.name, err, sizeof err);
     if (rc == 0)
-        rc = rep_figures(&j, db, dir, figs, &nfigs, err, sizeof err);
+        rc = rep_figures(&j, db, dir, draw, figs, &nfigs, err, sizeof err);
     if (rc == 0)
         rc = write_report(&doc, db, &j, o->db, figs, nfigs, err, sizeof err);
     if (doc.md) {
@@ -1247,6 +1258,15 @@ int cmd_report(cli_opts *o, int argc, char **argv)
     if (rc < 0)
         return cli_fail(CLI_ERROR, "%s", err);
     printf("report for job %lld: %s/report.md, %s/report.html and %d "
-           "figure%s\n", id, dir, dir, nfigs, nfigs == 1 ? "" : "s");
+           "figure%s\n", id, dir, dir, draw ? nfigs : 0,
+           (draw ? nfigs : 0) == 1 ? "" : "s");
+    if (!draw && nfigs > 0) {
+        fprintf(stderr, "resweep: %d figure%s left out:", nfigs,
+                nfigs == 1 ? "" : "s");
+        for (int i = 0; i < nfigs; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", figs[i].name);
+        fprintf(stderr, ". %s, then run `resweep report %lld` again (each "
+                "figure's script is in %s)\n", nognuplot, id, dir);
+    }
     return CLI_OK;
 }

@@ -130,6 +130,7 @@ int rep_doc_close(rep_doc *d, char *err, size_t errlen);
 
 typedef struct rep_fig {
     char name[32];            /* DIR/name.svg, .png, .gp */
+    bool drawn;               /* false: only its script and data were written */
     char title[96];
     char caption[1024];
 } rep_fig;
@@ -137,10 +138,11 @@ typedef struct rep_fig {
 /* 0 when gnuplot is on PATH; else -ENOENT and a sentence. */
 int rep_gnuplot_check(char *err, size_t errlen);
 
-/* Draws every figure that applies to the job into dir; fills figs and
+/* Writes every figure that applies to the job into dir (its gnuplot
+ * script and data) and, when draw is true, draws it; fills figs and
  * *nfigs. 0, or a negative code with a sentence (gnuplot failed, a file
  * could not be written). */
-int rep_figures(const rep_job *j, sqlite3 *db, const char *dir,
+int rep_figures(const rep_job *j, sqlite3 *db, const char *dir, bool draw,
                 rep_fig *figs, int *nfigs, char *err, size_t errlen);
 
 #endif

@@ -347,6 +347,7 @@ static axis axis_of(const rep_job *j, getter g, getter other,
 
 typedef struct fig_out {
     const char *dir;
+    bool draw;
     rep_fig *figs;
     int *nfigs;
     char *err;
@@ -396,10 +397,11 @@ static int draw(fig_out *o, const char *name, const char *title,
                  strerror(errno));
         return -EIO;
     }
-    int rc = run_gnuplot(o->dir, name, o->err, o->errlen);
+    int rc = o->draw ? run_gnuplot(o->dir, name, o->err, o->errlen) : 0;
     if (rc < 0 || *o->nfigs >= REP_MAX_FIGS)
         return rc;
     rep_fig *fig = &o->figs[(*o->nfigs)++];
+    fig->drawn = o->draw;
     snprintf(fig->name, sizeof fig->name, "%s", name);
     snprintf(fig->title, sizeof fig->title, "%s", title);
     snprintf(fig->caption, sizeof fig->caption, "%s", caption);
@@ -1034,10 +1036,10 @@ static int fig_sgd(fig_out *o, const rep_job *j)
 
 /* --- all of them ----------------------------------------------------- */
 
-int rep_figures(const rep_job *j, sqlite3 *db, const char *dir,
+int rep_figures(const rep_job *j, sqlite3 *db, const char *dir, bool draw,
                 rep_fig *figs, int *nfigs, char *err, size_t errlen)
 {
-    fig_out o = {dir, figs, nfigs, err, errlen};
+    fig_out o = {dir, draw, figs, nfigs, err, errlen};
     *nfigs = 0;
     int rc = fig_gap_depth(&o, j);
     if (rc == 0)

@@ -215,8 +215,17 @@ err_is "a database of another program: a sentence, exit 1" 1 "is not a resweep d
 err_is "output directory not writable: a sentence, exit 1" 1 "cannot create the output directory" \
     rsw report 1 --out "$T_DIR/afile/sub"
 mkdir "$T_DIR/nobin"
-err_is "gnuplot missing: says to install gnuplot-nox, exit 1" 1 "install gnuplot-nox" \
+err_is "gnuplot missing: the report is written (exit 0) and says which figures were left out and how to get them" 0 "left out: gap_depth" \
     env PATH="$T_DIR/nobin" "$RESWEEP" --socket "$SOCK" --db "$DB" report 1 --out "$T_DIR/rx"
+err=$(env PATH="$T_DIR/nobin" "$RESWEEP" --socket "$SOCK" --db "$DB" report 1 --out "$T_DIR/rx" 2>&1 >/dev/null)
+case "$err" in *"install gnuplot-nox"*"resweep report 1"*) ok "naming the package and the command to run again" ;;
+    *) not_ok "naming the package and the command to run again" "$err" ;; esac
+check "its tables are there" grep -q "^| " "$T_DIR/rx/report.md"
+check "each figure's script is written" test -s "$T_DIR/rx/gap_depth.gp"
+check "no figure was drawn" test ! -e "$T_DIR/rx/gap_depth.svg"
+check "report.md says how to draw them" grep -q "Not drawn: gnuplot was not installed" "$T_DIR/rx/report.md"
+(cd "$T_DIR/rx" && gnuplot gap_depth.gp 2>/dev/null)
+check "and running the script as it says draws the figure" test -s "$T_DIR/rx/gap_depth.svg"
 err_is "no job argument: usage, exit 2" 2 "usage: resweep report" rsw report
 err_is "a job argument that is not a number: exit 2" 2 "JOB: must be a job id" rsw report abc
 is "the database passes integrity_check after the reports" "$(sq 'PRAGMA integrity_check')" "ok"
