@@ -201,20 +201,21 @@ fuzz:
 	@scripts/deps.sh fuzz
 	@$(MAKE) -f fuzz/fuzz.mk BUILD=build-fuzz
 
+# As root the unit goes where every user's `systemctl --user` finds it
+# (PREFIX/lib/systemd/user); otherwise into ~/.config/systemd/user, with
+# an environment file to edit. Either way the next steps are printed.
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/systemd
 	install -m 0755 $(RESWEEPD) $(RESWEEP) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(wildcard examples/*.json) $(DESTDIR)$(DATADIR)/examples/
 	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/resweepd.service.in > $(BUILD)/resweepd.service
-	install -m 0644 $(BUILD)/resweepd.service $(DESTDIR)$(DATADIR)/systemd/
-	@if [ "$$(id -u)" -ne 0 ] && [ -z "$(DESTDIR)" ]; then \
-	    install -d $(HOME)/.config/systemd/user && \
-	    install -m 0644 $(BUILD)/resweepd.service $(HOME)/.config/systemd/user/ && \
-	    echo "installed the user unit: systemctl --user daemon-reload && systemctl --user enable --now resweepd"; \
-	fi
+	install -m 0644 $(BUILD)/resweepd.service contrib/systemd/resweepd.env $(DESTDIR)$(DATADIR)/systemd/
+	@DATADIR_HINT=$(DATADIR)/systemd/resweepd.env scripts/install-unit.sh "$(BUILD)/resweepd.service" "$(DESTDIR)" "$(USERUNITDIR)"
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/resweepd $(DESTDIR)$(BINDIR)/resweep
+	rm -f $(DESTDIR)$(USERUNITDIR)/resweepd.service
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
