@@ -94,6 +94,13 @@ struct cJSON *cli_build_plain(session *s, void *op);
  * of the daemon, else the default path. */
 void cli_resolve_db(cli_opts *o);
 
+/* --- spec_paths.c --- */
+
+/* Makes data.path (in base, and the values of grid and zip) absolute,
+ * against the current directory; CLI_OK or CLI_ERROR with the sentence
+ * printed. */
+int cli_spec_absolute_paths(struct cJSON *spec);
+
 /* --- watch.c --- */
 
 /* Streams job_id's progress until its end; returns the job's exit code. */

@@ -134,6 +134,10 @@ int cmd_submit(cli_opts *o, int argc, char **argv)
     cJSON *spec = parse_spec_file(argv[0]);
     if (!spec)
         return CLI_ERROR;
+    if (cli_spec_absolute_paths(spec) != CLI_OK) {
+        cJSON_Delete(spec);
+        return CLI_ERROR;
+    }
     session s;
     int rc = cli_session_open(o, &s);
     if (rc != CLI_OK) {
