@@ -2,12 +2,14 @@
  *
  * Exit codes (documented in `resweep --help`):
  *   0  success; for submit --wait and watch: the job ended with every run
- *      done (or diverged: a diverged run is a measured result)
+ *      done
  *   1  an error (the daemon's reply, a file, the database)
  *   2  usage error
  *   3  the job ended with failed runs
  *   4  cannot reach the daemon (no socket, nobody listening, it went away)
  *   5  the job ended with canceled runs (and none failed)
+ *   6  the job ended with diverged runs (none failed or canceled): a
+ *      measured result, but one a user must hear of, not a success
  */
 #ifndef RESWEEP_CLI_H
 #define RESWEEP_CLI_H
@@ -22,7 +24,7 @@ struct cJSON;
 
 enum {
     CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2, CLI_FAILED_RUNS = 3,
-    CLI_UNREACHABLE = 4, CLI_CANCELED = 5
+    CLI_UNREACHABLE = 4, CLI_CANCELED = 5, CLI_DIVERGED_RUNS = 6
 };
 
 /* Reply timeouts: a submission expands and stores every run first. */
@@ -65,6 +67,8 @@ void cli_fmt_rate(double r, char *buf, size_t len);
 void cli_fmt_time(double unix_s, char *buf, size_t len);  /* local time, "-" for NAN */
 /* The exit code of an ended job (the codes above). */
 int cli_job_exit_code(const struct cJSON *job);
+/* A line of advice when the job has diverged runs; nothing otherwise. */
+void cli_diverged_hint(FILE *f, const struct cJSON *job);
 
 /* --- session.c: talking to the daemon --- */
 

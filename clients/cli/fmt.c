@@ -75,5 +75,20 @@ int cli_job_exit_code(const cJSON *job)
         return CLI_FAILED_RUNS;
     if (cli_lnum(job, "canceled") > 0)
         return CLI_CANCELED;
+    if (cli_lnum(job, "diverged") > 0)
+        return CLI_DIVERGED_RUNS;
     return CLI_OK;
+}
+
+void cli_diverged_hint(FILE *f, const cJSON *job)
+{
+    long n = cli_lnum(job, "diverged");
+    if (n <= 0)
+        return;
+    fprintf(f,
+            "%ld run%s diverged (the loss or the parameters stopped being "
+            "finite): a smaller train.lr, a smaller model.init_scale, or "
+            "features on a common scale usually help; `resweep runs %ld` "
+            "shows which\n",
+            n, n == 1 ? "" : "s", cli_lnum(job, "job"));
 }

@@ -64,6 +64,7 @@ static void print_job(const cJSON *j)
         printf("%-9s %ld\n", keys[i], cli_lnum(j, keys[i]));
     printf("rate      %s runs/min\neta       %s\ncreated   %s\n", rate, eta,
            created);
+    cli_diverged_hint(stdout, j);
 }
 
 static void print_jobs(const cJSON *jobs)

@@ -35,9 +35,9 @@ static const char usage[] =
     "                  ~/.local/share/resweep/resweep.db)\n"
     "  --json          machine-readable output (the daemon's replies)\n"
     "\n"
-    "Exit status: 0 success (a job: every run done or diverged); 1 error;\n"
-    "2 usage; 3 the job ended with failed runs; 4 cannot reach the daemon;\n"
-    "5 the job ended with canceled runs.\n";
+    "Exit status: 0 success (a job: every run done); 1 error; 2 usage;\n"
+    "3 the job ended with failed runs; 4 cannot reach the daemon; 5 the job\n"
+    "ended with canceled runs; 6 the job ended with diverged runs.\n";
 
 typedef struct command {
     const char *name;
@@ -62,8 +62,8 @@ static const command commands[] = {
      "usage: resweep watch JOB [--json]\n"
      "Follows the job until it ends: a progress bar on a terminal, a line\n"
      "per change otherwise (--json: the daemon's events). Exits 0 when every\n"
-     "run is done or diverged, 3 when some failed, 5 when some were\n"
-     "canceled.\n"},
+     "run is done, 3 when some failed, 5 when some were canceled, 6 when\n"
+     "some diverged.\n"},
     {"runs", cmd_runs, 1, 1, "fl",
      "usage: resweep runs JOB [--from INDEX] [--limit N] [--json]\n"
      "The job's runs from INDEX on (default 0), N at most (default 100).\n"},

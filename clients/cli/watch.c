@@ -107,6 +107,8 @@ static void show_progress(progress *p, const cJSON *ev, const cJSON *job,
                cli_lnum(job, "job"), cli_str(job, "name"), cli_str(job, "state"),
                cli_lnum(job, "done"), cli_lnum(job, "failed"), cli_lnum(job, "diverged"),
                cli_lnum(job, "canceled"), cli_lnum(job, "total"));
+    if (end)
+        cli_diverged_hint(stdout, job);
 }
 
 /* Streams the job's progress until its end event. */

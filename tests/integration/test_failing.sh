@@ -30,8 +30,13 @@ case "$out" in *failed*"No such file"*) ok "runs shows the failures and why" ;;
 # Diverging is an outcome of the experiment: recorded, with its step.
 div='{"name": "div", "base": {"data": {"d": 4, "n": 50}, "model": {"init_scale": 1},
   "train": {"steps": 300}}, "grid": {"train.lr": [0.01, 10000]}}'
-printf '%s' "$div" | rsw submit - --wait >/dev/null
-is "a diverging run does not fail the job (exit 0)" "$?" "0"
+out=$(printf '%s' "$div" | rsw submit - --wait)
+is "a diverging run does not fail the job, but the job says so: exit 6, not 3" "$?" "6"
+case "$out" in *"1 run diverged"*"train.lr"*) ok "with a hint in the summary" ;;
+    *) not_ok "with a hint in the summary" "$out" ;; esac
+out=$(rsw status 2)
+case "$out" in *"diverged  1"*"1 run diverged"*) ok "and in status" ;;
+    *) not_ok "and in status" "$out" ;; esac
 is "it is recorded as diverged, with its step" \
    "$(sq "SELECT status, diverged_step >= 0 FROM runs JOIN results USING (run_id) WHERE job_id = 2 AND lr = 10000")" "diverged|1"
 is "its sibling is done" "$(sq "SELECT status FROM runs WHERE job_id = 2 AND lr = 0.01")" "done"
