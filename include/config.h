@@ -31,6 +31,9 @@ struct cJSON;
 #define CONFIG_MAX_CURVE_POINTS 100000
 #define CONFIG_MAX_LANCZOS    1000
 #define CONFIG_MAX_COMPONENTS 1000        /* mixture components */
+/* Smallest student_t nu: below it the chi-square draw underflows to 0 in
+ * most tries (at nu = 1e-300 in all of them, issue 9 §3). */
+#define CONFIG_MIN_NU         0.01
 
 enum data_source { DATA_SYNTHETIC, DATA_CSV, DATA_INLINE };
 enum data_dist {
@@ -57,7 +60,7 @@ typedef struct data_config {
     int n;                       /* "n", default 500 */
     int n_test;                  /* "n_test", default 500 */
     double cond;                 /* "cond", default 1: covariance condition number (gaussian) */
-    double nu;                   /* "nu", default 3: student_t degrees of freedom, > 0 */
+    double nu;                   /* "nu", default 3: student_t degrees of freedom, >= CONFIG_MIN_NU */
     int components;              /* "components", default 3 (mixture) */
     enum data_target target;     /* "target", default teacher_mlp */
     int teacher_width;           /* "teacher_width", default 8 */

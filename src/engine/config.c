@@ -172,7 +172,7 @@ static const struct key_def keys[K_COUNT] = {
     [K_N] = {SEC_DATA, "n", INT_IN(data.n, 1, CONFIG_MAX_CELLS)},
     [K_N_TEST] = {SEC_DATA, "n_test", INT_IN(data.n_test, 0, CONFIG_MAX_CELLS)},
     [K_COND] = {SEC_DATA, "cond", NUM_IN(data.cond, 1, INFINITY)},
-    [K_NU] = {SEC_DATA, "nu", NUM_IN(data.nu, 0, INFINITY), .lo_open = true},
+    [K_NU] = {SEC_DATA, "nu", NUM_IN(data.nu, CONFIG_MIN_NU, INFINITY)},
     [K_COMPONENTS] = {SEC_DATA, "components", INT_IN(data.components, 1, CONFIG_MAX_COMPONENTS)},
     [K_TARGET] = {SEC_DATA, "target", ENUM_OF(data.target, target_names)},
     [K_TEACHER_WIDTH] = {SEC_DATA, "teacher_width", INT_IN(data.teacher_width, 1, CONFIG_MAX_WIDTH)},

@@ -8,11 +8,14 @@
 #include "csv.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "err.h"
 
@@ -326,15 +329,62 @@ static int read_rows(reader *r, cell *c, long max_cells, csv_table *t,
 
 /* ---- public ---------------------------------------------------------- */
 
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISFIFO(m))
+        return "a FIFO";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a regular file";
+}
+
+/* Opens a regular file for reading, and nothing else (issue 9 §2): a FIFO
+ * or a device would block the worker in open() or read() where no cancel
+ * reaches it. O_NONBLOCK keeps open() itself from waiting for a FIFO's
+ * writer; once fstat() says the file is regular the flag is cleared (it
+ * means nothing for regular files, but the stream should not see it). */
+static int open_regular(const char *path, FILE **out, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return err_set(err, errlen, -e, "cannot open %s: %s", path, strerror(e));
+    }
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        rc = err_set(err, errlen, -e, "cannot stat %s: %s", path, strerror(e));
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = err_set(err, errlen, -EINVAL, "%s is %s, not a regular file", path,
+                     file_kind(st.st_mode));
+    } else {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
+            !(*out = fdopen(fd, "r"))) {
+            int e = errno;
+            rc = err_set(err, errlen, -e, "cannot open %s: %s", path, strerror(e));
+        }
+    }
+    if (rc)
+        close(fd);
+    return rc;
+}
+
 int csv_read(const char *path, int max_cols, long max_cells, csv_table *out,
              char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        int e = errno;
-        return err_set(err, errlen, -e, "cannot open %s: %s", path, strerror(e));
-    }
+    FILE *f = NULL;
+    int orc = open_regular(path, &f, err, errlen);
+    if (orc)
+        return orc;
     int rc;
     reader r = {.f = f, .path = path, .line = 1, .read_errno = 0};
     cell *c = malloc(sizeof *c);

@@ -47,6 +47,7 @@
 #include "data.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,6 +55,13 @@
 
 #include "csv.h"
 #include "err.h"
+
+/* Rejection loops are bounded (issue 9 §3): past this many redraws the
+ * last draw is replaced by a fixed value (below), so a sample always ends.
+ * At the smallest valid nu (CONFIG_MIN_NU) a chi-square draw underflows
+ * with probability about exp(-372 nu) = 0.024, so all of them do with
+ * probability below 1e-100; a zero Gaussian vector is rarer still. */
+#define DRAW_MAX_TRIES 64
 
 /* The mixture means come from their own sub-stream of RNG_TEACHER, so that
  * the target's parameters are the same whatever the input distribution. */
@@ -98,8 +106,9 @@ static int check_synthetic(const data_config *dc, char *err, size_t errlen)
     if (dc->dist == DIST_GAUSSIAN && !(isfinite(dc->cond) && dc->cond >= 1))
         return err_set(err, errlen, -EINVAL, "data.cond: must be a number >= 1, got %g",
                        dc->cond);
-    if (dc->dist == DIST_STUDENT_T && !(isfinite(dc->nu) && dc->nu > 0))
-        return err_set(err, errlen, -EINVAL, "data.nu: must be a number > 0, got %g", dc->nu);
+    if (dc->dist == DIST_STUDENT_T && !(isfinite(dc->nu) && dc->nu >= CONFIG_MIN_NU))
+        return err_set(err, errlen, -EINVAL, "data.nu: must be a finite number >= %g, got %g",
+                       CONFIG_MIN_NU, dc->nu);
     if (dc->dist == DIST_MIXTURE &&
         (dc->components < 1 || dc->components > CONFIG_MAX_COMPONENTS ||
          !cells_ok(dc->components, dc->d)))
@@ -310,12 +319,17 @@ static void draw_input(const data_gen *g, rng *r, double *x)
             x[j] = 2.0 * rng_uniform(r) - 1.0;
         break;
     case DIST_SPHERE: {
-        double ss;
-        do { /* z = 0 has probability 0; redraw rather than divide by it */
+        double ss = 0;
+        /* z = 0 has probability 0; redraw rather than divide by it */
+        for (int tries = 0; ss == 0 && tries < DRAW_MAX_TRIES; tries++) {
             for (int j = 0; j < d; j++)
                 x[j] = rng_normal(r);
             ss = dot(x, x, d);
-        } while (ss == 0);
+        }
+        if (ss == 0) { /* a point of the sphere all the same: the pole */
+            x[0] = 1;
+            ss = 1;
+        }
         double f = sqrt((double)d / ss);
         for (int j = 0; j < d; j++)
             x[j] *= f;
@@ -328,10 +342,12 @@ static void draw_input(const data_gen *g, rng *r, double *x)
     case DIST_STUDENT_T: {
         for (int j = 0; j < d; j++)
             x[j] = rng_normal(r);
-        double chi2;
-        do /* 0 only by underflow, for nu below about 0.02 (rng.h) */
+        double chi2 = 0;
+        /* 0 only by underflow, for nu below about 0.02 (rng.h) */
+        for (int tries = 0; chi2 == 0 && tries < DRAW_MAX_TRIES; tries++)
             chi2 = 2.0 * rng_gamma(r, 0.5 * g->nu);
-        while (chi2 == 0);
+        if (chi2 == 0)
+            chi2 = DBL_MIN; /* the smallest normal double: x is huge, as it would be */
         double f = sqrt(g->nu / chi2);
         for (int j = 0; j < d; j++)
             x[j] *= f;

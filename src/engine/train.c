@@ -139,10 +139,13 @@ static void descend(const train_ctx *tc, double *theta, const double *grad,
 }
 
 /* A curve point at the current step if one is due (or `force`). F and
- * ||grad F|| over the training set are passed in when known (GD), else
- * measured here (these passes are not interruptible: a point is measured
- * whole or not at all, so a resumed run stores the same points). */
-static void emit_curve(session *s, bool force, double F, double gnorm)
+ * ||grad F|| over the training set are passed in when `known` (GD, whose
+ * step measured them, NaN or not), else measured here into SGD's gfull
+ * (these passes are not interruptible: a point is measured whole or not at
+ * all, so a resumed run stores the same points). Whether they are known is
+ * said, not inferred from a NaN: a diverged GD step's NaN norm once sent
+ * GD, which has no gfull, to measure into NULL (issue 9 §1). */
+static void emit_curve(session *s, bool force, bool known, double F, double gnorm)
 {
     const train_ctx *tc = s->tc;
     train_state *st = s->st;
@@ -156,7 +159,7 @@ static void emit_curve(session *s, bool force, double F, double gnorm)
     st->curve_last = t;
     const dataset *ds = tc->ds;
     enum loss_kind loss = tc->cfg->loss;
-    if (isnan(gnorm)) {
+    if (!known) {
         F = model_loss_grad(tc->m, st->theta, loss, ds->X, ds->y, ds->n, s->gfull, NULL);
         gnorm = sqrt(norm_range(s->gfull, 0, s->np));
     }
@@ -208,12 +211,12 @@ static int run_gd(session *s, char *err, size_t errlen)
         if (diverging(st, F) || !isfinite(gnorm)) {
             s->res->status = RUN_DIVERGED;
             s->res->diverged_step = st->step;
-            emit_curve(s, true, F, gnorm);
+            emit_curve(s, true, true, F, gnorm);
             return 0;
         }
         bool converged = trained_grad_norm(s, gnorm) < tc->cfg->train.tol;
         bool last = converged || st->step >= T;
-        emit_curve(s, last, F, gnorm);
+        emit_curve(s, last, true, F, gnorm);
         if (last) {
             s->res->converged = converged;
             return 0;
@@ -277,7 +280,7 @@ static int run_sgd(session *s, char *err, size_t errlen)
         int rc = between_steps(s, err, errlen);
         if (rc)
             return rc;
-        emit_curve(s, st->step >= T, NAN, NAN);
+        emit_curve(s, st->step >= T, false, NAN, NAN);
         if (st->step >= T)
             return 0;
         draw_batch(s, b);
