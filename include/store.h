@@ -70,7 +70,9 @@ void store_close(store *s);
  *   RESWEEP_FAULT_ERROR=full|ioerr   the error (default full: disk full);
  *   RESWEEP_FAULT_COUNT=K   the fault clears after K failed calls
  *                           (default: never).
- * Parent directories that do not exist are created with mode 0700. A
+ * Parent directories that do not exist are created with mode 0700, a
+ * database that does not exist with mode 0600 (its -wal and -shm take
+ * the same; an existing file keeps its mode). A
  * file that is an SQLite database of another program (tables but no
  * schema_version) is refused, not modified. */
 #define STORE_OPEN_FAULTS 0x1u

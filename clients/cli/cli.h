@@ -126,6 +126,18 @@ int cmd_shutdown(cli_opts *o, int argc, char **argv);
 int cmd_results(cli_opts *o, int argc, char **argv);
 int cmd_sql(cli_opts *o, int argc, char **argv);
 
+/* sqlguard.c: what a typed statement may do on a connection of db.c.
+ * cli_sql_guard installs an authorizer that refuses, while a statement
+ * is compiled, every action but reading (SELECT, reads, functions,
+ * recursive CTEs, reporting PRAGMAs): no ATTACH, VACUUM INTO or write
+ * reaches the file system. *denied (borrowed, may be NULL) turns true at
+ * a refusal, so the caller can say why compiling failed. cli_sql_check refuses a compiled statement
+ * that is not read-only (CLI_ERROR, with the sentence printed). */
+struct sqlite3;
+struct sqlite3_stmt;
+void cli_sql_guard(struct sqlite3 *db, bool *denied);
+int cli_sql_check(struct sqlite3_stmt *st);
+
 /* report.c: writes a job's report (Markdown, HTML, figures) into
  * o->out, default report-JOB/ (issue 6). */
 int cmd_report(cli_opts *o, int argc, char **argv);

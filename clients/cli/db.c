@@ -1,7 +1,8 @@
 /* db.c — resweep commands that read the database directly: results and
  * sql. The connection is read-only (SQLITE_OPEN_READONLY and
- * query_only), so nothing typed here can change the daemon's data; in WAL
- * mode a reader never blocks the daemon's writes. */
+ * query_only), so nothing typed here can change the daemon's data, and
+ * an authorizer (sqlguard.c) lets a statement only read, so none creates
+ * a file either; in WAL mode a reader never blocks the daemon's writes. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,7 +16,9 @@
 #include "cli.h"
 
 
-static int db_open(const cli_opts *o, sqlite3 **out)
+/* *denied (borrowed, outliving the connection; may be NULL) turns true
+ * when the authorizer refuses an action. */
+static int db_open(const cli_opts *o, sqlite3 **out, bool *denied)
 {
     if (!o->db[0])
         return cli_fail(CLI_ERROR, "no database: give --db PATH");
@@ -29,6 +32,7 @@ static int db_open(const cli_opts *o, sqlite3 **out)
     }
     sqlite3_busy_timeout(db, DB_BUSY_MS);
     sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+    cli_sql_guard(db, denied);
     *out = db;
     return CLI_OK;
 }
@@ -170,19 +174,26 @@ int cmd_sql(cli_opts *o, int argc, char **argv)
 {
     sqlite3 *db = NULL;
     cli_resolve_db(o);
-    int rc = db_open(o, &db);
+    bool denied = false;
+    int rc = db_open(o, &db, &denied);
     if (rc != CLI_OK)
         return rc;
     sqlite3_stmt *st = NULL;
     const char *tail = NULL;
     if (sqlite3_prepare_v2(db, argv[0], -1, &st, &tail) != SQLITE_OK) {
-        rc = cli_fail(CLI_ERROR, "sql: %s", sqlite3_errmsg(db));
+        rc = denied
+                 ? cli_fail(CLI_ERROR, "sql: only statements that read are "
+                                       "allowed (SELECT, WITH, reporting "
+                                       "PRAGMAs): %s", sqlite3_errmsg(db))
+                 : cli_fail(CLI_ERROR, "sql: %s", sqlite3_errmsg(db));
         goto out;
     }
     if (!st) {
         rc = cli_fail(CLI_ERROR, "sql: no statement given");
         goto out;
     }
+    if ((rc = cli_sql_check(st)) != CLI_OK)
+        goto out;
     for (; tail && *tail; tail++) {
         if (*tail != ' ' && *tail != '\n' && *tail != '\t' && *tail != ';') {
             rc = cli_fail(CLI_ERROR, "sql: give one statement at a time");
@@ -210,7 +221,7 @@ int cmd_results(cli_opts *o, int argc, char **argv)
     const char *format = o->format ? o->format : "table";
     sqlite3 *db = NULL;
     cli_resolve_db(o);
-    int rc = db_open(o, &db);
+    int rc = db_open(o, &db, NULL);
     if (rc != CLI_OK)
         return rc;
     sqlite3_stmt *st = NULL;

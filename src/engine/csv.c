@@ -105,6 +105,36 @@ static int read_error(const reader *r, char *err, size_t errlen)
                    strerror(r->read_errno));
 }
 
+/* ---- quoting file contents in errors --------------------------------- */
+
+/* Room for CSV_QUOTE_BYTES bytes escaped as \xNN, "..." and the NUL. */
+#define QUOTE_LEN (CSV_QUOTE_BYTES * 4 + 4)
+
+/* The text an error quotes from the file: its first CSV_QUOTE_BYTES bytes,
+ * printable ASCII as is, '"' and '\\' escaped, every other byte as \xNN,
+ * "..." when cut. Errors are stored with the run and shown to whoever
+ * reads it, so a file that is not a CSV (a system file) must not have its
+ * lines copied there, nor bytes that are not text. */
+static const char *quote(const char *s, char out[QUOTE_LEN])
+{
+    size_t o = 0, i = 0;
+    for (; s[i] && i < CSV_QUOTE_BYTES; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)ch;
+        } else if (ch >= 0x20 && ch < 0x7f) {
+            out[o++] = (char)ch;
+        } else {
+            o += (size_t)snprintf(out + o, QUOTE_LEN - o, "\\x%02x", ch);
+        }
+    }
+    if (s[i])
+        o += (size_t)snprintf(out + o, QUOTE_LEN - o, "...");
+    out[o] = '\0';
+    return out;
+}
+
 /* ---- header ---------------------------------------------------------- */
 
 static int add_name(csv_table *t, size_t *cap, cell *c, long line,
@@ -167,11 +197,13 @@ static int check_duplicates(const csv_table *t, long line, const reader *r,
         idx[i] = i;
     qsort_r(idx, (size_t)t->cols, sizeof *idx, cmp_name_index, t->names);
     int rc = 0;
+    char q[QUOTE_LEN];
     for (int i = 1; i < t->cols; i++)
         if (strcmp(t->names[idx[i - 1]], t->names[idx[i]]) == 0) {
             rc = err_set(err, errlen, -EINVAL,
                          "%s line %ld: column name \"%s\" appears twice (columns %d and %d)",
-                         r->path, line, t->names[idx[i]], idx[i - 1] + 1, idx[i] + 1);
+                         r->path, line, quote(t->names[idx[i]], q), idx[i - 1] + 1,
+                         idx[i] + 1);
             break;
         }
     free(idx);
@@ -252,23 +284,24 @@ static bool is_hex(const char *s)
 static int parse_cell(const cell *c, const char *col, long line, const reader *r,
                       double *out, char *err, size_t errlen)
 {
+    char qcol[QUOTE_LEN], qcell[QUOTE_LEN];   /* filled on error only */
     if (c->too_long)
         return err_set(err, errlen, -EINVAL,
                        "%s line %ld: column \"%s\": cell is longer than %d characters",
-                       r->path, line, col, CSV_MAX_CELL_CHARS);
+                       r->path, line, quote(col, qcol), CSV_MAX_CELL_CHARS);
     if (c->len == 0)
         return err_set(err, errlen, -EINVAL, "%s line %ld: column \"%s\": empty cell",
-                       r->path, line, col);
+                       r->path, line, quote(col, qcol));
     char *end;
     double v = strtod(c->text, &end);
     if (end == c->text || *end != '\0' || is_hex(c->text))
         return err_set(err, errlen, -EINVAL,
-                       "%s line %ld: column \"%s\": \"%.60s\" is not a number",
-                       r->path, line, col, c->text);
+                       "%s line %ld: column \"%s\": \"%s\" is not a number",
+                       r->path, line, quote(col, qcol), quote(c->text, qcell));
     if (!isfinite(v))
         return err_set(err, errlen, -EINVAL,
-                       "%s line %ld: column \"%s\": \"%.60s\" is not a finite number",
-                       r->path, line, col, c->text);
+                       "%s line %ld: column \"%s\": \"%s\" is not a finite number",
+                       r->path, line, quote(col, qcol), quote(c->text, qcell));
     *out = v;
     return 0;
 }

@@ -27,6 +27,10 @@
 #include <stddef.h>
 
 #define CSV_MAX_CELL_CHARS 1024
+/* Error sentences quote a cell or column name as its first
+ * CSV_QUOTE_BYTES bytes, escaped (\xNN for bytes that are not printable
+ * ASCII), followed by "..." when cut: the file may be anything. */
+#define CSV_QUOTE_BYTES 40
 
 typedef struct csv_table {
     int rows, cols;

@@ -187,6 +187,27 @@ static int lock_parent_dir(const char *path, int *fd_out, char *err,
     return 0;
 }
 
+/* A new database is created 0600 here, before SQLite opens it: SQLite
+ * would make it 0644 (less the umask), and it holds every configuration
+ * and result. Its -wal and -shm then get the same mode (SQLite copies
+ * the database's). O_EXCL: an existing file is left as its owner made
+ * it, and never opened and closed by us, which would drop the POSIX
+ * locks another connection of this process holds on it. */
+static int create_private(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                  0600);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    int e = errno;
+    if (e == EEXIST)
+        return 0;
+    return err_set(err, errlen, -e, "database %s: cannot create it: %s",
+                   path, strerror(e));
+}
+
 static void unlock_parent_dir(int fd)
 {
     if (fd >= 0)
@@ -231,7 +252,9 @@ int store_open_ex(const char *path, unsigned flags, store **out, char *err,
     int dir_fd;
     if ((rc = lock_parent_dir(path, &dir_fd, err, errlen)) < 0)
         return rc;
-    rc = open_locked(path, vfs, out, err, errlen);
+    rc = create_private(path, err, errlen);
+    if (rc == 0)
+        rc = open_locked(path, vfs, out, err, errlen);
     unlock_parent_dir(dir_fd);
     /* Armed only now, so that N counts the writes after the open. */
     if (rc == 0 && fe.set)

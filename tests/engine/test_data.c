@@ -1006,6 +1006,37 @@ static void csv_errors_name_file_and_line(void **state)
     }
 }
 
+/* A file that is not a CSV (a system file given as data.path) must not
+ * have its lines copied into the run's stored error: a cell or column name
+ * is quoted as at most CSV_QUOTE_BYTES bytes, control and non-ASCII bytes
+ * as \xNN, quotes and backslashes escaped (issue 9 §13). */
+static void csv_errors_quote_a_short_escaped_prefix(void **state)
+{
+    (void)state;
+    run_config c;
+    dataset ds;
+    char err[ERR_LEN];
+    static const char passwd[] =
+        "root:x:0:0:root:/root:/bin/bash-and-a-long-tail-of-secret-text\n"
+        "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin-SECRET\n";
+    assert_int_equal(csv_load("passwd", passwd, &c, &ds, err), -EINVAL);
+    if (!strstr(err, "column \"root:x:0:0:root:/root:/bin/bash-and-a-lo...\": "
+                     "\"daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/...\" is not a number"))
+        fail_msg("got '%s'", err);
+    assert_null(strstr(err, "SECRET"));
+    assert_null(strstr(err, "secret"));
+
+    static const char ctl[] = "x,y\n\"a\\b\033[2J\xff\x01,2\n";
+    assert_int_equal(csv_load("ctl.csv", ctl, &c, &ds, err), -EINVAL);
+    if (!strstr(err, "column \"x\": \"\\\"a\\\\b\\x1b[2J\\xff\\x01\" is not a number"))
+        fail_msg("got '%s'", err);
+
+    static const char dup[] = "\x1b]0;t\x07,y,\x1b]0;t\x07\n1,2,3\n";
+    assert_int_equal(csv_load("dup.csv", dup, &c, &ds, err), -EINVAL);
+    if (!strstr(err, "column name \"\\x1b]0;t\\x07\" appears twice"))
+        fail_msg("got '%s'", err);
+}
+
 static void csv_missing_file_and_column(void **state)
 {
     (void)state;
@@ -1269,6 +1300,7 @@ int main(void)
         cmocka_unit_test(csv_good_file_is_split_by_fraction),
         cmocka_unit_test(csv_crlf_and_blank_lines_read_the_same),
         cmocka_unit_test(csv_errors_name_file_and_line),
+        cmocka_unit_test(csv_errors_quote_a_short_escaped_prefix),
         cmocka_unit_test(csv_missing_file_and_column),
         cmocka_unit_test(csv_very_long_lines),
         cmocka_unit_test(csv_classification_labels_are_checked),

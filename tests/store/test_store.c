@@ -298,6 +298,43 @@ static void open_creates_file_and_directory(void **state)
                               " 'job_progress')"), 8);
 }
 
+/* A database made in an existing 0755 directory under umask 022 is 0600,
+ * and so are its -wal and -shm (SQLite gives them the database's mode):
+ * it holds every configuration and result (issue 9 §13). */
+static void open_creates_database_0600(void **state)
+{
+    struct fx *f = *state;
+    char dir[512], path[1024], side[1100];
+    snprintf(dir, sizeof dir, "%s/shared", f->dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/x.db", dir);
+    mode_t old = umask(022);
+    int rc = store_open(path, &f->s, f->err, sizeof f->err);
+    umask(old);
+    OK(rc);
+    OK(store_begin(f->s, f->err, sizeof f->err));
+    int64_t job;
+    OK(store_job_insert(f->s, "m", 0, 1, "{}", 0, &job, f->err,
+                        sizeof f->err));
+    OK(store_commit(f->s, f->err, sizeof f->err));
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    static const char *const sides[] = {"-wal", "-shm"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(side, sizeof side, "%s%s", path, sides[i]);
+        assert_int_equal(stat(side, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+    }
+    /* An existing database keeps the mode its owner gave it. */
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(chmod(path, 0640), 0);
+    OK(store_open(path, &f->s, f->err, sizeof f->err));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+}
+
 static void open_refuses_bad_paths(void **state)
 {
     struct fx *f = *state;
@@ -1546,6 +1583,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
     const struct CMUnitTest tests[] = {
         T(open_creates_file_and_directory),
+        T(open_creates_database_0600),
         T(open_refuses_bad_paths),
         T(open_refuses_another_programs_database),
         T(migration_idempotent_on_reopen),
