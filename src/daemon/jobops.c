@@ -4,6 +4,7 @@
  * the runs listing (a read, served after the commit). See writer.h. */
 #include "writer_internal.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 
@@ -114,6 +115,9 @@ void jobops_serve_runs(writer *w, wreq *r)
 
 /* --- submissions --- */
 
+/* A job this large is followed by a malloc_trim. */
+#define JOBOPS_TRIM_RUNS 10000
+
 typedef struct submit_ctx {
     writer *w;
     int64_t job_id;
@@ -208,6 +212,12 @@ int jobops_submit(writer *w, wreq *r, char *err, size_t errlen)
         (void)sched_push(w->sc, c.job_id, c.priority, c.ids[i]);
     free(c.ids);
     submitted(w, r, &c, n);
+    /* The expansion's transient memory (configurations, ids, SQLite's
+     * pages) goes back to the kernel: the daemon keeps freed memory
+     * mapped otherwise (main.c, tune_malloc), and a 1M-run job left
+     * 1.5 GB resident (issue 9 §5). */
+    if (n >= JOBOPS_TRIM_RUNS)
+        malloc_trim(0);
     return 1;
 fail_store:
     store_rollback(w->st);

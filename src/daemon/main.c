@@ -272,6 +272,10 @@ static int start(daemon_state *d, const options *o, char *err, size_t errlen)
     d->loop_ok = true;
     if ((rc = sched_new(&d->sc)) < 0)
         return err_set(err, errlen, rc, "out of memory");
+    /* Finished runs wait for the store thread's commit in memory: bound
+     * them, so that a busy store thread makes workers wait instead of
+     * piling up results (issue 9 §5). */
+    sched_limit_active(d->sc, (long)o->workers + SCHED_MAX_UNSTORED);
     server_config sc = {&d->loop, o->socket,         o->db,
                         o->workers, d->sc,           o->idle_timeout_s,
                         o->frame_timeout_s};

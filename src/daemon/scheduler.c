@@ -1,37 +1,64 @@
-/* scheduler.c — priority queue of runs with cancellation (scheduler.h). */
+/* scheduler.c — priority queue of runs with cancellation (scheduler.h).
+ *
+ * Every operation is constant or logarithmic (issue 9 §5: a linear scan
+ * of the active runs per push froze the store thread for 9.5 minutes
+ * during a 1M-run submit): jobs and active runs are found through hash
+ * maps (idmap.h), a job's active runs form an intrusive list, and the
+ * jobs with queued runs sit in an array sorted by scheduling order, the
+ * next one last, searched by bisection. */
 #include "scheduler.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* A job's queued runs: ids[head..len) ascending. */
-typedef struct sjob {
-    struct sjob *next;        /* the next job in scheduling order */
-    int64_t job_id;
-    int priority;
-    int64_t *ids;
-    size_t head, len, cap;
-} sjob;
+#include "idmap.h"
+
+/* A queue array this large is handed back to the kernel when it goes
+ * (malloc_trim): the daemon keeps freed memory mapped otherwise. */
+#define SCHED_TRIM_BYTES ((size_t)1 << 20)
+
+#define CONTAINER_OF(p, type) ((type *)(void *)(p))  /* node is first */
+
+struct sjob;
 
 /* ACTIVE_ENDED: the run stopped on its cancel flag and its end is on the
  * way to the store, so a resume no longer applies to it. */
 enum { ACTIVE_CANCEL = 1, ACTIVE_SUSPEND = 2, ACTIVE_ENDED = 4 };
 
 typedef struct active_run {
-    int64_t run_id, job_id;
+    idmap_node node;                  /* key: the run id; first member */
+    struct active_run *prev, *next;   /* its job's active runs */
+    struct sjob *job;
     int flags;
 } active_run;
 
+/* A job the scheduler holds runs of: ids[head..len) ascending are queued;
+ * active lists the taken ones. It exists while either is non-empty. */
+typedef struct sjob {
+    idmap_node node;                  /* key: the job id; first member */
+    int priority;
+    int64_t *ids;
+    size_t head, len, cap;
+    active_run *active;
+    bool ordered;                     /* in sched.order (runs queued) */
+} sjob;
+
 struct sched {
     pthread_mutex_t lock;
-    pthread_cond_t ready;      /* a run was queued, or stop/unpause */
-    sjob *jobs;                /* only jobs with queued runs, in order */
-    long queued, njobs;
-    active_run *active;        /* few: one per worker, plus those committing */
-    size_t nactive, active_cap;
+    pthread_cond_t ready;      /* a run was queued or released, or
+                                  stop/unpause */
+    idmap jobs;                /* sjob by job id */
+    idmap active;              /* active_run by run id */
+    sjob **order;              /* jobs with queued runs, next one last */
+    size_t norder, order_cap;
+    long queued;
+    long max_active;           /* <= 0: no bound */
+    long waiting;              /* takers waiting for room */
+    long long probes;          /* entries examined by lookups */
     bool paused, stopping;
 };
 
@@ -46,12 +73,20 @@ int sched_new(sched **out)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->ready, &ca);
     pthread_condattr_destroy(&ca);
+    idmap_init(&s->jobs, &s->probes);
+    idmap_init(&s->active, &s->probes);
     *out = s;
     return 0;
 }
 
-static void sjob_free(sjob *j)
+static void free_job(idmap_node *n, void *ctx)
 {
+    (void)ctx;
+    sjob *j = CONTAINER_OF(n, sjob);
+    for (active_run *a = j->active, *next; a; a = next) {
+        next = a->next;
+        free(a);
+    }
     free(j->ids);
     free(j);
 }
@@ -60,63 +95,128 @@ void sched_free(sched *s)
 {
     if (!s)
         return;
-    for (sjob *j = s->jobs, *n; j; j = n) {
-        n = j->next;
-        sjob_free(j);
-    }
-    free(s->active);
+    idmap_each(&s->jobs, free_job, NULL);
+    idmap_fini(&s->jobs);
+    idmap_fini(&s->active);
+    free(s->order);
     pthread_cond_destroy(&s->ready);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
-static active_run *active_find(sched *s, int64_t run_id)
+/* <0 when job a is scheduled after job b: lower priority, or the same
+ * priority and a later job id. */
+static int rank_cmp(int prio_a, int64_t job_a, int prio_b, int64_t job_b)
 {
-    for (size_t i = 0; i < s->nactive; i++)
-        if (s->active[i].run_id == run_id)
-            return &s->active[i];
-    return NULL;
+    if (prio_a != prio_b)
+        return prio_a < prio_b ? -1 : 1;
+    return job_a > job_b ? -1 : job_a < job_b ? 1 : 0;
 }
 
-/* Higher priority first, then lower job id. */
-static bool before(int prio_a, int64_t job_a, int prio_b, int64_t job_b)
+/* The first place in order whose job does not come after j. */
+static size_t order_bound(sched *s, const sjob *j)
 {
-    return prio_a != prio_b ? prio_a > prio_b : job_a < job_b;
+    size_t lo = 0, hi = s->norder;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        s->probes++;
+        const sjob *m = s->order[mid];
+        if (rank_cmp(m->priority, m->node.key, j->priority, j->node.key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
-/* The job's entry, created in its place in the order when missing. */
+static int order_reserve(sched *s)
+{
+    if (s->norder < s->order_cap)
+        return 0;
+    size_t cap = s->order_cap ? s->order_cap * 2 : 16;
+    sjob **o = realloc(s->order, cap * sizeof *o);
+    if (!o)
+        return -ENOMEM;
+    s->order = o;
+    s->order_cap = cap;
+    return 0;
+}
+
+/* After order_reserve. */
+static void order_insert(sched *s, sjob *j)
+{
+    size_t i = order_bound(s, j);
+    memmove(s->order + i + 1, s->order + i, (s->norder - i) * sizeof *s->order);
+    s->order[i] = j;
+    s->norder++;
+    j->ordered = true;
+}
+
+static void order_remove(sched *s, sjob *j)
+{
+    size_t i = s->order[s->norder - 1] == j ? s->norder - 1 : order_bound(s, j);
+    memmove(s->order + i, s->order + i + 1,
+            (s->norder - i - 1) * sizeof *s->order);
+    s->norder--;
+    j->ordered = false;
+}
+
+/* The job's entry, created when missing (not yet in the order). */
 static sjob *job_get(sched *s, int64_t job_id, int priority)
 {
-    sjob **pp = &s->jobs;
-    for (; *pp; pp = &(*pp)->next) {
-        if ((*pp)->job_id == job_id)
-            return *pp;
-    }
-    /* Not queued: find its place (a second pass keeps the lookup simple). */
-    for (pp = &s->jobs; *pp; pp = &(*pp)->next)
-        if (before(priority, job_id, (*pp)->priority, (*pp)->job_id))
-            break;
+    idmap_node *n = idmap_find(&s->jobs, job_id);
+    if (n)
+        return CONTAINER_OF(n, sjob);
     sjob *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
-    j->job_id = job_id;
+    j->node.key = job_id;
     j->priority = priority;
-    j->next = *pp;
-    *pp = j;
-    s->njobs++;
+    if (idmap_insert(&s->jobs, &j->node) < 0) {
+        free(j);
+        return NULL;
+    }
     return j;
 }
 
-static void job_unlink(sched *s, sjob *j)
+static sjob *job_find(sched *s, int64_t job_id)
 {
-    for (sjob **pp = &s->jobs; *pp; pp = &(*pp)->next) {
-        if (*pp == j) {
-            *pp = j->next;
-            s->njobs--;
-            sjob_free(j);
-            return;
-        }
+    idmap_node *n = idmap_find(&s->jobs, job_id);
+    return n ? CONTAINER_OF(n, sjob) : NULL;
+}
+
+/* Empties the job's queue; true when the array freed was large enough to
+ * be worth handing back (malloc_trim, outside the lock). */
+static bool job_clear_queue(sched *s, sjob *j)
+{
+    bool big = j->cap * sizeof *j->ids >= SCHED_TRIM_BYTES;
+    if (j->ordered)
+        order_remove(s, j);
+    s->queued -= (long)(j->len - j->head);
+    free(j->ids);
+    j->ids = NULL;
+    j->head = j->len = j->cap = 0;
+    return big;
+}
+
+/* A job with nothing queued leaves the order; one with nothing active
+ * either is freed. Returns job_clear_queue's verdict. */
+static bool job_settle(sched *s, sjob *j)
+{
+    bool big = false;
+    if (j->head == j->len)
+        big = job_clear_queue(s, j);
+    if (!j->ordered && !j->active) {
+        idmap_remove(&s->jobs, &j->node);
+        free(j);
     }
+    return big;
+}
+
+static void trim_if(bool big)
+{
+    if (big)
+        malloc_trim(0);
 }
 
 /* Room for one more id at the end, compacting the consumed head first. */
@@ -139,13 +239,14 @@ static int job_reserve(sjob *j)
 }
 
 /* Inserts run_id in order; -EEXIST if present. Appending (the usual case:
- * runs arrive in id order) is O(1). */
-static int job_insert(sjob *j, int64_t run_id)
+ * runs arrive in id order) is O(1), else a bisection and a move. */
+static int job_insert(sched *s, sjob *j, int64_t run_id)
 {
     size_t lo = j->head, hi = j->len;
     if (lo < hi && run_id <= j->ids[hi - 1]) {
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
+            s->probes++;
             if (j->ids[mid] < run_id)
                 lo = mid + 1;
             else
@@ -167,9 +268,16 @@ static int job_insert(sjob *j, int64_t run_id)
     return 0;
 }
 
+static active_run *active_find(sched *s, int64_t run_id)
+{
+    idmap_node *n = idmap_find(&s->active, run_id);
+    return n ? CONTAINER_OF(n, active_run) : NULL;
+}
+
 int sched_push(sched *s, int64_t job_id, int priority, int64_t run_id)
 {
     int rc;
+    bool big = false;
     pthread_mutex_lock(&s->lock);
     if (s->stopping) {
         rc = -ESHUTDOWN;
@@ -184,30 +292,59 @@ int sched_push(sched *s, int64_t job_id, int priority, int64_t run_id)
         rc = -ENOMEM;
         goto out;
     }
-    rc = job_insert(j, run_id);
+    rc = j->ordered ? 0 : order_reserve(s);
+    if (rc == 0)
+        rc = job_insert(s, j, run_id);
     if (rc == 0) {
+        if (!j->ordered)
+            order_insert(s, j);
         s->queued++;
         pthread_cond_signal(&s->ready);
-    } else if (j->head == j->len) {
-        job_unlink(s, j);   /* created for nothing */
+    } else {
+        big = job_settle(s, j);   /* created for nothing */
     }
 out:
     pthread_mutex_unlock(&s->lock);
+    trim_if(big);
     return rc;
 }
 
-static int active_add(sched *s, int64_t job_id, int64_t run_id)
+/* Takes the next queued run of the next job into the active set. */
+static int active_take(sched *s, sched_run *out, bool *big)
 {
-    if (s->nactive == s->active_cap) {
-        size_t cap = s->active_cap ? s->active_cap * 2 : 16;
-        active_run *a = realloc(s->active, cap * sizeof *a);
-        if (!a)
-            return -ENOMEM;
-        s->active = a;
-        s->active_cap = cap;
+    sjob *j = s->order[s->norder - 1];
+    active_run *a = calloc(1, sizeof *a);
+    if (!a)
+        return -ENOMEM;
+    a->node.key = j->ids[j->head];
+    if (idmap_insert(&s->active, &a->node) < 0) {
+        free(a);
+        return -ENOMEM;
     }
-    s->active[s->nactive++] = (active_run){run_id, job_id, 0};
+    a->job = j;
+    a->next = j->active;
+    if (j->active)
+        j->active->prev = a;
+    j->active = a;
+    *out = (sched_run){j->node.key, a->node.key, j->priority};
+    j->head++;
+    s->queued--;
+    *big = job_settle(s, j);
     return 0;
+}
+
+static void active_remove(sched *s, active_run *a)
+{
+    sjob *j = a->job;
+    idmap_remove(&s->active, &a->node);
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        j->active = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    free(a);
+    (void)job_settle(s, j);   /* its queue was empty or stays as it is */
 }
 
 static void deadline_after(struct timespec *ts, int ms)
@@ -221,6 +358,16 @@ static void deadline_after(struct timespec *ts, int ms)
     }
 }
 
+static bool full(const sched *s)
+{
+    return s->max_active > 0 && (long)s->active.count >= s->max_active;
+}
+
+static bool cannot_take(const sched *s)
+{
+    return !s->stopping && (s->paused || !s->norder || full(s));
+}
+
 int sched_take(sched *s, int timeout_ms, sched_run *out,
                sched_take_fn on_take, void *ctx)
 {
@@ -228,39 +375,35 @@ int sched_take(sched *s, int timeout_ms, sched_run *out,
     if (timeout_ms > 0)
         deadline_after(&deadline, timeout_ms);
     int rc = 0;
+    bool big = false;
     pthread_mutex_lock(&s->lock);
-    while (!s->stopping && (s->paused || !s->jobs)) {
+    while (cannot_take(s)) {
         if (timeout_ms == 0) {
             rc = -EAGAIN;
             goto out;
         }
-        if (timeout_ms < 0) {
-            pthread_cond_wait(&s->ready, &s->lock);
-        } else if (pthread_cond_timedwait(&s->ready, &s->lock, &deadline) ==
-                   ETIMEDOUT) {
-            if (s->stopping || s->paused || !s->jobs) {
-                rc = -EAGAIN;
-                goto out;
-            }
+        bool for_room = !s->paused && s->norder && full(s);
+        s->waiting += for_room;
+        int wrc = timeout_ms < 0
+                      ? pthread_cond_wait(&s->ready, &s->lock)
+                      : pthread_cond_timedwait(&s->ready, &s->lock, &deadline);
+        s->waiting -= for_room;
+        if (wrc == ETIMEDOUT && cannot_take(s)) {
+            rc = -EAGAIN;
+            goto out;
         }
     }
     if (s->stopping) {
         rc = -ESHUTDOWN;
         goto out;
     }
-    sjob *j = s->jobs;
-    rc = active_add(s, j->job_id, j->ids[j->head]);
-    if (rc < 0)
+    if ((rc = active_take(s, out, &big)) < 0)
         goto out;
-    *out = (sched_run){j->job_id, j->ids[j->head], j->priority};
-    j->head++;
-    s->queued--;
-    if (j->head == j->len)
-        job_unlink(s, j);
     if (on_take)
         on_take(ctx, out);
 out:
     pthread_mutex_unlock(&s->lock);
+    trim_if(big);
     return rc;
 }
 
@@ -281,31 +424,34 @@ void sched_release(sched *s, int64_t run_id)
 {
     pthread_mutex_lock(&s->lock);
     active_run *a = active_find(s, run_id);
-    if (a)
-        *a = s->active[--s->nactive];
+    if (a) {
+        active_remove(s, a);
+        /* Room for a taker that waited for it (and any other). */
+        pthread_cond_broadcast(&s->ready);
+    }
     pthread_mutex_unlock(&s->lock);
 }
 
 void sched_cancel_job(sched *s, int64_t job_id, long *dropped, long *flagged)
 {
     long nd = 0, nf = 0;
+    bool big = false;
     pthread_mutex_lock(&s->lock);
-    for (sjob *j = s->jobs; j; j = j->next) {
-        if (j->job_id == job_id) {
-            nd = (long)(j->len - j->head);
-            s->queued -= nd;
-            job_unlink(s, j);
-            break;
+    sjob *j = job_find(s, job_id);
+    if (j) {
+        nd = (long)(j->len - j->head);
+        for (active_run *a = j->active; a; a = a->next) {
+            s->probes++;
+            if (!(a->flags & ACTIVE_CANCEL)) {
+                a->flags |= ACTIVE_CANCEL;
+                nf++;
+            }
         }
-    }
-    for (size_t i = 0; i < s->nactive; i++) {
-        if (s->active[i].job_id == job_id &&
-            !(s->active[i].flags & ACTIVE_CANCEL)) {
-            s->active[i].flags |= ACTIVE_CANCEL;
-            nf++;
-        }
+        big = job_clear_queue(s, j);
+        (void)job_settle(s, j);
     }
     pthread_mutex_unlock(&s->lock);
+    trim_if(big);
     if (dropped)
         *dropped = nd;
     if (flagged)
@@ -316,10 +462,10 @@ void sched_resume_job(sched *s, int64_t job_id, long *resumed)
 {
     long n = 0;
     pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->nactive; i++) {
-        active_run *a = &s->active[i];
-        if (a->job_id == job_id &&
-            (a->flags & (ACTIVE_CANCEL | ACTIVE_ENDED)) == ACTIVE_CANCEL) {
+    sjob *j = job_find(s, job_id);
+    for (active_run *a = j ? j->active : NULL; a; a = a->next) {
+        s->probes++;
+        if ((a->flags & (ACTIVE_CANCEL | ACTIVE_ENDED)) == ACTIVE_CANCEL) {
             a->flags &= ~ACTIVE_CANCEL;
             n++;
         }
@@ -349,12 +495,25 @@ void sched_pause(sched *s, bool paused)
     pthread_mutex_unlock(&s->lock);
 }
 
+void sched_limit_active(sched *s, long max_active)
+{
+    pthread_mutex_lock(&s->lock);
+    s->max_active = max_active;
+    pthread_cond_broadcast(&s->ready);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void suspend_run(idmap_node *n, void *ctx)
+{
+    (void)ctx;
+    CONTAINER_OF(n, active_run)->flags |= ACTIVE_SUSPEND;
+}
+
 void sched_stop(sched *s)
 {
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
-    for (size_t i = 0; i < s->nactive; i++)
-        s->active[i].flags |= ACTIVE_SUSPEND;
+    idmap_each(&s->active, suspend_run, NULL);
     pthread_cond_broadcast(&s->ready);
     pthread_mutex_unlock(&s->lock);
 }
@@ -363,7 +522,9 @@ void sched_get_stats(sched *s, sched_stats *out)
 {
     pthread_mutex_lock(&s->lock);
     out->queued = s->queued;
-    out->active = (long)s->nactive;
-    out->jobs = s->njobs;
+    out->active = (long)s->active.count;
+    out->jobs = (long)s->norder;
+    out->waiting = s->waiting;
+    out->probes = s->probes;
     pthread_mutex_unlock(&s->lock);
 }

@@ -8,6 +8,14 @@
  * store thread calls once the run's end (or requeue) is committed; while a
  * run is queued or active, pushing it again is refused (-EEXIST), so the
  * store's queue can be re-read at any time without running a run twice.
+ * sched_limit_active bounds the active runs, and with them the results
+ * waiting in memory for the store: a worker asking for a run beyond the
+ * bound waits until the store thread releases one (issue 9 §5).
+ *
+ * Cost: push, take, poll, release and the end of a canceled run are O(1)
+ * on average (hash maps by job and run id), plus O(log jobs) when a job's
+ * queue starts or empties and O(log runs) for a run pushed out of id
+ * order; cancel and resume cost O(the job's active runs).
  *
  * Thread-safe (one mutex, one condition variable): workers block in
  * sched_take; the loop thread cancels; the store thread pushes and
@@ -35,7 +43,14 @@ typedef struct sched_stats {
     long queued;     /* runs waiting */
     long active;     /* runs taken and not yet released */
     long jobs;       /* jobs with runs waiting */
+    long waiting;    /* takers waiting for room (runs queued, bound reached) */
+    long long probes;   /* entries examined by lookups since sched_new:
+                           a test hook for the cost of the operations */
 } sched_stats;
+
+/* The daemon's bound on active runs: its workers plus the finished runs
+ * allowed to wait for the store thread's commit. */
+#define SCHED_MAX_UNSTORED 1024
 
 int sched_new(sched **out);
 /* Frees everything; no thread may be inside the scheduler. */
@@ -52,7 +67,8 @@ int sched_push(sched *s, int64_t job_id, int priority, int64_t run_id);
 typedef void (*sched_take_fn)(void *ctx, const sched_run *run);
 
 /* Takes the next run into *out and makes it active. Waits up to timeout_ms
- * (< 0: until a run comes or the scheduler stops). Returns 0, -EAGAIN when
+ * (< 0: until a run comes or the scheduler stops) while nothing is queued,
+ * the scheduler is paused, or max_active runs are active. Returns 0, -EAGAIN when
  * the wait ended without a run, or -ESHUTDOWN once sched_stop was called.
  * on_take may be NULL. */
 int sched_take(sched *s, int timeout_ms, sched_run *out,
@@ -85,6 +101,10 @@ void sched_resume_job(sched *s, int64_t job_id, long *resumed);
 typedef void (*sched_end_fn)(void *ctx, bool canceled);
 void sched_end_canceled(sched *s, int64_t run_id, sched_end_fn on_end,
                         void *ctx);
+
+/* At most max_active runs active at once (<= 0, the default: no bound);
+ * takers beyond it wait for a release. Runs are never dropped. */
+void sched_limit_active(sched *s, long max_active);
 
 /* While paused (a store fault), sched_take hands out nothing. */
 void sched_pause(sched *s, bool paused);

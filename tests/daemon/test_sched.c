@@ -305,6 +305,122 @@ static void concurrent_take_exactly_once(void **state)
     sched_free(s);
 }
 
+/* Issue 9 §5: every operation is logarithmic or constant. 20,000 runs of
+ * one job are active (taken, their ends not yet stored) while 200,000 runs
+ * of another are pushed, polled, taken and released: the lookups examine
+ * a bounded number of entries per operation (the probes test hook), where
+ * a scan of the active set costs 20,000 per push (4e9 in all). */
+static void operations_do_not_scan(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    enum { ACTIVE = 20000, PUSHED = 200000 };
+    for (int64_t id = 1; id <= ACTIVE; id++)
+        assert_int_equal(sched_push(s, 1, 0, id), 0);
+    for (int64_t id = 1; id <= ACTIVE; id++)
+        assert_int_equal(take_id(s), id);
+    sched_stats st;
+    sched_get_stats(s, &st);
+    long long before = st.probes;
+    for (int64_t id = ACTIVE + 1; id <= ACTIVE + PUSHED; id++)
+        assert_int_equal(sched_push(s, 2, 0, id), 0);
+    for (int64_t id = 1; id <= ACTIVE; id += 97)
+        assert_int_equal(sched_push(s, 1, 0, id), -EEXIST);
+    for (int64_t id = 1; id <= ACTIVE; id++)
+        assert_int_equal(sched_poll(s, id), RUN_CONTINUE);
+    for (int64_t id = ACTIVE + 1; id <= ACTIVE + PUSHED; id++) {
+        assert_int_equal(take_id(s), id);
+        sched_release(s, id);
+    }
+    for (int64_t id = 1; id <= ACTIVE; id++)
+        sched_release(s, id);
+    sched_get_stats(s, &st);
+    assert_int_equal(st.active, 0);
+    assert_int_equal(st.queued, 0);
+    long long ops = PUSHED + ACTIVE / 97 + ACTIVE + 2LL * PUSHED + ACTIVE;
+    /* A hash probe or a binary-search step per op, a few chain links. */
+    assert_true(st.probes - before < 16 * ops);
+    sched_free(s);
+}
+
+/* Cancelling a job with many queued runs and a few active ones examines
+ * only that job's runs, not every active run of every job. */
+static void cancel_touches_only_its_job(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    enum { OTHER = 20000 };
+    for (int64_t id = 1; id <= OTHER; id++)
+        assert_int_equal(sched_push(s, 1, 0, id), 0);
+    for (int64_t id = 1; id <= OTHER; id++)
+        assert_int_equal(take_id(s), id);
+    for (int64_t id = OTHER + 1; id <= OTHER + 1000; id++)
+        assert_int_equal(sched_push(s, 2, 5, id), 0);
+    assert_int_equal(take_id(s), OTHER + 1);
+    sched_stats st;
+    sched_get_stats(s, &st);
+    long long before = st.probes;
+    long dropped, flagged, resumed;
+    for (int i = 0; i < 1000; i++) {
+        sched_resume_job(s, 2, &resumed);
+        sched_cancel_job(s, 2, &dropped, &flagged);
+        assert_int_equal(flagged, 1);
+    }
+    sched_get_stats(s, &st);
+    assert_true(st.probes - before < 1000 * 64);
+    sched_free(s);
+}
+
+/* Issue 9 §5: at most max_active runs are taken and not yet stored; a
+ * worker asking for more waits (nothing is dropped) until a release. */
+static void active_runs_are_bounded(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    sched_limit_active(s, 3);
+    for (int64_t id = 1; id <= 10; id++)
+        assert_int_equal(sched_push(s, 1, 0, id), 0);
+    for (int64_t id = 1; id <= 3; id++)
+        assert_int_equal(take_id(s), id);
+    sched_run r;
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+    assert_int_equal(sched_take(s, 30, &r, NULL, NULL), -EAGAIN);
+    sched_stats st;
+    sched_get_stats(s, &st);
+    assert_int_equal(st.active, 3);
+    assert_int_equal(st.queued, 7);
+    taker t = {s, 99, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, take_thread, &t);
+    /* The taker is blocked for want of room, not of runs. */
+    for (int i = 0; i < 200; i++) {
+        sched_get_stats(s, &st);
+        if (st.waiting == 1)
+            break;
+        usleep(10000);
+    }
+    assert_int_equal(st.waiting, 1);
+    assert_int_equal(st.active, 3);
+    sched_release(s, 2);
+    pthread_join(th, NULL);
+    assert_int_equal(t.rc, 0);
+    assert_int_equal(t.run_id, 4);
+    sched_get_stats(s, &st);
+    assert_int_equal(st.active, 3);
+    assert_int_equal(st.queued, 6);
+    /* Every run is eventually taken, none dropped: release the oldest,
+     * take the next. */
+    int64_t held[10] = {1, 3, 4};
+    int oldest = 0, n = 3;
+    for (int64_t next = 5; next <= 10; next++) {
+        assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+        sched_release(s, held[oldest++]);
+        held[n++] = take_id(s);
+        assert_int_equal(held[n - 1], next);
+    }
+    sched_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +431,9 @@ int main(void)
         cmocka_unit_test(pause_holds_runs_back),
         cmocka_unit_test(stop_wakes_workers_and_suspends),
         cmocka_unit_test(concurrent_take_exactly_once),
+        cmocka_unit_test(operations_do_not_scan),
+        cmocka_unit_test(cancel_touches_only_its_job),
+        cmocka_unit_test(active_runs_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
