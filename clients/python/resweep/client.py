@@ -100,7 +100,7 @@ class Client:
         return Job(self, int(job_id), info.get("name") or "", info)
 
     def jobs(self) -> List[Job]:
-        """Every job, newest first (the daemon lists the newest 1000)."""
+        """Every job, oldest first (the daemon lists the newest 1000)."""
         reply = self.call("status")
         return [Job(self, int(j["job"]), j.get("name") or "", j)
                 for j in reply.get("jobs", [])]
