@@ -9,11 +9,16 @@
 #   make SANITIZE=address test   ASan + UBSan build in build-address/
 #   make SANITIZE=thread test    TSan build in build-thread/
 #   make fuzz       libFuzzer targets (clang) in build-fuzz/
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (PYTHON=, PYTHONDIR= for the
+#                   Python client)
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 DATADIR  ?= $(PREFIX)/share/resweep
+# The Python client goes where Debian's python3 looks under PREFIX
+# (/usr/local/lib/python3.11/dist-packages for /usr/local).
+PYTHON   ?= /usr/bin/python3
+PYTHONDIR ?= $(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)/dist-packages
 SANITIZE ?=
 ifeq ($(SANITIZE),)
 BUILD    ?= build
@@ -88,7 +93,7 @@ LIBS_CLI    := -lsqlite3 -lcjson -lm
 DEPS_STAMP := $(BUILD)/.deps-build
 
 .PHONY: all deps deps-test run test check unit-tests integration-tests bench fuzz \
-        install uninstall clean
+        install install-python uninstall clean
 
 all: $(DEPS_STAMP) $(RESWEEPD) $(RESWEEP)
 
@@ -205,7 +210,7 @@ fuzz:
 # (PREFIX/lib/systemd/user); otherwise into ~/.config/systemd/user, with
 # an environment file to edit. Either way the next steps are printed.
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
-install: all
+install: all install-python
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/systemd
 	install -m 0755 $(RESWEEPD) $(RESWEEP) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(wildcard examples/*.json) $(DESTDIR)$(DATADIR)/examples/
@@ -213,9 +218,18 @@ install: all
 	install -m 0644 $(BUILD)/resweepd.service contrib/systemd/resweepd.env $(DESTDIR)$(DATADIR)/systemd/
 	@DATADIR_HINT=$(DATADIR)/systemd/resweepd.env scripts/install-unit.sh "$(BUILD)/resweepd.service" "$(DESTDIR)" "$(USERUNITDIR)"
 
+# The package as a wheel (clients/python/_build/backend.py: standard
+# library only, no pip or index needed), unpacked into the site directory:
+# that is all installing a pure-Python wheel does.
+install-python:
+	rm -rf $(BUILD)/python $(DESTDIR)$(PYTHONDIR)/resweep $(DESTDIR)$(PYTHONDIR)/resweep-*.dist-info
+	install -d $(DESTDIR)$(PYTHONDIR)
+	$(PYTHON) -m zipfile -e "$$($(PYTHON) clients/python/_build/backend.py $(BUILD)/python)" $(DESTDIR)$(PYTHONDIR)/
+
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/resweepd $(DESTDIR)$(BINDIR)/resweep
 	rm -f $(DESTDIR)$(USERUNITDIR)/resweepd.service
+	rm -rf $(DESTDIR)$(PYTHONDIR)/resweep $(DESTDIR)$(PYTHONDIR)/resweep-*.dist-info
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:

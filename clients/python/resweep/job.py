@@ -1,0 +1,149 @@
+"""A submitted job: its progress over the protocol, its numbers from the
+database."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, TextIO, Union
+
+from .errors import RunsFailed
+from .progress import make_progress
+from .tables import Rows, to_table
+from .transport import members as _members
+
+if TYPE_CHECKING:
+    from .client import Client
+
+__all__ = ["Job"]
+
+RUN_COLUMNS = ["run", "index", "state", "attempts", "error", "gap"]
+CURVE_COLUMNS = ["run_id", "idx", "step", "lr", "train_loss", "test_loss",
+                 "grad_norm", "online_loss"]
+RUNS_PAGE = 1000   # the daemon's largest runs limit
+
+
+class Job:
+    """Job ``id`` of a :class:`~resweep.Client`. ``info`` is the last job
+    object the daemon sent (docs/protocol.md: state and counts)."""
+
+    def __init__(self, client: "Client", job_id: int, name: str = "",
+                 info: Optional[Dict[str, Any]] = None) -> None:
+        self.client = client
+        self.id = job_id
+        self.name = name
+        self.info: Dict[str, Any] = dict(info or {})
+
+    def __repr__(self) -> str:
+        state = self.info.get("state")
+        tail = f", state={state!r}" if state else ""
+        return f"Job({self.id}, {self.name!r}{tail})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Job) and other.id == self.id and \
+            other.client.socket == self.client.socket
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.client.socket))
+
+    # --- over the protocol ---------------------------------------------
+
+    def status(self) -> Dict[str, Any]:
+        """The job's state (queued, running, done, failed, canceled), its
+        runs counted by state, rate_per_min and eta_s."""
+        self.info = self.client.call("status", job=self.id)["job"]
+        return self.info
+
+    def wait(self, progress: bool = True, raise_on_failure: bool = True,
+             out: Optional[TextIO] = None) -> Dict[str, Any]:
+        """Follows the job until it ends and returns its final status.
+
+        progress shows a tqdm bar when tqdm is installed, else a line per
+        change (on out, default stderr for the bar, stdout for lines).
+        Raises :class:`~resweep.RunsFailed` when runs failed, unless
+        raise_on_failure is False; :class:`~resweep.DaemonUnreachable`
+        when the connection is lost (the job goes on: wait again)."""
+        from .client import WATCH_SILENCE_S, raise_for
+        shown = make_progress(progress, out)
+        end = None
+        try:
+            with self.client.connection() as conn:
+                rid = conn.send("watch", job=self.id)
+                while end is None:
+                    ev = raise_for(conn.recv(WATCH_SILENCE_S,
+                                             f"watch of job {self.id}"))
+                    if ev.get("id") != rid or "job" not in ev:
+                        continue
+                    self.info = ev["job"]
+                    if ev.get("event") == "end":
+                        end = self.info
+                    else:
+                        shown.update(self.info)
+        finally:
+            shown.close(end)
+        if raise_on_failure and end.get("failed"):
+            raise RunsFailed(end)
+        return end
+
+    def cancel(self) -> Dict[str, Any]:
+        """Cancels the queued runs and stops the running ones: ``canceled``
+        and ``stopping`` count them."""
+        return _members(self.client.call("cancel", job=self.id))
+
+    def retry(self) -> Dict[str, Any]:
+        """Queues the failed and canceled runs again: ``requeued``, and
+        ``resumed`` (runs still stopping for a cancel, which go on)."""
+        return _members(self.client.call("retry", job=self.id))
+
+    def runs(self) -> Rows:
+        """Every run: run (id), index, state, attempts, error, gap; read
+        from the daemon page by page."""
+        rows: List[Dict[str, Any]] = []
+        start: Optional[int] = 0
+        while start is not None:
+            reply = self.client.call("runs", job=self.id, limit=RUNS_PAGE,
+                                     **{"from": start})
+            rows.extend(reply.get("runs", []))
+            start = reply.get("next")
+        return to_table(rows, RUN_COLUMNS)
+
+    # --- from the database ---------------------------------------------
+
+    def results(self) -> Rows:
+        """The job's rows of the run_results view, every column, in run
+        order: what ``resweep results JOB --format json`` prints."""
+        self.client._job_exists(self.id)
+        rows, cols = self.client._query(
+            "SELECT * FROM run_results WHERE job_id = ? ORDER BY run_id",
+            (self.id,))
+        return to_table(rows, cols)
+
+    def curves(self) -> Rows:
+        """The training curves: one row per measured step of each run
+        (run_id, idx, step, lr, train_loss, test_loss, grad_norm,
+        online_loss)."""
+        self.client._job_exists(self.id)
+        rows, _ = self.client._query(
+            "SELECT c.run_id, r.idx, c.step, c.lr, c.train_loss, "
+            "c.test_loss, c.grad_norm, c.online_loss FROM curves c "
+            "JOIN runs r ON r.run_id = c.run_id WHERE r.job_id = ? "
+            "ORDER BY c.run_id, c.step", (self.id,))
+        return to_table(rows, CURVE_COLUMNS)
+
+    def summary(self) -> Rows:
+        """The job's rows of gap_summary: the gap to the best linear
+        predictor per architecture, blocks, depth, distribution and
+        loss."""
+        self.client._job_exists(self.id)
+        rows, cols = self.client._query(
+            "SELECT * FROM gap_summary WHERE job_id = ? ORDER BY arch, "
+            "blocks, unit_depth, dist, loss", (self.id,))
+        return to_table(rows, cols)
+
+    def report(self, out_dir: Optional[Union[str, Path]] = None) -> Path:
+        """Writes a report of the job into out_dir (default report-JOB/):
+        report.md with the gap table by architecture and depth and the
+        certificate check, and with matplotlib the figures gap.png and
+        curves.png. Returns the path of report.md."""
+        from .report import write_report
+        return write_report(self, Path(out_dir or f"report-{self.id}"))
+
+
