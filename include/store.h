@@ -148,13 +148,16 @@ int store_job_cancel(store *s, int64_t job_id, long *n, char *err,
 int store_job_retry(store *s, int64_t job_id, long *n, char *err,
                     size_t errlen);
 
-/* Start-up recovery: every run left running goes back to queued, or to
+/* Start-up recovery: every run of a canceled job (canceled_at set) left
+ * running or queued ends canceled (*canceled: how many): the cancel was
+ * committed, the run's end not, and a retry would have cleared
+ * canceled_at. Every other run left running goes back to queued, or to
  * failed ("daemon died N times while running this run") once it has used
  * its job's max_attempts. attempts is not incremented here:
- * store_run_start counted the start. A failed run's checkpoint is
- * deleted, a requeued run's kept (it resumes from there). */
-int store_recover(store *s, long *requeued, long *failed, char *err,
-                  size_t errlen);
+ * store_run_start counted the start. A failed or canceled run's
+ * checkpoint is deleted, a requeued run's kept (it resumes from there). */
+int store_recover(store *s, long *requeued, long *failed, long *canceled,
+                  char *err, size_t errlen);
 
 /* Calls fn for every queued run, in scheduling order (priority desc, job
  * asc, run asc). A non-zero return from fn stops and is passed through.

@@ -285,9 +285,13 @@ static int start(daemon_state *d, const options *o, char *err, size_t errlen)
 
     if ((rc = store_open(o->db, &d->st, err, errlen)) < 0)
         return rc;
-    long requeued = 0, failed = 0;
-    if ((rc = store_recover(d->st, &requeued, &failed, err, errlen)) < 0)
+    long requeued = 0, failed = 0, canceled = 0;
+    if ((rc = store_recover(d->st, &requeued, &failed, &canceled, err,
+                            errlen)) < 0)
         return rc;
+    if (canceled)
+        log_warn("recovery: %ld runs of canceled jobs ended canceled (the "
+                 "daemon had stopped before they did)", canceled);
     if (requeued || failed)
         log_warn("recovered from a crash: %ld runs queued again, %ld failed "
                  "after too many attempts",

@@ -98,6 +98,16 @@ static const char *const stmt_sql[ST_COUNT] = {
         " WHERE job_id = ?1 AND status IN ('failed', 'canceled')",
     [ST_RETRY_JOB] = "UPDATE jobs SET canceled_at = NULL WHERE job_id = ?1",
 
+    /* A job canceled while its runs were running: the cancel committed,
+     * the runs' ends did not (the daemon was killed, or its workers did
+     * not stop before it exited), or a run was suspended to the queue. A
+     * retry clears canceled_at, so these are runs nobody wants. */
+    [ST_RECOVER_CANCEL] =
+        "UPDATE runs SET status = 'canceled', finished_at = ?1,"
+        " error = 'canceled on request; the daemon stopped before the run"
+        " did'"
+        " WHERE status IN ('running', 'queued') AND job_id IN"
+        " (SELECT job_id FROM jobs WHERE canceled_at IS NOT NULL)",
     [ST_RECOVER_FAIL] =
         "UPDATE runs SET status = 'failed', finished_at = ?1,"
         " error = printf('daemon died %d time%s while running this run',"
@@ -106,7 +116,7 @@ static const char *const stmt_sql[ST_COUNT] = {
         " (SELECT max_attempts FROM jobs j WHERE j.job_id = runs.job_id)",
     [ST_RECOVER_CKPTS] =
         "DELETE FROM checkpoints WHERE run_id IN"
-        " (SELECT run_id FROM runs WHERE status = 'failed')",
+        " (SELECT run_id FROM runs WHERE status IN ('failed', 'canceled'))",
     [ST_RECOVER_REQUEUE] =
         "UPDATE runs SET status = 'queued' WHERE status = 'running'",
 

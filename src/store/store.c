@@ -477,16 +477,24 @@ int store_job_retry(store *s, int64_t job_id, long *n, char *err,
     return rc;
 }
 
-int store_recover(store *s, long *requeued, long *failed, char *err,
-                  size_t errlen)
+int store_recover(store *s, long *requeued, long *failed, long *canceled,
+                  char *err, size_t errlen)
 {
-    *requeued = *failed = 0;
+    *requeued = *failed = *canceled = 0;
     int rc = op_begin(s, err, errlen);
     if (rc < 0)
         return rc;
     sqlite3_stmt *st;
-    /* Fail first: what is left running afterwards goes back to the queue. */
-    if ((rc = store__stmt(&s->c, ST_RECOVER_FAIL, &st, err, errlen)) == 0) {
+    /* Cancels first, then failures: what is left running afterwards goes
+     * back to the queue. */
+    if ((rc = store__stmt(&s->c, ST_RECOVER_CANCEL, &st, err, errlen)) == 0) {
+        sqlite3_bind_double(st, 1, store__now());
+        rc = store__step_done(&s->c, st, err, errlen, "%s",
+                              "ending the runs of canceled jobs");
+        *canceled = sqlite3_changes(s->c.db);
+    }
+    if (rc == 0 &&
+        (rc = store__stmt(&s->c, ST_RECOVER_FAIL, &st, err, errlen)) == 0) {
         sqlite3_bind_double(st, 1, store__now());
         rc = store__step_done(&s->c, st, err, errlen, "%s",
                             "failing runs past their attempts");
@@ -494,7 +502,7 @@ int store_recover(store *s, long *requeued, long *failed, char *err,
     }
     if (rc == 0)
         rc = store__exec(&s->c, ST_RECOVER_CKPTS, err, errlen,
-                       "deleting the checkpoints of failed runs");
+                       "deleting the checkpoints of ended runs");
     if (rc == 0) {
         rc = store__exec(&s->c, ST_RECOVER_REQUEUE, err, errlen,
                        "requeueing interrupted runs");
@@ -502,7 +510,7 @@ int store_recover(store *s, long *requeued, long *failed, char *err,
     }
     rc = op_end(s, rc, err, errlen);
     if (rc < 0)
-        *requeued = *failed = 0;
+        *requeued = *failed = *canceled = 0;
     return rc;
 }
 

@@ -1120,8 +1120,8 @@ static void recover_requeues_and_fails(void **state)
     checkpoint ck = {.data = "state", .len = 5, .step = 3};
     OK(store_run_start(f->s, r[0], f->err, sizeof f->err));
     fx_reopen(f);   /* the daemon stopped with r0 running */
-    long requeued = -1, failed = -1;
-    OK(store_recover(f->s, &requeued, &failed, f->err, sizeof f->err));
+    long requeued = -1, failed = -1, canceled = -1;
+    OK(store_recover(f->s, &requeued, &failed, &canceled, f->err, sizeof f->err));
     assert_int_equal(requeued, 1);
     assert_int_equal(failed, 0);
     assert_string_equal(q_text(f, "SELECT status || attempts FROM runs WHERE"
@@ -1138,7 +1138,7 @@ static void recover_requeues_and_fails(void **state)
         OK(store_run_requeue(f->s, r[2], f->err, sizeof f->err));
     }
     fx_reopen(f);
-    OK(store_recover(f->s, &requeued, &failed, f->err, sizeof f->err));
+    OK(store_recover(f->s, &requeued, &failed, &canceled, f->err, sizeof f->err));
     assert_int_equal(requeued, 1);
     assert_int_equal(failed, 1);
     assert_string_equal(q_text(f, "SELECT status FROM runs WHERE run_id = %lld",
@@ -1157,8 +1157,63 @@ static void recover_requeues_and_fails(void **state)
     assert_int_equal(q_int(f, "SELECT count(*) FROM checkpoints WHERE run_id"
                               " = %lld", (long long)r[1]), 1);
     /* nothing left to recover */
-    OK(store_recover(f->s, &requeued, &failed, f->err, sizeof f->err));
-    assert_int_equal(requeued + failed, 0);
+    OK(store_recover(f->s, &requeued, &failed, &canceled, f->err, sizeof f->err));
+    assert_int_equal(requeued + failed + canceled, 0);
+}
+
+/* A job canceled while its runs were still running (the daemon was
+ * killed, or shut down before the runs stopped): recovery ends them
+ * canceled, whether left running or suspended back to the queue, and
+ * never runs them again (issue 9 §8). Another job's runs are requeued. */
+static void recover_respects_cancels(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t r[3], other[1];
+    int64_t job = add_job(f, 0, 3, NULL, 3, r);
+    add_job(f, 0, 3, NULL, 1, other);
+    checkpoint ck = {.data = "state", .len = 5, .step = 3};
+    OK(store_run_start(f->s, r[0], f->err, sizeof f->err));
+    OK(store_checkpoint_put(f->s, r[0], &ck, f->err, sizeof f->err));
+    OK(store_run_start(f->s, r[1], f->err, sizeof f->err));
+    OK(store_checkpoint_put(f->s, r[1], &ck, f->err, sizeof f->err));
+    OK(store_run_start(f->s, other[0], f->err, sizeof f->err));
+    long n = -1;
+    OK(store_job_cancel(f->s, job, &n, f->err, sizeof f->err));
+    assert_int_equal(n, 1);                       /* r2, queued */
+    OK(store_run_requeue(f->s, r[1], f->err, sizeof f->err)); /* suspended */
+    fx_reopen(f);   /* r0 left running, r1 queued with its checkpoint */
+    long requeued = -1, failed = -1, canceled = -1;
+    OK(store_recover(f->s, &requeued, &failed, &canceled, f->err,
+                     sizeof f->err));
+    assert_int_equal(canceled, 2);
+    assert_int_equal(requeued, 1);
+    assert_int_equal(failed, 0);
+    assert_string_equal(q_text(f, "SELECT group_concat(status, ',') FROM"
+                                  " (SELECT status FROM runs WHERE job_id ="
+                                  " %lld ORDER BY run_id)", (long long)job),
+                        "canceled,canceled,canceled");
+    assert_int_equal(q_int(f, "SELECT count(*) FROM runs WHERE job_id = %lld"
+                              " AND finished_at IS NULL", (long long)job), 0);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM checkpoints WHERE run_id"
+                              " IN (%lld, %lld)", (long long)r[0],
+                           (long long)r[1]), 0);
+    assert_string_equal(q_text(f, "SELECT status FROM runs WHERE run_id ="
+                                  " %lld", (long long)other[0]), "queued");
+    /* the queue holds only the other job's run */
+    assert_int_equal(q_int(f, "SELECT count(*) FROM runs WHERE status ="
+                              " 'queued'"), 1);
+    /* a retry takes the cancel back: the runs are queued again and a
+     * later recovery leaves them so */
+    OK(store_job_retry(f->s, job, &n, f->err, sizeof f->err));
+    assert_int_equal(n, 3);
+    fx_reopen(f);
+    OK(store_recover(f->s, &requeued, &failed, &canceled, f->err,
+                     sizeof f->err));
+    assert_int_equal(canceled, 0);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM runs WHERE status ="
+                              " 'queued'"), 4);
+    assert_integrity_ok(f);
 }
 
 /* A child opens the store, starts a run, stores a result for another,
@@ -1192,8 +1247,8 @@ static void recover_after_kill_9(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     fx_open(f);
-    long requeued, failed;
-    OK(store_recover(f->s, &requeued, &failed, f->err, sizeof f->err));
+    long requeued, failed, canceled;
+    OK(store_recover(f->s, &requeued, &failed, &canceled, f->err, sizeof f->err));
     assert_int_equal(requeued, 1);
     assert_int_equal(failed, 0);
     assert_string_equal(q_text(f, "SELECT status FROM runs WHERE run_id = %lld",
@@ -1600,6 +1655,7 @@ int main(void)
         T(curve_replace_on_same_step),
         T(checkpoint_put_get_and_deleted_at_finish),
         T(recover_requeues_and_fails),
+        T(recover_respects_cancels),
         T(recover_after_kill_9),
         T(queue_order),
         T(job_and_run_listing),
