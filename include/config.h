@@ -1,4 +1,4 @@
-/* config.h — one run's configuration (DESIGN §2–§7) and its JSON form.
+/* config.h — one run's configuration (docs/theory.md §2–§7) and its JSON form.
  *
  * A run_config is a plain value struct: every field has a default, every
  * enum has a name table, and config_parse() turns the JSON object a user
@@ -51,7 +51,7 @@ enum loss_kind { LOSS_SQUARED, LOSS_LOGISTIC, LOSS_LOGCOSH, LOSS_SOFTPLUS_HINGE 
 enum optimizer { OPT_GD, OPT_SGD };
 enum schedule { SCHED_CONSTANT, SCHED_INV_SQRT, SCHED_STEP };
 
-/* DESIGN §2. For csv and inline sources, d/n/n_test are filled in when the
+/* docs/theory.md §2. For csv and inline sources, d/n/n_test are filled in when the
  * data are loaded (data_load), not by config_parse. */
 typedef struct data_config {
     enum data_source source;     /* "source", default synthetic */
@@ -77,7 +77,7 @@ typedef struct data_config {
     int inline_n, inline_n_test, inline_d;
 } data_config;
 
-/* DESIGN §3. */
+/* docs/theory.md §3. */
 typedef struct model_config {
     enum arch arch;              /* "arch", default resnet */
     int blocks;                  /* "blocks" B, default 1 (> 1 only for deep_resnet) */
@@ -146,7 +146,7 @@ int config_copy(run_config *dst, const run_config *src);
 
 void config_free(run_config *cfg);
 
-/* Parameters of a DESIGN §3 network on d inputs (intercept included),
+/* Parameters of a docs/theory.md §3 network on d inputs (intercept included),
  * width h, L layers per unit, B units: with unit = h d + h + (L-1)(h^2 + h),
  * linear d; resnet and plain d + d h + unit; decoupled d + h + unit;
  * deep_resnet d + B (d h + unit). The one place this count is written. */

@@ -1,5 +1,5 @@
 /* engine.h — one run, start to finish: data -> linear baseline -> training
- * -> end-point analysis (DESIGN §2–§7). Knows nothing of sockets or SQLite:
+ * -> end-point analysis (docs/theory.md §2–§7). Knows nothing of sockets or SQLite:
  * the caller sees the run through hooks and a result struct.
  *
  * engine_run() is reentrant: any number of threads may run it at once, each
@@ -73,7 +73,7 @@ typedef struct run_hooks {
     X(n, n_used, INT, "training samples used")                                \
     X(n_test, n_test_used, INT, "test samples used")                          \
     X(d, d_used, INT, "input dimension used (with the intercept)")            \
-    /* DESIGN §6.1 */                                                          \
+    /* docs/theory.md §6.1 */                                                          \
     X(init_loss, init_loss, REAL, "F at the initial parameters")              \
     X(train_loss, train_loss, REAL, "F at the end point")                     \
     X(test_loss, test_loss, REAL, "F over the test set")                      \

@@ -1,4 +1,4 @@
-/* pool.h — N worker threads executing runs in this process (DESIGN §8).
+/* pool.h — N worker threads executing runs in this process (docs/theory.md §8).
  *
  * Each worker plays the worker interface of worker.h against a host: it
  * leases a run (which carries the run's canonical configuration and last

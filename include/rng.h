@@ -1,4 +1,4 @@
-/* rng.h — reproducible random streams (DESIGN §2: "every random draw comes
+/* rng.h — reproducible random streams (docs/theory.md §2: "every random draw comes
  * from a generator seeded by the run's seed").
  *
  * A run owns several independent streams, one per purpose, each derived

@@ -1,4 +1,4 @@
-/* run_state.h — the life of a run (DESIGN §8): queued -> running ->
+/* run_state.h — the life of a run (docs/theory.md §8): queued -> running ->
  * done | failed | diverged | canceled, and back to queued when a run is
  * suspended or retried. The store keeps it, the daemon moves it, a worker
  * reports the end of one; all three name states through this header.

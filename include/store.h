@@ -1,4 +1,4 @@
-/* store.h — resweep's SQLite database (DESIGN §8; the SQL lives in schema/).
+/* store.h — resweep's SQLite database (docs/theory.md §8; the SQL lives in schema/).
  *
  * Two kinds of connection:
  *  - store: THE writer. One per daemon, used by one thread (the store

@@ -1,4 +1,4 @@
-/* worker.h — what "a worker" is to the daemon (DESIGN §8, last bullet).
+/* worker.h — what "a worker" is to the daemon (docs/theory.md §8, last bullet).
  *
  * A worker leases a run, executes it (engine_run) and reports back: curve
  * points in batches, checkpoints, and exactly one outcome, which ends the

@@ -1,4 +1,4 @@
--- 001_init.sql — resweep's database, schema version 1 (DESIGN §8).
+-- 001_init.sql — resweep's database, schema version 1 (docs/theory.md §8).
 --
 -- resweepd applies schema/NNN_*.sql in order at start-up, each in one
 -- transaction, and records it in schema_version; file NNN brings the
@@ -55,7 +55,7 @@ CREATE TABLE runs (
     started_at  REAL,                      -- last start
     finished_at REAL,
     error       TEXT,
-    -- model (DESIGN §3)
+    -- model (docs/theory.md §3)
     arch        TEXT NOT NULL,             -- linear, resnet, plain, decoupled, deep_resnet
     blocks      INTEGER NOT NULL,          -- B, residual units
     unit_depth  INTEGER NOT NULL,          -- L, layers per unit
@@ -64,9 +64,9 @@ CREATE TABLE runs (
     init        TEXT NOT NULL,             -- he, xavier
     gain        REAL NOT NULL,
     init_scale  REAL NOT NULL,
-    -- loss (DESIGN §4)
+    -- loss (docs/theory.md §4)
     loss        TEXT NOT NULL,
-    -- data (DESIGN §2)
+    -- data (docs/theory.md §2)
     source      TEXT NOT NULL,             -- synthetic, csv, inline
     dist        TEXT,
     target      TEXT,
@@ -97,7 +97,7 @@ CREATE INDEX runs_job_status ON runs (job_id, status);
 -- Per-job run listing in index order; one row per index of a job.
 CREATE UNIQUE INDEX runs_job_idx ON runs (job_id, idx);
 
--- What a finished run measured (DESIGN §5–§7), one row per done or
+-- What a finished run measured (docs/theory.md §5–§7), one row per done or
 -- diverged run (a failed run may have one when it got that far).
 -- Columns follow run_result in include/engine.h; NULL = not measured.
 CREATE TABLE results (

@@ -794,10 +794,10 @@ static int overview(rep_doc *doc, const rep_job *j, char *err, size_t errlen)
     if (viol)
         rep_buf_printf(&b, "%ld of %ld runs end with a gap above their "
                        "certificate by more than rounding (listed below); "
-                       "DESIGN §6.4 says this cannot happen.", viol, certs);
+                       "docs/theory.md §6.4 says this cannot happen.", viol, certs);
     else
         rep_buf_printf(&b, "in the %ld done run%s with a certificate, "
-                       "gap ≤ cert + 1e-9·(1 + |F|), as DESIGN §6.4 "
+                       "gap ≤ cert + 1e-9·(1 + |F|), as docs/theory.md §6.4 "
                        "guarantees.", certs, certs == 1 ? "" : "s");
     if (j->varies && *j->varies)
         rep_buf_printf(&b, " The job varies%s", j->varies);
@@ -877,7 +877,7 @@ static const char *const run_tail[] = {"gap", "cert", "cert − gap", "‖∇F�
 static void violations_section(rep_doc *doc, const rep_job *j)
 {
     long viol = count_if(j, rep_violates);
-    rep_doc_h(doc, 2, "Certificate check (DESIGN §6.4)");
+    rep_doc_h(doc, 2, "Certificate check (docs/theory.md §6.4)");
     rep_doc_p(doc, "At every point, `gap = F − F_lin* ≤ cert = c − ⟨a, u*⟩`. "
               "A run violates it when gap > cert + 1e-9·(1 + |F|) (more "
               "than rounding). Violations: **%ld**.", viol);
@@ -942,7 +942,7 @@ static int converged_section(rep_doc *doc, const rep_job *j, char *err,
     rep_doc_p(doc, "Runs that stopped because ‖∇F‖ < `train.tol` (over the "
               "trained parameters): approximate stationary points. For a "
               "`resnet` with w ≠ 0 the certificate of a stationary point is 0 "
-              "(DESIGN §6.4), so `gap ≤ cert ≈ 0`; other architectures have "
+              "(docs/theory.md §6.4), so `gap ≤ cert ≈ 0`; other architectures have "
               "no such guarantee.");
     const char *h[] = {"arch", "converged", "gap > 1e-6", "max gap",
                        "median cert", "max cert", "max ‖∇F‖"};
@@ -1047,7 +1047,7 @@ static int tables_section(rep_doc *doc, const rep_job *j, char *err,
     int rc;
     rep_doc_h(doc, 2, "Gap by architecture and depth");
     rep_doc_p(doc, "`gap = F − F_lin*`, the training loss minus the best linear "
-              "predictor's (DESIGN §6.1). `L` is the depth of a residual "
+              "predictor's (docs/theory.md §6.1). `L` is the depth of a residual "
               "unit's MLP%s. Gap statistics are over the runs that are done; "
               "diverged runs are counted but left out. `converged`: GD "
               "stopped because ‖∇F‖ < `train.tol`. `violations`: gap > "
@@ -1091,7 +1091,7 @@ static int sgd_section(rep_doc *doc, const rep_job *j, char *err,
         any = !isnan(j->runs[i].regret_lhs);
     if (!any)
         return 0;
-    rep_doc_h(doc, 2, "SGD against the best linear predictor (DESIGN §7)");
+    rep_doc_h(doc, 2, "SGD against the best linear predictor (docs/theory.md §7)");
     rep_doc_p(doc, "For each SGD run: `excess = (1/T) Σ f_t(z_t) − (1/T) Σ "
               "l(u*ᵀx_t; y_t)`, the average online loss minus that of the best "
               "linear predictor on the same samples; the bound is "

@@ -21,7 +21,7 @@
  * unit_depth, dist, loss) and the seed. */
 #define REP_MAX_EXTRA 24
 
-/* Violation: the certificate of DESIGN §6.4 exceeded by more than
+/* Violation: the certificate of docs/theory.md §6.4 exceeded by more than
  * rounding. The slack scales with |F| because gap and cert are both
  * differences of O(|F|) numbers. */
 #define REP_VIOLATION_RTOL 1e-9

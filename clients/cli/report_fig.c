@@ -11,7 +11,7 @@
  *   gap_cert   gap against the certificates cert and cert_grad, with y = x
  *   cert_grad  cert against the (w, V) gradient norm, when the job's end
  *              points span gradient norms
- *   gap_wnorm  gap and cert_grad against ||w|| (DESIGN §6.4's 1/||w||)
+ *   gap_wnorm  gap and cert_grad against ||w|| (docs/theory.md §6.4's 1/||w||)
  *   sgd        SGD excess loss against T with the §7 bound (log-log)
  *   hess_gap   smallest Hessian eigenvalue against gap
  *
@@ -254,7 +254,7 @@ static double g_bound(const rep_run *r)
 }
 
 /* The gradient in the output weights and V (u and v for decoupled): the
- * part DESIGN §6.4's certificate depends on. */
+ * part docs/theory.md §6.4's certificate depends on. */
 static double g_grad_wv(const rep_run *r)
 {
     return isnan(r->grad_out) ? NAN
@@ -734,7 +734,7 @@ static int fig_gap_cert(fig_out *o, const rep_job *j)
     rep_buf_printf(&body, "unset multiplot\n");
     char caption[512];
     snprintf(caption, sizeof caption, "Gap against its certificate, one "
-             "point per done run%s. DESIGN §6.4: every point lies on or below "
+             "point per done run%s. docs/theory.md §6.4: every point lies on or below "
              "the dashed diagonal; at a stationary point of a `resnet` with "
              "w ≠ 0 the certificate is 0, so the gap is ≤ 0.%s",
              ng ? " (left: cert; right: the gradient-norm bound cert_grad, "
@@ -770,7 +770,7 @@ static int fig_gap_wnorm(fig_out *o, const rep_job *j)
     int rc = draw(o, "gap_wnorm", "Gap and gradient bound against ‖w‖",
                   "Gap (filled) and the gradient-norm bound cert_grad (open) "
                   "against the norm of the output weights w, for the runs "
-                  "where cert_grad is defined. DESIGN §6.4: the bound "
+                  "where cert_grad is defined. docs/theory.md §6.4: the bound "
                   "degrades like 1/‖w‖ as ‖w‖ → 0, where first-order "
                   "stationarity says nothing.", &data, &body, 1);
     rep_buf_free(&data);
@@ -831,7 +831,7 @@ static int fig_cert_grad(fig_out *o, const rep_job *j)
     int rc = draw(o, "cert_grad", "Certificate against gradient norm",
                   "The certificate at the end point against the norm of the "
                   "gradient in the output weights and V (in u and v for "
-                  "`decoupled`), one point per done run. DESIGN §6.4: for a "
+                  "`decoupled`), one point per done run. docs/theory.md §6.4: for a "
                   "`resnet`, `cert = c − ⟨a, u*⟩` is built from these "
                   "gradients and goes to 0 with them (when w ≠ 0), so a "
                   "stationary point cannot be worse than the best linear "
@@ -1019,7 +1019,7 @@ static int fig_sgd(fig_out *o, const rep_job *j)
     snprintf(caption, sizeof caption, "SGD: average online loss minus the "
              "best linear predictor's on the same samples, against the number "
              "of steps T (dots: runs; solid: median per T). Dashed: the "
-             "median of the DESIGN §7 bound `‖z_1 − z*‖²/(2ηT) + (η/2T) Σ "
+             "median of the docs/theory.md §7 bound `‖z_1 − z*‖²/(2ηT) + (η/2T) Σ "
              "‖g_t‖²`, proven for `decoupled` with a constant step; with "
              "η = c/√T it falls like 1/√T.%s",
              ay.mode == AXIS_SYMLOG ? " The y axis is symmetric-logarithmic "

@@ -1,4 +1,4 @@
-/* rng.c — reproducible random streams (see rng.h; DESIGN §2).
+/* rng.c — reproducible random streams (see rng.h; docs/theory.md §2).
  *
  * xoshiro256** (Blackman & Vigna, 2018) seeded through splitmix64. The
  * splitmix64 starting point is a hash of (seed, stream): two bijective

@@ -1,4 +1,4 @@
-/* main.c — resweepd: the sweep daemon (issue 3; DESIGN §8).
+/* main.c — resweepd: the sweep daemon (issue 3; docs/theory.md §8).
  *
  * Start-up: options, the database lock, BLAS, the socket (so a second
  * daemon fails before touching anything), the store (migrations, crash

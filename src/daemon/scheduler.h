@@ -1,4 +1,4 @@
-/* scheduler.h — the queue of runs waiting for a worker (DESIGN §8).
+/* scheduler.h — the queue of runs waiting for a worker (docs/theory.md §8).
  *
  * Order: jobs by priority (higher first), then by job id (FIFO within a
  * priority); runs within a job by run id. A queued run costs one int64 in

@@ -1,4 +1,4 @@
-/* server.h — the daemon's event loop side (DESIGN §8): the Unix socket,
+/* server.h — the daemon's event loop side (docs/theory.md §8): the Unix socket,
  * connections, request dispatch, job progress and watchers, shutdown.
  *
  * Everything here runs on the loop thread, which alone touches libuv

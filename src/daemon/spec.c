@@ -1,5 +1,5 @@
 /* spec.c — a job specification: its structure, its run count and the
- * streaming expansion of its runs (see spec.h; DESIGN §8).
+ * streaming expansion of its runs (see spec.h; docs/theory.md §8).
  *
  * Run `index` is decoded, never looked up: the index is a mixed-radix
  * number whose digits are, from most to least significant, each grid key

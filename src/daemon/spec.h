@@ -1,4 +1,4 @@
-/* spec.h — a job specification and its expansion into runs (DESIGN §8).
+/* spec.h — a job specification and its expansion into runs (docs/theory.md §8).
  *
  *   { "name": "depth-sweep", "priority": 0, "max_attempts": 3,
  *     "base":   <run configuration, config.h>,

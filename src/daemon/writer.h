@@ -1,5 +1,5 @@
 /* writer.h — the store thread: the one owner of the database's write
- * connection (DESIGN §8; Redis's bio.c is the model).
+ * connection (docs/theory.md §8; Redis's bio.c is the model).
  *
  * Any thread posts requests onto a locked queue; the store thread takes
  * everything queued, applies it inside one transaction (a submission gets

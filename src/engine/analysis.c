@@ -1,4 +1,4 @@
-/* analysis.c — DESIGN §6 end-point measurements. */
+/* analysis.c — docs/theory.md §6 end-point measurements. */
 #include "analysis.h"
 
 #include <errno.h>

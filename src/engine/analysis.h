@@ -1,4 +1,4 @@
-/* analysis.h — what every run measures at its end point (DESIGN §6). */
+/* analysis.h — what every run measures at its end point (docs/theory.md §6). */
 #ifndef RESWEEP_ANALYSIS_H
 #define RESWEEP_ANALYSIS_H
 

@@ -1,4 +1,4 @@
-/* csv.c — numeric CSV tables (see csv.h; DESIGN §2 user data).
+/* csv.c — numeric CSV tables (see csv.h; docs/theory.md §2 user data).
  *
  * The reader streams the file one cell at a time through a fixed buffer of
  * CSV_MAX_CELL_CHARS, so a line of any length costs no more memory than its

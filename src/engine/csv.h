@@ -1,4 +1,4 @@
-/* csv.h — numeric CSV tables, the file form of user data (DESIGN §2;
+/* csv.h — numeric CSV tables, the file form of user data (docs/theory.md §2;
  * docs/data.md "CSV files").
  *
  * Format: the first non-blank line is a header of column names separated

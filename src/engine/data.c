@@ -1,5 +1,5 @@
 /* data.c — a run's samples: synthetic distributions and targets, CSV files
- * and inline arrays (see data.h; DESIGN §2; docs/data.md has the same
+ * and inline arrays (see data.h; docs/theory.md §2; docs/data.md has the same
  * definitions for users).
  *
  * Synthetic inputs x in R^d (d = data.d, the intercept column comes after):
@@ -17,7 +17,7 @@
  *
  * Targets t(x) of the raw d features; their parameters are drawn once per
  * run from RNG_TEACHER, in the order listed, and do not depend on n, n_test,
- * the input distribution, the noise or the loss (DESIGN §2 leaves the
+ * the input distribution, the noise or the loss (docs/theory.md §2 leaves the
  * scalings open; each is chosen so that Var t(x) is of order 1 when
  * E xx^T = I):
  *   linear          t = u^T x,                     u ~ N(0, I/d)
@@ -180,7 +180,7 @@ static void layout(data_gen *g)
     }
 }
 
-/* DESIGN §2 targets; the draw order is part of the definition (data.c
+/* docs/theory.md §2 targets; the draw order is part of the definition (data.c
  * header): changing it changes every run's teacher. */
 static void draw_teacher(data_gen *g, uint64_t seed)
 {
@@ -517,7 +517,7 @@ static void copy_rows(const user_rows *u, const int *idx, int m, double *X, doub
 }
 
 /* Shuffles rows with Fisher–Yates on RNG_SPLIT and makes the last
- * round(test_fraction * rows) of them the test set (DESIGN §2). */
+ * round(test_fraction * rows) of them the test set (docs/theory.md §2). */
 static int split_rows(const run_config *cfg, const user_rows *u, int rows, int d,
                       dataset *ds, char *err, size_t errlen)
 {

@@ -1,4 +1,4 @@
-/* data.h — a run's training and test samples (DESIGN §2).
+/* data.h — a run's training and test samples (docs/theory.md §2).
  *
  * data_load() builds the data set a configuration describes: synthetic
  * inputs and targets drawn from the run's RNG streams, a CSV file, or the

@@ -1,5 +1,5 @@
 /* engine.c — one run: data -> linear baseline -> training -> analysis
- * (DESIGN §2–§7). */
+ * (docs/theory.md §2–§7). */
 #include "engine.h"
 
 #include <errno.h>

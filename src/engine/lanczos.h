@@ -1,5 +1,5 @@
 /* lanczos.h — extreme eigenvalues of a symmetric operator known only
- * through products (DESIGN §6.3: the Hessian of F via exact
+ * through products (docs/theory.md §6.3: the Hessian of F via exact
  * Hessian-vector products).
  *
  * Lanczos with full reorthogonalisation (classical Gram-Schmidt, twice),

@@ -1,4 +1,4 @@
-/* linfit.c — the best linear predictor, DESIGN §5. Independent of the
+/* linfit.c — the best linear predictor, docs/theory.md §5. Independent of the
  * network code on purpose: the baseline is checked against it. */
 #include "linfit.h"
 

@@ -1,4 +1,4 @@
-/* linfit.h — the best linear predictor of DESIGN §5.
+/* linfit.h — the best linear predictor of docs/theory.md §5.
  *
  * F_lin* = min_u (1/n) sum_i l(u^T x_i; y_i), computed independently of the
  * network's training: least squares by LAPACK (minimum-norm solution when X

@@ -1,4 +1,4 @@
-/* loss.c — DESIGN §4. Stable forms:
+/* loss.c — docs/theory.md §4. Stable forms:
  *   log(1 + e^z)      = max(z, 0) + log1p(e^-|z|)
  *   sigmoid(z)        = 1/(1+e^-z) or e^z/(1+e^z), whichever has no overflow
  *   log cosh(r)       = |r| + log1p(e^-2|r|) - log 2

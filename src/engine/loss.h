@@ -1,4 +1,4 @@
-/* loss.h — the convex, twice differentiable losses of DESIGN §4.
+/* loss.h — the convex, twice differentiable losses of docs/theory.md §4.
  *
  * Each loss gives l(p; y), dl/dp and d2l/dp2, computed stably for any
  * finite p (|p| up to 1e3 and beyond: no exp() of a large argument). */

@@ -1,4 +1,4 @@
-/* model.c — DESIGN §3 architectures: batched forward pass, exact gradient
+/* model.c — docs/theory.md §3 architectures: batched forward pass, exact gradient
  * (back-propagation) and exact Hessian-vector products (Pearlmutter's
  * R-operator applied to the back-propagation).
  *
@@ -302,7 +302,7 @@ static void transpose_weights(const model *m, const double *t, double *dst)
     }
 }
 
-/* ---- initialisation (DESIGN §3) ---- */
+/* ---- initialisation (docs/theory.md §3) ---- */
 
 static void fill_normal(double *x, size_t n, double std, rng *r)
 {

@@ -1,7 +1,7 @@
-/* model.h — the architectures of DESIGN §3: forward, exact gradient and
+/* model.h — the architectures of docs/theory.md §3: forward, exact gradient and
  * exact Hessian-vector product over whole mini-batches.
  *
- * Parameters live in one flat vector theta, in three groups (DESIGN §6.2):
+ * Parameters live in one flat vector theta, in three groups (docs/theory.md §6.2):
  *   MODEL_OUT    w (d)               u (d) for linear and decoupled
  *   MODEL_V      V_1..V_B (d x h)     v (h) for decoupled; empty for linear
  *   MODEL_THETA  for each block b, for each layer j = 1..L:
@@ -58,7 +58,7 @@ size_t model_nparams(const model *m);
 /* Offset and length of a group within theta. */
 void model_group(const model *m, enum model_group g, size_t *off, size_t *len);
 
-/* DESIGN §3 initialisation: W He or Xavier (times gain), biases 0, output
+/* docs/theory.md §3 initialisation: W He or Xavier (times gain), biases 0, output
  * weights and V ~ init_scale * N(0, 1) (zero when init_scale is 0). */
 void model_init_params(const model *m, const model_config *mc, rng *r,
                        double *theta);

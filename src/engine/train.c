@@ -178,7 +178,7 @@ static void emit_curve(session *s, bool force, bool known, double F, double gnor
 
 /* ||grad F|| over the parameters being trained: with theta_lr = 0 the
  * residual unit is frozen, its gradient cannot shrink, and stationarity in
- * (w, V) alone is what DESIGN §6.4's certificate needs. */
+ * (w, V) alone is what docs/theory.md §6.4's certificate needs. */
 static double trained_grad_norm(const session *s, double gnorm)
 {
     if (s->tc->cfg->train.theta_lr != 0)

@@ -1,5 +1,5 @@
 /* train.h — full-batch gradient descent and mini-batch SGD (issue 2 §4),
- * with the online-regret bookkeeping of DESIGN §7.
+ * with the online-regret bookkeeping of docs/theory.md §7.
  *
  * The whole state of a training run is a train_state: with the run's
  * configuration and data (which are deterministic functions of the seed),

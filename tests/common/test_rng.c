@@ -1,4 +1,4 @@
-/* Random streams of DESIGN §2 (rng.h): the xoshiro256** reference
+/* Random streams of docs/theory.md §2 (rng.h): the xoshiro256** reference
  * sequence, reproducibility and independence of (seed, stream) pairs, and
  * the laws of uniform, below, normal, gamma and sign. Seeds are fixed, so
  * each statistical check is deterministic; bounds are about 5 standard

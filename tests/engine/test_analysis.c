@@ -1,4 +1,4 @@
-/* End-point analysis of DESIGN §6: Lanczos extremes against LAPACK's dense
+/* End-point analysis of docs/theory.md §6: Lanczos extremes against LAPACK's dense
  * symmetric eigensolver on networks of at most 200 parameters, and the
  * convexity certificate gap <= cert at 1,000 random parameter points
  * across every arch and loss. */
@@ -161,7 +161,7 @@ static void lanczos_reports_true_residuals(void **state)
     assert_true(lz.res_min > 1e-3);             /* and are not converged yet */
 }
 
-/* DESIGN §6.4: gap = F - F_lin* <= cert at every point. */
+/* docs/theory.md §6.4: gap = F - F_lin* <= cert at every point. */
 static void certificate_bounds_gap_everywhere(void **state)
 {
     (void)state;

@@ -1,4 +1,4 @@
-/* Data of DESIGN §2 (data.h, docs/data.md): the moments of every input
+/* Data of docs/theory.md §2 (data.h, docs/data.md): the moments of every input
  * distribution, the definition of every target, noise, label flips,
  * intercept, streams and determinism, stream-mode draws, CSV files and
  * inline arrays. Seeds are fixed; statistical bounds are about 5 standard

@@ -60,7 +60,7 @@ static void same_config_same_bits(void **state)
     assert_true(d.lin_loss != a.lin_loss && d.train_loss != a.train_loss);
 }
 
-/* DESIGN §7: (1/T) sum f_t(z_t) <= (1/T) sum l(u*^T x_t) + ||z1-z*||^2/(2 eta T)
+/* docs/theory.md §7: (1/T) sum f_t(z_t) <= (1/T) sum l(u*^T x_t) + ||z1-z*||^2/(2 eta T)
  * + eta/(2T) sum ||g_t||^2, for every realisation. */
 static void regret_inequality_on_random_sgd_runs(void **state)
 {
@@ -99,7 +99,7 @@ static void regret_inequality_on_random_sgd_runs(void **state)
  * width 16, teacher_mlp target, GD until ||grad F|| < 1e-6 over the trained
  * parameters. The residual unit is frozen at its random initialisation
  * (theta_lr 0): the theorem holds for any F_theta, and its mechanism
- * (DESIGN §6.4: at a stationary point in (w, V) with w != 0, a = c = 0) is
+ * (docs/theory.md §6.4: at a stationary point in (w, V) with w != 0, a = c = 0) is
  * what is asserted. With theta trained too, 618 parameters against 500
  * samples send GD toward interpolation and ||grad F|| stalls near 1e-3 for
  * millions of steps, which no test can wait for. */

@@ -1,4 +1,4 @@
-/* The best linear predictor of DESIGN §5: least squares against the normal
+/* The best linear predictor of docs/theory.md §5: least squares against the normal
  * equations, minimum-norm solutions for rank-deficient X, Newton's method
  * for the other losses to a gradient below 1e-10, separability. */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Losses of DESIGN §4: derivatives against central differences, stability
+/* Losses of docs/theory.md §4: derivatives against central differences, stability
  * for |p| up to 1e3, convexity. */
 #include <math.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Architectures of DESIGN §3: forward pass against a direct per-sample
+/* Architectures of docs/theory.md §3: forward pass against a direct per-sample
  * implementation of the formulas, gradients against central differences,
  * Hessian-vector products against differences of gradients, for every
  * arch x loss x activation, with chunking on. */
@@ -65,7 +65,7 @@ static void free_instance(instance *t)
     free(t->y);
 }
 
-/* ---- direct implementation of DESIGN §3, one sample at a time ---- */
+/* ---- direct implementation of docs/theory.md §3, one sample at a time ---- */
 
 static double act_ref(enum activation a, double x)
 {

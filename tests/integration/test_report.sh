@@ -1,7 +1,7 @@
 #!/bin/bash
 # resweep report (issue 6): reports of two small finished jobs made by the
 # real daemon and CLI — a GD sweep over arch x depth x dist and an SGD sweep
-# (DESIGN §7). Checks that the figures that apply, and only those, exist
+# (docs/theory.md §7). Checks that the figures that apply, and only those, exist
 # as valid SVG and PNG files; that the HTML page is self-contained; that
 # the Markdown tables' numbers equal the gap_summary view's and SQL's; and
 # that each error reaches the user as a sentence with exit status 1 (2 for

@@ -15,7 +15,7 @@ __all__ = ["write_report"]
 SUMMARY_COLS = ["arch", "blocks", "unit_depth", "dist", "loss", "runs", "done",
                 "failed", "gap_n", "gap_mean", "gap_median", "gap_max",
                 "frac_gap_le_1e6"]
-# DESIGN §6.4: gap <= cert at every point; more than rounding is a
+# docs/theory.md §6.4: gap <= cert at every point; more than rounding is a
 # violation (the CLI's report uses the same tolerance).
 VIOLATION_SQL = ("SELECT run_id, idx, arch, unit_depth, gap, cert FROM "
                  "run_results WHERE job_id = ? AND status = 'done' AND "
@@ -101,18 +101,18 @@ def write_report(job: "Job", out: Path) -> Path:
         "",
         _table(summary, SUMMARY_COLS),
         "",
-        "## Certificate check (DESIGN §6.4)",
+        "## Certificate check (docs/theory.md §6.4)",
         "",
     ]
     if bad:
         parts += [f"{len(bad)} of the {certs} done runs with a certificate "
-                  f"have gap > cert + 1e-9·(1 + |F|), which DESIGN §6.4 says "
+                  f"have gap > cert + 1e-9·(1 + |F|), which docs/theory.md §6.4 says "
                   f"cannot happen:", "",
                   _table(bad, ["run_id", "idx", "arch", "unit_depth", "gap",
                                "cert"])]
     else:
         parts.append(f"In the {certs} done runs with a certificate, gap ≤ "
-                     f"cert + 1e-9·(1 + |F|), as DESIGN §6.4 guarantees.")
+                     f"cert + 1e-9·(1 + |F|), as docs/theory.md §6.4 guarantees.")
     figs = _figures(job, out, summary)
     if figs:
         parts += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figs]
