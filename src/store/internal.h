@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 
 #include "consts.h"
@@ -42,6 +43,9 @@ struct store {
     bool in_tx;        /* store_begin is open */
     bool tx_failed;    /* a write inside it failed: commit is refused */
     int busy_ms;       /* the busy timeout, restored after a checkpoint */
+    bool ident;        /* dev/ino of the file at open, for store_begin */
+    dev_t dev;
+    ino_t ino;
 };
 
 struct store_reader {

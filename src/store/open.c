@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +256,12 @@ int store_open_ex(const char *path, unsigned flags, store **out, char *err,
     rc = create_private(path, err, errlen);
     if (rc == 0)
         rc = open_locked(path, vfs, out, err, errlen);
+    struct stat sb;
+    if (rc == 0 && stat(path, &sb) == 0) {
+        (*out)->ident = true;
+        (*out)->dev = sb.st_dev;
+        (*out)->ino = sb.st_ino;
+    }
     unlock_parent_dir(dir_fd);
     /* Armed only now, so that N counts the writes after the open. */
     if (rc == 0 && fe.set)

@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,33 @@
 
 /* --- transactions --------------------------------------------------- */
 
+/* SQLite writes on through the file it opened, even once that file has
+ * been removed or replaced at its path: every commit would be acknowledged
+ * and then lost at the next start. So every write transaction first checks
+ * that the path still names the open file (a stat: cheap beside a commit),
+ * and refuses with an I/O error, the store-fault state, when it does not.
+ * SQLite keeps the file open, so its inode cannot be reused meanwhile. */
+static int check_still_ours(const store *s, char *err, size_t errlen)
+{
+    struct stat sb;
+    if (!s->ident)
+        return 0;
+    if (stat(s->c.path, &sb) == 0 && sb.st_dev == s->dev &&
+        sb.st_ino == s->ino)
+        return 0;
+    return err_set(err, errlen, -EIO,
+                   "the database file %s is no longer the file this daemon "
+                   "opened (it was removed or replaced), so nothing more can "
+                   "be stored: stop the daemon, put the database back, and "
+                   "start it again",
+                   s->c.path);
+}
+
 int store_begin(store *s, char *err, size_t errlen)
 {
+    int moved = check_still_ours(s, err, errlen);
+    if (moved < 0)
+        return moved;
     if (s->in_tx)
         return err_set(err, errlen, -EINVAL,
                        "database %s: a transaction is already open",
