@@ -125,6 +125,7 @@ int cmd_shutdown(cli_opts *o, int argc, char **argv);
 /* db.c: commands that read the database directly (read-only). */
 int cmd_results(cli_opts *o, int argc, char **argv);
 int cmd_sql(cli_opts *o, int argc, char **argv);
+int cmd_check(cli_opts *o, int argc, char **argv);
 
 /* sqlguard.c: what a typed statement may do on a connection of db.c.
  * cli_sql_guard installs an authorizer that refuses, while a statement

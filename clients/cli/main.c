@@ -22,6 +22,7 @@ static const char usage[] =
     "  retry JOB                queue a job's failed and canceled runs again\n"
     "  results JOB [--format table|csv|json]   results, from the database\n"
     "  sql \"SELECT ...\" [--format table|csv|json]   query the database\n"
+    "  check                    integrity_check of the database\n"
     "  report JOB [--out DIR]   tables and figures of a job, Markdown and HTML\n"
     "  ping                     is the daemon there, and how is it\n"
     "  shutdown                 stop the daemon (running runs resume later)\n"
@@ -81,6 +82,10 @@ static const command commands[] = {
      "usage: resweep sql \"SELECT ...\" [--format table|csv|json] [--db PATH]\n"
      "Runs one statement on the database opened read-only. Views:\n"
      "run_results, gap_summary, job_progress.\n"},
+    {"check", cmd_check, 0, 0, "",
+     "usage: resweep check [--db PATH]\n"
+     "Runs SQLite's integrity_check on the database (read-only) and lists\n"
+     "what it finds; exits 1 when the database is corrupt.\n"},
     {"report", cmd_report, 1, 1, "o",
      "usage: resweep report JOB [--out DIR] [--db PATH]\n"
      "Writes a report of the job into DIR (default report-JOB/): report.md,\n"

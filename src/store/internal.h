@@ -119,6 +119,13 @@ int store__stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **out,
 int store__exec(struct conn *c, enum stmt_id id, char *err, size_t errlen,
                 const char *what);
 
+/* --- check.c --- */
+#define STORE_CHECK_BUDGET_MS 2000   /* start-up quick_check, at most */
+/* PRAGMA quick_check within budget_ms: 0 (clean, or not finished in
+ * time: logged), or -EIO with the problems in the sentence. */
+int store__quick_check(struct conn *c, int budget_ms, char *err,
+                       size_t errlen);
+
 /* --- fault.c --- */
 
 /* The fault-injection VFS: registers it once and gives its name for

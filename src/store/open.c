@@ -230,6 +230,8 @@ static int open_locked(const char *path, const char *vfs, store **out,
         return rc;
     }
     if ((rc = configure(&s->c, err, errlen)) < 0 ||
+        (rc = store__quick_check(&s->c, STORE_CHECK_BUDGET_MS, err,
+                                 errlen)) < 0 ||
         (rc = migrate(&s->c, err, errlen)) < 0) {
         store_close(s);
         return rc;
