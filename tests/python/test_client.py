@@ -177,13 +177,16 @@ def test_shutdown_stops_the_daemon(fresh_daemon):
 
 
 def test_too_many_connections_is_the_daemons_sentence(fresh_daemon):
+    # Idle connections make room for a new one (the daemon closes the
+    # longest idle); only 64 busy ones refuse it: 64 watchers of a job
+    # that runs for as long as the test.
     c = fresh_daemon.start().client()
+    job = c.submit(tiny_spec(1, 100000000))
     held = [c.connection() for _ in range(64)]
     try:
-        # A ping on each makes sure the daemon has accepted all 64.
         for conn in held:
-            conn.send("ping")
-            conn.recv(30, "ping")
+            conn.send("watch", job=job.id)
+            conn.recv(30, "watch")
         with pytest.raises(resweep.DaemonError) as e:
             c.ping()
         assert e.value.code == "too_many_connections"
@@ -199,3 +202,4 @@ def test_too_many_connections_is_the_daemons_sentence(fresh_daemon):
         except resweep.DaemonError as e:
             assert e.code == "too_many_connections"
             assert time.monotonic() < deadline
+    job.cancel()
