@@ -15,27 +15,32 @@
 BUILD        ?= build-fuzz
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= fuzz_frame fuzz_spec
+FUZZ_TARGETS ?= fuzz_frame fuzz_spec fuzz_engine
 # Extra libFuzzer flags for `run`, e.g. FUZZ_FLAGS=-fork=4 on spare cores
 FUZZ_FLAGS   ?=
 
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-CPPFLAGS := -Iinclude -Isrc/daemon -Ifuzz -D_GNU_SOURCE -DRESWEEP_VERSION='"fuzz"'
+CPPFLAGS := -Iinclude -Isrc/daemon -Isrc/engine -Ifuzz -D_GNU_SOURCE -DRESWEEP_VERSION='"fuzz"'
 CFLAGS   := -g -O1 $(WARN) $(SAN) -fsanitize=fuzzer-no-link -MMD -MP
 LDFLAGS  := $(SAN) -fsanitize=fuzzer
-LDLIBS   := -lcjson -lm
+LDLIBS   := -lcjson -ldl -lm
 
 # What each target links: the code it exercises and what that needs.
 COMMON_SRC := src/common/err.c src/common/suggest.c src/common/utf8.c src/common/rng.c src/engine/config.c \
               src/daemon/spec.c $(wildcard src/proto/*.c)
 fuzz_frame_SRC := fuzz/fuzz_frame.c $(COMMON_SRC)
 fuzz_spec_SRC  := fuzz/fuzz_spec.c $(COMMON_SRC)
+# Whole runs: the engine and what it uses.
+fuzz_engine_SRC := fuzz/fuzz_engine.c $(wildcard src/engine/*.c) \
+                   $(filter-out src/engine/config.c,$(filter src/common/%.c,$(COMMON_SRC))) \
+                   $(filter-out $(COMMON_SRC),$(wildcard src/common/*.c))
 
 # Per-target limits: inputs up to max_len bytes, 10 s per input at most.
 fuzz_frame_OPTS := -max_len=16384
 fuzz_spec_OPTS  := -max_len=8192
+fuzz_engine_OPTS := -max_len=64
 RUN_OPTS := -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

@@ -177,6 +177,16 @@ int engine_run(const run_config *cfg, const run_hooks *hooks, run_result *out,
         (rc = start_state(cfg, hooks, &tc, &e, &st, err, errlen)) ||
         (rc = train_run(&tc, &st, out, err, errlen)))
         goto out;
+    /* Training checks the loss at its steps; a run of zero steps, or one
+     * whose start was already past overflow (init_scale 1e300), reaches
+     * here with parameters no analysis can use: that is divergence too,
+     * seen at the last step. One forward pass, a fraction of a step. */
+    if (out->status != RUN_DIVERGED &&
+        !isfinite(model_loss_grad(e.m, e.theta, cfg->loss, e.ds.X, e.ds.y,
+                                  e.ds.n, NULL, NULL))) {
+        out->status = RUN_DIVERGED;
+        out->diverged_step = out->steps > 0 ? out->steps : 0;
+    }
     if (out->status == RUN_DIVERGED) {
         diverged_end(cfg, &e, out);
         goto out;

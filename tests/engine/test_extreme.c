@@ -68,6 +68,16 @@ static void huge_init_diverges(void **state)
                     "\"train\":{\"steps\":5}}");
 }
 
+/* Found by fuzz/fuzz_engine.c: with no step taken, training never looked
+ * at the loss, and the run ended done with an infinite objective. */
+static void a_start_past_overflow_diverges_without_steps(void **state)
+{
+    (void)state;
+    assert_diverged("{\"model\":{\"arch\":\"linear\",\"init_scale\":1e300},"
+                    "\"train\":{\"steps\":0,\"optimizer\":\"sgd\"}}");
+    assert_diverged("{\"model\":{\"init_scale\":1e300},\"train\":{\"steps\":0}}");
+}
+
 static void huge_inline_values_diverge(void **state)
 {
     (void)state;
@@ -116,6 +126,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(huge_lr_diverges),
         cmocka_unit_test(huge_init_diverges),
+        cmocka_unit_test(a_start_past_overflow_diverges_without_steps),
         cmocka_unit_test(huge_inline_values_diverge),
         cmocka_unit_test(huge_csv_cells_diverge),
     };
