@@ -29,7 +29,7 @@ int proto_request_parse(const char *text, size_t len, proto_request *req,
      * back in ids, names and errors as bytes no client can decode. */
     size_t good = utf8_valid_len(text, len);
     if (good != len)
-        return proto_error_set(e, -EILSEQ, PROTO_E_BAD_JSON, NULL,
+        return proto_error_set(e, -EINVAL, PROTO_E_BAD_JSON, NULL,
                                "request is not valid UTF-8 (at byte %zu)",
                                good);
     const char *end = NULL;
