@@ -152,7 +152,8 @@ static int sanitize_strings(cJSON *node)
 static char *print_utf8(const cJSON *obj)
 {
     char *json = cJSON_PrintUnformatted(obj);
-    if (!json || utf8_valid_len(json, strlen(json)) == strlen(json))
+    size_t n = json ? strlen(json) : 0;
+    if (!json || utf8_valid_len(json, n) == n)
         return json;
     free(json);
     cJSON *copy = cJSON_Duplicate(obj, true);

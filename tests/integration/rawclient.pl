@@ -41,6 +41,25 @@ sub reply {
     return undef if !defined $h;
     return readn($s, unpack('N', $h));
 }
+# n connections, each sent request(i) and answered once; kept open.
+sub hold {
+    my ($n, $request) = @_;
+    my @held;
+    for my $i (1 .. $n) {
+        my $s = conn();
+        print $s frame($request->($i));
+        die "connection $i: no reply\n" if !defined reply($s);
+        push @held, $s;
+    }
+    return @held;
+}
+# One more connection's ping; prints its reply (or EOF).
+sub last_ping {
+    my $s = conn();
+    print $s frame('{"v":1,"id":"last","op":"ping"}');
+    my $r = reply($s);
+    print defined $r ? "$r\n" : "EOF\n";
+}
 sub replies_until_eof {
     my ($s) = @_;
     while (defined(my $r = reply($s))) { print "$r\n"; }
@@ -104,18 +123,8 @@ if ($cmd eq 'send') {
         if ($got == 0) { print "dropped\n"; exit 0; }
     }
 } elsif ($cmd eq 'conns') {
-    my @held;
-    for my $i (1 .. $arg) {
-        my $s = conn();
-        print $s frame('{"v":1,"id":' . $i . ',"op":"ping"}');
-        my $r = reply($s);
-        die "connection $i: no reply\n" if !defined $r;
-        push @held, $s;
-    }
-    my $s = conn();
-    print $s frame('{"v":1,"id":"last","op":"ping"}');
-    my $r = reply($s);
-    print defined $r ? "$r\n" : "EOF\n";
+    my @held = hold($arg, sub { '{"v":1,"id":' . $_[0] . ',"op":"ping"}' });
+    last_ping();
     my $closed = 0;
     for my $h (@held) {
         $h->blocking(0);
@@ -125,18 +134,8 @@ if ($cmd eq 'send') {
     }
     print "closed $closed\n";
 } elsif ($cmd eq 'watchers') {
-    my @held;
-    for my $i (1 .. $arg) {
-        my $s = conn();
-        print $s frame('{"v":1,"id":' . $i . ',"op":"watch","job":' . $ARGV[3] . '}');
-        my $r = reply($s);
-        die "watcher $i: no reply\n" if !defined $r;
-        push @held, $s;
-    }
-    my $s = conn();
-    print $s frame('{"v":1,"id":"last","op":"ping"}');
-    my $r = reply($s);
-    print defined $r ? "$r\n" : "EOF\n";
+    my @held = hold($arg, sub { '{"v":1,"id":' . $_[0] . ',"op":"watch","job":' . $ARGV[3] . '}' });
+    last_ping();
 } elsif ($cmd eq 'trickle') {
     my $s = conn();
     my $bytes = pack('H*', $arg);
