@@ -61,7 +61,7 @@ SRC_common := $(wildcard src/common/*.c)
 SRC_proto  := $(wildcard src/proto/*.c)
 SRC_engine := $(wildcard src/engine/*.c)
 SRC_store  := $(wildcard src/store/*.c)
-SRC_worker := $(wildcard src/worker/*.c)
+SRC_worker := $(filter-out src/worker/main.c,$(wildcard src/worker/*.c))
 SRC_daemon := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c))
 CLI_SRC    := $(wildcard clients/cli/*.c)
 SCHEMA_SQL := $(sort $(wildcard schema/*.sql))
@@ -82,20 +82,23 @@ DAEMON_LIBS := $(LIBDAEMON) $(LIBWORKER) $(LIBSTORE) $(LIBENGINE) $(LIBPROTO) $(
 CLI_LIBS    := $(LIBPROTO) $(LIBCOMMON)
 RESWEEPD  := $(BUILD)/resweepd
 RESWEEP   := $(BUILD)/resweep
+RESWEEPW  := $(BUILD)/resweep-worker
 TESTS     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES   := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 SCHEMA_C  := $(BUILD)/gen/schema_sql.c
 
 LIBS_ENGINE := -lcjson -ldl -lm
-LIBS_DAEMON := -luv -lsqlite3 $(LIBS_ENGINE)
-LIBS_CLI    := -lsqlite3 -lcjson -lm
+LIBS_PROTO  := -lcjson -lcrypto -lm
+LIBS_WORKER := $(LIBS_ENGINE) -lcrypto
+LIBS_DAEMON := -luv -lsqlite3 $(LIBS_WORKER)
+LIBS_CLI    := -lsqlite3 $(LIBS_PROTO)
 
 DEPS_STAMP := $(BUILD)/.deps-build
 
 .PHONY: all deps deps-test run test check unit-tests integration-tests bench fuzz \
         install install-python uninstall clean
 
-all: $(DEPS_STAMP) $(RESWEEPD) $(RESWEEP)
+all: $(DEPS_STAMP) $(RESWEEPD) $(RESWEEP) $(RESWEEPW)
 
 # Missing Debian packages are installed with apt-get (as root) or named.
 $(DEPS_STAMP): scripts/deps.sh
@@ -147,6 +150,10 @@ $(eval $(call LIB_RULE,store,$(BUILD)/obj/gen/schema_sql.o))
 $(RESWEEPD): $(call obj,src/daemon/main.c) $(DAEMON_LIBS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_DAEMON)
 
+# A worker on another machine: the engine and the protocol, no database.
+$(RESWEEPW): $(call obj,src/worker/main.c) $(LIBWORKER) $(LIBENGINE) $(LIBPROTO) $(LIBCOMMON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_WORKER)
+
 # The CLI speaks the protocol and reads the database: no libuv, no engine.
 $(RESWEEP): $(call obj,$(CLI_SRC)) $(CLI_LIBS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CLI)
@@ -159,7 +166,7 @@ $(BUILD)/tests/common/%: $(BUILD)/obj/tests/common/%.o $(LIBCOMMON)
 
 $(BUILD)/tests/proto/%: $(BUILD)/obj/tests/proto/%.o $(LIBPROTO) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) -lcjson -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LIBS_PROTO)
 
 $(BUILD)/tests/engine/%: $(BUILD)/obj/tests/engine/%.o $(LIBENGINE) $(LIBCOMMON)
 	@mkdir -p $(@D)
@@ -169,9 +176,9 @@ $(BUILD)/tests/store/%: $(BUILD)/obj/tests/store/%.o $(LIBSTORE) $(LIBENGINE) $(
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) -lsqlite3 $(LIBS_ENGINE)
 
-$(BUILD)/tests/worker/%: $(BUILD)/obj/tests/worker/%.o $(LIBWORKER) $(LIBENGINE) $(LIBCOMMON)
+$(BUILD)/tests/worker/%: $(BUILD)/obj/tests/worker/%.o $(LIBWORKER) $(LIBENGINE) $(LIBPROTO) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LIBS_ENGINE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LIBS_WORKER)
 
 $(BUILD)/tests/daemon/%: $(BUILD)/obj/tests/daemon/%.o $(DAEMON_LIBS)
 	@mkdir -p $(@D)
@@ -212,7 +219,7 @@ fuzz:
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 install: all install-python
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/systemd
-	install -m 0755 $(RESWEEPD) $(RESWEEP) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(RESWEEPD) $(RESWEEP) $(RESWEEPW) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(wildcard examples/*.json) $(DESTDIR)$(DATADIR)/examples/
 	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/resweepd.service.in > $(BUILD)/resweepd.service
 	install -m 0644 $(BUILD)/resweepd.service contrib/systemd/resweepd.env $(DESTDIR)$(DATADIR)/systemd/
@@ -227,7 +234,7 @@ install-python:
 	$(PYTHON) -m zipfile -e "$$($(PYTHON) clients/python/_build/backend.py $(BUILD)/python)" $(DESTDIR)$(PYTHONDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/resweepd $(DESTDIR)$(BINDIR)/resweep
+	rm -f $(DESTDIR)$(BINDIR)/resweepd $(DESTDIR)$(BINDIR)/resweep $(DESTDIR)$(BINDIR)/resweep-worker
 	rm -f $(DESTDIR)$(USERUNITDIR)/resweepd.service
 	rm -rf $(DESTDIR)$(PYTHONDIR)/resweep $(DESTDIR)$(PYTHONDIR)/resweep-*.dist-info
 	rm -rf $(DESTDIR)$(DATADIR)

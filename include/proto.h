@@ -40,7 +40,10 @@ struct cJSON;
 #define PROTO_MAX_FRAME  (8u * 1024u * 1024u)  /* bytes of JSON per frame (frame_too_large) */
 #define PROTO_MAX_DEPTH  32                    /* nested arrays/objects (too_deep) */
 #define PROTO_MAX_ID_LEN 128                   /* bytes of a string id (bad_request) */
-#define PROTO_MAX_CONNECTIONS   64             /* open at once (too_many_connections) */
+#define PROTO_MAX_CONNECTIONS   64             /* clients open at once (too_many_connections) */
+#define PROTO_MAX_WORKERS       1024           /* registered workers at once (too_many_connections) */
+#define PROTO_MAX_WORKER_LEASES 256            /* runs one worker holds at once (too_many_requests) */
+#define PROTO_AUTH_TIMEOUT_S    10.0           /* a TCP peer's connect to its proof, else disconnect */
 #define PROTO_MAX_INFLIGHT      16             /* requests awaiting the store, per connection (too_many_requests) */
 #define PROTO_MAX_WATCHES       16             /* watched jobs per connection (too_many_requests) */
 #define PROTO_MAX_PENDING_WRITE (16u * 1024u * 1024u)  /* unread reply bytes before a disconnect */
@@ -62,7 +65,16 @@ struct cJSON;
     X(cancel, "cancel a job's queued runs and stop its running ones")       \
     X(retry, "queue a job's failed and canceled runs again")                \
     X(watch, "stream a job's progress until it ends")                       \
-    X(shutdown, "stop the daemon; running runs resume at the next start")
+    X(shutdown, "stop the daemon; running runs resume at the next start")    \
+    X(hello, "a fresh challenge, the first step of authentication (TCP)")  \
+    X(auth, "the answer to the challenge; the daemon proves itself back")  \
+    X(register, "a worker introduces itself: host, pid, threads")          \
+    X(lease, "a registered worker asks for a run to execute")              \
+    X(heartbeat, "a worker's leases renewed; what to do with each run")    \
+    X(curve, "curve points of a leased run")                               \
+    X(checkpoint, "a leased run's training state, to resume from")         \
+    X(finish, "a leased run's outcome; ends the lease")                    \
+    X(workers, "the registered workers and what they run")
 
 enum proto_op {
 #define X(name, doc) PROTO_OP_##name,
@@ -99,6 +111,10 @@ void proto_op_list(char *buf, size_t len);
     X(STORE_FAULT, "store_fault", "the database refuses writes; retry later") \
     X(SHUTTING_DOWN, "shutting_down", "the daemon is stopping")             \
     X(PERMISSION, "permission_denied", "a peer of another uid")             \
+    X(UNAUTHENTICATED, "unauthenticated",                                   \
+      "a TCP peer that has not proven the token, or proved it wrong")       \
+    X(STALE_LEASE, "stale_lease",                                           \
+      "a report for a lease that expired or was never this worker's")       \
     X(INTERNAL, "internal", "out of memory and the like")
 
 #define X(name, code, doc) extern const char PROTO_E_##name[];
@@ -197,6 +213,28 @@ struct cJSON *proto_reply_error(const struct cJSON *id, const proto_error *e);
 int proto_encode(const struct cJSON *obj, char **out, size_t *len);
 
 /* --- Blocking client helpers --- */
+
+struct auth_key;
+
+/* Connects to addr: "unix:PATH", a socket path (contains '/'), or
+ * "HOST:PORT" / "[V6ADDR]:PORT" over TCP (Nagle off: requests are small
+ * and answered at once). Errors as proto_connect's. */
+int proto_connect_addr(const char *addr, int *fd, char *err, size_t errlen);
+/* True when addr names a TCP endpoint. */
+bool proto_addr_is_tcp(const char *addr);
+
+/* The client's side of the handshake (auth.h) on a fresh connection:
+ * hello, auth, and the check of the daemon's own proof. 0, or a
+ * negative code with e filled (unauthenticated: a wrong token, or a
+ * daemon that could not prove it holds the same one). */
+int proto_authenticate(int fd, const struct auth_key *key, int timeout_ms,
+                       proto_error *e);
+
+/* Sends req, waits for its reply (timeout as proto_recv) and checks it
+ * (proto_reply_status). 0 with *reply (caller frees), or a negative
+ * code with e filled; on -EREMOTEIO *reply holds the error reply too. */
+int proto_call(int fd, const struct cJSON *req, int timeout_ms,
+               struct cJSON **reply, proto_error *e);
 
 /* Connects to the daemon's socket. -ENOENT (no socket), -ECONNREFUSED
  * (no daemon behind it), other -errno; sentence in err. */

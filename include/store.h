@@ -126,6 +126,13 @@ int store_run_finish(store *s, int64_t run_id, enum run_state state,
  * failure, so max_attempts counts only the starts that ended in a crash. */
 int store_run_requeue(store *s, int64_t run_id, char *err, size_t errlen);
 
+/* running -> queued (its checkpoint kept), or -> failed with why when it
+ * has had its job's max_attempts: the worker executing it was lost (a
+ * lease that expired, a worker process that died). Unlike a suspension
+ * the attempt counts. *failed tells which. */
+int store_run_lost(store *s, int64_t run_id, const char *why, bool *failed,
+                   char *err, size_t errlen);
+
 /* Curve points of a run; a point already stored for the same step is
  * replaced (a resumed run re-measures steps after its checkpoint). */
 int store_curve_insert(store *s, int64_t run_id, const curve_point *pts,

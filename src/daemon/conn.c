@@ -50,6 +50,7 @@ void server__conn_close(conn *c)
         }
     }
     server__watches_free(c);
+    server__worker_conn_closed(c);
     uv_close(&c->h.handle, on_conn_closed);
 }
 
@@ -204,7 +205,7 @@ conn *server__conn_new(server *s)
     }
     c->srv = s;
     c->id = ++s->next_conn_id;
-    c->last_active = server__now();
+    c->last_active = c->since = server__now();
     proto_decoder_init(&c->dec, PROTO_MAX_FRAME);
     c->next = s->conns;
     s->conns = c;
@@ -232,7 +233,7 @@ bool server__conn_evict_idle(server *s, const conn *except)
 {
     conn *victim = NULL;
     for (conn *c = s->conns; c; c = c->next)
-        if (c != except && conn_idle(c) &&
+        if (c != except && conn_idle(c) && !c->worker_id &&
             (!victim || c->last_active < victim->last_active))
             victim = c;
     if (!victim)
@@ -254,6 +255,11 @@ void server__conns_sweep(server *s, double now)
             log_info("client %llu took more than %g s to send one frame; "
                      "disconnected",
                      (unsigned long long)c->id, s->frame_timeout_s);
+            server__conn_close(c);
+        } else if (!c->authed && now - c->since > PROTO_AUTH_TIMEOUT_S) {
+            log_info("client %llu did not authenticate within %g s; "
+                     "disconnected",
+                     (unsigned long long)c->id, PROTO_AUTH_TIMEOUT_S);
             server__conn_close(c);
         } else if (conn_idle(c) && now - c->last_active > s->idle_timeout_s) {
             log_info("client %llu idle for %g s; disconnected",

@@ -81,12 +81,12 @@ static void record_start(void *ctx, const sched_run *sr)
     writer_run_start(h->w, &run);
 }
 
-static int host_lease(void *ctx, run_lease *out)
+/* The next run, waiting at most timeout_ms (-1: until one comes). */
+static int take(host *h, int timeout_ms, run_lease *out)
 {
-    host *h = ctx;
     for (;;) {
         sched_run sr;
-        int rc = sched_take(h->sc, -1, &sr, record_start, h);
+        int rc = sched_take(h->sc, timeout_ms, &sr, record_start, h);
         if (rc < 0)
             return rc;
         *out = (run_lease){.run_id = sr.run_id, .job_id = sr.job_id,
@@ -101,6 +101,29 @@ static int host_lease(void *ctx, run_lease *out)
         writer_run run = run_of(out);
         writer_run_finish(h->w, &run, RUN_FAILED, NULL, err);
         run_lease_clear(out);
+    }
+}
+
+static int host_lease(void *ctx, run_lease *out)
+{
+    return take(ctx, -1, out);
+}
+
+int host_try_lease(host *h, run_lease *out)
+{
+    return take(h, 0, out);
+}
+
+void host_lost(host *h, const run_lease *l, const char *why)
+{
+    writer_run run = run_of(l);
+    if (sched_poll(h->sc, l->run_id) == RUN_CANCEL) {
+        char msg[ERR_LEN];
+        snprintf(msg, sizeof msg, "canceled on request; %s", why);
+        jobctl_run_stopped(h->sc, h->w, &run, msg);
+    } else if (writer_run_lost(h->w, &run, why) < 0) {
+        log_error("run %lld: out of memory; it is recovered at the next "
+                  "start", (long long)l->run_id);
     }
 }
 

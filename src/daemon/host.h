@@ -28,4 +28,14 @@ void host_free(host *h);
 /* The worker_host for local threads: its lease blocks in the scheduler. */
 const worker_host *host_worker(host *h);
 
+/* A run for a remote worker, without waiting: 0 with the lease, -EAGAIN
+ * when none is queued (or the active bound is reached), -ESHUTDOWN. Any
+ * thread; it reads the store, so not the loop thread's to call. */
+int host_try_lease(host *h, run_lease *out);
+
+/* The worker of l is gone (why: a sentence): the run ends canceled when a
+ * cancel stands, else goes back to the queue or, past its attempts,
+ * fails (writer_run_lost). */
+void host_lost(host *h, const run_lease *l, const char *why);
+
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -91,7 +92,30 @@ static bool peer_allowed(conn *c)
                  (unsigned long)geteuid());
         return false;
     }
+    c->peer_pid = (long)cr.pid;
     return true;
+}
+
+/* Starts c unless the table is full of busy clients. Registered workers
+ * have a table of their own (PROTO_MAX_WORKERS). */
+static void admit(server *s, conn *c)
+{
+    /* The table full of idle clients must not lock the owner out (of
+     * shutdown, say): the longest idle one makes room. */
+    if (s->nconns - s->nworkers > PROTO_MAX_CONNECTIONS &&
+        !server__conn_evict_idle(s, c)) {
+        log_warn("refused client %llu: %d connections are open and busy",
+                 (unsigned long long)c->id, PROTO_MAX_CONNECTIONS);
+        proto_error e;
+        proto_error_set(&e, -EMFILE, PROTO_E_TOO_MANY_CONNECTIONS, NULL,
+                        "the daemon already serves %d connections, all busy "
+                        "(watching or awaiting a reply); close one and try "
+                        "again",
+                        PROTO_MAX_CONNECTIONS);
+        server__reply_error(c, NULL, &e);
+        return server__close_when_flushed(c);
+    }
+    server__conn_start(c);
 }
 
 static void on_connection(uv_stream_t *l, int status)
@@ -112,21 +136,68 @@ static void on_connection(uv_stream_t *l, int status)
                              "this daemon serves only its own user");
         return server__close_when_flushed(c);
     }
-    /* The table full of idle clients must not lock the owner out (of
-     * shutdown, say): the longest idle one makes room. */
-    if (s->nconns > PROTO_MAX_CONNECTIONS && !server__conn_evict_idle(s, c)) {
-        log_warn("refused client %llu: %d connections are open and busy",
-                 (unsigned long long)c->id, PROTO_MAX_CONNECTIONS);
-        proto_error e;
-        proto_error_set(&e, -EMFILE, PROTO_E_TOO_MANY_CONNECTIONS, NULL,
-                        "the daemon already serves %d connections, all busy "
-                        "(watching or awaiting a reply); close one and try "
-                        "again",
-                        PROTO_MAX_CONNECTIONS);
-        server__reply_error(c, NULL, &e);
-        return server__close_when_flushed(c);
+    c->authed = true;
+    admit(s, c);
+}
+
+/* A TCP peer may say nothing but hello and auth until it proved the
+ * token (authops.c), and has PROTO_AUTH_TIMEOUT_S to do so. */
+static void on_tcp_connection(uv_stream_t *l, int status)
+{
+    server *s = l->data;
+    if (status < 0) {
+        log_warn("accept (TCP): %s", uv_strerror(status));
+        return;
     }
-    server__conn_start(c);
+    conn *c = server__conn_new(s);
+    if (!c)
+        return;
+    uv_tcp_init(s->loop, &c->h.tcp);
+    c->tcp = true;
+    if (uv_accept(l, &c->h.stream) != 0)
+        return server__conn_close(c);
+    uv_tcp_nodelay(&c->h.tcp, 1);
+    admit(s, c);
+}
+
+/* HOST:PORT or [V6]:PORT, numeric or a name the resolver knows. */
+static int tcp_bind(server *s, const char *addr, char *err, size_t errlen)
+{
+    char name[256];
+    const char *colon = strrchr(addr, ':');
+    const char *h = addr;
+    size_t n = colon ? (size_t)(colon - addr) : 0;
+    if (colon && addr[0] == '[' && n >= 2 && addr[n - 1] == ']') {
+        h = addr + 1;
+        n -= 2;
+    }
+    if (!colon || n == 0 || n >= sizeof name || !colon[1])
+        return err_set(err, errlen, -EINVAL,
+                       "--listen %s: give HOST:PORT, for example "
+                       "0.0.0.0:7070 or [::1]:7070", addr);
+    memcpy(name, h, n);
+    name[n] = '\0';
+    uv_getaddrinfo_t gai;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE};
+    int rc = uv_getaddrinfo(s->loop, &gai, NULL, name, colon + 1, &hints);
+    if (rc < 0)
+        return err_set(err, errlen, rc, "--listen %s: %s", addr,
+                       uv_strerror(rc));
+    uv_tcp_init(s->loop, &s->tcp_listener);
+    s->tcp_listener.data = s;
+    rc = uv_tcp_bind(&s->tcp_listener, gai.addrinfo->ai_addr, 0);
+    uv_freeaddrinfo(gai.addrinfo);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&s->tcp_listener, 128, on_tcp_connection);
+    if (rc < 0)
+        return err_set(err, errlen, rc, "--listen %s: %s", addr,
+                       uv_strerror(rc));
+    s->tcp_listening = true;
+    log_info("listening on TCP %s for workers and clients that prove the "
+             "token", addr);
+    return 0;
 }
 
 int server__listen(server *s, char *err, size_t errlen)
@@ -137,6 +208,6 @@ int server__listen(server *s, char *err, size_t errlen)
                        s->socket_path, uv_strerror(rc));
     s->listening = true;
     log_info("listening on %s", s->socket_path);
-    return 0;
+    return s->listen_addr ? tcp_bind(s, s->listen_addr, err, errlen) : 0;
 }
 

@@ -21,6 +21,7 @@
 
 #include <uv.h>
 
+#include "auth.h"
 #include "engine.h"
 #include "err.h"
 #include "host.h"
@@ -34,11 +35,14 @@
 #include "writer.h"
 
 #define DEFAULT_CHECKPOINT_S 60.0
+#define DEFAULT_LEASE_TIMEOUT_S 30.0
 
 static const char usage[] =
     "usage: resweepd [--socket PATH] [--db PATH] [--workers N]\n"
     "                [--log-level error|warn|info|debug] [--checkpoint-s S]\n"
     "                [--idle-timeout S] [--frame-timeout S]\n"
+    "                [--listen HOST:PORT] [--token-file F] [--lease-timeout S]\n"
+    "                [--worker-processes N]\n"
     "\n"
     "Runs sweeps submitted with `resweep submit`, in the foreground, logging\n"
     "to stderr (a service manager daemonises it).\n"
@@ -49,7 +53,18 @@ static const char usage[] =
     "  --db PATH          SQLite database (default $RESWEEP_DB, else\n"
     "                     $XDG_DATA_HOME/resweep/resweep.db, else\n"
     "                     ~/.local/share/resweep/resweep.db)\n"
-    "  --workers N        runs executed at once (default: online cores)\n"
+    "  --workers N        runs executed at once by threads of the daemon\n"
+    "                     (default: online cores; 0: none, remote workers only)\n"
+    "  --worker-processes N  also start N resweep-worker processes on this\n"
+    "                     machine, so a run that crashes takes one down, not\n"
+    "                     the daemon (default 0)\n"
+    "  --listen HOST:PORT accept workers (resweep-worker) and clients over TCP;\n"
+    "                     each must prove the token first. Not encrypted: see\n"
+    "                     README, \"More than one machine\"\n"
+    "  --token-file F     the shared secret (default DB.token, created 0600 on\n"
+    "                     first use)\n"
+    "  --lease-timeout S  a remote worker not heard from for S seconds loses\n"
+    "                     its runs to the queue (default 30)\n"
     "  --log-level L      error, warn, info (default) or debug\n"
     "  --checkpoint-s S   save a running run's state every S seconds\n"
     "                     (default 60; 0: only at shutdown)\n"
@@ -66,6 +81,10 @@ typedef struct options {
     enum log_level level;
     double checkpoint_s;
     double idle_timeout_s, frame_timeout_s;
+    char listen[256];
+    char token[PATHS_MAX];
+    double lease_timeout_s;
+    int worker_processes;
 } options;
 
 /* A timeout in seconds, at least 0.1 (smaller would close clients
@@ -96,6 +115,10 @@ static int parse_options(int argc, char **argv, options *o)
         {"checkpoint-s", required_argument, NULL, 'c'},
         {"idle-timeout", required_argument, NULL, 'i'},
         {"frame-timeout", required_argument, NULL, 'f'},
+        {"listen", required_argument, NULL, 'L'},
+        {"token-file", required_argument, NULL, 't'},
+        {"lease-timeout", required_argument, NULL, 'T'},
+        {"worker-processes", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -106,7 +129,9 @@ static int parse_options(int argc, char **argv, options *o)
     o->checkpoint_s = DEFAULT_CHECKPOINT_S;
     o->idle_timeout_s = PROTO_IDLE_TIMEOUT_S;
     o->frame_timeout_s = PROTO_FRAME_TIMEOUT_S;
-    o->socket[0] = o->db[0] = '\0';
+    o->socket[0] = o->db[0] = o->listen[0] = o->token[0] = '\0';
+    o->lease_timeout_s = DEFAULT_LEASE_TIMEOUT_S;
+    o->worker_processes = 0;
     int ch;
     char *end;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -119,18 +144,34 @@ static int parse_options(int argc, char **argv, options *o)
                 return -1;
             }
             break;
-        case 'w': {
+        case 'w':
+        case 'P': {
             long n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > POOL_MAX_WORKERS) {
+            if (!*optarg || *end || n < 0 || n > POOL_MAX_WORKERS) {
                 fprintf(stderr,
-                        "resweepd: --workers: must be an integer in [1, %d], "
+                        "resweepd: %s: must be an integer in [0, %d], "
                         "got \"%s\"\n",
+                        ch == 'w' ? "--workers" : "--worker-processes",
                         POOL_MAX_WORKERS, optarg);
                 return -1;
             }
-            o->workers = (int)n;
+            *(ch == 'w' ? &o->workers : &o->worker_processes) = (int)n;
             break;
         }
+        case 'L':
+        case 't':
+            if (snprintf(ch == 'L' ? o->listen : o->token,
+                         ch == 'L' ? sizeof o->listen : sizeof o->token, "%s",
+                         optarg) >= (int)(ch == 'L' ? sizeof o->listen
+                                                    : sizeof o->token)) {
+                fprintf(stderr, "resweepd: %s: too long\n", optarg);
+                return -1;
+            }
+            break;
+        case 'T':
+            if (parse_seconds("--lease-timeout", optarg, &o->lease_timeout_s) < 0)
+                return -1;
+            break;
         case 'l':
             if (log_level_parse(optarg, &o->level) < 0) {
                 fprintf(stderr,
@@ -254,7 +295,27 @@ typedef struct daemon_state {
     pool *pl;
 } daemon_state;
 
-static int start(daemon_state *d, const options *o, char *err, size_t errlen)
+/* The token exists where TCP or worker processes need one (or where
+ * --token-file names it): DB.token by default, created on first use. */
+static int load_token(options *o, auth_key *key, bool *has, char *err,
+                      size_t errlen)
+{
+    if (!o->listen[0] && !o->token[0] && o->worker_processes == 0)
+        return 0;
+    if (!o->token[0] &&
+        snprintf(o->token, sizeof o->token, "%s.token", o->db) >=
+            (int)sizeof o->token)
+        return err_set(err, errlen, -ENAMETOOLONG, "%s.token: path too long",
+                       o->db);
+    int rc = auth_key_load(o->token, true, key, err, errlen);
+    if (rc < 0)
+        return rc;
+    *has = true;
+    log_info("token: %s", o->token);
+    return 0;
+}
+
+static int start(daemon_state *d, options *o, char *err, size_t errlen)
 {
     char dbdir[PATHS_MAX];
     int rc = paths_dirname(o->db, dbdir, sizeof dbdir);
@@ -276,9 +337,16 @@ static int start(daemon_state *d, const options *o, char *err, size_t errlen)
      * them, so that a busy store thread makes workers wait instead of
      * piling up results (issue 9 §5). */
     sched_limit_active(d->sc, (long)o->workers + SCHED_MAX_UNSTORED);
+    auth_key key;
+    bool has_key = false;
+    if ((rc = load_token(o, &key, &has_key, err, errlen)) < 0)
+        return rc;
     server_config sc = {&d->loop, o->socket,         o->db,
                         o->workers, d->sc,           o->idle_timeout_s,
-                        o->frame_timeout_s};
+                        o->frame_timeout_s,
+                        o->listen[0] ? o->listen : NULL,
+                        has_key ? &key : NULL,
+                        o->lease_timeout_s};
     if ((rc = server_new(&sc, &d->srv, err, errlen)) < 0 ||
         (rc = server_bind(d->srv, err, errlen)) < 0)
         return rc;
@@ -308,9 +376,9 @@ static int start(daemon_state *d, const options *o, char *err, size_t errlen)
     if ((rc = host_new(o->db, d->sc, d->wr, &d->hs, err, errlen)) < 0)
         return rc;
     pool_config pc = {o->workers, o->checkpoint_s, host_worker(d->hs)};
-    if ((rc = pool_new(&pc, &d->pl, err, errlen)) < 0)
+    if (o->workers > 0 && (rc = pool_new(&pc, &d->pl, err, errlen)) < 0)
         return rc;
-    server_attach(d->srv, d->wr, d->pl);
+    server_attach(d->srv, d->wr, d->pl, d->hs);
     if ((rc = server_start(d->srv, err, errlen)) < 0)
         return rc;
     sched_stats st;

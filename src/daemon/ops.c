@@ -14,10 +14,16 @@
 #include "log.h"
 #include "spec.h"
 
-typedef struct request {
-    conn *c;
-    const proto_request *pr;
-} request;
+/* Operations handled in their own files (server_internal.h). */
+#define op_hello      server__op_hello
+#define op_auth       server__op_auth
+#define op_register   server__op_register
+#define op_lease      server__op_lease
+#define op_heartbeat  server__op_heartbeat
+#define op_curve      server__op_curve
+#define op_checkpoint server__op_checkpoint
+#define op_finish     server__op_finish
+#define op_workers    server__op_workers
 
 static const cJSON *member(const request *rq, const char *key)
 {
@@ -99,6 +105,11 @@ static void op_ping(const request *rq)
     cJSON_AddStringToObject(r, "socket", s->socket_path);
     cJSON_AddStringToObject(r, "db", s->db_path);
     cJSON_AddNumberToObject(r, "workers", s->workers);
+    cJSON_AddNumberToObject(r, "remote_workers", s->rm ? remote_connected(s->rm) : 0);
+    if (s->listen_addr)
+        cJSON_AddStringToObject(r, "listen", s->listen_addr);
+    else
+        cJSON_AddNullToObject(r, "listen");
     cJSON_AddNumberToObject(r, "uptime_s", server__now() - s->t_start);
     cJSON_AddStringToObject(r, "store", faulted ? "fault" : "ok");
     if (faulted)
@@ -267,7 +278,15 @@ void server__on_frame(conn *c, const char *text, size_t len)
     }
     request rq = {c, &pr};
     enum proto_op op = proto_op_find(pr.op);
-    if (op < PROTO_OP_COUNT) {
+    if (!c->authed && op != PROTO_OP_hello && op != PROTO_OP_auth) {
+        log_warn("client %llu: \"%.64s\" before authenticating; "
+                 "disconnected", (unsigned long long)c->id, pr.op);
+        proto_error_set(&e, -EACCES, PROTO_E_UNAUTHENTICATED, NULL,
+                        "authenticate first: hello, then auth with the "
+                        "daemon's token");
+        server__reply_error(c, pr.id, &e);
+        server__close_when_flushed(c);
+    } else if (op < PROTO_OP_COUNT) {
         log_debug("client %llu: %s", (unsigned long long)c->id, pr.op);
         ops[op](&rq);
     } else {

@@ -29,6 +29,13 @@ int reports_apply(writer *w, wreq *r, char *err, size_t errlen)
     case WQ_REQUEUE:
         rc = store_run_requeue(w->st, r->run_id, err, errlen);
         break;
+    case WQ_LOST: {
+        bool failed = false;
+        rc = store_run_lost(w->st, r->run_id, r->u.finish.error, &failed,
+                            err, errlen);
+        r->u.finish.state = failed ? RUN_FAILED : RUN_QUEUED;
+        break;
+    }
     default:
         break;
     }
@@ -51,6 +58,15 @@ void reports_after(writer *w, wreq *r)
         if (r->rc == 0 && (ev = wev_add(w, WEV_RUN_ENDED, r)))
             ev->u.state = r->u.finish.state;
         break;
+    case WQ_LOST:
+        if (r->rc == 0 && r->u.finish.state == RUN_FAILED) {
+            sched_release(w->sc, r->run_id);
+            if ((ev = wev_add(w, WEV_RUN_ENDED, r)))
+                ev->u.state = RUN_FAILED;
+            break;
+        }
+        /* queued again, as a suspended run is */
+        __attribute__((fallthrough));
     case WQ_REQUEUE:
         sched_release(w->sc, r->run_id);
         if (r->rc == 0) {

@@ -13,7 +13,11 @@
 
 static void on_tick(uv_timer_t *t)
 {
-    server__conns_sweep(t->data, server__now());
+    server *s = t->data;
+    double now = server__now();
+    server__conns_sweep(s, now);
+    if (!s->stopping)
+        server__leases_sweep(s, now);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -39,11 +43,26 @@ int server_new(const server_config *cfg, server **out, char *err,
     s->idle_timeout_s = cfg->idle_timeout_s;
     s->frame_timeout_s = cfg->frame_timeout_s;
     s->sc = cfg->sc;
+    if (cfg->key) {
+        s->key = *cfg->key;
+        s->has_key = true;
+    }
+    if (cfg->listen_addr && !(s->listen_addr = strdup(cfg->listen_addr))) {
+        free(s);
+        return err_set(err, errlen, -ENOMEM, "out of memory");
+    }
+    if (remote_new(cfg->lease_timeout_s, &s->rm) < 0) {
+        free(s->listen_addr);
+        free(s);
+        return err_set(err, errlen, -ENOMEM, "out of memory");
+    }
     s->t_start = server__now();
     s->on_frame = server__on_frame;
     if (!s->socket_path || !s->db_path) {
         free(s->socket_path);
         free(s->db_path);
+        free(s->listen_addr);
+        remote_free(s->rm);
         free(s);
         return err_set(err, errlen, -ENOMEM, "out of memory");
     }
@@ -61,10 +80,11 @@ int server_new(const server_config *cfg, server **out, char *err,
     return 0;
 }
 
-void server_attach(server *s, writer *w, pool *p)
+void server_attach(server *s, writer *w, pool *p, host *hs)
 {
     s->wr = w;
     s->pl = p;
+    s->hs = hs;
 }
 
 int server_start(server *s, char *err, size_t errlen)
@@ -94,5 +114,7 @@ void server_free(server *s)
     server__jobs_free(s);
     free(s->socket_path);
     free(s->db_path);
+    free(s->listen_addr);
+    remote_free(s->rm);
     free(s);
 }

@@ -48,6 +48,8 @@
 
 #include <uv.h>
 
+#include "auth.h"
+#include "host.h"
 #include "pool.h"
 #include "scheduler.h"
 #include "store.h"
@@ -66,6 +68,9 @@ typedef struct server_config {
     sched *sc;                 /* borrowed */
     double idle_timeout_s;     /* a connection doing nothing: closed */
     double frame_timeout_s;    /* a frame's first byte to its last: else closed */
+    const char *listen_addr;   /* copied; NULL: no TCP listener */
+    const struct auth_key *key;   /* copied; NULL: no token (no TCP) */
+    double lease_timeout_s;    /* a remote worker not heard from: its runs requeued */
 } server_config;
 
 int server_new(const server_config *cfg, server **out, char *err,
@@ -79,8 +84,9 @@ int server_job_restore(void *server, const store_job_info *job);
  * Safe from any thread once server_new returned. */
 void server_notify(void *server);
 
-/* The store thread and the pool (borrowed; must outlive the loop). */
-void server_attach(server *s, writer *w, pool *p);
+/* The store thread, the pool (NULL without local threads) and the worker
+ * host remote workers lease through (borrowed; must outlive the loop). */
+void server_attach(server *s, writer *w, pool *p, host *hs);
 
 /* Claims the socket path: its directory private (paths_private_dir), a
  * stale socket of a dead daemon replaced, a live daemon's refused; the

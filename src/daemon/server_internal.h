@@ -9,6 +9,10 @@
  *   watch.c    watchers: progress events, throttled
  *   events.c   the store thread's events: counters moved, replies sent
  *   shutdown.c stopping: suspend runs, wait for workers, close handles
+ *   remote.c   the book of remote workers and leases (remote.h)
+ *   authops.c  hello and auth: TCP peers prove the token
+ *   workerops.c  the workers' operations: register, lease, heartbeat,
+ *              curve, checkpoint, finish, workers; expiring leases
  *   ops.c      the operations (proto.h's PROTO_OPS), dispatched by name
  *   server.c   life cycle: create, start, signals, free
  */
@@ -21,7 +25,10 @@
 #include <cjson/cJSON.h>
 #include <uv.h>
 
+#include "auth.h"
+#include "host.h"
 #include "proto.h"
+#include "remote.h"
 #include "server.h"
 
 #define SERVER_READ_CHUNK   65536
@@ -60,6 +67,7 @@ typedef struct conn {
         uv_handle_t handle;
         uv_stream_t stream;
         uv_pipe_t pipe;
+        uv_tcp_t tcp;
     } h;
     server *srv;
     struct conn *next;
@@ -71,8 +79,22 @@ typedef struct conn {
     watch *watches;
     double frame_since;        /* first byte of an unfinished frame; 0 if none */
     double last_active;        /* last byte received (monotonic) */
+    double since;              /* accepted (monotonic) */
     bool closing, close_when_flushed;
+    bool tcp;                  /* over the TCP listener */
+    bool authed;               /* may use every operation (a Unix peer of
+                                  our uid, or a TCP peer that proved the token) */
+    bool nonce_sent;           /* hello answered; auth may follow, once */
+    unsigned char nonce[AUTH_NONCE_LEN];
+    long peer_pid;             /* SO_PEERCRED of a Unix peer, else 0 */
+    uint64_t worker_id;        /* registered as this worker; 0 if not */
 } conn;
+
+/* One request as the operations see it. */
+typedef struct request {
+    conn *c;
+    const proto_request *pr;
+} request;
 
 /* A request waiting for the store thread's event. */
 typedef struct preq {
@@ -97,6 +119,14 @@ struct server {
     server_frame_fn on_frame;
 
     uv_pipe_t listener;
+    uv_tcp_t tcp_listener;     /* --listen; tcp_listening when open */
+    bool tcp_listening;
+    char *listen_addr;
+    bool has_key;
+    auth_key key;
+    remote *rm;
+    host *hs;
+    int nworkers;              /* registered worker connections */
     uv_async_t async;
     uv_timer_t tick, watch_timer, stop_timer;
     uv_signal_t sigterm, sigint;
@@ -188,6 +218,26 @@ void server__on_async(uv_async_t *h);
 
 /* --- shutdown.c --- */
 void server__close_handles(server *s);
+
+/* --- authops.c --- */
+void server__op_hello(const request *rq);
+void server__op_auth(const request *rq);
+
+/* --- workerops.c --- */
+void server__op_register(const request *rq);
+void server__op_lease(const request *rq);
+void server__op_heartbeat(const request *rq);
+void server__op_curve(const request *rq);
+void server__op_checkpoint(const request *rq);
+void server__op_finish(const request *rq);
+void server__op_workers(const request *rq);
+/* Leases past their deadline: their runs requeued (every second). */
+void server__leases_sweep(server *s, double now);
+/* At the end of a shutdown: runs still leased go back to the queue,
+ * as suspended runs do. */
+void server__leases_suspend(server *s);
+/* A connection closed: its worker keeps its leases until they expire. */
+void server__worker_conn_closed(conn *c);
 
 /* --- ops.c --- */
 void server__on_frame(conn *c, const char *text, size_t len);

@@ -22,6 +22,7 @@ void server__close_handles(server *s)
     while (s->conns)
         server__conn_close(s->conns);
     close_handle((uv_handle_t *)&s->listener);   /* libuv unlinks the socket */
+    close_handle((uv_handle_t *)&s->tcp_listener);
     close_handle((uv_handle_t *)&s->async);
     close_handle((uv_handle_t *)&s->tick);
     close_handle((uv_handle_t *)&s->watch_timer);
@@ -35,14 +36,21 @@ static void on_stop_tick(uv_timer_t *t)
     server *s = t->data;
     double elapsed = server__now() - s->stop_t0;
     int running = s->pl ? pool_running(s->pl) : 0;
+    long leased = s->rm ? remote_nleases(s->rm) : 0;
     server__drain_events(s);
-    if (running > 0 && elapsed < STOP_WORKERS_S)
+    if ((running > 0 || leased > 0) && elapsed < STOP_WORKERS_S)
         return;
     uv_timer_stop(t);
     if (running > 0)
         log_warn("%d workers did not stop within %.1f s; their runs stay "
                  "running in the database and resume at the next start",
                  running, STOP_WORKERS_S);
+    if (leased > 0) {
+        /* Their last checkpoints are kept; a late report finds no lease. */
+        log_warn("%ld runs of remote workers were not handed back within "
+                 "%.1f s; they go back to the queue", leased, STOP_WORKERS_S);
+        server__leases_suspend(s);
+    }
     if (s->wr) {
         double grace = SERVER_SHUTDOWN_S - (server__now() - s->stop_t0);
         writer_stop(s->wr, grace > 0.2 ? grace : 0.2);
@@ -65,6 +73,10 @@ void server_shutdown(server *s, const char *why)
     if (s->listening) {
         uv_close((uv_handle_t *)&s->listener, NULL);
         s->listening = false;
+    }
+    if (s->tcp_listening) {
+        uv_close((uv_handle_t *)&s->tcp_listener, NULL);
+        s->tcp_listening = false;
     }
     for (conn *c = s->conns; c; c = c->next) {
         for (watch *w = c->watches; w; w = w->next) {

@@ -38,7 +38,8 @@ static void wreq_free(wreq *r)
     case WQ_SUBMIT: spec_free(r->u.spec); break;
     case WQ_CURVE: free(r->u.curve.pts); break;
     case WQ_CHECKPOINT: free(r->u.ck.data); break;
-    case WQ_FINISH: free(r->u.finish.error); break;
+    case WQ_FINISH:
+    case WQ_LOST: free(r->u.finish.error); break;
     default: break;
     }
     free(r->rc_error);
@@ -200,6 +201,16 @@ int writer_run_finish(writer *w, const writer_run *run, enum run_state state,
 int writer_run_requeue(writer *w, const writer_run *run)
 {
     wreq *r = report_new(WQ_REQUEUE, run);
+    return r ? post(w, r) : -ENOMEM;
+}
+
+int writer_run_lost(writer *w, const writer_run *run, const char *why)
+{
+    wreq *r = report_new(WQ_LOST, run);
+    if (r && !(r->u.finish.error = strdup(why))) {
+        wreq_free(r);
+        r = NULL;
+    }
     return r ? post(w, r) : -ENOMEM;
 }
 

@@ -140,6 +140,11 @@ int writer_run_finish(writer *w, const writer_run *run, enum run_state state,
 /* The run goes back to the queue, its checkpoint kept (suspended). */
 int writer_run_requeue(writer *w, const writer_run *run);
 
+/* The run's worker was lost (why: a sentence): the run goes back to the
+ * queue from its last checkpoint, or fails with why once it has had its
+ * job's attempts (store_run_lost). */
+int writer_run_lost(writer *w, const writer_run *run, const char *why);
+
 /* Takes every event queued so far, oldest first (NULL when none); free
  * each with writer_event_free. Loop thread. */
 writer_event *writer_events(writer *w);

@@ -24,7 +24,7 @@ typedef enum wreq_kind {
     /* job operations: a client waits for each one's event */
     WQ_SUBMIT, WQ_CANCEL, WQ_RETRY, WQ_RUNS,
     /* run reports */
-    WQ_START, WQ_CURVE, WQ_CHECKPOINT, WQ_FINISH, WQ_REQUEUE,
+    WQ_START, WQ_CURVE, WQ_CHECKPOINT, WQ_FINISH, WQ_REQUEUE, WQ_LOST,
 } wreq_kind;
 
 typedef struct wreq {
@@ -37,7 +37,7 @@ typedef struct wreq {
         job_spec *spec;                       /* SUBMIT, owned */
         struct { curve_point *pts; int n; } curve;   /* CURVE, pts owned */
         struct { void *data; size_t len; long step; } ck;   /* CHECKPOINT, data owned */
-        struct {                              /* FINISH */
+        struct {                              /* FINISH; LOST (error: why) */
             enum run_state state;
             bool has_result;
             run_result result;

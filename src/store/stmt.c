@@ -52,6 +52,16 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_RUN_REQUEUE] =
         "UPDATE runs SET status = 'queued', attempts = max(attempts - 1, 0)"
         " WHERE run_id = ?1 AND status = 'running'",
+    /* The attempt counts: a run whose worker keeps dying must end. */
+    [ST_RUN_LOST] =
+        "UPDATE runs SET"
+        " status = CASE WHEN attempts >= j.max_attempts THEN 'failed'"
+        "          ELSE 'queued' END,"
+        " finished_at = CASE WHEN attempts >= j.max_attempts THEN ?2 END,"
+        " error = CASE WHEN attempts >= j.max_attempts THEN"
+        "   printf('%s (attempt %d of %d)', ?3, attempts, j.max_attempts) END"
+        " FROM jobs j WHERE j.job_id = runs.job_id AND runs.run_id = ?1"
+        " AND runs.status = 'running' RETURNING runs.status",
     [ST_RUN_STATUS] = "SELECT status FROM runs WHERE run_id = ?1",
     [ST_RUN_LIST] =
         "SELECT r.run_id, r.job_id, r.idx, r.status, r.attempts, r.priority,"

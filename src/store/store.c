@@ -296,6 +296,49 @@ int store_run_requeue(store *s, int64_t run_id, char *err, size_t errlen)
                           err, errlen);
 }
 
+static int checkpoint_delete(store *s, int64_t run_id, char *err,
+                             size_t errlen);
+
+static int lost_step(store *s, int64_t run_id, const char *why,
+                     bool *failed, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc = store__stmt(&s->c, ST_RUN_LOST, &st, err, errlen);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_double(st, 2, store__now());
+    sqlite3_bind_text(st, 3, why, -1, SQLITE_TRANSIENT);
+    int s3 = sqlite3_step(st);
+    if (s3 == SQLITE_ROW) {
+        *failed = strcmp((const char *)sqlite3_column_text(st, 0), "failed") == 0;
+        /* The rest of the statement: to SQLITE_DONE, then reset. */
+        return store__step_done(&s->c, st, err, errlen, "requeueing run %lld",
+                                (long long)run_id);
+    }
+    if (s3 != SQLITE_DONE) {
+        rc = store__fail(&s->c, s3, err, errlen, "requeueing run %lld",
+                         (long long)run_id);
+        sqlite3_reset(st);
+        return rc;
+    }
+    sqlite3_reset(st);
+    return explain_run(s, run_id, "requeue", "running", err, errlen);
+}
+
+int store_run_lost(store *s, int64_t run_id, const char *why, bool *failed,
+                   char *err, size_t errlen)
+{
+    *failed = false;
+    int rc = op_begin(s, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = lost_step(s, run_id, why, failed, err, errlen);
+    if (rc == 0 && *failed)
+        rc = checkpoint_delete(s, run_id, err, errlen);
+    return op_end(s, rc, err, errlen);
+}
+
 /* Removes the run's checkpoint (finished runs keep none). */
 static int checkpoint_delete(store *s, int64_t run_id, char *err,
                              size_t errlen)

@@ -1,0 +1,46 @@
+/* wire.h — a worker's reports as JSON members, the same on both ends of
+ * the remote-worker protocol (docs/protocol.md, "Workers").
+ *
+ * Numbers must arrive exactly: cJSON prints a double with 17 significant
+ * digits whenever 15 do not read back the same, so every finite value
+ * round-trips bit for bit. JSON has no NaN or infinity, so those travel as
+ * the strings "nan", "inf" and "-inf" (a "not measured" field is NaN). A
+ * checkpoint's bytes travel as base64.
+ */
+#ifndef RESWEEP_WIRE_H
+#define RESWEEP_WIRE_H
+
+#include <stddef.h>
+
+#include "engine.h"
+
+struct cJSON;
+
+/* Adds a double under key (number, or "nan"/"inf"/"-inf"); NULL when out
+ * of memory. */
+struct cJSON *wire_add_real(struct cJSON *obj, const char *key, double x);
+/* A double from a member written by wire_add_real; -EINVAL otherwise. */
+int wire_get_real(const struct cJSON *obj, const char *key, double *out);
+
+/* Every field of r as a member of a new object; NULL when out of memory. */
+struct cJSON *wire_result_to_json(const run_result *r);
+/* r from such an object (every field must be present); 0, or -EINVAL
+ * with a sentence naming the field. */
+int wire_result_from_json(const struct cJSON *obj, run_result *r, char *err,
+                          size_t errlen);
+
+/* Curve points as an array of objects; NULL when out of memory. */
+struct cJSON *wire_curve_to_json(const curve_point *pts, int n);
+/* At most max points from such an array into pts; the count, or -EINVAL
+ * with a sentence. */
+int wire_curve_from_json(const struct cJSON *arr, curve_point *pts, int max,
+                         char *err, size_t errlen);
+
+/* Base64 of len bytes (malloc'd, NUL-terminated); NULL when out of
+ * memory. */
+char *wire_base64(const void *data, size_t len);
+/* The bytes of a base64 string (malloc'd into *out); 0, or -EINVAL /
+ * -ENOMEM. */
+int wire_unbase64(const char *text, void **out, size_t *len);
+
+#endif

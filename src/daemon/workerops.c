@@ -1,0 +1,479 @@
+/* workerops.c — the operations of remote workers (docs/protocol.md,
+ * "Workers"): they lease runs and report on them as local threads do
+ * through the worker host (host.h), fenced by their leases (remote.h). */
+#include "server_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "wire.h"
+
+#define WORKER_MAX_CURVE 4096    /* points per curve message */
+
+static const cJSON *member(const request *rq, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(rq->pr->root, key);
+}
+
+static rworker *want_worker(const request *rq)
+{
+    conn *c = rq->c;
+    rworker *w = c->worker_id ? remote_worker_find(c->srv->rm, c->worker_id)
+                              : NULL;
+    if (!w) {
+        server__reply_errorf(c, rq->pr->id, PROTO_E_BAD_REQUEST, NULL,
+                             "only a registered worker may do this; send "
+                             "register first");
+        return NULL;
+    }
+    w->last_heard = server__now();
+    return w;
+}
+
+static run_lease lease_of(const rlease *l)
+{
+    return (run_lease){.run_id = l->run_id, .job_id = l->job_id,
+                       .priority = l->priority, .attempt = l->attempt};
+}
+
+static const char *poll_name(enum run_poll p)
+{
+    return p == RUN_CANCEL ? "cancel" : p == RUN_SUSPEND ? "suspend"
+                                                         : "continue";
+}
+
+/* The lease a report names (run, attempt), renewed; NULL with the
+ * error sent when it is not this worker's (stale_lease). */
+static rlease *want_lease(const request *rq, rworker *w)
+{
+    proto_error e;
+    int64_t run = 0, attempt = 0;
+    int rc = proto_get_int(rq->pr->root, "run", 1, (int64_t)1 << 53, &run, &e);
+    if (rc == 0)
+        rc = proto_get_int(rq->pr->root, "attempt", 1, 1 << 30, &attempt, &e);
+    if (rc == 1)
+        rc = proto_error_set(&e, -EINVAL, PROTO_E_BAD_REQUEST, NULL,
+                             "\"run\" and \"attempt\" are required");
+    if (rc != 0) {
+        server__reply_error(rq->c, rq->pr->id, &e);
+        return NULL;
+    }
+    rlease *l = remote_lease_renew(rq->c->srv->rm, w, run, (int)attempt,
+                                   server__now());
+    if (!l) {
+        log_warn("worker %llu (%s pid %ld): %s of run %lld attempt %lld "
+                 "refused: it holds no such lease (expired, or run again "
+                 "elsewhere)",
+                 (unsigned long long)w->id, w->host, w->pid, rq->pr->op,
+                 (long long)run, (long long)attempt);
+        proto_error_set(&e, -ESTALE, PROTO_E_STALE_LEASE, "run",
+                        "run %lld attempt %lld is not leased to this worker "
+                        "(the lease expired, or the run went to another "
+                        "attempt); drop the run",
+                        (long long)run, (long long)attempt);
+        server__reply_error(rq->c, rq->pr->id, &e);
+    }
+    return l;
+}
+
+/* An ok reply telling the worker what to do with the run next. */
+static void reply_do(const request *rq, int64_t run_id)
+{
+    cJSON *r = proto_reply_new(rq->pr->id, true);
+    enum run_poll p = sched_poll(rq->c->srv->sc, run_id);
+    if (r && !cJSON_AddStringToObject(r, "do", poll_name(p))) {
+        cJSON_Delete(r);
+        r = NULL;
+    }
+    server__send(rq->c, r);
+}
+
+/* register's "resume": leases a reconnecting worker still holds. */
+static void adopt(const request *rq, rworker *w, cJSON *adopted,
+                  cJSON *refused)
+{
+    const cJSON *it, *arr = member(rq, "resume");
+    if (!cJSON_IsArray(arr))
+        arr = NULL;
+    cJSON_ArrayForEach(it, arr) {
+        proto_error e;
+        int64_t run = 0, attempt = 0;
+        if (proto_get_int(it, "run", 1, (int64_t)1 << 53, &run, &e) != 0 ||
+            proto_get_int(it, "attempt", 1, 1 << 30, &attempt, &e) != 0)
+            continue;
+        bool ok = remote_lease_adopt(rq->c->srv->rm, w, run, (int)attempt,
+                                     server__now());
+        cJSON_AddItemToArray(ok ? adopted : refused,
+                             cJSON_CreateNumber((double)run));
+    }
+}
+
+static int register_args(const request *rq, const char **hostname,
+                         int64_t *pid, int64_t *threads, proto_error *e)
+{
+    const cJSON *h = member(rq, "host");
+    *hostname = cJSON_IsString(h) ? h->valuestring : "?";
+    *pid = 0;
+    *threads = 1;
+    int rc = proto_get_int(rq->pr->root, "pid", 0, INT32_MAX, pid, e);
+    if (rc >= 0)
+        rc = proto_get_int(rq->pr->root, "threads", 1, POOL_MAX_WORKERS,
+                           threads, e);
+    return rc < 0 ? rc : 0;
+}
+
+void server__op_register(const request *rq)
+{
+    conn *c = rq->c;
+    server *s = c->srv;
+    const char *hostname;
+    int64_t pid, threads;
+    proto_error e;
+    if (c->worker_id)
+        return server__reply_errorf(c, rq->pr->id, PROTO_E_BAD_REQUEST, NULL,
+                                    "this connection is already a worker");
+    if (register_args(rq, &hostname, &pid, &threads, &e) < 0)
+        return server__reply_error(c, rq->pr->id, &e);
+    if (s->nworkers >= PROTO_MAX_WORKERS) {
+        proto_error_set(&e, -EMFILE, PROTO_E_TOO_MANY_CONNECTIONS, NULL,
+                        "the daemon already has %d workers",
+                        PROTO_MAX_WORKERS);
+        return server__reply_error(c, rq->pr->id, &e);
+    }
+    /* A Unix peer's pid is the kernel's word, not its own. */
+    rworker *w = remote_worker_add(s->rm, c->id, hostname,
+                                   c->peer_pid ? c->peer_pid : (long)pid,
+                                   (int)threads, server__now());
+    cJSON *r = w ? proto_reply_new(rq->pr->id, true) : NULL;
+    if (!r)
+        return (void)server__send(c, NULL);
+    c->worker_id = w->id;
+    s->nworkers++;
+    double t = remote_lease_timeout(s->rm);
+    cJSON_AddNumberToObject(r, "worker", (double)w->id);
+    cJSON_AddNumberToObject(r, "lease_timeout_s", t);
+    cJSON_AddNumberToObject(r, "heartbeat_s", t / 4);
+    adopt(rq, w, cJSON_AddArrayToObject(r, "adopted"),
+          cJSON_AddArrayToObject(r, "refused"));
+    log_info("worker %llu registered: %s pid %ld, %d threads",
+             (unsigned long long)w->id, w->host, w->pid, w->threads);
+    server__send(c, r);
+}
+
+typedef struct lease_work {
+    uv_work_t req;
+    server *s;
+    uint64_t conn_id, worker_id;
+    cJSON *id;
+    int rc;
+    run_lease l;
+} lease_work;
+
+static void lease_run(uv_work_t *req)
+{
+    lease_work *lw = req->data;
+    lw->rc = host_try_lease(lw->s->hs, &lw->l);
+}
+
+/* The lease reply: the run, its configuration and its checkpoint. */
+static cJSON *lease_reply(const lease_work *lw)
+{
+    cJSON *r = proto_reply_new(lw->id, true);
+    cJSON *o = r ? cJSON_AddObjectToObject(r, "run") : NULL;
+    char *ck = lw->l.ck_data ? wire_base64(lw->l.ck_data, lw->l.ck_len) : NULL;
+    bool ok = o && (!lw->l.ck_data || ck) &&
+              cJSON_AddNumberToObject(o, "run", (double)lw->l.run_id) &&
+              cJSON_AddNumberToObject(o, "job", (double)lw->l.job_id) &&
+              cJSON_AddNumberToObject(o, "attempt", lw->l.attempt) &&
+              cJSON_AddNumberToObject(o, "priority", lw->l.priority) &&
+              cJSON_AddStringToObject(o, "config", lw->l.config_json) &&
+              (ck ? cJSON_AddStringToObject(o, "checkpoint", ck)
+                  : cJSON_AddNullToObject(o, "checkpoint"));
+    free(ck);
+    if (!ok) {
+        cJSON_Delete(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* A run leased for a worker that left meanwhile goes back as a suspended
+ * run does. */
+static void lease_give_back(server *s, const run_lease *l)
+{
+    const worker_host *wh = host_worker(s->hs);
+    run_outcome o = {RUN_QUEUED, NULL, NULL};
+    wh->finish(wh->ctx, l, &o);
+}
+
+static void lease_done(uv_work_t *req, int status)
+{
+    lease_work *lw = req->data;
+    server *s = lw->s;
+    conn *c = server__conn_by_id(s, lw->conn_id);
+    rworker *w = remote_worker_find(s->rm, lw->worker_id);
+    if (c)
+        c->inflight--;
+    if (w)
+        w->leasing--;
+    if (lw->rc == 0 && (!c || !w || w->conn_id != lw->conn_id ||
+                        remote_lease_add(s->rm, w, &lw->l, server__now()) < 0)) {
+        lease_give_back(s, &lw->l);
+        lw->rc = -ECONNRESET;
+    }
+    if (c && lw->rc == 0) {
+        cJSON *r = lease_reply(lw);
+        if (!r) {
+            remote_lease_end(s->rm, w, lw->l.run_id);
+            lease_give_back(s, &lw->l);
+        }
+        server__send(c, r);
+    } else if (c && lw->rc == -EAGAIN) {
+        cJSON *r = proto_reply_new(lw->id, true);
+        if (r)
+            cJSON_AddNullToObject(r, "run");
+        server__send(c, r);
+    } else if (c) {
+        server__reply_errorf(c, lw->id, PROTO_E_SHUTTING_DOWN, NULL,
+                             "the daemon is shutting down");
+    }
+    if (w)
+        remote_worker_settle(s->rm, w);
+    run_lease_clear(&lw->l);
+    cJSON_Delete(lw->id);
+    free(lw);
+}
+
+void server__op_lease(const request *rq)
+{
+    conn *c = rq->c;
+    server *s = c->srv;
+    rworker *w = want_worker(rq);
+    if (!w)
+        return;
+    if (s->stopping)
+        return server__reply_errorf(c, rq->pr->id, PROTO_E_SHUTTING_DOWN,
+                                    NULL, "the daemon is shutting down");
+    if (w->nleases + w->leasing >= w->threads)
+        return server__reply_errorf(c, rq->pr->id, PROTO_E_TOO_MANY_REQUESTS,
+                                    NULL, "this worker already holds a run "
+                                    "for each of its threads");
+    lease_work *lw = calloc(1, sizeof *lw);
+    if (lw && rq->pr->id && !(lw->id = cJSON_Duplicate(rq->pr->id, true))) {
+        free(lw);
+        lw = NULL;
+    }
+    if (!lw)
+        return server__reply_errorf(c, rq->pr->id, PROTO_E_INTERNAL, NULL,
+                                    "out of memory");
+    *lw = (lease_work){.s = s, .conn_id = c->id, .worker_id = w->id,
+                       .id = lw->id};
+    lw->req.data = lw;
+    int rc = uv_queue_work(s->loop, &lw->req, lease_run, lease_done);
+    if (rc < 0) {
+        cJSON_Delete(lw->id);
+        free(lw);
+        return server__reply_errorf(c, rq->pr->id, PROTO_E_INTERNAL, NULL,
+                                    uv_strerror(rc));
+    }
+    c->inflight++;
+    w->leasing++;
+}
+
+void server__op_heartbeat(const request *rq)
+{
+    rworker *w = want_worker(rq);
+    if (!w)
+        return;
+    server *s = rq->c->srv;
+    cJSON *r = proto_reply_new(rq->pr->id, true);
+    cJSON *out = r ? cJSON_AddArrayToObject(r, "runs") : NULL;
+    const cJSON *it, *arr = member(rq, "runs");
+    double now = server__now();
+    if (!out || !cJSON_IsArray(arr))
+        arr = NULL;
+    cJSON_ArrayForEach(it, arr) {
+        proto_error e;
+        int64_t run = 0, attempt = 0;
+        if (proto_get_int(it, "run", 1, (int64_t)1 << 53, &run, &e) != 0 ||
+            proto_get_int(it, "attempt", 1, 1 << 30, &attempt, &e) != 0)
+            continue;
+        rlease *l = remote_lease_renew(s->rm, w, run, (int)attempt, now);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(out, o);
+        cJSON_AddNumberToObject(o, "run", (double)run);
+        cJSON_AddStringToObject(o, "do", l ? poll_name(sched_poll(s->sc, run))
+                                           : "stale");
+    }
+    server__send(rq->c, r);
+}
+
+void server__op_curve(const request *rq)
+{
+    rworker *w = want_worker(rq);
+    rlease *l = w ? want_lease(rq, w) : NULL;
+    if (!l)
+        return;
+    curve_point *pts = malloc(WORKER_MAX_CURVE * sizeof *pts);
+    char err[ERR_LEN];
+    int n = pts ? wire_curve_from_json(member(rq, "points"), pts,
+                                       WORKER_MAX_CURVE, err, sizeof err)
+                : err_set(err, sizeof err, -ENOMEM, "out of memory");
+    if (n < 0) {
+        free(pts);
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_BAD_REQUEST,
+                                    "points", err);
+    }
+    run_lease rl = lease_of(l);
+    const worker_host *wh = host_worker(rq->c->srv->hs);
+    if (n > 0)
+        wh->curve(wh->ctx, &rl, pts, n);
+    free(pts);
+    reply_do(rq, rl.run_id);
+}
+
+void server__op_checkpoint(const request *rq)
+{
+    rworker *w = want_worker(rq);
+    rlease *l = w ? want_lease(rq, w) : NULL;
+    if (!l)
+        return;
+    proto_error e;
+    int64_t step = 0;
+    const cJSON *data = member(rq, "data");
+    void *bytes = NULL;
+    size_t len = 0;
+    if (proto_get_int(rq->pr->root, "step", 0, (int64_t)1 << 53, &step, &e) < 0)
+        return server__reply_error(rq->c, rq->pr->id, &e);
+    if (!cJSON_IsString(data) || wire_unbase64(data->valuestring, &bytes, &len) < 0)
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_BAD_REQUEST,
+                                    "data", "must be the state in base64");
+    run_lease rl = lease_of(l);
+    const worker_host *wh = host_worker(rq->c->srv->hs);
+    checkpoint ck = {bytes, len, (long)step};
+    int rc = wh->checkpoint(wh->ctx, &rl, &ck);
+    free(bytes);
+    if (rc < 0)
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_INTERNAL, NULL,
+                                    "the checkpoint was not kept (out of "
+                                    "memory); the run goes on");
+    reply_do(rq, rl.run_id);
+}
+
+static int finish_args(const request *rq, run_outcome *o, run_result *res,
+                       char *err, size_t errlen)
+{
+    const cJSON *st = member(rq, "state"), *msg = member(rq, "error");
+    enum run_state state;
+    if (!cJSON_IsString(st) || run_state_from_name(st->valuestring, &state) < 0 ||
+        state == RUN_RUNNING)
+        return err_set(err, errlen, -EINVAL,
+                       "state: must be done, diverged, failed, canceled or "
+                       "queued");
+    *o = (run_outcome){state, NULL, cJSON_IsString(msg) ? msg->valuestring : NULL};
+    if (state == RUN_STATE_DONE || state == RUN_STATE_DIVERGED) {
+        int rc = wire_result_from_json(member(rq, "result"), res, err, errlen);
+        if (rc < 0)
+            return rc;
+        o->result = res;
+    }
+    return 0;
+}
+
+void server__op_finish(const request *rq)
+{
+    rworker *w = want_worker(rq);
+    rlease *l = w ? want_lease(rq, w) : NULL;
+    if (!l)
+        return;
+    run_outcome o;
+    run_result res;
+    char err[ERR_LEN];
+    if (finish_args(rq, &o, &res, err, sizeof err) < 0)
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_BAD_REQUEST,
+                                    NULL, err);
+    run_lease rl = lease_of(l);
+    remote_lease_end(rq->c->srv->rm, w, rl.run_id);
+    if (o.state != RUN_QUEUED)
+        w->finished++;
+    const worker_host *wh = host_worker(rq->c->srv->hs);
+    wh->finish(wh->ctx, &rl, &o);
+    server__send(rq->c, proto_reply_new(rq->pr->id, true));
+}
+
+static cJSON *worker_json(const rworker *w, double now)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "worker", (double)w->id);
+    cJSON_AddStringToObject(o, "host", w->host);
+    cJSON_AddNumberToObject(o, "pid", (double)w->pid);
+    cJSON_AddNumberToObject(o, "threads", w->threads);
+    cJSON_AddBoolToObject(o, "connected", w->conn_id != 0);
+    cJSON *runs = cJSON_AddArrayToObject(o, "runs");
+    for (int i = 0; runs && i < w->nleases; i++)
+        cJSON_AddItemToArray(runs,
+                             cJSON_CreateNumber((double)w->leases[i].run_id));
+    cJSON_AddNumberToObject(o, "finished", (double)w->finished);
+    cJSON_AddNumberToObject(o, "last_heard_s", now - w->last_heard);
+    cJSON_AddNumberToObject(o, "connected_s", now - w->since);
+    return o;
+}
+
+void server__op_workers(const request *rq)
+{
+    server *s = rq->c->srv;
+    cJSON *r = proto_reply_new(rq->pr->id, true);
+    cJSON *arr = r ? cJSON_AddArrayToObject(r, "workers") : NULL;
+    double now = server__now();
+    for (rworker *w = remote_workers(s->rm, NULL); arr && w;
+         w = remote_workers(s->rm, w))
+        cJSON_AddItemToArray(arr, worker_json(w, now));
+    if (r)
+        cJSON_AddNumberToObject(r, "threads", s->workers);
+    server__send(rq->c, r);
+}
+
+void server__leases_sweep(server *s, double now)
+{
+    rlease l;
+    rworker owner;
+    while (remote_lease_expired(s->rm, now, &l, &owner)) {
+        char why[ERR_LEN];
+        snprintf(why, sizeof why,
+                 "its worker (%s pid %ld) was not heard from for %.0f s",
+                 owner.host, owner.pid, remote_lease_timeout(s->rm));
+        log_warn("run %lld attempt %d: %s; the lease expired", (long long)l.run_id,
+                 l.attempt, why);
+        run_lease rl = lease_of(&l);
+        host_lost(s->hs, &rl, why);
+    }
+}
+
+void server__leases_suspend(server *s)
+{
+    rlease l;
+    rworker owner;
+    while (remote_lease_expired(s->rm, INFINITY, &l, &owner)) {
+        run_lease rl = lease_of(&l);
+        lease_give_back(s, &rl);
+    }
+}
+
+void server__worker_conn_closed(conn *c)
+{
+    if (!c->worker_id)
+        return;
+    server *s = c->srv;
+    rworker *w = remote_worker_find(s->rm, c->worker_id);
+    if (w)
+        log_info("worker %llu (%s pid %ld) disconnected with %d runs leased",
+                 (unsigned long long)w->id, w->host, w->pid, w->nleases);
+    remote_conn_closed(s->rm, c->id);
+    s->nworkers--;
+    c->worker_id = 0;
+}

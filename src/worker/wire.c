@@ -1,0 +1,189 @@
+/* wire.c — run reports as JSON, exactly (wire.h). */
+#include "wire.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "err.h"
+
+cJSON *wire_add_real(cJSON *obj, const char *key, double x)
+{
+    if (isnan(x))
+        return cJSON_AddStringToObject(obj, key, "nan");
+    if (isinf(x))
+        return cJSON_AddStringToObject(obj, key, x > 0 ? "inf" : "-inf");
+    return cJSON_AddNumberToObject(obj, key, x);
+}
+
+int wire_get_real(const cJSON *obj, const char *key, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (cJSON_IsNumber(v)) {
+        *out = v->valuedouble;
+        return 0;
+    }
+    if (!cJSON_IsString(v))
+        return -EINVAL;
+    if (strcmp(v->valuestring, "nan") == 0)
+        *out = NAN;
+    else if (strcmp(v->valuestring, "inf") == 0)
+        *out = INFINITY;
+    else if (strcmp(v->valuestring, "-inf") == 0)
+        *out = -INFINITY;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* Integers of a result are exact in a double (|x| < 2^53). */
+static int get_integer(const cJSON *obj, const char *key, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+        fabs(v->valuedouble) > 9007199254740992.0)
+        return -EINVAL;
+    *out = v->valuedouble;
+    return 0;
+}
+
+#define ADD_REAL(o, k, x)  wire_add_real(o, k, x)
+#define ADD_COUNT(o, k, x) cJSON_AddNumberToObject(o, k, (double)(x))
+#define ADD_INT(o, k, x)   cJSON_AddNumberToObject(o, k, (double)(x))
+#define ADD_BOOL(o, k, x)  cJSON_AddBoolToObject(o, k, x)
+
+cJSON *wire_result_to_json(const run_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o && cJSON_AddStringToObject(
+                       o, "status", r->status == RUN_DIVERGED ? "diverged"
+                                                              : "done");
+#define X(field, column, type, doc) ok = ok && ADD_##type(o, #field, r->field);
+    RUN_RESULT_COLUMNS(X)
+#undef X
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int get_bool(const cJSON *obj, const char *key, bool *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsBool(v))
+        return -EINVAL;
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+#define GET_REAL(o, k, dst) wire_get_real(o, k, &(dst))
+#define GET_COUNT(o, k, dst) (get_integer(o, k, &x) < 0 ? -EINVAL : ((dst) = (long)x, 0))
+#define GET_INT(o, k, dst) (get_integer(o, k, &x) < 0 || fabs(x) > 2147483647.0 ? -EINVAL : ((dst) = (int)x, 0))
+#define GET_BOOL(o, k, dst) get_bool(o, k, &(dst))
+
+int wire_result_from_json(const cJSON *obj, run_result *r, char *err,
+                          size_t errlen)
+{
+    double x;
+    run_result_clear(r);
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "status");
+    if (!cJSON_IsString(st) || (strcmp(st->valuestring, "done") != 0 &&
+                                strcmp(st->valuestring, "diverged") != 0))
+        return err_set(err, errlen, -EINVAL,
+                       "result.status: must be \"done\" or \"diverged\"");
+    r->status = strcmp(st->valuestring, "done") == 0 ? RUN_DONE : RUN_DIVERGED;
+#define X(field, column, type, doc)                                         \
+    if (GET_##type(obj, #field, r->field) < 0)                             \
+        return err_set(err, errlen, -EINVAL,                               \
+                       "result." #field ": missing or not a %s",          \
+                       #type);
+    RUN_RESULT_COLUMNS(X)
+#undef X
+    return 0;
+}
+
+cJSON *wire_curve_to_json(const curve_point *pts, int n)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; arr && i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        const curve_point *p = &pts[i];
+        bool ok = o && cJSON_AddItemToArray(arr, o) &&
+                  cJSON_AddNumberToObject(o, "step", (double)p->step) &&
+                  wire_add_real(o, "lr", p->lr) &&
+                  wire_add_real(o, "train_loss", p->train_loss) &&
+                  wire_add_real(o, "test_loss", p->test_loss) &&
+                  wire_add_real(o, "grad_norm", p->grad_norm) &&
+                  wire_add_real(o, "online_loss", p->online_loss);
+        if (!ok) {
+            if (o && !cJSON_IsArray(o))
+                cJSON_Delete(o);
+            cJSON_Delete(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+int wire_curve_from_json(const cJSON *arr, curve_point *pts, int max,
+                         char *err, size_t errlen)
+{
+    int n = cJSON_GetArraySize(arr);
+    if (!cJSON_IsArray(arr) || n > max)
+        return err_set(err, errlen, -EINVAL,
+                       "points: must be an array of at most %d points", max);
+    int i = 0;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, arr) {
+        curve_point *p = &pts[i];
+        double step;
+        if (get_integer(o, "step", &step) < 0 || step < 0 ||
+            wire_get_real(o, "lr", &p->lr) < 0 ||
+            wire_get_real(o, "train_loss", &p->train_loss) < 0 ||
+            wire_get_real(o, "test_loss", &p->test_loss) < 0 ||
+            wire_get_real(o, "grad_norm", &p->grad_norm) < 0 ||
+            wire_get_real(o, "online_loss", &p->online_loss) < 0)
+            return err_set(err, errlen, -EINVAL,
+                           "points[%d]: needs step, lr, train_loss, "
+                           "test_loss, grad_norm and online_loss", i);
+        p->step = (long)step;
+        i++;
+    }
+    return n;
+}
+
+char *wire_base64(const void *data, size_t len)
+{
+    if (len > (size_t)INT32_MAX / 2)
+        return NULL;
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    if (out)
+        EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    return out;
+}
+
+int wire_unbase64(const char *text, void **out, size_t *len)
+{
+    size_t n = strlen(text);
+    if (n % 4 != 0 || n > (size_t)INT32_MAX)
+        return -EINVAL;
+    unsigned char *buf = malloc(n / 4 * 3 + 1);
+    if (!buf)
+        return -ENOMEM;
+    int m = EVP_DecodeBlock(buf, (const unsigned char *)text, (int)n);
+    if (m < 0) {
+        free(buf);
+        return -EINVAL;
+    }
+    /* EVP_DecodeBlock counts the padding as zero bytes. */
+    size_t pad = n >= 1 && text[n - 1] == '=' ? (n >= 2 && text[n - 2] == '=' ? 2 : 1) : 0;
+    *out = buf;
+    *len = (size_t)m - pad;
+    return 0;
+}
