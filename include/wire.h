@@ -1,9 +1,10 @@
 /* wire.h — a worker's reports as JSON members, the same on both ends of
  * the remote-worker protocol (docs/protocol.md, "Workers").
  *
- * Numbers must arrive exactly: cJSON prints a double with 17 significant
- * digits whenever 15 do not read back the same, so every finite value
- * round-trips bit for bit. JSON has no NaN or infinity, so those travel as
+ * Numbers must arrive exactly: a double is written with 17 significant
+ * digits (cJSON's own printing stops at 15 when they read back within a
+ * relative DBL_EPSILON, which is not always the same double), and strtod
+ * reads that back bit for bit. JSON has no NaN or infinity, so those travel as
  * the strings "nan", "inf" and "-inf" (a "not measured" field is NaN). A
  * checkpoint's bytes travel as base64.
  */

@@ -121,6 +121,7 @@ int cmd_cancel(cli_opts *o, int argc, char **argv);
 int cmd_retry(cli_opts *o, int argc, char **argv);
 int cmd_runs(cli_opts *o, int argc, char **argv);
 int cmd_shutdown(cli_opts *o, int argc, char **argv);
+int cmd_workers(cli_opts *o, int argc, char **argv);
 
 /* db.c: commands that read the database directly (read-only). */
 int cmd_results(cli_opts *o, int argc, char **argv);

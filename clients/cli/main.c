@@ -25,6 +25,7 @@ static const char usage[] =
     "  check                    integrity_check of the database\n"
     "  report JOB [--out DIR]   tables and figures of a job, Markdown and HTML\n"
     "  ping                     is the daemon there, and how is it\n"
+    "  workers                  the remote workers and what they run\n"
     "  shutdown                 stop the daemon (running runs resume later)\n"
     "\n"
     "Options:\n"
@@ -95,6 +96,11 @@ static const command commands[] = {
     {"ping", cmd_ping, 0, 0, "",
      "usage: resweep ping [--json]\n"
      "The daemon's version, database, workers and state.\n"},
+    {"workers", cmd_workers, 0, 0, "",
+     "usage: resweep workers [--json]\n"
+     "The daemon's own threads and the remote workers (resweep-worker)\n"
+     "registered with it: host, pid, threads, runs finished, when last heard\n"
+     "from, and the runs each holds now.\n"},
     {"shutdown", cmd_shutdown, 0, 0, "",
      "usage: resweep shutdown [--json]\n"
      "Stops the daemon: running runs are checkpointed and resume when it is\n"

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -160,6 +162,32 @@ static void on_tcp_connection(uv_stream_t *l, int status)
     admit(s, c);
 }
 
+/* The address as bound (port 0 asks the kernel for a free one), for ping
+ * and the log. */
+static void bound_name(server *s)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    char ip[INET6_ADDRSTRLEN] = "?", *name;
+    if (uv_tcp_getsockname(&s->tcp_listener, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    int port;
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        uv_ip6_name(a, ip, sizeof ip);
+        port = ntohs(a->sin6_port);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        uv_ip4_name(a, ip, sizeof ip);
+        port = ntohs(a->sin_port);
+    }
+    if (asprintf(&name, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip,
+                 port) >= 0) {
+        free(s->listen_addr);
+        s->listen_addr = name;
+    }
+}
+
 /* HOST:PORT or [V6]:PORT, numeric or a name the resolver knows. */
 static int tcp_bind(server *s, const char *addr, char *err, size_t errlen)
 {
@@ -195,8 +223,9 @@ static int tcp_bind(server *s, const char *addr, char *err, size_t errlen)
         return err_set(err, errlen, rc, "--listen %s: %s", addr,
                        uv_strerror(rc));
     s->tcp_listening = true;
+    bound_name(s);
     log_info("listening on TCP %s for workers and clients that prove the "
-             "token", addr);
+             "token", s->listen_addr);
     return 0;
 }
 

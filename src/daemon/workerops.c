@@ -155,7 +155,7 @@ void server__op_register(const request *rq)
     double t = remote_lease_timeout(s->rm);
     cJSON_AddNumberToObject(r, "worker", (double)w->id);
     cJSON_AddNumberToObject(r, "lease_timeout_s", t);
-    cJSON_AddNumberToObject(r, "heartbeat_s", t / 4);
+    cJSON_AddNumberToObject(r, "heartbeat_s", t / 4 < 1.0 ? t / 4 : 1.0);
     adopt(rq, w, cJSON_AddArrayToObject(r, "adopted"),
           cJSON_AddArrayToObject(r, "refused"));
     log_info("worker %llu registered: %s pid %ld, %d threads",

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,11 @@ cJSON *wire_add_real(cJSON *obj, const char *key, double x)
         return cJSON_AddStringToObject(obj, key, "nan");
     if (isinf(x))
         return cJSON_AddStringToObject(obj, key, x > 0 ? "inf" : "-inf");
-    return cJSON_AddNumberToObject(obj, key, x);
+    /* cJSON writes 15 digits when they read back within a relative
+     * DBL_EPSILON, which is not always the same double: 17 always are. */
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.17g", x);
+    return cJSON_AddRawToObject(obj, key, buf);
 }
 
 int wire_get_real(const cJSON *obj, const char *key, double *out)
