@@ -50,7 +50,12 @@ void server__conn_close(conn *c)
         }
     }
     server__watches_free(c);
-    server__worker_conn_closed(c);
+    if (c->worker_id) {
+        /* Its worker keeps its leases until they expire (remote.h). */
+        remote_conn_closed(s->rm, c->id);
+        s->nworkers--;
+        c->worker_id = 0;
+    }
     uv_close(&c->h.handle, on_conn_closed);
 }
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 struct remote {
     double timeout_s;
     uint64_t next_id;
@@ -102,6 +104,8 @@ void remote_conn_closed(remote *rm, uint64_t conn_id)
     rworker *w = remote_worker_by_conn(rm, conn_id);
     if (!w)
         return;
+    log_info("worker %llu (%s pid %ld) disconnected with %d runs leased",
+             (unsigned long long)w->id, w->host, w->pid, w->nleases);
     w->conn_id = 0;
     if (w->nleases == 0 && w->leasing == 0)
         worker_unlink(rm, w);

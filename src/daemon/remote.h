@@ -1,5 +1,5 @@
 /* remote.h — the daemon's book of remote workers and their leases
- * (docs/protocol.md, "Workers"). Loop thread only; no I/O.
+ * (docs/protocol.md, "Workers"). Loop thread only.
  *
  * A worker registers on a connection and leases runs one at a time. Each
  * lease carries the run's attempt, its fencing number: a report is taken
@@ -7,7 +7,8 @@
  * worker whose lease expired, or a daemon restart's older attempt, can
  * never write a result twice or over a newer one. Leases are renewed by
  * every message of their worker that names them; one not renewed for the
- * lease timeout expires, and the daemon requeues its run. A worker whose
+ * lease timeout expires, and the daemon requeues its run. Only logging
+ * leaves this file. A worker whose
  * connection drops keeps its leases until they expire, so a worker that
  * reconnects in time (register with "resume") carries on.
  */

@@ -3,13 +3,13 @@
  *
  * The files, each using only those above it:
  *   jobs.c     the jobs' counters in memory, rates, ETAs, their JSON
+ *   remote.c   the book of remote workers and leases (remote.h)
  *   conn.c     a connection: reading frames, queueing replies, closing
  *   listen.c   the socket: binding, stale sockets, accepting, peers
  *   replies.c  requests waiting for the store thread, and their replies
  *   watch.c    watchers: progress events, throttled
  *   events.c   the store thread's events: counters moved, replies sent
  *   shutdown.c stopping: suspend runs, wait for workers, close handles
- *   remote.c   the book of remote workers and leases (remote.h)
  *   authops.c  hello and auth: TCP peers prove the token
  *   workerops.c  the workers' operations: register, lease, heartbeat,
  *              curve, checkpoint, finish, workers; expiring leases
@@ -236,8 +236,6 @@ void server__leases_sweep(server *s, double now);
 /* At the end of a shutdown: runs still leased go back to the queue,
  * as suspended runs do. */
 void server__leases_suspend(server *s);
-/* A connection closed: its worker keeps its leases until they expire. */
-void server__worker_conn_closed(conn *c);
 
 /* --- ops.c --- */
 void server__on_frame(conn *c, const char *text, size_t len);

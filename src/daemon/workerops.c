@@ -463,17 +463,3 @@ void server__leases_suspend(server *s)
         lease_give_back(s, &rl);
     }
 }
-
-void server__worker_conn_closed(conn *c)
-{
-    if (!c->worker_id)
-        return;
-    server *s = c->srv;
-    rworker *w = remote_worker_find(s->rm, c->worker_id);
-    if (w)
-        log_info("worker %llu (%s pid %ld) disconnected with %d runs leased",
-                 (unsigned long long)w->id, w->host, w->pid, w->nleases);
-    remote_conn_closed(s->rm, c->id);
-    s->nworkers--;
-    c->worker_id = 0;
-}
