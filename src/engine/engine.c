@@ -33,6 +33,8 @@ void run_result_clear(run_result *r)
     RUN_RESULT_COLUMNS(X)
 #undef X
     r->diverged_step = -1;
+    r->hess_converged = -1;
+    r->lanczos_capped = -1;
 }
 
 /* FNV-1a of the canonical configuration: a checkpoint is only accepted by

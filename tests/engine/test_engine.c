@@ -1,7 +1,8 @@
 /* engine_run end to end (issue 2): determinism, the §7 regret inequality on
  * random SGD runs, the theorem at work on converged GD runs, the
  * certificate at a converged decoupled run, checkpoints that resume bit for
- * bit, cancellation and divergence. */
+ * bit, cancellation and divergence, and the Hessian estimate's memory cap
+ * and convergence flags (issue 9). */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 
 #include "blas.h"
 #include "config.h"
+#include "consts.h"
 #include "engine.h"
 #include "testutil.h"
 
@@ -296,6 +298,60 @@ static void divergence_is_a_result_not_a_crash(void **state)
     assert_true(r.diverged_step >= 0 && r.diverged_step < 200);
 }
 
+/* Issue 9: the Lanczos basis of 60 iterations on 168,810 parameters (81
+ * MB) passes the default 64 MiB. The engine used to cut the iterations to
+ * what fitted (48 here; 1 of 60 at 16.9M parameters) and say nothing; now
+ * every iteration runs, without the basis, and the result says so. */
+static void hessian_estimate_is_never_cut_short(void **state)
+{
+    (void)state;
+    run_config c;
+    config_defaults(&c);
+    c.data.d = 10;
+    c.data.n = 20;
+    c.data.n_test = 0;
+    c.model.width = 400;
+    c.train.steps = 0;
+    run_result r = run_ok(&c, NULL);
+    assert_int_equal(r.n_params, 168810);
+    assert_true((size_t)60 * 168810 * sizeof(double) >
+                (size_t)c.analysis.lanczos_memory_mib << 20);
+    assert_int_equal(r.lanczos_iters, 60);
+    assert_int_equal(r.lanczos_capped, 1);
+    double tol = LANCZOS_RTOL * fmax(fabs(r.hess_min), fabs(r.hess_max));
+    assert_int_equal(r.hess_converged,
+                     r.hess_min_res <= tol && r.hess_max_res <= tol);
+    assert_true(r.hess_min <= r.hess_max);
+}
+
+/* analysis.lanczos_memory_mib decides the method, and the result records
+ * it; a run without the estimate has neither flag (NULL in the store). */
+static void lanczos_memory_key_decides_the_method(void **state)
+{
+    (void)state;
+    run_config c = base_config();
+    run_result a = run_ok(&c, NULL);
+    c.analysis.lanczos_memory_mib = 0;
+    run_result b = run_ok(&c, NULL);
+    assert_int_equal(a.lanczos_capped, 0);
+    assert_int_equal(b.lanczos_capped, 1);
+    assert_int_equal(a.lanczos_iters, 20);
+    assert_int_equal(b.lanczos_iters, 20);
+    for (int i = 0; i < 2; i++) {
+        const run_result *r = i ? &b : &a;
+        double tol = LANCZOS_RTOL * fmax(fabs(r->hess_min), fabs(r->hess_max));
+        assert_int_equal(r->hess_converged,
+                         r->hess_min_res <= tol && r->hess_max_res <= tol);
+    }
+    /* the training is the same; only the estimate's method differs */
+    assert_true(a.train_loss == b.train_loss);
+    c.analysis.hessian = false;
+    run_result n = run_ok(&c, NULL);
+    assert_true(isnan(n.hess_min) && isnan(n.hess_min_res));
+    assert_int_equal(n.hess_converged, -1);
+    assert_int_equal(n.lanczos_capped, -1);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -315,6 +371,8 @@ int main(void)
         cmocka_unit_test(cancel_stops_the_run),
         cmocka_unit_test(curves_are_log_spaced_with_the_last_step),
         cmocka_unit_test(divergence_is_a_result_not_a_crash),
+        cmocka_unit_test(hessian_estimate_is_never_cut_short),
+        cmocka_unit_test(lanczos_memory_key_decides_the_method),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
