@@ -37,18 +37,36 @@ void run_result_clear(run_result *r)
     r->lanczos_capped = -1;
 }
 
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h;
+}
+
+/* The canonical form's last key before schema 2 added it: resweep 1 had
+ * only the default, and did not write it. */
+#define LEGACY_TAIL ",\"lanczos_memory_mib\":64}}"
+
 /* FNV-1a of the canonical configuration: a checkpoint is only accepted by
- * the configuration that wrote it. */
-static int config_hash(const run_config *cfg, uint64_t *out)
+ * the configuration that wrote it. *legacy is the hash a resweep without
+ * analysis.lanczos_memory_mib wrote for the same configuration (its
+ * canonical form minus that key, when it is the default), so that runs
+ * suspended before an upgrade resume after it; 0 when there is none. */
+static int config_hash(const run_config *cfg, uint64_t *out, uint64_t *legacy)
 {
     char *json = config_to_json(cfg);
     if (!json)
         return -ENOMEM;
-    uint64_t h = 1469598103934665603ull;
-    for (const unsigned char *p = (const unsigned char *)json; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
+    *out = fnv1a(json);
+    *legacy = 0;
+    size_t n = strlen(json), t = strlen(LEGACY_TAIL);
+    if (n > t && strcmp(json + n - t, LEGACY_TAIL) == 0) {
+        strcpy(json + n - t, "}}");
+        *legacy = fnv1a(json);
+    }
     free(json);
-    *out = h;
     return 0;
 }
 
@@ -58,6 +76,7 @@ typedef struct run_env {
     data_gen *gen;
     model *m;
     double *theta, *u_star;
+    uint64_t legacy_hash;   /* see config_hash */
 } run_env;
 
 static void env_free(run_env *e)
@@ -128,9 +147,14 @@ static int start_state(const run_config *cfg, const run_hooks *hooks,
     train_state_begin(st, tc, e->theta);
     if (!hooks || !hooks->resume)
         return 0;
-    return train_state_unpack(st, model_nparams(e->m), tc->config_hash,
-                              hooks->resume->data, hooks->resume->len, err,
-                              errlen);
+    int rc = train_state_unpack(st, model_nparams(e->m), tc->config_hash,
+                                hooks->resume->data, hooks->resume->len, err,
+                                errlen);
+    if (rc && e->legacy_hash)
+        rc = train_state_unpack(st, model_nparams(e->m), e->legacy_hash,
+                                hooks->resume->data, hooks->resume->len, err,
+                                errlen);
+    return rc;
 }
 
 /* A diverged run keeps the loss it reached; no analysis is meaningful. */
@@ -175,7 +199,7 @@ int engine_run(const run_config *cfg, const run_hooks *hooks, run_result *out,
     train_ctx tc = {.cfg = cfg, .m = e.m, .ds = &e.ds, .gen = e.gen,
                     .u_star = e.u_star, .hooks = hooks};
     train_state st;
-    if ((rc = config_hash(cfg, &tc.config_hash)) ||
+    if ((rc = config_hash(cfg, &tc.config_hash, &e.legacy_hash)) ||
         (rc = start_state(cfg, hooks, &tc, &e, &st, err, errlen)) ||
         (rc = train_run(&tc, &st, out, err, errlen)))
         goto out;

@@ -244,6 +244,53 @@ static void resume_is_bit_identical(void **state)
     }
 }
 
+/* A run suspended by a resweep from before analysis.lanczos_memory_mib
+ * resumes after the upgrade: its checkpoint carries the hash of the
+ * canonical form without that key (SIGTERM checkpoints every running run,
+ * so this is the normal upgrade). With another value of the key, which no
+ * such resweep could have run, it is refused. */
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h;
+}
+
+static void checkpoint_from_before_the_memory_key_resumes(void **state)
+{
+    (void)state;
+    run_config c = base_config();
+    c.train.steps = 300;
+    run_result a = run_ok(&c, NULL);
+    recorder part = {.suspend_at = 137};
+    run_hooks hp = {.ctx = &part, .checkpoint = rec_checkpoint, .poll = rec_poll};
+    run_result b;
+    char err[256];
+    assert_int_equal(engine_run(&c, &hp, &b, err, sizeof err), ENGINE_ESUSPENDED);
+    /* rewrite the checkpoint's configuration hash as the old resweep's */
+    char *json = config_to_json(&c);
+    const char *tail = ",\"lanczos_memory_mib\":64}}";
+    size_t n = strlen(json);
+    assert_string_equal(json + n - strlen(tail), tail);
+    uint64_t now = fnv1a(json);
+    strcpy(json + n - strlen(tail), "}}");
+    assert_null(strstr(json, "lanczos_memory_mib"));
+    uint64_t old = fnv1a(json);
+    free(json);
+    unsigned char *at = memmem(part.ckpt, part.ckpt_len, &now, sizeof now);
+    assert_non_null(at);
+    memcpy(at, &old, sizeof old);
+    checkpoint ck = {.data = part.ckpt, .len = part.ckpt_len, .step = part.ckpt_step};
+    run_hooks hr = {.resume = &ck};
+    run_result r = run_ok(&c, &hr);
+    assert_same_numbers(&a, &r);
+    c.analysis.lanczos_memory_mib = 1;
+    assert_int_equal(engine_run(&c, &hr, &r, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "another configuration"));
+    free(part.ckpt);
+}
+
 static void periodic_checkpoints_are_handed_over(void **state)
 {
     (void)state;
@@ -367,6 +414,7 @@ int main(void)
         cmocka_unit_test(theorem_holds_at_converged_resnet),
         cmocka_unit_test(certificate_vanishes_at_converged_decoupled),
         cmocka_unit_test(resume_is_bit_identical),
+        cmocka_unit_test(checkpoint_from_before_the_memory_key_resumes),
         cmocka_unit_test(periodic_checkpoints_are_handed_over),
         cmocka_unit_test(cancel_stops_the_run),
         cmocka_unit_test(curves_are_log_spaced_with_the_last_step),
