@@ -45,24 +45,27 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-/* The canonical form's last key before schema 2 added it: resweep 1 had
- * only the default, and did not write it. */
-#define LEGACY_TAIL ",\"lanczos_memory_mib\":64}}"
-
 /* FNV-1a of the canonical configuration: a checkpoint is only accepted by
  * the configuration that wrote it. *legacy is the hash a resweep without
- * analysis.lanczos_memory_mib wrote for the same configuration (its
- * canonical form minus that key, when it is the default), so that runs
- * suspended before an upgrade resume after it; 0 when there is none. */
+ * analysis.lanczos_memory_mib (schema 1) wrote for the same configuration,
+ * so that the runs it checkpointed at its shutdown resume after an
+ * upgrade; 0 when there is none. Its canonical form lacked the key, the
+ * last one; and reading that form back gives the default, so only the
+ * default has a legacy hash. */
 static int config_hash(const run_config *cfg, uint64_t *out, uint64_t *legacy)
 {
-    char *json = config_to_json(cfg);
+    char *json = config_to_json(cfg), tail[64];
     if (!json)
         return -ENOMEM;
     *out = fnv1a(json);
     *legacy = 0;
-    size_t n = strlen(json), t = strlen(LEGACY_TAIL);
-    if (n > t && strcmp(json + n - t, LEGACY_TAIL) == 0) {
+    run_config def;
+    config_defaults(&def);
+    snprintf(tail, sizeof tail, ",\"lanczos_memory_mib\":%d}}",
+             def.analysis.lanczos_memory_mib);
+    size_t n = strlen(json), t = strlen(tail);
+    if (cfg->analysis.lanczos_memory_mib == def.analysis.lanczos_memory_mib &&
+        n > t && strcmp(json + n - t, tail) == 0) {
         strcpy(json + n - t, "}}");
         *legacy = fnv1a(json);
     }

@@ -56,7 +56,9 @@ typedef struct lanczos_result {
 } lanczos_result;
 
 /* Runs Lanczos on the dim-dimensional operator, started from a random unit
- * vector drawn from r. 0, or a negative code with a sentence (the
+ * vector drawn from r. Memory, for k = min(iters, dim): k + 2 vectors of
+ * dim doubles when k of them fit in basis_bytes, else 5; plus k^2 doubles
+ * for T's eigenvectors. Products: k + 2, or 2k + 2 when capped. 0, or a negative code with a sentence (the
  * operator's code when a product failed; -ENOMEM; -EDOM when the
  * tridiagonal eigensolver fails, e.g. on products that are not finite). */
 int lanczos_extremes(size_t dim, lanczos_op op, void *ctx,
