@@ -131,8 +131,9 @@ static int iterate(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
  * negative code. The first pass (zlo == NULL) records T and stops early
  * on an invariant subspace. The second runs the same k steps from the
  * same start, so it regenerates the same vectors (the products are
- * deterministic), and accumulates the Ritz vectors Q z for the
- * eigenvectors zlo and zhi of T into s->y. */
+ * deterministic; were they not, the measured residuals would show it),
+ * and accumulates the Ritz vectors Q z for the eigenvectors zlo and zhi
+ * of T into s->y. */
 static int plain_pass(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
                       lanczos_ws *s, const double *zlo, const double *zhi)
 {
