@@ -36,8 +36,13 @@ int analysis_hessian(model *m, const double *theta, enum loss_kind loss,
                      char *err, size_t errlen);
 
 /* Everything of §6 at theta into res: train/test losses and 0-1 errors,
- * gradient norms (total and per group), cert, cert_grad, and the Hessian
- * extremes when ac->hessian. Expects res->lin_loss and res->u_norm set. */
+ * gradient norms (total and per group), cert, cert_grad; when
+ * ac->hessian the Hessian extremes, then (§6.6) its trace, the dense
+ * spectrum up to ac->exact_max_params parameters, the point's class and
+ * the SLQ density, each off at 0; and (§6.7) the path to the linear
+ * point for resnet and decoupled. Random draws in that order from r, so
+ * adding a later one leaves the earlier ones as they were. Expects
+ * res->lin_loss and res->u_norm set. */
 int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
                       const dataset *ds, const double *u_star,
                       const analysis_config *ac, rng *r, run_result *res,

@@ -25,8 +25,13 @@ static void axpy(double a, const double *x, double *y, size_t n)
         y[i] += a * x[i];
 }
 
-static void start_vector(double *q, size_t dim, rng *r)
+/* q0 when given (a caller's unit vector), else a random unit vector. */
+static void start_vector(double *q, size_t dim, rng *r, const double *q0)
 {
+    if (q0) {
+        memcpy(q, q0, sizeof(double) * dim);
+        return;
+    }
     for (size_t i = 0; i < dim; i++)
         q[i] = rng_normal(r);
     double nq = sqrt(dot(q, q, dim));
@@ -104,10 +109,10 @@ static int ws_alloc(lanczos_ws *s, size_t dim, int k, bool capped)
  * returns the number of steps taken (stops early on an invariant
  * subspace) or a negative code. */
 static int iterate(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
-                   lanczos_ws *s)
+                   const double *q0, lanczos_ws *s)
 {
     double *w = s->w, anorm = 0;
-    start_vector(s->Q, dim, r);
+    start_vector(s->Q, dim, r, q0);
     for (int j = 0; j < k; j++) {
         double *qj = s->Q + (size_t)j * dim;
         int rc = op(ctx, qj, w);
@@ -135,11 +140,12 @@ static int iterate(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
  * and accumulates the Ritz vectors Q z for the eigenvectors zlo and zhi
  * of T into s->y. */
 static int plain_pass(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
-                      lanczos_ws *s, const double *zlo, const double *zhi)
+                      const double *q0, lanczos_ws *s, const double *zlo,
+                      const double *zhi)
 {
     double *prev = s->Q, *q = s->Q + dim, *w = s->w;
     double anorm = 0, beta_prev = 0;
-    start_vector(q, dim, r);
+    start_vector(q, dim, r, q0);
     if (zlo)
         memset(s->y, 0, sizeof(double) * dim * 2);
     for (int j = 0; j < k; j++) {
@@ -206,7 +212,7 @@ static int measure_ends(size_t dim, lanczos_op op, void *ctx, int m,
     out->lmin = s->d[0];
     out->lmax = s->d[m - 1];
     if (capped) {
-        int rc = plain_pass(dim, op, ctx, m, start, s, zlo, zhi);
+        int rc = plain_pass(dim, op, ctx, m, start, NULL, s, zlo, zhi);
         if (rc < 0 || (rc = rayleigh(dim, op, ctx, s->y, s->Q, &out->lmin,
                                      &out->res_min)))
             return rc;
@@ -235,8 +241,8 @@ int lanczos_extremes(size_t dim, lanczos_op op, void *ctx,
         return err_set(err, errlen, -ENOMEM, "lanczos: out of memory for "
                        "%d iterations on %zu parameters", k, dim);
     rng start = *r;
-    int rc = capped ? plain_pass(dim, op, ctx, k, r, &s, NULL, NULL)
-                    : iterate(dim, op, ctx, k, r, &s);
+    int rc = capped ? plain_pass(dim, op, ctx, k, r, NULL, &s, NULL, NULL)
+                    : iterate(dim, op, ctx, k, r, NULL, &s);
     if (rc < 0) {
         err_set(err, errlen, rc, "lanczos: Hessian-vector product failed");
         goto out;
@@ -262,4 +268,31 @@ int lanczos_extremes(size_t dim, lanczos_op op, void *ctx,
 out:
     ws_free(&s);
     return rc;
+}
+
+/* The same first pass as lanczos_extremes, from the caller's start; T is
+ * all that is kept. */
+int lanczos_tridiagonal(size_t dim, lanczos_op op, void *ctx,
+                        const double *q0, int iters, size_t basis_bytes,
+                        double *alpha, double *beta, bool *capped, char *err,
+                        size_t errlen)
+{
+    if (dim == 0 || iters < 1)
+        return err_set(err, errlen, -EINVAL, "lanczos: nothing to iterate on");
+    int k = (size_t)iters > dim ? (int)dim : iters;
+    *capped = (size_t)k > basis_bytes / (sizeof(double) * dim);
+    lanczos_ws s;
+    if (ws_alloc(&s, dim, k, *capped))
+        return err_set(err, errlen, -ENOMEM, "lanczos: out of memory for "
+                       "%d iterations on %zu parameters", k, dim);
+    int m = *capped ? plain_pass(dim, op, ctx, k, NULL, q0, &s, NULL, NULL)
+                    : iterate(dim, op, ctx, k, NULL, q0, &s);
+    if (m < 0) {
+        err_set(err, errlen, m, "lanczos: Hessian-vector product failed");
+    } else {
+        memcpy(alpha, s.alpha, sizeof(double) * (size_t)m);
+        memcpy(beta, s.beta, sizeof(double) * (size_t)m);
+    }
+    ws_free(&s);
+    return m;
 }

@@ -65,4 +65,17 @@ int lanczos_extremes(size_t dim, lanczos_op op, void *ctx,
                      const lanczos_opts *opts, rng *r, lanczos_result *out,
                      char *err, size_t errlen);
 
+/* The tridiagonal matrix T of min(iters, dim) Lanczos steps from the unit
+ * vector q0 (borrowed), by the same method lanczos_extremes would choose
+ * for basis_bytes (*capped: the plain recurrence, no reorthogonalisation):
+ * alpha[0..m-1] its diagonal, beta[0..m-2] its off-diagonal (beta[m-1]
+ * the norm of what was left). Returns m, fewer than the steps asked when
+ * the Krylov space of q0 is exhausted; or a negative code with a
+ * sentence. alpha and beta hold min(iters, dim). Products: m. For
+ * stochastic Lanczos quadrature (spectrum.h, docs/theory.md §6.6). */
+int lanczos_tridiagonal(size_t dim, lanczos_op op, void *ctx,
+                        const double *q0, int iters, size_t basis_bytes,
+                        double *alpha, double *beta, bool *capped, char *err,
+                        size_t errlen);
+
 #endif

@@ -244,11 +244,13 @@ static void resume_is_bit_identical(void **state)
     }
 }
 
-/* A run suspended by a resweep from before analysis.lanczos_memory_mib
- * resumes after the upgrade: its checkpoint carries the hash of the
- * canonical form without that key (SIGTERM checkpoints every running run,
- * so this is the normal upgrade). With another value of the key, which no
- * such resweep could have run, it is refused. */
+/* A run suspended by an older resweep resumes after the upgrade: its
+ * checkpoint carries the hash of the canonical form without the keys
+ * added since (SIGTERM checkpoints every running run, so this is the
+ * normal upgrade). Generation 1 lacked the spectrum and path keys, 0 also
+ * analysis.lanczos_memory_mib; the old forms are made here by hand from
+ * the current one. With another value of a key the old resweep lacked,
+ * which it could not have run, the checkpoint is refused. */
 static uint64_t fnv1a(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -257,9 +259,8 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-static void checkpoint_from_before_the_memory_key_resumes(void **state)
+static void resume_from_generation(int gen)
 {
-    (void)state;
     run_config c = base_config();
     c.train.steps = 300;
     run_result a = run_ok(&c, NULL);
@@ -270,12 +271,13 @@ static void checkpoint_from_before_the_memory_key_resumes(void **state)
     assert_int_equal(engine_run(&c, &hp, &b, err, sizeof err), ENGINE_ESUSPENDED);
     /* rewrite the checkpoint's configuration hash as the old resweep's */
     char *json = config_to_json(&c);
-    const char *tail = ",\"lanczos_memory_mib\":64}}";
-    size_t n = strlen(json);
-    assert_string_equal(json + n - strlen(tail), tail);
     uint64_t now = fnv1a(json);
-    strcpy(json + n - strlen(tail), "}}");
-    assert_null(strstr(json, "lanczos_memory_mib"));
+    char *cut = strstr(json, gen == 0 ? ",\"lanczos_memory_mib\":64,"
+                                      : ",\"trace_probes\":10,");
+    assert_non_null(cut);
+    assert_non_null(strstr(json, "\"path_points\":11}}"));
+    strcpy(cut, "}}");
+    assert_null(strstr(json, "trace_probes"));
     uint64_t old = fnv1a(json);
     free(json);
     unsigned char *at = memmem(part.ckpt, part.ckpt_len, &now, sizeof now);
@@ -285,10 +287,25 @@ static void checkpoint_from_before_the_memory_key_resumes(void **state)
     run_hooks hr = {.resume = &ck};
     run_result r = run_ok(&c, &hr);
     assert_same_numbers(&a, &r);
-    c.analysis.lanczos_memory_mib = 1;
+    if (gen == 0)
+        c.analysis.lanczos_memory_mib = 1;
+    else
+        c.analysis.trace_probes = 3;
     assert_int_equal(engine_run(&c, &hr, &r, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "another configuration"));
     free(part.ckpt);
+}
+
+static void checkpoint_from_before_the_memory_key_resumes(void **state)
+{
+    (void)state;
+    resume_from_generation(0);
+}
+
+static void checkpoint_from_before_the_spectrum_keys_resumes(void **state)
+{
+    (void)state;
+    resume_from_generation(1);
 }
 
 static void periodic_checkpoints_are_handed_over(void **state)
@@ -415,6 +432,7 @@ int main(void)
         cmocka_unit_test(certificate_vanishes_at_converged_decoupled),
         cmocka_unit_test(resume_is_bit_identical),
         cmocka_unit_test(checkpoint_from_before_the_memory_key_resumes),
+        cmocka_unit_test(checkpoint_from_before_the_spectrum_keys_resumes),
         cmocka_unit_test(periodic_checkpoints_are_handed_over),
         cmocka_unit_test(cancel_stops_the_run),
         cmocka_unit_test(curves_are_log_spaced_with_the_last_step),
