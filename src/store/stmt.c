@@ -78,6 +78,17 @@ static const char *const stmt_sql[ST_COUNT] = {
         " test_loss, grad_norm, online_loss)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 
+    [ST_SPECTRUM_INSERT] =
+        "INSERT OR REPLACE INTO spectra (run_id, bin, lo, hi, mass, density)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_PATH_INSERT] =
+        "INSERT OR REPLACE INTO paths (run_id, point, t, loss)"
+        " VALUES (?1, ?2, ?3, ?4)",
+    [ST_SPECTRUM_SELECT] =
+        "SELECT bin, lo, hi, mass FROM spectra WHERE run_id = ?1 ORDER BY bin",
+    [ST_PATH_SELECT] =
+        "SELECT point, loss FROM paths WHERE run_id = ?1 ORDER BY point",
+
     [ST_CKPT_PUT] =
         "INSERT OR REPLACE INTO checkpoints (run_id, step, saved_at, state)"
         " SELECT ?1, ?2, ?3, ?4 WHERE EXISTS"
@@ -101,6 +112,12 @@ static const char *const stmt_sql[ST_COUNT] = {
         " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
     [ST_RETRY_CURVES] =
         "DELETE FROM curves WHERE run_id IN (SELECT run_id FROM runs"
+        " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
+    [ST_RETRY_SPECTRA] =
+        "DELETE FROM spectra WHERE run_id IN (SELECT run_id FROM runs"
+        " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
+    [ST_RETRY_PATHS] =
+        "DELETE FROM paths WHERE run_id IN (SELECT run_id FROM runs"
         " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
     [ST_RETRY_RUNS] =
         "UPDATE runs SET status = 'queued', attempts = 0, error = NULL,"

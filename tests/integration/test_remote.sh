@@ -22,7 +22,7 @@ spec_long() {  # runs
 }
 
 # Every stored number of every run, to 17 digits: results (less the
-# timings) and curves, by run index.
+# timings), curves, spectra and paths, by run index.
 dump() {
     local db=$1 cols
     cols=$(sqlite3 "$db" "SELECT group_concat('printf(''%.17g'',' || name || ')', ',')
@@ -33,6 +33,12 @@ dump() {
     sqlite3 "$db" "SELECT r.idx, c.step, printf('%.17g|%.17g|%.17g|%.17g', c.lr,
                    c.train_loss, c.test_loss, c.grad_norm)
                    FROM runs r JOIN curves c USING (run_id)
+                   WHERE r.job_id = $2 ORDER BY 1, 2"
+    sqlite3 "$db" "SELECT r.idx, s.bin, printf('%.17g|%.17g|%.17g', s.lo, s.hi,
+                   s.mass) FROM runs r JOIN spectra s USING (run_id)
+                   WHERE r.job_id = $2 ORDER BY 1, 2"
+    sqlite3 "$db" "SELECT r.idx, p.point, printf('%.17g', p.loss)
+                   FROM runs r JOIN paths p USING (run_id)
                    WHERE r.job_id = $2 ORDER BY 1, 2"
 }
 
