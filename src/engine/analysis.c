@@ -177,8 +177,11 @@ static int spectrum_measures(hess_ctx *h, size_t np, const analysis_config *ac,
                                          &res->class_tol);
     if (w)
         res->hess_neg_exact = spectrum_count_below(w, np, -res->class_tol);
+    /* the grid covers the Lanczos extremes too (to rounding, a Rayleigh
+     * quotient can lie a little outside the dense spectrum) */
     if (ac->slq_probes > 0)
-        rc = slq_measures(h, np, ac, lmin, lmax, r, res, err, errlen);
+        rc = slq_measures(h, np, ac, fmin(lmin, res->hess_min),
+                          fmax(lmax, res->hess_max), r, res, err, errlen);
 out:
     free(w);
     return rc;

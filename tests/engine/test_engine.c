@@ -308,6 +308,89 @@ static void checkpoint_from_before_the_spectrum_keys_resumes(void **state)
     resume_from_generation(1);
 }
 
+/* docs/theory.md §6.6 through a whole run: plain started at w = V = 0
+ * stays there (its gradient is 0) and is a saddle of index d exactly;
+ * the dense count says d, SLQ with 50 probes within one of it, the class
+ * saddle; the trace is 0 (the spectrum is +-||g|| and zeros) within four
+ * standard errors. A converged linear model (convex) is a minimum. Above
+ * exact_max_params there is no exact count. */
+static void known_saddle_is_classified(void **state)
+{
+    (void)state;
+    run_config c = base_config();
+    c.model.arch = ARCH_PLAIN;
+    c.model.init_scale = 0;
+    c.data.d = 3;
+    c.model.width = 4;
+    c.model.unit_depth = 1;
+    c.train.steps = 20;
+    c.analysis.slq_probes = 50;
+    c.analysis.trace_probes = 200;
+    run_result r = run_ok(&c, NULL);
+    assert_true(r.grad_norm == 0);
+    assert_int_equal(r.n_params, 3 + 12 + 12 + 4);
+    assert_int_equal(r.hess_neg_exact, 3);
+    assert_int_equal(r.point_class, POINT_SADDLE);
+    assert_true(fabs(r.hess_neg_est - 3) <= 1);
+    assert_true(fabs(r.hess_trace) <= 4 * r.hess_trace_se);
+    /* judged by the dense extremes, which Lanczos found too */
+    assert_true(fabs(r.class_tol - c.analysis.eig_tol * fmax(1, r.hess_max)) <=
+                1e-9 * r.class_tol);
+    assert_int_equal(r.path.points, 0);  /* plain has no linear point */
+    assert_true(isnan(r.path_barrier));
+    c.analysis.exact_max_params = 30;
+    r = run_ok(&c, NULL);
+    assert_int_equal(r.hess_neg_exact, -1);
+    assert_int_equal(r.point_class, POINT_SADDLE);  /* hess_min < -tol */
+    c = base_config();
+    c.model.arch = ARCH_LINEAR;
+    c.train.steps = 5000;
+    c.train.lr = 0.5;
+    r = run_ok(&c, NULL);
+    assert_int_equal(r.hess_neg_exact, 0);
+    assert_int_equal(r.point_class, POINT_MINIMUM);
+    /* off: nothing of §6.6 */
+    c.analysis.hessian = false;
+    r = run_ok(&c, NULL);
+    assert_int_equal(r.point_class, POINT_UNCLASSIFIED);
+    assert_true(isnan(r.hess_trace) && isnan(r.hess_neg_est));
+    assert_int_equal(r.spectrum.bins, 0);
+}
+
+/* §6.7: the path's ends are the run's F and F_lin* to rounding, for
+ * resnet and decoupled; its barrier is the maximum over the points minus
+ * the larger end, so >= 0; path_points 0 turns it off. The SLQ density
+ * has slq_bins bins covering [hess_min, hess_max] and mass 1. */
+static void path_ends_are_the_run_and_the_linear_predictor(void **state)
+{
+    (void)state;
+    enum arch a[] = {ARCH_RESNET, ARCH_DECOUPLED};
+    for (int i = 0; i < 2; i++) {
+        run_config c = base_config();
+        c.model.arch = a[i];
+        c.analysis.path_points = 21;
+        run_result r = run_ok(&c, NULL);
+        assert_int_equal(r.path.points, 21);
+        assert_true(fabs(r.path.loss[0] - r.train_loss) <= 1e-13 * r.train_loss);
+        assert_true(fabs(r.path.loss[20] - r.lin_loss) <= 1e-12 * r.lin_loss);
+        double top = -INFINITY;
+        for (int k = 0; k < 21; k++)
+            top = fmax(top, r.path.loss[k]);
+        assert_true(r.path_barrier >= 0);
+        assert_true(r.path_barrier == top - fmax(r.path.loss[0], r.path.loss[20]));
+        assert_int_equal(r.spectrum.bins, c.analysis.slq_bins);
+        assert_true(r.spectrum.lo <= r.hess_min && r.spectrum.hi >= r.hess_max);
+        double sum = 0;
+        for (int b = 0; b < r.spectrum.bins; b++)
+            sum += r.spectrum.mass[b];
+        assert_true(fabs(sum - 1) < 1e-12);
+        c.analysis.path_points = 0;
+        r = run_ok(&c, NULL);
+        assert_int_equal(r.path.points, 0);
+        assert_true(isnan(r.path_barrier));
+    }
+}
+
 static void periodic_checkpoints_are_handed_over(void **state)
 {
     (void)state;
@@ -433,6 +516,8 @@ int main(void)
         cmocka_unit_test(resume_is_bit_identical),
         cmocka_unit_test(checkpoint_from_before_the_memory_key_resumes),
         cmocka_unit_test(checkpoint_from_before_the_spectrum_keys_resumes),
+        cmocka_unit_test(known_saddle_is_classified),
+        cmocka_unit_test(path_ends_are_the_run_and_the_linear_predictor),
         cmocka_unit_test(periodic_checkpoints_are_handed_over),
         cmocka_unit_test(cancel_stops_the_run),
         cmocka_unit_test(curves_are_log_spaced_with_the_last_step),
