@@ -378,6 +378,9 @@ static void path_ends_are_the_run_and_the_linear_predictor(void **state)
             top = fmax(top, r.path.loss[k]);
         assert_true(r.path_barrier >= 0);
         assert_true(r.path_barrier == top - fmax(r.path.loss[0], r.path.loss[20]));
+        /* decoupled: p is affine in t, F convex along the segment */
+        if (a[i] == ARCH_DECOUPLED)
+            assert_true(r.path_barrier <= 1e-12 * r.path.loss[0]);
         assert_int_equal(r.spectrum.bins, c.analysis.slq_bins);
         assert_true(r.spectrum.lo <= r.hess_min && r.spectrum.hi >= r.hess_max);
         double sum = 0;
