@@ -33,7 +33,13 @@ start() {  # resweepd options
     for _ in $(seq 100); do rsw ping >/dev/null 2>&1 && return; sleep 0.1; done
     echo "resweepd did not start" >&2; cat "$work/log" >&2; exit 1
 }
-stop() { rsw shutdown >/dev/null; wait 2>/dev/null; pids=""; }
+# The workers first (they would wait for the daemon to come back), then
+# the daemon.
+stop() {
+    local d=${pids%% *}
+    [ "$pids" != "$d" ] && kill ${pids#* } 2>/dev/null
+    rsw shutdown >/dev/null; wait 2>/dev/null; pids=""
+}
 spec() {  # kind
     case "$1" in
         mid) printf '{"name": "mid", "base": {"data": {"d": 20, "n": 2000}, "model": {"width": 64}, "train": {"steps": 300}}, "seeds": %d}' $((200 / scale)) ;;
