@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "err.h"
 #include "host.h"
 #include "log.h"
+#include "memtune.h"
 #include "paths.h"
 #include "pool.h"
 #include "proto.h"
@@ -451,22 +451,9 @@ static void stop(daemon_state *d)
     }
 }
 
-/* Every run allocates its workspace and data and frees them at its end,
- * thousands of times an hour. With glibc's defaults, blocks above the
- * (adaptive) mmap threshold come from fresh mappings and freed memory is
- * trimmed back to the kernel, so each run re-faults and re-zeroes its
- * pages: measured, that halved a sweep of tiny runs (7,100 against 12,900
- * runs/min on 2 workers). Keeping freed memory mapped makes resident
- * memory the high-water mark of one run per worker, which stays flat. */
-static void tune_malloc(void)
-{
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-}
-
 int main(int argc, char **argv)
 {
-    tune_malloc();
+    memtune_for_runs();
     options o;
     int prc = parse_options(argc, argv, &o);
     if (prc != 0)
