@@ -43,7 +43,7 @@
 #include "engine.h"
 #include "run_state.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Page cache per connection, in KiB (strings: they go into PRAGMAs). */
 #define STORE_WRITER_CACHE_KIB "4096"
@@ -100,10 +100,12 @@ int store_job_insert(store *s, const char *name, int priority,
                      int64_t *job_id, char *err, size_t errlen);
 
 /* A queued run of job_id: the configuration's columns (arch, blocks,
- * unit_depth, width, ...) and its canonical JSON. */
+ * unit_depth, width, ...), its canonical JSON, and mem_bytes, its memory
+ * estimate (engine_estimate_bytes; runs.mem_bytes). */
 int store_run_insert(store *s, int64_t job_id, long index, int priority,
                      const run_config *cfg, const char *config_json,
-                     int64_t *run_id, char *err, size_t errlen);
+                     uint64_t mem_bytes, int64_t *run_id, char *err,
+                     size_t errlen);
 
 /* queued -> running; attempts += 1; started_at = now. -EINVAL when the
  * run is not queued (the sentence names its state), -ENOENT when it does
@@ -167,10 +169,12 @@ int store_recover(store *s, long *requeued, long *failed, long *canceled,
                   char *err, size_t errlen);
 
 /* Calls fn for every queued run, in scheduling order (priority desc, job
- * asc, run asc). A non-zero return from fn stops and is passed through.
- * fn may call other store functions, but not store_queue_load. */
+ * asc, run asc), with its memory estimate (runs.mem_bytes; for a run
+ * stored before schema version 3, estimated here from its configuration).
+ * A non-zero return from fn stops and is passed through. fn may call
+ * other store functions, but not store_queue_load. */
 typedef int (*store_queue_fn)(void *ctx, int64_t job_id, int priority,
-                              int64_t run_id);
+                              int64_t run_id, uint64_t mem_bytes);
 int store_queue_load(store *s, store_queue_fn fn, void *ctx, char *err,
                      size_t errlen);
 

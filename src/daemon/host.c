@@ -11,6 +11,7 @@
 #include "err.h"
 #include "jobctl.h"
 #include "log.h"
+#include "memlimit.h"
 
 /* Readers not in use; at most one per worker leasing at the same time. */
 typedef struct reader_slot {
@@ -81,6 +82,20 @@ static void record_start(void *ctx, const sched_run *sr)
     writer_run_start(h->w, &run);
 }
 
+/* A run queued under a larger --memory-limit than the daemon has now:
+ * submissions refuse such runs, so the limit was lowered since. */
+static int over_limit(host *h, const sched_run *sr, char *err, size_t errlen)
+{
+    char need[32], lim[32];
+    memlimit_format(sr->mem_bytes, need, sizeof need);
+    memlimit_format(sched_memory_limit(h->sc), lim, sizeof lim);
+    return err_set(err, errlen, -E2BIG,
+                   "the run needs about %s of memory, more than the daemon's "
+                   "memory limit of %s (--memory-limit, lowered since the job "
+                   "was submitted); restart resweepd with a larger limit and "
+                   "retry the job", need, lim);
+}
+
 /* The next run, waiting at most timeout_ms (-1: until one comes). */
 static int take(host *h, int timeout_ms, run_lease *out)
 {
@@ -92,12 +107,17 @@ static int take(host *h, int timeout_ms, run_lease *out)
         *out = (run_lease){.run_id = sr.run_id, .job_id = sr.job_id,
                            .priority = sr.priority};
         char err[ERR_LEN];
-        if ((rc = lease_read(h, out, err, sizeof err)) == 0)
+        if (sr.over_limit) {
+            over_limit(h, &sr, err, sizeof err);
+        } else if ((rc = lease_read(h, out, err, sizeof err)) == 0) {
             return 0;
+        } else {
+            err_prefix(err, sizeof err, rc, "cannot read the run's configuration");
+        }
         /* The run cannot start: it fails with the reason, and the worker
          * gets the next one. */
-        err_prefix(err, sizeof err, rc, "cannot read the run's configuration");
         log_error("run %lld: %s", (long long)sr.run_id, err);
+        sched_finished(h->sc, sr.run_id);
         writer_run run = run_of(out);
         writer_run_finish(h->w, &run, RUN_FAILED, NULL, err);
         run_lease_clear(out);
@@ -152,6 +172,8 @@ static int host_checkpoint(void *ctx, const run_lease *l,
 static void host_finish(void *ctx, const run_lease *l, const run_outcome *o)
 {
     host *h = ctx;
+    /* The engine has let go of the run's memory; its result is small. */
+    sched_finished(h->sc, l->run_id);
     writer_run run = run_of(l);
     if (o->state == RUN_QUEUED)
         writer_run_requeue(h->w, &run);

@@ -36,11 +36,12 @@ static const char *const stmt_sql[ST_COUNT] = {
         " arch, blocks, unit_depth, width, activation, init, gain,"
         " init_scale, loss,"
         " source, dist, target, d, n, n_test, noise, flip, intercept, stream,"
-        " optimizer, lr, theta_lr, schedule, steps, batch, tol, seed, config)"
+        " optimizer, lr, theta_lr, schedule, steps, batch, tol, seed, config,"
+        " mem_bytes)"
         " VALUES (?1, ?2, ?3,"
         " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
         " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
     [ST_RUN_START] =
         "UPDATE runs SET status = 'running', attempts = attempts + 1,"
         " started_at = ?2 WHERE run_id = ?1 AND status = 'queued'",
@@ -131,7 +132,10 @@ static const char *const stmt_sql[ST_COUNT] = {
         "UPDATE runs SET status = 'queued' WHERE status = 'running'",
 
     [ST_QUEUE] =
-        "SELECT job_id, priority, run_id FROM runs WHERE status = 'queued'"
+        /* the configuration only where the estimate is missing */
+        "SELECT job_id, priority, run_id, mem_bytes,"
+        " CASE WHEN mem_bytes IS NULL THEN config END"
+        " FROM runs WHERE status = 'queued'"
         " ORDER BY priority DESC, job_id, run_id",
 };
 

@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "err.h"
 #include "paths.h"
 
@@ -238,7 +239,8 @@ static void bind_config(sqlite3_stmt *st, const run_config *cfg,
 
 int store_run_insert(store *s, int64_t job_id, long index, int priority,
                      const run_config *cfg, const char *config_json,
-                     int64_t *run_id, char *err, size_t errlen)
+                     uint64_t mem_bytes, int64_t *run_id, char *err,
+                     size_t errlen)
 {
     if (!cfg || !config_json)
         return err_set(err, errlen, -EINVAL,
@@ -253,6 +255,7 @@ int store_run_insert(store *s, int64_t job_id, long index, int priority,
         sqlite3_bind_int64(st, 2, index);
         sqlite3_bind_int(st, 3, priority);
         bind_config(st, cfg, config_json);
+        sqlite3_bind_int64(st, 32, (sqlite3_int64)mem_bytes);
         rc = store__step_done(&s->c, st, err, errlen,
                             "inserting run %ld of job %lld", index,
                             (long long)job_id);
@@ -583,6 +586,23 @@ int store_recover(store *s, long *requeued, long *failed, long *canceled,
     return rc;
 }
 
+/* A run queued before schema version 3 has no estimate: made here from
+ * its configuration (once per start, for such runs only). One that no
+ * longer parses counts 0; it fails with the reason when it runs. */
+static uint64_t queued_estimate(sqlite3_stmt *st)
+{
+    if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+        return (uint64_t)sqlite3_column_int64(st, 3);
+    const char *json = (const char *)sqlite3_column_text(st, 4);
+    run_config cfg;
+    char err[ERR_LEN];
+    if (!json || config_parse_str(json, &cfg, err, sizeof err) != 0)
+        return 0;
+    uint64_t bytes = engine_estimate_bytes(&cfg);
+    config_free(&cfg);
+    return bytes;
+}
+
 int store_queue_load(store *s, store_queue_fn fn, void *ctx, char *err,
                      size_t errlen)
 {
@@ -593,8 +613,8 @@ int store_queue_load(store *s, store_queue_fn fn, void *ctx, char *err,
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW)
         if ((rc = fn(ctx, sqlite3_column_int64(st, 0),
-                     sqlite3_column_int(st, 1),
-                     sqlite3_column_int64(st, 2))) != 0)
+                     sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2),
+                     queued_estimate(st))) != 0)
             break;
     if (rc == 0 && src != SQLITE_DONE)
         rc = store__fail(&s->c, src, err, errlen, "reading the queue");
