@@ -117,9 +117,9 @@ static int take(host *h, int timeout_ms, run_lease *out)
         /* The run cannot start: it fails with the reason, and the worker
          * gets the next one. */
         log_error("run %lld: %s", (long long)sr.run_id, err);
-        sched_finished(h->sc, sr.run_id);
         writer_run run = run_of(out);
         writer_run_finish(h->w, &run, RUN_FAILED, NULL, err);
+        sched_finished(h->sc, sr.run_id);
         run_lease_clear(out);
     }
 }
@@ -172,8 +172,6 @@ static int host_checkpoint(void *ctx, const run_lease *l,
 static void host_finish(void *ctx, const run_lease *l, const run_outcome *o)
 {
     host *h = ctx;
-    /* The engine has let go of the run's memory; its result is small. */
-    sched_finished(h->sc, l->run_id);
     writer_run run = run_of(l);
     if (o->state == RUN_QUEUED)
         writer_run_requeue(h->w, &run);
@@ -181,6 +179,10 @@ static void host_finish(void *ctx, const run_lease *l, const run_outcome *o)
         jobctl_run_stopped(h->sc, h->w, &run, o->error);
     else
         writer_run_finish(h->w, &run, o->state, o->result, o->error);
+    /* The engine has let go of the run's memory (its result is small).
+     * After the report is posted: a run admitted in its place is
+     * recorded started after this one's end, as the store then shows. */
+    sched_finished(h->sc, l->run_id);
 }
 
 int host_new(const char *db_path, sched *sc, writer *w, host **out,

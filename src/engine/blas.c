@@ -303,15 +303,20 @@ static size_t gelsd_levels(size_t mn)
     return lv;
 }
 
-/* The copy Ac and s, and work: the largest of dgelsd's MAXWRK terms is
- * MINMN^2 + 4 MINMN + WLALSD (wide matrices) or 3 MINMN + (M + N) NB;
- * their sum bounds both. iwork is 3 MINMN NLVL + 11 MINMN ints. */
+/* The copy Ac and s, dgelsd's work and iwork. Its optimal work is the
+ * largest of several terms; their sum bounds it. Past MNTHR = 1.6 MINMN
+ * rows (or columns) it factors first (QR or LQ) and works on the MINMN
+ * square: MINMN^2 + 4 MINMN + 3 MINMN NB + WLALSD; else it works on the
+ * whole matrix: 3 MINMN + (M + N) NB + WLALSD. iwork is
+ * 3 MINMN NLVL + 11 MINMN ints. */
 size_t lapack_gelsd_bytes(int m, int n)
 {
     size_t M = (size_t)(m > 0 ? m : 0), N = (size_t)(n > 0 ? n : 0);
-    size_t mn = M < N ? M : N, lv = gelsd_levels(mn);
+    size_t mn = M < N ? M : N, mx = M < N ? N : M, lv = gelsd_levels(mn);
     size_t wlalsd = 9 * mn + 2 * mn * 25 + 8 * mn * lv + mn + 26 * 26;
-    size_t work = mn * mn + 7 * mn + (M + N) * BLAS_ESTIMATE_NB + wlalsd;
+    size_t work = 10 * mx >= 16 * mn
+                      ? mn * mn + 5 * mn + 3 * mn * BLAS_ESTIMATE_NB + wlalsd
+                      : 3 * mn + (M + N) * BLAS_ESTIMATE_NB + wlalsd;
     size_t iwork = 3 * mn * lv + 11 * mn + 1;
     return sizeof(double) * (M * N + mn + work) + sizeof(int) * iwork;
 }

@@ -163,6 +163,20 @@ static void large_d_copy(void **state)
           "\"train\":{\"steps\":2},\"analysis\":{\"hessian\":false}}");
 }
 
+/* dgelsd's two shapes of work: on the square after a QR of a tall copy,
+ * and on the whole of a nearly square one. */
+static void lstsq_copy_shapes(void **state)
+{
+    (void)state;
+    skip_without_counter();
+    check("tall, lstsq copy",
+          "{\"data\":{\"d\":50,\"n\":60000,\"n_test\":1000},"
+          "\"train\":{\"steps\":3},\"analysis\":{\"hessian\":false}}");
+    check("near square, lstsq copy",
+          "{\"data\":{\"d\":1800,\"n\":1900,\"n_test\":0},"
+          "\"train\":{\"steps\":2},\"analysis\":{\"hessian\":false}}");
+}
+
 /* Past the copy limit with d = 1500: the Gram matrix and dsyevd's work,
  * 3 d^2 doubles. */
 static void large_d_normal(void **state)
@@ -393,6 +407,7 @@ int main(void)
         cmocka_unit_test(small_default),
         cmocka_unit_test(large_n),
         cmocka_unit_test(large_d_copy),
+        cmocka_unit_test(lstsq_copy_shapes),
         cmocka_unit_test(large_d_normal),
         cmocka_unit_test(linear_logistic),
         cmocka_unit_test(logcosh_nested),
