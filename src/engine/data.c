@@ -684,6 +684,20 @@ void data_free(dataset *ds)
 
 /* ---- sizes before loading (data.h) ----------------------------------- */
 
+void data_shape_csv(const run_config *cfg, long rows, int cols,
+                    size_t header_bytes, data_shape *out)
+{
+    const data_config *dc = &cfg->data;
+    if (rows > CONFIG_MAX_CELLS)
+        rows = CONFIG_MAX_CELLS;   /* csv_read stops there */
+    double tf = dc->test_fraction >= 0 && dc->test_fraction < 1 ? dc->test_fraction : 0;
+    *out = (data_shape){.file_rows = rows, .file_cols = cols,
+                        .header_bytes = header_bytes};
+    out->n_test = (int)lround(tf * (double)rows);
+    out->n = (int)rows - out->n_test;
+    out->d = cols - 1 + (dc->intercept ? 1 : 0);
+}
+
 static int csv_shape_of(const run_config *cfg, data_shape *out, char *err,
                         size_t errlen)
 {
@@ -694,14 +708,7 @@ static int csv_shape_of(const run_config *cfg, data_shape *out, char *err,
     int rc = csv_measure(dc->path, &cs, err, errlen);
     if (rc)
         return err_prefix(err, errlen, rc, "data.path");
-    long rows = cs.rows < CONFIG_MAX_CELLS ? cs.rows : CONFIG_MAX_CELLS;
-    double tf = dc->test_fraction >= 0 && dc->test_fraction < 1 ? dc->test_fraction : 0;
-    out->file_rows = rows;
-    out->file_cols = cs.cols;
-    out->header_bytes = cs.header_bytes;
-    out->n_test = (int)lround(tf * (double)rows);
-    out->n = (int)rows - out->n_test;
-    out->d = cs.cols - 1 + (dc->intercept ? 1 : 0);
+    data_shape_csv(cfg, cs.rows, cs.cols, cs.header_bytes, out);
     return 0;
 }
 

@@ -59,6 +59,12 @@ typedef struct data_shape {
 int data_shape_of(const run_config *cfg, data_shape *out, char *err,
                   size_t errlen);
 
+/* The shape of cfg's CSV data given what csv_measure found in the file
+ * (rows capped at CONFIG_MAX_CELLS, where csv_read stops): cfg's
+ * test_fraction and intercept applied. */
+void data_shape_csv(const run_config *cfg, long rows, int cols,
+                    size_t header_bytes, data_shape *out);
+
 /* Peak bytes data_load allocates for cfg of shape sh (the generator's
  * parameters, a CSV table while it is split, the shuffle's permutation);
  * *kept receives the bytes the loaded dataset keeps until data_free. */

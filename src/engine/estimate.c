@@ -29,7 +29,6 @@
  */
 #include "engine.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +38,7 @@
 
 #include "analysis.h"
 #include "blas.h"
+#include "csv.h"
 #include "data.h"
 #include "err.h"
 #include "lanczos.h"
@@ -168,7 +168,7 @@ static struct {
     pthread_mutex_t lock;
     char *path;
     struct stat st;
-    data_shape sh;
+    csv_shape sh;
 } csv_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -178,7 +178,8 @@ static bool same_file(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-/* The file's shape, with cfg's test_fraction and intercept applied. */
+/* The file's shape (measured, or remembered), then cfg's keys applied. A
+ * file that cannot be measured counts as empty: the run fails on it. */
 static void csv_shape_cached(const run_config *cfg, data_shape *out)
 {
     const char *path = cfg->data.path;
@@ -186,30 +187,24 @@ static void csv_shape_cached(const run_config *cfg, data_shape *out)
     char err[ERR_LEN];
     memset(out, 0, sizeof *out);
     if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return;   /* the run will fail on it; nothing to count */
+        return;
     pthread_mutex_lock(&csv_cache.lock);
     bool hit = csv_cache.path && strcmp(csv_cache.path, path) == 0 &&
                same_file(&csv_cache.st, &st);
-    data_shape file = csv_cache.sh;
+    csv_shape cs = csv_cache.sh;
     pthread_mutex_unlock(&csv_cache.lock);
     if (!hit) {
-        if (data_shape_of(cfg, &file, err, sizeof err) != 0)
+        if (csv_measure(path, &cs, err, sizeof err) != 0)
             return;
         char *copy = strdup(path);
         pthread_mutex_lock(&csv_cache.lock);
         free(csv_cache.path);
         csv_cache.path = copy;
         csv_cache.st = st;
-        csv_cache.sh = file;
+        csv_cache.sh = cs;
         pthread_mutex_unlock(&csv_cache.lock);
     }
-    /* n, n_test and d depend on the run's keys, not only on the file */
-    run_config c = *cfg;
-    double tf = c.data.test_fraction >= 0 && c.data.test_fraction < 1 ? c.data.test_fraction : 0;
-    *out = file;
-    out->n_test = (int)lround(tf * (double)file.file_rows);
-    out->n = (int)file.file_rows - out->n_test;
-    out->d = file.file_cols - 1 + (c.data.intercept ? 1 : 0);
+    data_shape_csv(cfg, cs.rows, cs.cols, cs.header_bytes, out);
 }
 
 static void shape_of(const run_config *cfg, data_shape *out)

@@ -371,6 +371,31 @@ static void csv_measure_counts(void **state)
     unlink(path);
 }
 
+/* The estimate measures a CSV file again when it changes (the daemon
+ * estimates every run of a job, and measures each file once). */
+static void csv_estimate_follows_the_file(void **state)
+{
+    (void)state;
+    char *small = write_csv(100, 10, false);
+    char json[256];
+    snprintf(json, sizeof json, "{\"data\":{\"source\":\"csv\",\"path\":\"%s\"}}", small);
+    run_config c;
+    char err[256];
+    assert_int_equal(config_parse_str(json, &c, err, sizeof err), 0);
+    size_t e1 = engine_estimate_bytes(&c);
+    assert_int_equal(engine_estimate_bytes(&c), e1);
+    char *big = write_csv(40000, 10, false);
+    assert_int_equal(rename(big, small), 0);   /* 40000 rows at the same path */
+    size_t e2 = engine_estimate_bytes(&c);
+    assert_true(e2 > e1 + (size_t)40000 * 10 * sizeof(double));
+    unlink(small);
+    size_t e3 = engine_estimate_bytes(&c);    /* gone: the run will fail */
+    assert_true(e3 < e2);
+    config_free(&c);
+    free(small);
+    free(big);
+}
+
 /* The sizes of issue 9's two reports: the estimate says what they took. */
 static void scale_of_reported_runs(void **state)
 {
@@ -404,6 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(csv_measure_counts),
         cmocka_unit_test(scale_of_reported_runs),
+        cmocka_unit_test(csv_estimate_follows_the_file),
         cmocka_unit_test(small_default),
         cmocka_unit_test(large_n),
         cmocka_unit_test(large_d_copy),
