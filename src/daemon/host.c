@@ -82,8 +82,8 @@ static void record_start(void *ctx, const sched_run *sr)
     writer_run_start(h->w, &run);
 }
 
-/* A run queued under a larger --memory-limit than the daemon has now:
- * submissions refuse such runs, so the limit was lowered since. */
+/* A run queued under a larger --memory-limit than the daemon has now, or
+ * before there was one: submissions refuse such runs. */
 static int over_limit(host *h, const sched_run *sr, char *err, size_t errlen)
 {
     char need[32], lim[32];
@@ -91,9 +91,9 @@ static int over_limit(host *h, const sched_run *sr, char *err, size_t errlen)
     memlimit_format(sched_memory_limit(h->sc), lim, sizeof lim);
     return err_set(err, errlen, -E2BIG,
                    "the run needs about %s of memory, more than the daemon's "
-                   "memory limit of %s (--memory-limit, lowered since the job "
-                   "was submitted); restart resweepd with a larger limit and "
-                   "retry the job", need, lim);
+                   "memory limit of %s (--memory-limit, larger or absent when "
+                   "the job was submitted); restart resweepd with a larger "
+                   "limit and retry the job", need, lim);
 }
 
 /* The next run, waiting at most timeout_ms (-1: until one comes). */
