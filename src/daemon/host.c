@@ -96,12 +96,15 @@ static int over_limit(host *h, const sched_run *sr, char *err, size_t errlen)
                    "limit and retry the job", need, lim);
 }
 
-/* The next run, waiting at most timeout_ms (-1: until one comes). */
-static int take(host *h, int timeout_ms, run_lease *out)
+/* The next run, waiting at most timeout_ms (-1: until one comes);
+ * metered for a worker of this machine (memory admission). */
+static int take(host *h, bool metered, int timeout_ms, run_lease *out)
 {
     for (;;) {
         sched_run sr;
-        int rc = sched_take(h->sc, timeout_ms, &sr, record_start, h);
+        int rc = metered ? sched_take(h->sc, timeout_ms, &sr, record_start, h)
+                         : sched_take_remote(h->sc, timeout_ms, &sr,
+                                             record_start, h);
         if (rc < 0)
             return rc;
         *out = (run_lease){.run_id = sr.run_id, .job_id = sr.job_id,
@@ -126,12 +129,12 @@ static int take(host *h, int timeout_ms, run_lease *out)
 
 static int host_lease(void *ctx, run_lease *out)
 {
-    return take(ctx, -1, out);
+    return take(ctx, true, -1, out);
 }
 
-int host_try_lease(host *h, run_lease *out)
+int host_try_lease(host *h, bool local, run_lease *out)
 {
-    return take(h, 0, out);
+    return take(h, local, 0, out);
 }
 
 void host_lost(host *h, const run_lease *l, const char *why)

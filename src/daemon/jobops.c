@@ -126,7 +126,7 @@ typedef struct submit_ctx {
     int priority;
     int64_t *ids;
     uint64_t *bytes;      /* each run's memory estimate */
-    uint64_t limit;       /* the scheduler's memory limit; 0: none */
+    uint64_t limit;       /* the scheduler's memory ceiling; 0: none */
     int store_rc;
 } submit_ctx;
 
@@ -207,7 +207,7 @@ int jobops_submit(writer *w, wreq *r, char *err, size_t errlen)
     const job_spec *sp = r->u.spec;
     long n = spec_count(sp);
     submit_ctx c = {w, sp, 0, spec_priority(sp), NULL, NULL,
-                    sched_memory_limit(w->sc), 0};
+                    sched_memory_ceiling(w->sc), 0};
     c.ids = malloc((size_t)(n > 0 ? n : 1) * sizeof *c.ids);
     c.bytes = malloc((size_t)(n > 0 ? n : 1) * sizeof *c.bytes);
     if (!c.ids || !c.bytes) {

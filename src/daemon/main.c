@@ -414,6 +414,7 @@ static int start(daemon_state *d, options *o, char *err, size_t errlen)
          (rc = find_worker_exe(worker_exe, sizeof worker_exe, err, errlen)) < 0))
         return rc;
     sched_limit_memory(d->sc, o->memory_limit);
+    sched_remote_workers(d->sc, o->listen[0] != '\0');
     server_config sc = {&d->loop, o->socket,         o->db,
                         o->workers, d->sc,           o->idle_timeout_s,
                         o->frame_timeout_s,

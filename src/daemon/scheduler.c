@@ -79,7 +79,8 @@ struct sched {
     long waiting;              /* takers waiting for room */
     long waiting_memory;       /* takers waiting for the next run to fit */
     uint64_t mem_limit;        /* 0: no memory admission */
-    uint64_t mem_reserved;     /* sum of the active runs' estimates */
+    uint64_t mem_reserved;     /* sum of the active metered runs' estimates */
+    bool remote;               /* workers on other machines may connect */
     long long probes;          /* entries examined by lookups */
     bool paused, stopping;
 };
@@ -337,9 +338,11 @@ static bool over_limit(const sched *s, uint64_t bytes)
     return s->mem_limit > 0 && bytes > s->mem_limit;
 }
 
-/* Takes the next queued run of the next job into the active set. A run
- * over the limit reserves nothing: its taker fails it at once. */
-static int active_take(sched *s, sched_run *out, bool *big)
+/* Takes the next queued run of the next job into the active set. A
+ * metered run reserves its estimate; one over the limit reserves nothing
+ * (its taker fails it at once), nor does an unmetered one (it runs on
+ * another machine). */
+static int active_take(sched *s, bool metered, sched_run *out, bool *big)
 {
     sjob *j = s->order[s->norder - 1];
     active_run *a = calloc(1, sizeof *a);
@@ -357,9 +360,9 @@ static int active_take(sched *s, sched_run *out, bool *big)
         j->active->prev = a;
     j->active = a;
     *out = (sched_run){j->node.key, a->node.key, j->priority, q.bytes,
-                       over_limit(s, q.bytes)};
+                       metered && over_limit(s, q.bytes)};
     a->est = q.bytes;
-    a->bytes = out->over_limit ? 0 : q.bytes;
+    a->bytes = metered && !out->over_limit ? q.bytes : 0;
     s->mem_reserved += a->bytes;
     j->head++;
     s->queued--;
@@ -398,26 +401,29 @@ static bool full(const sched *s)
     return s->max_active > 0 && (long)s->active.count >= s->max_active;
 }
 
-/* The next run does not fit beside the active ones' estimates. One over
- * the limit is let through (to be failed); with nothing reserved, every
- * other one fits. */
-static bool memory_short(const sched *s)
+/* The next run does not fit beside the metered active ones' estimates,
+ * for a metered taker. One over the limit is let through (to be failed),
+ * unless workers of other machines may come for it; with nothing
+ * reserved, every other one fits. */
+static bool memory_short(const sched *s, bool metered)
 {
-    if (s->mem_limit == 0 || !s->norder)
+    if (!metered || s->mem_limit == 0 || !s->norder)
         return false;
     const sjob *j = s->order[s->norder - 1];
     uint64_t need = j->ids[j->head].bytes;
-    return !over_limit(s, need) && s->mem_reserved + need > s->mem_limit;
+    if (over_limit(s, need))
+        return s->remote;
+    return s->mem_reserved + need > s->mem_limit;
 }
 
-static bool cannot_take(const sched *s)
+static bool cannot_take(const sched *s, bool metered)
 {
     return !s->stopping &&
-           (s->paused || !s->norder || full(s) || memory_short(s));
+           (s->paused || !s->norder || full(s) || memory_short(s, metered));
 }
 
-int sched_take(sched *s, int timeout_ms, sched_run *out,
-               sched_take_fn on_take, void *ctx)
+static int take(sched *s, bool metered, int timeout_ms, sched_run *out,
+                sched_take_fn on_take, void *ctx)
 {
     struct timespec deadline;
     if (timeout_ms > 0)
@@ -425,13 +431,13 @@ int sched_take(sched *s, int timeout_ms, sched_run *out,
     int rc = 0;
     bool big = false;
     pthread_mutex_lock(&s->lock);
-    while (cannot_take(s)) {
+    while (cannot_take(s, metered)) {
         if (timeout_ms == 0) {
             rc = -EAGAIN;
             goto out;
         }
         bool for_room = !s->paused && s->norder && full(s);
-        bool for_memory = !s->paused && !for_room && memory_short(s);
+        bool for_memory = !s->paused && !for_room && memory_short(s, metered);
         s->waiting += for_room;
         s->waiting_memory += for_memory;
         int wrc = timeout_ms < 0
@@ -439,7 +445,7 @@ int sched_take(sched *s, int timeout_ms, sched_run *out,
                       : pthread_cond_timedwait(&s->ready, &s->lock, &deadline);
         s->waiting -= for_room;
         s->waiting_memory -= for_memory;
-        if (wrc == ETIMEDOUT && cannot_take(s)) {
+        if (wrc == ETIMEDOUT && cannot_take(s, metered)) {
             rc = -EAGAIN;
             goto out;
         }
@@ -448,14 +454,30 @@ int sched_take(sched *s, int timeout_ms, sched_run *out,
         rc = -ESHUTDOWN;
         goto out;
     }
-    if ((rc = active_take(s, out, &big)) < 0)
+    if ((rc = active_take(s, metered, out, &big)) < 0)
         goto out;
+    /* An unmetered taker may have taken the run metered ones waited
+     * behind: the next may fit. */
+    if (s->waiting_memory)
+        pthread_cond_broadcast(&s->ready);
     if (on_take)
         on_take(ctx, out);
 out:
     pthread_mutex_unlock(&s->lock);
     trim_if(big);
     return rc;
+}
+
+int sched_take(sched *s, int timeout_ms, sched_run *out,
+               sched_take_fn on_take, void *ctx)
+{
+    return take(s, true, timeout_ms, out, on_take, ctx);
+}
+
+int sched_take_remote(sched *s, int timeout_ms, sched_run *out,
+                      sched_take_fn on_take, void *ctx)
+{
+    return take(s, false, timeout_ms, out, on_take, ctx);
 }
 
 enum run_poll sched_poll(sched *s, int64_t run_id)
@@ -591,6 +613,22 @@ uint64_t sched_memory_limit(sched *s)
 {
     pthread_mutex_lock(&s->lock);
     uint64_t v = s->mem_limit;
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+void sched_remote_workers(sched *s, bool may_connect)
+{
+    pthread_mutex_lock(&s->lock);
+    s->remote = may_connect;
+    pthread_cond_broadcast(&s->ready);
+    pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t sched_memory_ceiling(sched *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t v = s->remote ? 0 : s->mem_limit;
     pthread_mutex_unlock(&s->lock);
     return v;
 }

@@ -5,15 +5,22 @@
  * its memory estimate (16 bytes) in its job's sorted array; a job with
  * nothing queued costs nothing.
  *
- * Memory admission (issue 9): with sched_limit_memory, the next run in
+ * Memory admission (issue 9): the limit is this machine's, and metered
+ * takes (sched_take: the daemon's threads, worker processes on this
+ * machine) count against it. With sched_limit_memory, the next run in
  * that order starts only when its estimate fits beside the estimates of
- * the active runs, and no run overtakes it, so a big run is never starved
- * by small ones behind it (they wait with it; scheduler.c says why). A
- * run's bytes are reserved from sched_take until sched_finished (its
- * engine has returned) or sched_release. A run whose estimate alone
+ * the active metered runs, and no run overtakes it, so a big run is never
+ * starved by small ones behind it (they wait with it; scheduler.c says
+ * why). A run's bytes are reserved from sched_take until sched_finished
+ * (its engine has returned) or sched_release. A run whose estimate alone
  * exceeds the limit (queued under a larger one) is handed out with
  * over_limit set and reserves nothing: the taker fails it with the
- * reason. Submissions refuse such runs before they are queued.
+ * reason; submissions refuse such runs before they are queued. Workers
+ * of other machines (sched_take_remote) are not metered: they take the
+ * next run whatever its estimate. While they may connect
+ * (sched_remote_workers), a run over the limit is left for them: metered
+ * takers wait behind it instead of failing it, and submissions accept it
+ * (sched_memory_ceiling).
  *
  * A run taken by a worker is "active" until sched_release(), which the
  * store thread calls once the run's end (or requeue) is committed; while a
@@ -92,6 +99,10 @@ typedef void (*sched_take_fn)(void *ctx, const sched_run *run);
  * on_take may be NULL. */
 int sched_take(sched *s, int timeout_ms, sched_run *out,
                sched_take_fn on_take, void *ctx);
+/* sched_take for a worker on another machine: not metered (its memory is
+ * not this machine's), so it neither waits for memory nor reserves any. */
+int sched_take_remote(sched *s, int timeout_ms, sched_run *out,
+                      sched_take_fn on_take, void *ctx);
 
 /* What the engine's poll hook should answer for an active run:
  * RUN_CANCEL after its job was cancelled, RUN_SUSPEND after sched_stop,
@@ -136,6 +147,13 @@ void sched_end_canceled(sched *s, int64_t run_id, sched_end_fn on_end,
  * bytes (0, the default: no limit). */
 void sched_limit_memory(sched *s, uint64_t bytes);
 uint64_t sched_memory_limit(sched *s);
+/* Whether workers on other machines may connect (resweepd --listen):
+ * then a run over the limit waits for one of them. Default false. */
+void sched_remote_workers(sched *s, bool may_connect);
+/* The estimate past which a run can never start, so that a submission
+ * refuses it: the memory limit, or 0 (none) without a limit or while
+ * workers on other machines may connect. */
+uint64_t sched_memory_ceiling(sched *s);
 
 /* At most max_active runs active at once (<= 0, the default: no bound);
  * takers beyond it wait for a release. Runs are never dropped. */

@@ -12,7 +12,8 @@
  *             before them the canonical JSON the checkpoint hash reads
  *   analysis  the model's Hessian-vector workspace, a gradient and the
  *             predictions, then one of: the test predictions, the SVD of
- *             V (certificate), the Lanczos basis
+ *             V (certificate), Lanczos (its basis within
+ *             analysis.lanczos_memory_mib, or five vectors past it)
  *
  * The peak is the largest phase. Each module states its own allocations
  * beside them (data_load_bytes, linfit_bytes, model_workspace_bytes,
@@ -121,20 +122,18 @@ static size_t config_parse_bytes(const run_config *cfg)
 
 /* ---- analysis.c and lanczos.c, mirrored ---- */
 
-/* lanczos_extremes: the basis Q of k + 1 vectors, k reduced so that the
- * basis fits LANCZOS_MAX_BASIS_BYTES (but never below one iteration),
- * its work vectors, T's eigenvectors Z (k x k) and dstev's work. */
-static size_t lanczos_bytes(size_t dim, int iters)
+/* lanczos_extremes (lanczos.h states it): for k = min(iters, dim), the
+ * stored basis of k vectors and two more when k vectors fit in
+ * basis_bytes, else five vectors (the two-pass recurrence); T's k x k
+ * eigenvectors and its small arrays, and dstev's work. */
+static size_t lanczos_bytes(size_t dim, int iters, size_t basis_bytes)
 {
     if (dim == 0 || iters < 1)
         return 0;
-    size_t cap = LANCZOS_MAX_BASIS_BYTES / (sizeof(double) * dim);
-    size_t k = (size_t)iters;
-    if (k > dim)
-        k = dim;
-    if (k + 1 > cap)
-        k = cap > 1 ? cap - 1 : 1;
-    return sizeof(double) * (dim * (k + 1) + 4 * k + (k + 1) + 2 * dim + k * k) +
+    size_t k = (size_t)iters < dim ? (size_t)iters : dim;
+    bool capped = k > basis_bytes / (sizeof(double) * dim);
+    size_t vectors = capped ? 5 : k + 2;
+    return sizeof(double) * (dim * vectors + (capped ? 0 : k) + 4 * k + k * k) +
            lapack_stev_bytes((int)k, true);
 }
 
@@ -153,7 +152,10 @@ static size_t svd_bytes(const model_shape *s)
 static size_t analysis_bytes(const run_config *cfg, const data_shape *sh,
                              const model_shape *ms, size_t np)
 {
-    size_t lz = cfg->analysis.hessian ? lanczos_bytes(np, cfg->analysis.lanczos_iters) : 0;
+    const analysis_config *ac = &cfg->analysis;
+    size_t lz = ac->hessian ? lanczos_bytes(np, ac->lanczos_iters,
+                                            (size_t)ac->lanczos_memory_mib << 20)
+                            : 0;
     size_t test = sizeof(double) * (size_t)(sh->n_test > 0 ? sh->n_test : 0);
     return sizeof(double) * (np + (size_t)(sh->n > 0 ? sh->n : 0)) +
            max3(test, svd_bytes(ms), lz);

@@ -585,6 +585,48 @@ static void cancel_and_requeue_keep_accounts(void **state)
     sched_free(s);
 }
 
+/* Workers on other machines are not metered: they take the next run
+ * whatever it needs and reserve nothing. While they may connect, a run
+ * over the limit waits for one of them, the metered takers behind it, and
+ * submissions accept it (no ceiling). */
+static void remote_takes_are_not_metered(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    sched_limit_memory(s, 100 * MB);
+    assert_int_equal(sched_memory_ceiling(s), 100 * MB);
+    assert_int_equal(sched_push(s, 1, 0, 1, 90 * MB), 0);
+    assert_int_equal(sched_push(s, 1, 0, 2, 90 * MB), 0);
+    assert_int_equal(sched_push(s, 1, 0, 3, 500 * MB), 0);
+    assert_int_equal(sched_push(s, 1, 0, 4, 10 * MB), 0);
+    assert_int_equal(take_id(s), 1);
+    sched_run r;
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+    assert_int_equal(sched_take_remote(s, 0, &r, NULL, NULL), 0);
+    assert_int_equal(r.run_id, 2);
+    assert_false(r.over_limit);
+    sched_stats st;
+    sched_get_stats(s, &st);
+    assert_int_equal(st.mem_reserved, 90 * MB);
+    sched_remote_workers(s, true);
+    assert_int_equal(sched_memory_ceiling(s), 0);
+    sched_finished(s, 1);
+    /* run 3 (500 MB) is left for a remote worker: a metered taker waits */
+    taker t = {s, 99, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, take_thread, &t);
+    wait_for_memory_waiters(s, 1);
+    assert_int_equal(sched_take_remote(s, 0, &r, NULL, NULL), 0);
+    assert_int_equal(r.run_id, 3);
+    assert_false(r.over_limit);
+    pthread_join(th, NULL);   /* woken by that take: run 4 fits */
+    assert_int_equal(t.rc, 0);
+    assert_int_equal(t.run_id, 4);
+    sched_get_stats(s, &st);
+    assert_int_equal(st.mem_reserved, 10 * MB);
+    sched_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +644,7 @@ int main(void)
         cmocka_unit_test(big_run_is_not_starved),
         cmocka_unit_test(over_limit_run_is_flagged),
         cmocka_unit_test(cancel_and_requeue_keep_accounts),
+        cmocka_unit_test(remote_takes_are_not_metered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -211,16 +211,21 @@ static void logcosh_nested(void **state)
           "\"train\":{\"steps\":2},\"analysis\":{\"hessian\":false}}");
 }
 
-/* 1M parameters: the Hessian workspace and the Lanczos basis at its
- * 64 MiB cap (6 vectors), checkpoints of 8 MB. */
+/* 1M parameters: the Hessian workspace, checkpoints of 8 MB, and Lanczos
+ * both ways: 12 iterations do not fit the default 64 MiB of basis (the
+ * two-pass recurrence, five vectors), 6 fit 100 MiB (the basis stored). */
 static void wide_hessian(void **state)
 {
     (void)state;
     skip_without_counter();
-    check("wide (h 1024), hessian",
+    check("wide (h 1024), lanczos capped",
           "{\"data\":{\"d\":20,\"n\":200,\"n_test\":50},"
           "\"model\":{\"width\":1024},"
-          "\"train\":{\"steps\":2},\"analysis\":{\"lanczos_iters\":60}}");
+          "\"train\":{\"steps\":2},\"analysis\":{\"lanczos_iters\":12}}");
+    check("wide (h 1024), lanczos basis",
+          "{\"data\":{\"d\":20,\"n\":200,\"n_test\":50},"
+          "\"model\":{\"width\":1024},\"train\":{\"steps\":2},"
+          "\"analysis\":{\"lanczos_iters\":6,\"lanczos_memory_mib\":100}}");
 }
 
 static void wide_no_hessian(void **state)

@@ -5,12 +5,14 @@
 # run's sweep point and the estimate in the sentence; starts a run only
 # when its estimate fits beside the running runs' (two big runs never run
 # at once, small ones still run beside one); fails, with the reason, a run
-# queued under a larger limit than the daemon has now; and refuses bad
-# --memory-limit values naming the option.
+# queued under a larger limit than the daemon has now; leaves workers of
+# other machines (TCP) unmetered; and refuses bad --memory-limit values
+# naming the option.
 . "$(dirname "$0")/lib.sh"
 
 MiB=1048576
 ping_field() { rsw --json ping | json_get "$1"; }
+status_is() { [ "$(sq "SELECT group_concat(status) FROM runs WHERE $1")" = "$2" ]; }
 
 # --- the option ---------------------------------------------------------
 
@@ -112,7 +114,7 @@ long="{\"name\": \"long\", \"base\": {\"data\": {\"d\": 5, \"n\": 100}, \"model\
 printf '%s' "$long" | rsw submit - >/dev/null || bail "submit the long run"
 bigjob="{\"name\": \"big\", \"base\": {\"data\": $big, \"train\": {\"steps\": 5}, \"analysis\": {\"hessian\": false}}}"
 printf '%s' "$bigjob" | rsw submit - >/dev/null || bail "submit the big run"
-wait_until 20 test "$(sq "SELECT status FROM runs WHERE job_id = 1")" = running ||
+wait_until 20 status_is "job_id = 1" running ||
     bail "the long run starts"
 stop_daemon
 is "the big run is still queued at shutdown" "$(sq "SELECT status FROM runs WHERE job_id = 2")" "queued"
@@ -125,5 +127,20 @@ case "$err" in *"needs about "*"more than the daemon's memory limit of 64.0 MiB 
     *) not_ok "with the estimate and the limit in its error" "$err" ;; esac
 rsw watch 1 >/dev/null 2>&1
 is "the small run resumed and finished" "$(sq "SELECT status FROM runs WHERE job_id = 1")" "done"
+stop_daemon
+
+# --- workers on other machines are not metered --------------------------
+
+start_daemon tcp --workers 0 --listen 127.0.0.1:0 --memory-limit 64M
+ADDR=$(rsw --json ping | json_get listen)
+printf '%s' "$bigjob" | rsw submit - >/dev/null 2>&1
+is "with --listen a run over the limit is accepted (a worker elsewhere may have the memory)" \
+   "$(sq "SELECT count(*) FROM runs WHERE status = 'queued'")" "1"
+"$RESWEEP_BUILD/resweep-worker" --connect "$ADDR" --token-file "$DB.token" --threads 1 \
+    2>>"$T_DIR/worker.log" &
+T_PIDS="$T_PIDS $!"
+wait_until 60 status_is 1 done
+is "a TCP worker ran it" "$(sq "SELECT status FROM runs")" "done"
+is "reserving nothing on this machine" "$(ping_field memory_reserved)" "0"
 stop_daemon
 is "daemon exits 0" "$?" "0"
