@@ -15,7 +15,7 @@
 /* The default budget: this share of the machine's memory. The other half
  * is for what no estimate counts: the daemon itself (its queue, SQLite's
  * cache, connections), memory that malloc keeps mapped after a run frees
- * it (main.c, tune_malloc), the page cache the database and CSV files
+ * it (memtune.h), the page cache the database and CSV files
  * live in, and every other program on the machine. */
 #define MEMLIMIT_DEFAULT_PERCENT 50
 /* The smallest limit accepted: below it no run fits (the estimate of the
