@@ -43,7 +43,7 @@
 #include "engine.h"
 #include "run_state.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* Page cache per connection, in KiB (strings: they go into PRAGMAs). */
 #define STORE_WRITER_CACHE_KIB "4096"
@@ -98,6 +98,14 @@ void store_rollback(store *s);
 int store_job_insert(store *s, const char *name, int priority,
                      int max_attempts, const char *spec_json, long n_runs,
                      int64_t *job_id, char *err, size_t errlen);
+
+/* A job stored in several transactions (a large submission) is partial
+ * from store_job_partial to store_job_complete: never acknowledged, it is
+ * deleted with its runs by store_job_discard, or at the next
+ * store_recover when the daemon died meanwhile. */
+int store_job_partial(store *s, int64_t job_id, char *err, size_t errlen);
+int store_job_complete(store *s, int64_t job_id, char *err, size_t errlen);
+int store_job_discard(store *s, int64_t job_id, char *err, size_t errlen);
 
 /* A queued run of job_id: the configuration's columns (arch, blocks,
  * unit_depth, width, ...), its canonical JSON, and mem_bytes, its memory

@@ -23,6 +23,17 @@ static const char *const stmt_sql[ST_COUNT] = {
         "INSERT INTO jobs (name, priority, max_attempts, spec, n_runs,"
         " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE job_id = ?1",
+    [ST_JOB_PARTIAL] = "UPDATE jobs SET complete = 0 WHERE job_id = ?1",
+    [ST_JOB_COMPLETE] = "UPDATE jobs SET complete = 1 WHERE job_id = ?1",
+    [ST_JOB_DISCARD_RUNS] =
+        "DELETE FROM runs WHERE job_id = ?1 AND job_id IN"
+        " (SELECT job_id FROM jobs WHERE complete = 0)",
+    [ST_JOB_DISCARD] = "DELETE FROM jobs WHERE job_id = ?1 AND complete = 0",
+    /* Jobs whose submission never finished: never acknowledged. */
+    [ST_RECOVER_PARTIAL_RUNS] =
+        "DELETE FROM runs WHERE job_id IN"
+        " (SELECT job_id FROM jobs WHERE complete = 0)",
+    [ST_RECOVER_PARTIAL] = "DELETE FROM jobs WHERE complete = 0",
     [ST_JOB_COUNTS] =
         "SELECT status, count(*) FROM runs WHERE job_id = ?1 GROUP BY status",
     [ST_JOB_LIST] =

@@ -497,6 +497,35 @@ static int job_step(store *s, enum stmt_id id, int64_t job_id,
     return rc;
 }
 
+static int job_op(store *s, enum stmt_id id, int64_t job_id,
+                  const char *what, char *err, size_t errlen)
+{
+    int rc = op_begin(s, err, errlen);
+    if (rc == 0)
+        rc = job_step(s, id, job_id, NULL, what, err, errlen);
+    return op_end(s, rc, err, errlen);
+}
+
+int store_job_partial(store *s, int64_t job_id, char *err, size_t errlen)
+{
+    return job_op(s, ST_JOB_PARTIAL, job_id, "marking the submission", err,
+                  errlen);
+}
+
+int store_job_complete(store *s, int64_t job_id, char *err, size_t errlen)
+{
+    return job_op(s, ST_JOB_COMPLETE, job_id, "completing the submission",
+                  err, errlen);
+}
+
+int store_job_discard(store *s, int64_t job_id, char *err, size_t errlen)
+{
+    int rc = job_op(s, ST_JOB_DISCARD_RUNS, job_id, "deleting the runs", err,
+                    errlen);
+    return rc < 0 ? rc
+                  : job_op(s, ST_JOB_DISCARD, job_id, "deleting", err, errlen);
+}
+
 int store_job_cancel(store *s, int64_t job_id, long *n, char *err,
                      size_t errlen)
 {
@@ -557,9 +586,15 @@ int store_recover(store *s, long *requeued, long *failed, long *canceled,
     if (rc < 0)
         return rc;
     sqlite3_stmt *st;
+    rc = store__exec(&s->c, ST_RECOVER_PARTIAL_RUNS, err, errlen,
+                     "deleting the runs of unfinished submissions");
+    if (rc == 0)
+        rc = store__exec(&s->c, ST_RECOVER_PARTIAL, err, errlen,
+                         "deleting unfinished submissions");
     /* Cancels first, then failures: what is left running afterwards goes
      * back to the queue. */
-    if ((rc = store__stmt(&s->c, ST_RECOVER_CANCEL, &st, err, errlen)) == 0) {
+    if (rc == 0 &&
+        (rc = store__stmt(&s->c, ST_RECOVER_CANCEL, &st, err, errlen)) == 0) {
         sqlite3_bind_double(st, 1, store__now());
         rc = store__step_done(&s->c, st, err, errlen, "%s",
                               "ending the runs of canceled jobs");
