@@ -133,6 +133,7 @@ typedef struct submit_ctx {
     uint64_t *bytes;      /* each run's memory estimate */
     uint64_t limit;       /* the scheduler's memory ceiling; 0: none */
     int store_rc;
+    jobops_between_fn between;   /* between chunks */
     bool chunked;         /* stored in chunks: partial until the last */
     long since_commit;    /* runs inserted in the open transaction */
 } submit_ctx;
@@ -143,7 +144,7 @@ static int chunk_boundary(submit_ctx *c, char *err, size_t errlen)
     c->since_commit = 0;
     int rc = store_commit(c->w->st, err, errlen);
     if (rc == 0)
-        rc = writer__commit_reports(c->w, err, errlen);
+        rc = c->between(c->w, err, errlen);
     if (rc == 0)
         rc = store_begin(c->w->st, err, errlen);
     return rc;
@@ -241,12 +242,14 @@ static void submitted(writer *w, wreq *r, const submit_ctx *c, long n)
     wev_publish(w);
 }
 
-int jobops_submit(writer *w, wreq *r, char *err, size_t errlen)
+int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
+                  size_t errlen)
 {
     const job_spec *sp = r->u.spec;
     long n = spec_count(sp);
     submit_ctx c = {w, sp, 0, spec_priority(sp), NULL, NULL,
-                    sched_memory_ceiling(w->sc), 0, n > JOBOPS_CHUNK_RUNS, 0};
+                    sched_memory_ceiling(w->sc), 0, between, n > JOBOPS_CHUNK_RUNS,
+                    0};
     c.ids = malloc((size_t)(n > 0 ? n : 1) * sizeof *c.ids);
     c.bytes = malloc((size_t)(n > 0 ? n : 1) * sizeof *c.bytes);
     if (!c.ids || !c.bytes) {

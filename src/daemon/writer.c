@@ -337,6 +337,8 @@ static void done_with(writer *w, wreq *r)
     wreq_free(r);
 }
 
+static int commit_reports(writer *w, char *err, size_t errlen);
+
 /* Works through pending in order. 0 when all is committed, or a fault code
  * with pending still holding the failed group at its head. */
 static int process_pending(writer *w)
@@ -349,7 +351,7 @@ static int process_pending(writer *w)
              * submissions then; this one raced it): it is as good a probe
              * of the disk as any retry. */
             pending_pop(w);
-            int rc = jobops_submit(w, r, err, sizeof err);
+            int rc = jobops_submit(w, r, commit_reports, err, sizeof err);
             done_with(w, r);
             if (rc < 0)
                 return enter_fault(w, rc, err);
@@ -391,7 +393,11 @@ static void take_queue(writer *w)
     w->head = w->tail = NULL;
 }
 
-int writer__commit_reports(writer *w, char *err, size_t errlen)
+/* Between the chunks of a large submission: the run reports queued
+ * meanwhile, up to the first job operation, applied and committed on
+ * their own (jobops_between_fn). On a fault they stay pending for the
+ * store thread's retries. */
+static int commit_reports(writer *w, char *err, size_t errlen)
 {
     pthread_mutex_lock(&w->lock);
     take_queue(w);
