@@ -74,7 +74,7 @@ static int number(const char *opt, const char *arg, double lo, double hi,
     double v = strtod(arg, &end);
     if (errno || !*arg || *end || !(v >= lo && v <= hi) ||
         (integer && v != (double)(long)v))
-        return cli_fail(CLI_USAGE, "%s: must be %s in [%g, %g], got \"%s\"",
+        return cli_fail(CLI_USAGE, "%s: must be %s in [%.15g, %.15g], got \"%s\"",
                         opt, integer ? "an integer" : "a number", lo, hi,
                         arg);
     *out = v;
