@@ -27,31 +27,33 @@ const char cli_slurm_help[] =
     "usage: resweep slurm JOB --tasks N [--time T] [--partition P]\n"
     "                     [--cpus-per-task C] [--sbatch-arg ARG]...\n"
     "                     [--idle-exit S] [--connect HOST:PORT]\n"
-    "                     [--token-file F] [--worker PATH] [--dry-run] [--json]\n"
+    "                     [--token-file F] [--log-dir DIR] [--worker PATH]\n"
+    "                     [--dry-run] [--json]\n"
     "Submits a Slurm job array of N tasks, each running one resweep-worker\n"
     "with C threads (default 1) that leases runs from this daemon, and has\n"
     "the daemon record the Slurm job id with JOB. The daemon must listen on\n"
-    "TCP (resweepd --listen HOST:PORT); the script and the tasks' logs go\n"
-    "into DB.slurm/ beside the database. Workers lease any queued run, in\n"
+    "TCP (resweepd --listen HOST:PORT). Workers lease any queued run, in\n"
     "the queue's order, and leave after S seconds with nothing to run\n"
-    "(default 60; 0: at the walltime).\n"
+    "(default 60; 0: at the walltime). README, \"On a Slurm cluster\".\n"
     "  --time T         walltime, as sbatch takes it (minutes, HH:MM:SS,\n"
     "                   D-HH:MM...); each worker hands its runs back 10% of\n"
     "                   it, at most 5 minutes, before the end\n"
     "  --sbatch-arg ARG one more #SBATCH line, verbatim (--mem=4G...)\n"
     "  --connect A      the address the tasks connect to (default: the\n"
     "                   daemon's --listen, 0.0.0.0 read as this host's name)\n"
-    "  --token-file F   the daemon's token (default DB.token); it must be\n"
-    "                   on a file system the nodes share, as must the worker\n"
+    "  --token-file F   the daemon's token (default DB.token)\n"
+    "  --log-dir DIR    the script and the tasks' logs (default DB.slurm/)\n"
     "  --worker PATH    resweep-worker (default: the one beside resweep)\n"
     "  --dry-run        print the script; submit and record nothing\n"
-    "Global options (--socket) go before the command or after it.\n";
+    "The token, the log directory and the worker must be on a file system\n"
+    "the nodes share. Global options (--socket) go before the command or\n"
+    "after it.\n";
 
 typedef struct slurm_opts {
     long long job;
     long tasks, cpus;
     double idle_exit_s;
-    const char *partition, *time, *connect, *token, *worker;
+    const char *partition, *time, *connect, *token, *worker, *log_dir;
     const char **extra;        /* argv's words, nextra of them */
     int nextra;
     bool dry_run;
@@ -104,6 +106,7 @@ static int option(cli_opts *o, slurm_opts *so, int ch, const char *arg)
     case 'C': so->connect = arg; break;
     case 'T': so->token = arg; break;
     case 'W': so->worker = arg; break;
+    case 'L': so->log_dir = arg; break;
     case 'D': so->dry_run = true; break;
     case 'j': o->json = true; break;
     case 's':
@@ -128,6 +131,7 @@ static int parse(cli_opts *o, int argc, char **argv, slurm_opts *so)
         {"connect", required_argument, NULL, 'C'},
         {"token-file", required_argument, NULL, 'T'},
         {"worker", required_argument, NULL, 'W'},
+        {"log-dir", required_argument, NULL, 'L'},
         {"dry-run", no_argument, NULL, 'D'},
         {"json", no_argument, NULL, 'j'},
         {"socket", required_argument, NULL, 's'},
@@ -395,6 +399,27 @@ typedef struct resolved {
     char log_dir[PATHS_MAX];
 } resolved;
 
+/* --log-dir made absolute (the logs are opened on the nodes), else
+ * DB.slurm beside the daemon's database. It is created at submission. */
+static int resolve_log_dir(const slurm_opts *so, const daemon_facts *df,
+                           char out[PATHS_MAX])
+{
+    char cwd[PATHS_MAX];
+    int n;
+    if (!so->log_dir)
+        n = snprintf(out, PATHS_MAX, "%s.slurm", df->db);
+    else if (so->log_dir[0] == '/')
+        n = snprintf(out, PATHS_MAX, "%s", so->log_dir);
+    else if (getcwd(cwd, sizeof cwd))
+        n = snprintf(out, PATHS_MAX, "%s/%s", cwd, so->log_dir);
+    else
+        return cli_fail(CLI_ERROR, "--log-dir %s: the current directory: %s",
+                        so->log_dir, strerror(errno));
+    if (n >= PATHS_MAX)
+        return cli_fail(CLI_ERROR, "the log directory: path too long");
+    return CLI_OK;
+}
+
 static int resolve(const slurm_opts *so, const daemon_facts *df,
                    resolved *r)
 {
@@ -403,10 +428,9 @@ static int resolve(const slurm_opts *so, const daemon_facts *df,
                                    "not absolute, so the tasks could not "
                                    "find its token or logs: start resweepd "
                                    "with an absolute --db", df->db);
-    if (snprintf(r->log_dir, sizeof r->log_dir, "%s.slurm", df->db) >=
-        (int)sizeof r->log_dir)
-        return cli_fail(CLI_ERROR, "%s.slurm: path too long", df->db);
-    int rc = resolve_connect(so, df, r->connect, sizeof r->connect);
+    int rc = resolve_log_dir(so, df, r->log_dir);
+    if (rc == CLI_OK)
+        rc = resolve_connect(so, df, r->connect, sizeof r->connect);
     if (rc == CLI_OK)
         rc = resolve_token(so, df, r->connect, r->token);
     if (rc == CLI_OK)

@@ -72,6 +72,9 @@ is "the walltime" "$(script_line '#SBATCH --time' "$script")" "#SBATCH --time=10
 is "the partition" "$(script_line '#SBATCH --partition' "$script")" "#SBATCH --partition=debug"
 is "the cpus per task" "$(script_line '#SBATCH --cpus-per-task' "$script")" "#SBATCH --cpus-per-task=3"
 is "logs beside the database" "$(script_line '#SBATCH --output' "$script")" "#SBATCH --output=$DB.slurm/job-$J-%A_%a.out"
+is "--log-dir elsewhere, made absolute" \
+    "$(cd "$T_DIR" && rsw slurm "$J" --tasks 1 --log-dir logs --dry-run 2>/dev/null | grep -m1 '^#SBATCH --output')" \
+    "#SBATCH --output=$(cd "$T_DIR" && pwd -P)/logs/job-$J-%A_%a.out"
 is "extra sbatch arguments, verbatim, in order" "$(grep -E '^#SBATCH --(mem|comment)' <<<"$script" | tr '\n' ' ')" \
     "#SBATCH --mem=100M #SBATCH --comment=a_b "
 is "the #SBATCH lines come before any command" \
@@ -133,7 +136,8 @@ skip_rest() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $1"; exit 0; }
 have_slurm() { command -v slurmctld && command -v slurmd && command -v sbatch && command -v munged; } >/dev/null
 if ! have_slurm; then
     "$top/scripts/deps.sh" slurm >"$T_DIR/deps.log" 2>&1
-    have_slurm || skip_rest "Debian's slurmctld, slurmd, slurm-client and munge could not be installed: $(tail -n 1 "$T_DIR/deps.log")"
+    why=$(tail -n 1 "$T_DIR/deps.log")
+    have_slurm || skip_rest "Debian's slurmctld, slurmd, slurm-client and munge could not be installed (scripts/deps.sh slurm: ${why:-installed, but not on PATH})"
 fi
 
 C="$T_DIR/slurm"
@@ -184,6 +188,8 @@ slurm_down() {
     local p j
     for j in $SJOBS; do scancel "$j" 2>/dev/null; done
     [ -n "$SJOBS" ] && wait_until 30 squeue_empty
+    # slurmd outlives no step of its own: each has a socket in the spool.
+    [ -n "$SLURMD" ] && wait_until 10 no_steps
     # A worker whose step outlived the scancel (its pid is in its log).
     for p in $(cat "$DB".slurm/*.out 2>/dev/null | sed -n 's/.*resweep-worker\[\([0-9]*\)\].*/\1/p' | sort -u); do
         kill -0 "$p" 2>/dev/null && kill -KILL "$p"
@@ -196,6 +202,7 @@ slurm_down() {
 }
 at_exit slurm_down
 squeue_empty() { [ -z "$(squeue -h 2>/dev/null)" ]; }
+no_steps() { ! ls "$C/spool/${H}_"* >/dev/null 2>&1; }
 
 # --force: the socket's directory is inside the test's private (0700)
 # directory, which munged refuses for other users' sake; only root uses it.
