@@ -283,4 +283,20 @@ is "the curve kept the points measured before the hand-back" \
     "$(sq "SELECT count(*) > 0 FROM curves c JOIN runs r USING (run_id) WHERE r.job_id = $J2 AND c.step < $ck")" "1"
 is "both arrays are recorded with the job" "$(sq "SELECT count(*) FROM slurm_jobs WHERE job_id = $J2")" "2"
 wait_until 120 squeue_empty || bail "the last array ends" "$(squeue 2>&1)"
+
+# --- scancel: SIGTERM, and the worker hands its run back ---
+J3=$(printf '{"name": "endless", "base": {"data": {"d": 5, "n": 100}, "model": {"width": 8}, "train": {"steps": 100000000, "lr": 0.01, "tol": 0, "curve_points": 20}, "analysis": {"lanczos_iters": 20}}, "seeds": 1}\n' | submit_job)
+out=$(rsw slurm "$J3" --tasks 1 --time 10 2>>"$T_DIR/slurm.err") || bail "an array to cancel" "$out"
+SJ3=$(sed -n 's/^Slurm job \([0-9]*\):.*/\1/p' <<<"$out")
+SJOBS="$SJOBS $SJ3"
+running() { [ "$(sq "SELECT status FROM runs WHERE job_id = $J3")" = running ]; }
+wait_until 60 running || bail "the run starts on the array's worker" "$(squeue 2>&1)"
+sleep 1
+scancel "$SJ3"
+wait_until 60 squeue_empty || bail "scancel ends the array" "$(squeue 2>&1)"
+is "after scancel the run is queued again, its attempt not used up" "$(sq "SELECT status, attempts FROM runs WHERE job_id = $J3")" "queued|0"
+is "with a checkpoint" "$(sq "SELECT count(*) FROM checkpoints c JOIN runs r USING (run_id) WHERE r.job_id = $J3 AND c.step > 0")" "1"
+grep -q 'info: stopped' "$DB".slurm/job-"$J3"-"$SJ3"_0.out && ok "the worker stopped cleanly" ||
+    not_ok "the worker stopped cleanly" "$(cat "$DB".slurm/job-"$J3"-"$SJ3"_0.out)"
+rsw cancel "$J3" >/dev/null
 stop_daemon
