@@ -135,7 +135,9 @@ static void build(gen *g)
     model_section(g);
     put(g, ", ");
     train_section(g);
-    put(g, ", \"analysis\": {\"lanczos_iters\": %u}}", 1 + pick(g, 20));
+    /* 0 MiB: the two-pass recurrence; 1 MiB stores these small bases */
+    put(g, ", \"analysis\": {\"lanczos_iters\": %u, "
+        "\"lanczos_memory_mib\": %u}}", 1 + pick(g, 20), pick(g, 2));
 }
 
 static double now_s(void)

@@ -30,6 +30,7 @@ struct cJSON;
 #define CONFIG_MAX_STEPS      1000000000L /* training steps */
 #define CONFIG_MAX_CURVE_POINTS 100000
 #define CONFIG_MAX_LANCZOS    1000
+#define CONFIG_MAX_LANCZOS_MIB 1048576    /* MiB of stored Lanczos basis (1 TiB) */
 #define CONFIG_MAX_COMPONENTS 1000        /* mixture components */
 /* Smallest student_t nu: below it the chi-square draw underflows to 0 in
  * most tries (at nu = 1e-300 in all of them, issue 9 §3). */
@@ -106,6 +107,8 @@ typedef struct train_config {
 typedef struct analysis_config {
     bool hessian;                /* "hessian", default true */
     int lanczos_iters;           /* "lanczos_iters", default 60 */
+    int lanczos_memory_mib;      /* "lanczos_memory_mib", default 64: past it
+                                    the basis is not stored (lanczos.h) */
 } analysis_config;
 
 typedef struct run_config {

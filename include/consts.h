@@ -16,4 +16,11 @@
  * readers, the CLI's read-only queries) waits for a lock another holds. */
 #define DB_BUSY_MS 5000
 
+/* A Hessian estimate (docs/theory.md §6.3) is converged when both Ritz
+ * residuals are at most this times max(|hess_min|, |hess_max|), the
+ * estimate of ||H||: the engine sets hess_converged by it and the report
+ * quotes it (schema/002_lanczos_convergence.sql applies it to older rows).
+ * Each extreme is then within a millionth of ||H|| of an eigenvalue. */
+#define LANCZOS_RTOL 1e-6
+
 #endif

@@ -92,12 +92,14 @@ typedef struct run_hooks {
     X(grad_out, grad_out, REAL, "||grad F|| of the output weights w (or u)")  \
     X(grad_v, grad_v, REAL, "||grad F|| of V (or v)")                         \
     X(grad_theta, grad_theta, REAL, "||grad F|| of theta")                    \
-    /* §6.3: NAN when analysis.hessian is false */                             \
+    /* §6.3: NAN (NULL) when analysis.hessian is false */                      \
     X(hess_min, hess_min, REAL, "smallest Hessian eigenvalue (Lanczos)")      \
     X(hess_max, hess_max, REAL, "largest Hessian eigenvalue (Lanczos)")       \
     X(hess_min_res, hess_min_res, REAL, "residual of hess_min")               \
     X(hess_max_res, hess_max_res, REAL, "residual of hess_max")               \
     X(lanczos_iters, lanczos_iters, INT, "Lanczos iterations run")            \
+    X(hess_converged, hess_converged, INT, "1: both residuals within LANCZOS_RTOL of max(|hess_min|, |hess_max|); 0: not, hess_min only bounds the smallest eigenvalue from above") \
+    X(lanczos_capped, lanczos_capped, INT, "1: the basis exceeded analysis.lanczos_memory_mib: two passes, no reorthogonalisation") \
     /* §6.4 */                                                                 \
     X(cert, cert, REAL, "the certificate c - <a, u*> >= gap")                 \
     X(cert_grad, cert_grad, REAL, "gradient-norm bound; NAN where §6.4 gives none") \
@@ -133,7 +135,7 @@ int engine_init(char *err, size_t errlen);
 void engine_blas_describe(char *buf, size_t len);
 
 /* Fills every field with its "not measured" value: NAN, false, 0, and -1
- * for diverged_step. */
+ * for diverged_step, hess_converged and lanczos_capped. */
 void run_result_clear(run_result *r);
 
 /* Runs cfg to the end. Returns 0 with out->status RUN_DONE or RUN_DIVERGED;

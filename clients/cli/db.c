@@ -211,7 +211,7 @@ out:
 static const char results_table_cols[] =
     "run_id, status, arch, blocks, unit_depth, width, activation, loss, "
     "dist, target, d, n, seed, optimizer, lr, steps, train_loss, test_loss, "
-    "lin_loss, gap, cert, grad_norm, hess_min, train_s, error";
+    "lin_loss, gap, cert, grad_norm, hess_min, hess_converged, train_s, error";
 
 int cmd_results(cli_opts *o, int argc, char **argv)
 {

@@ -31,7 +31,6 @@
 #include "report.h"
 
 #define REP_ERR_LEN         (2 * PATHS_MAX + ERR_LEN)
-#define REP_LIST_MAX        50     /* violations listed before "and N more" */
 #define REP_SPEC_MAX        8000   /* bytes of the job spec quoted */
 #define REP_EXTREMES        5      /* best and worst runs listed */
 #define REP_VALUES_SHOWN    8      /* values of a varied column named */
@@ -265,17 +264,23 @@ static void run_read(sqlite3_stmt *st, rep_run *r)
     double *nums[] = {&r->init_loss, &r->train_loss, &r->lin_loss, &r->gap,
                       &r->cert, &r->cert_grad, &r->grad_norm, &r->hess_min,
                       &r->w_norm, &r->regret_lhs, &r->regret_lin,
-                      &r->regret_bound, &r->grad_out, &r->grad_v};
-    for (int i = 0; i < 14; i++)
+                      &r->regret_bound, &r->grad_out, &r->grad_v,
+                      &r->hess_max, &r->hess_min_res, &r->hess_max_res};
+    for (int i = 0; i < 17; i++)
         *nums[i] = col_num(st, 11 + i);
+    int *ints[] = {&r->lanczos_iters, &r->hess_converged, &r->lanczos_capped};
+    for (int i = 0; i < 3; i++)
+        *ints[i] = sqlite3_column_type(st, 28 + i) == SQLITE_NULL
+                       ? -1 : sqlite3_column_int(st, 28 + i);
 }
 
 #define RUN_COLS                                                           \
     "run_id, status, arch, blocks, unit_depth, dist, loss, optimizer, "   \
     "seed, steps, converged, init_loss, train_loss, lin_loss, gap, cert, " \
     "cert_grad, grad_norm, hess_min, w_norm, regret_lhs, regret_lin, "    \
-    "regret_bound, grad_out, grad_v"
-#define RUN_NCOLS 25
+    "regret_bound, grad_out, grad_v, hess_max, hess_min_res, hess_max_res, " \
+    "lanczos_iters, hess_converged, lanczos_capped"
+#define RUN_NCOLS 31
 
 static int load_runs(sqlite3 *db, const char *path, rep_job *j, char *err,
                      size_t errlen)
@@ -394,6 +399,7 @@ typedef struct rep_stats {
     long runs, done, failed, diverged, canceled, pending, converged;
     long gap_n, gap_small, violations, left;
     long sec7_n, sec7_ok;
+    long hess_open;     /* done runs whose Hessian estimate did not converge */
     double mean, q1, median, q3, hess_median, excess_median, bound_median;
     double cert_median;
     const rep_run *best, *worst;
@@ -457,6 +463,10 @@ static void group_stats(const rep_run *const *g, size_t n, double *scratch,
         count_state(s, r);
         s->converged += done && r->converged == 1;
         s->violations += rep_violates(r);
+        /* An unconverged λmin is an upper bound, so a median over it is
+         * one too (order statistics are monotone): it stays in, and the
+         * median is marked. Leaving it out would bias the median. */
+        s->hess_open += rep_hess_open(r);
         if (done && !isnan(r->hess_min))
             hess[nh++] = r->hess_min;
         if (done && r->train_loss < r->init_loss -
@@ -665,14 +675,18 @@ static void extra_row(void *ctx, const rep_run *const *g, size_t n,
     cell_num(t, s->median);
     cell_num(t, s->q3);
     cell_num(t, s->cert_median);
-    cell_num(t, s->hess_median);
+    char med[32];
+    rep_fmt(s->hess_median, med, sizeof med);
+    cell(t, "%s%s", s->hess_open && !isnan(s->hess_median) ? "≤ " : "", med);
+    cell(t, "%ld", s->hess_open);
     cell_count_bold(t, s->violations);
     emit_row(t);
 }
 
 static const char *const extra_headers[] = {
     "runs", "converged", "done/failed/diverged", "left start", "gap q1",
-    "gap median", "gap q3", "median cert", "median λmin", "violations",
+    "gap median", "gap q3", "median cert", "median λmin",
+    "λmin not converged", "violations",
 };
 
 static int extra_table(rep_doc *doc, const rep_job *j, char *err,
@@ -799,6 +813,12 @@ static int overview(rep_doc *doc, const rep_job *j, char *err, size_t errlen)
         rep_buf_printf(&b, "in the %ld done run%s with a certificate, "
                        "gap ≤ cert + 1e-9·(1 + |F|), as docs/theory.md §6.4 "
                        "guarantees.", certs, certs == 1 ? "" : "s");
+    long hopen = count_if(j, rep_hess_open);
+    if (hopen)
+        rep_buf_printf(&b, " %ld Hessian estimate%s did not converge: %s "
+                       "λmin is only an upper bound (Curvature estimates, "
+                       "below).", hopen, hopen == 1 ? "" : "s",
+                       hopen == 1 ? "its" : "their");
     if (j->varies && *j->varies)
         rep_buf_printf(&b, " The job varies%s", j->varies);
     if (j->varies && *j->varies && j->nseeds > 1)
@@ -867,7 +887,9 @@ static void run_list_row(rep_doc *doc, const rep_job *j, const rep_run *r)
     cell_num(&t, r->cert);
     cell_num(&t, r->cert - r->gap);
     cell_num(&t, r->grad_norm);
-    cell_num(&t, r->hess_min);
+    char hmin[40];
+    rep_fmt_hess_min(r, hmin, sizeof hmin);
+    cell(&t, "%s", hmin);
     emit_row(&t);
 }
 
@@ -1074,7 +1096,10 @@ static int tables_section(rep_doc *doc, const rep_job *j, char *err,
                   "final loss is below their initial loss (they moved away "
                   "from the initialisation). `median λmin`: the smallest "
                   "Hessian eigenvalue at the end point; below 0 means the end "
-                  "point is not a local minimum.",
+                  "point is not a local minimum. `λmin not converged`: done "
+                  "runs whose estimate did not converge, so that their λmin "
+                  "is only an upper bound, and the median too (`≤`; see "
+                  "Curvature estimates).",
                   j->vary_dist || j->vary_loss ? ", distributions and losses"
                   : "");
         if ((rc = extra_table(doc, j, err, errlen)) < 0)
@@ -1179,6 +1204,8 @@ static int write_report(rep_doc *doc, sqlite3 *db, const rep_job *j,
         rc = converged_section(doc, j, err, errlen);
     if (rc == 0)
         violations_section(doc, j);
+    if (rc == 0)
+        rep_curvature_section(doc, j);
     if (rc == 0)
         rc = sgd_section(doc, j, err, errlen);
     if (rc == 0)

@@ -4,6 +4,8 @@
  *                 groups its runs and writes the tables and the overview
  *   report_doc.c  one writer for report.md and report.html
  *   report_fig.c  figures drawn by gnuplot, SVG and PNG
+ *   report_hess.c the curvature estimates: converged, capped, what λmin
+ *                 certifies
  *
  * Errors are negative codes with a sentence in an error buffer, like the
  * rest of resweep; cmd_report turns them into exit codes.
@@ -25,6 +27,9 @@
  * rounding. The slack scales with |F| because gap and cert are both
  * differences of O(|F|) numbers. */
 #define REP_VIOLATION_RTOL 1e-9
+
+/* Runs listed (violations, unconverged estimates) before "and N more". */
+#define REP_LIST_MAX 50
 
 /* Curves drawn per (arch, blocks, unit_depth): enough to see the spread,
  * few enough that a 3000-run job gives a readable, small SVG. */
@@ -52,6 +57,10 @@ typedef struct rep_run {
     int converged;      /* 0/1, -1 without a result */
     double init_loss, train_loss, lin_loss, gap, cert, cert_grad;
     double grad_norm, grad_out, grad_v, hess_min, w_norm;
+    double hess_max, hess_min_res, hess_max_res;   /* docs/theory.md §6.3 */
+    int lanczos_iters;  /* -1 without an estimate */
+    int hess_converged; /* 0/1, -1 without an estimate */
+    int lanczos_capped; /* 0/1, -1 without one or from before schema 2 */
     double regret_lhs, regret_lin, regret_bound;
     rep_val *extra;     /* nextra values, inside rep_job.extra_vals */
 } rep_run;
@@ -74,6 +83,14 @@ typedef struct rep_job {
 
 /* True when r is done and gap > cert + 1e-9 (1 + |F|). */
 bool rep_violates(const rep_run *r);
+/* True when r is done with a Hessian estimate that is not known to have
+ * converged: its λmin is then only an upper bound on the smallest
+ * eigenvalue. */
+bool rep_hess_open(const rep_run *r);
+/* r's λmin for a table: the number when its estimate converged, "≤ x"
+ * when it did not (a Rayleigh quotient bounds the smallest eigenvalue
+ * from above), "—" without one. */
+void rep_fmt_hess_min(const rep_run *r, char *buf, size_t len);
 /* "L" or "B×L" label of a run's depth (blocks shown when the job varies
  * them or any run has more than one). */
 void rep_depth_label(const rep_job *j, const rep_run *r, char *buf,
@@ -123,6 +140,14 @@ int rep_doc_figure(rep_doc *d, const char *name, const char *caption,
                    char *err, size_t errlen);
 /* Ends both files; 0, or -EIO when a write failed. Always closes. */
 int rep_doc_close(rep_doc *d, char *err, size_t errlen);
+
+/* --- report_hess.c: the curvature estimates ------------------------- */
+
+/* The section on the Hessian estimates (docs/theory.md §6.3): how many
+ * converged, how many were capped, what λmin does and does not certify,
+ * and the runs whose estimate did not converge. Nothing when no run has
+ * one. */
+void rep_curvature_section(rep_doc *doc, const rep_job *j);
 
 /* --- report_fig.c: gnuplot ------------------------------------------- */
 

@@ -794,13 +794,27 @@ static int fig_hess_gap(fig_out *o, const rep_job *j)
     zero_lines(&body, true, true);
     scatter_terms(&data, &body, j, "H", g_gap, g_hess, 7, "", &terms);
     rep_buf_printf(&body, "\n");
-    int rc = draw(o, "hess_gap", "Smallest Hessian eigenvalue against gap",
-                  "The smallest eigenvalue of the Hessian of F at the end "
-                  "point (Lanczos) against the gap, one point per done run. "
-                  "λmin < 0 (below the dashed line): the end point is not a "
-                  "local minimum, so the theorem does not apply to it; a "
-                  "saddle such as w = 0, V = 0 can sit above the linear "
-                  "predictor.", &data, &body, 1);
+    long open = 0;
+    for (size_t i = 0; i < j->nruns; i++)
+        open += rep_hess_open(&j->runs[i]);
+    rep_buf cap = {0};
+    rep_buf_printf(&cap, "The smallest eigenvalue of the Hessian of F at the "
+                   "end point (Lanczos) against the gap, one point per done "
+                   "run. λmin < 0 (below the dashed line): the end point is "
+                   "not a local minimum, so the theorem does not apply to "
+                   "it; a saddle such as w = 0, V = 0 can sit above the "
+                   "linear predictor.");
+    if (open)
+        rep_buf_printf(&cap, " %ld of the points are estimates that did not "
+                       "converge: for them the smallest eigenvalue is only "
+                       "known to be at most the value drawn (Curvature "
+                       "estimates).", open);
+    int rc = cap.oom ? -ENOMEM
+                     : draw(o, "hess_gap", "Smallest Hessian eigenvalue "
+                            "against gap", cap.p, &data, &body, 1);
+    if (cap.oom)
+        snprintf(o->err, o->errlen, "out of memory drawing hess_gap");
+    rep_buf_free(&cap);
     rep_buf_free(&data);
     rep_buf_free(&body);
     return rc;

@@ -60,6 +60,19 @@ bool rep_violates(const rep_run *r)
            r->gap > r->cert + REP_VIOLATION_RTOL * (1 + fabs(r->train_loss));
 }
 
+bool rep_hess_open(const rep_run *r)
+{
+    return strcmp(r->status, "done") == 0 && !isnan(r->hess_min) &&
+           r->hess_converged != 1;
+}
+
+void rep_fmt_hess_min(const rep_run *r, char *buf, size_t len)
+{
+    char v[32];
+    rep_fmt(r->hess_min, v, sizeof v);
+    snprintf(buf, len, "%s%s", rep_hess_open(r) ? "≤ " : "", v);
+}
+
 int rep_arch_rank(const char *arch)
 {
     static const char *const order[] = {

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "err.h"
 #include "host.h"
 #include "log.h"
+#include "memtune.h"
 #include "paths.h"
 #include "pool.h"
 #include "proto.h"
@@ -295,12 +295,31 @@ typedef struct daemon_state {
     pool *pl;
 } daemon_state;
 
-/* The token exists where TCP or worker processes need one (or where
- * --token-file names it): DB.token by default, created on first use. */
+/* resweep-worker beside this resweepd (the build directory, or BINDIR). */
+static int find_worker_exe(char *buf, size_t len, char *err, size_t errlen)
+{
+    char self[PATHS_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n < 0)
+        return err_set(err, errlen, -errno, "/proc/self/exe: %s", strerror(errno));
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    if (snprintf(buf, len, "%s/resweep-worker", self) >= (int)len)
+        return err_set(err, errlen, -ENAMETOOLONG, "%s: path too long", self);
+    if (access(buf, X_OK) != 0)
+        return err_set(err, errlen, -ENOENT,
+                       "--worker-processes: %s: %s (resweep-worker is "
+                       "installed beside resweepd)", buf, strerror(errno));
+    return 0;
+}
+
+/* The token exists where TCP needs one (or where --token-file names it): DB.token by default, created on first use. */
 static int load_token(options *o, auth_key *key, bool *has, char *err,
                       size_t errlen)
 {
-    if (!o->listen[0] && !o->token[0] && o->worker_processes == 0)
+    if (!o->listen[0] && !o->token[0])
         return 0;
     if (!o->token[0] &&
         snprintf(o->token, sizeof o->token, "%s.token", o->db) >=
@@ -339,14 +358,20 @@ static int start(daemon_state *d, options *o, char *err, size_t errlen)
     sched_limit_active(d->sc, (long)o->workers + SCHED_MAX_UNSTORED);
     auth_key key;
     bool has_key = false;
-    if ((rc = load_token(o, &key, &has_key, err, errlen)) < 0)
+    char worker_exe[PATHS_MAX];
+    if ((rc = load_token(o, &key, &has_key, err, errlen)) < 0 ||
+        (o->worker_processes > 0 &&
+         (rc = find_worker_exe(worker_exe, sizeof worker_exe, err, errlen)) < 0))
         return rc;
     server_config sc = {&d->loop, o->socket,         o->db,
                         o->workers, d->sc,           o->idle_timeout_s,
                         o->frame_timeout_s,
                         o->listen[0] ? o->listen : NULL,
                         has_key ? &key : NULL,
-                        o->lease_timeout_s};
+                        o->lease_timeout_s,
+                        o->worker_processes,
+                        worker_exe,
+                        o->checkpoint_s};
     if ((rc = server_new(&sc, &d->srv, err, errlen)) < 0 ||
         (rc = server_bind(d->srv, err, errlen)) < 0)
         return rc;
@@ -426,22 +451,9 @@ static void stop(daemon_state *d)
     }
 }
 
-/* Every run allocates its workspace and data and frees them at its end,
- * thousands of times an hour. With glibc's defaults, blocks above the
- * (adaptive) mmap threshold come from fresh mappings and freed memory is
- * trimmed back to the kernel, so each run re-faults and re-zeroes its
- * pages: measured, that halved a sweep of tiny runs (7,100 against 12,900
- * runs/min on 2 workers). Keeping freed memory mapped makes resident
- * memory the high-water mark of one run per worker, which stays flat. */
-static void tune_malloc(void)
-{
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-}
-
 int main(int argc, char **argv)
 {
-    tune_malloc();
+    memtune_for_runs();
     options o;
     int prc = parse_options(argc, argv, &o);
     if (prc != 0)

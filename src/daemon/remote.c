@@ -221,6 +221,15 @@ bool remote_lease_expired(remote *rm, double now, rlease *out, rworker *owner)
     return false;
 }
 
+bool remote_lease_pop(remote *rm, rworker *w, rlease *out)
+{
+    if (w->nleases == 0)
+        return false;
+    *out = w->leases[w->nleases - 1];
+    lease_drop(rm, w, w->nleases - 1);
+    return true;
+}
+
 long remote_nleases(const remote *rm)
 {
     return rm->nleases;

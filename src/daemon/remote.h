@@ -84,6 +84,8 @@ void remote_lease_end(remote *rm, rworker *w, int64_t run_id);
  * freed before the next call, so copy what you need). False when none is
  * left. */
 bool remote_lease_expired(remote *rm, double now, rlease *out, rworker *owner);
+/* Removes and returns one of w's leases; false when it holds none. */
+bool remote_lease_pop(remote *rm, rworker *w, rlease *out);
 /* Leases held in all. */
 long remote_nleases(const remote *rm);
 

@@ -47,11 +47,19 @@ int server_new(const server_config *cfg, server **out, char *err,
         s->key = *cfg->key;
         s->has_key = true;
     }
+    s->nprocs = cfg->worker_processes;
+    s->checkpoint_s = cfg->checkpoint_s;
+    if (cfg->worker_exe && !(s->worker_exe = strdup(cfg->worker_exe))) {
+        free(s);
+        return err_set(err, errlen, -ENOMEM, "out of memory");
+    }
     if (cfg->listen_addr && !(s->listen_addr = strdup(cfg->listen_addr))) {
+        free(s->worker_exe);
         free(s);
         return err_set(err, errlen, -ENOMEM, "out of memory");
     }
     if (remote_new(cfg->lease_timeout_s, &s->rm) < 0) {
+        free(s->worker_exe);
         free(s->listen_addr);
         free(s);
         return err_set(err, errlen, -ENOMEM, "out of memory");
@@ -62,6 +70,7 @@ int server_new(const server_config *cfg, server **out, char *err,
         free(s->socket_path);
         free(s->db_path);
         free(s->listen_addr);
+        free(s->worker_exe);
         remote_free(s->rm);
         free(s);
         return err_set(err, errlen, -ENOMEM, "out of memory");
@@ -90,6 +99,11 @@ void server_attach(server *s, writer *w, pool *p, host *hs)
 int server_start(server *s, char *err, size_t errlen)
 {
     int rc = server__listen(s, err, errlen);
+    if (rc == 0 && s->nprocs > 0 &&
+        (rc = procs_new(s->loop, s->nprocs, s->worker_exe, s->socket_path,
+                        s->checkpoint_s, s->rm, s->hs, &s->pr, err,
+                        errlen)) == 0)
+        rc = procs_start(s->pr, err, errlen);
     if (rc < 0)
         return rc;
     uv_timer_start(&s->tick, on_tick, 1000, 1000);
@@ -115,6 +129,8 @@ void server_free(server *s)
     free(s->socket_path);
     free(s->db_path);
     free(s->listen_addr);
+    free(s->worker_exe);
+    procs_free(s->pr);
     remote_free(s->rm);
     free(s);
 }

@@ -71,6 +71,9 @@ typedef struct server_config {
     const char *listen_addr;   /* copied; NULL: no TCP listener */
     const struct auth_key *key;   /* copied; NULL: no token (no TCP) */
     double lease_timeout_s;    /* a remote worker not heard from: its runs requeued */
+    int worker_processes;      /* resweep-worker processes to start (procs.h) */
+    const char *worker_exe;    /* copied: their binary */
+    double checkpoint_s;       /* theirs */
 } server_config;
 
 int server_new(const server_config *cfg, server **out, char *err,

@@ -27,6 +27,7 @@
 
 #include "auth.h"
 #include "host.h"
+#include "procs.h"
 #include "proto.h"
 #include "remote.h"
 #include "server.h"
@@ -126,6 +127,10 @@ struct server {
     auth_key key;
     remote *rm;
     host *hs;
+    procs *pr;                 /* --worker-processes, or NULL */
+    int nprocs;
+    char *worker_exe;
+    double checkpoint_s;
     int nworkers;              /* registered worker connections */
     uv_async_t async;
     uv_timer_t tick, watch_timer, stop_timer;

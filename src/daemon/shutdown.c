@@ -23,6 +23,8 @@ void server__close_handles(server *s)
         server__conn_close(s->conns);
     close_handle((uv_handle_t *)&s->listener);   /* libuv unlinks the socket */
     close_handle((uv_handle_t *)&s->tcp_listener);
+    if (s->pr)
+        procs_close(s->pr);
     close_handle((uv_handle_t *)&s->async);
     close_handle((uv_handle_t *)&s->tick);
     close_handle((uv_handle_t *)&s->watch_timer);
@@ -37,8 +39,9 @@ static void on_stop_tick(uv_timer_t *t)
     double elapsed = server__now() - s->stop_t0;
     int running = s->pl ? pool_running(s->pl) : 0;
     long leased = s->rm ? remote_nleases(s->rm) : 0;
+    int nprocs = s->pr ? procs_alive(s->pr) : 0;
     server__drain_events(s);
-    if ((running > 0 || leased > 0) && elapsed < STOP_WORKERS_S)
+    if ((running > 0 || leased > 0 || nprocs > 0) && elapsed < STOP_WORKERS_S)
         return;
     uv_timer_stop(t);
     if (running > 0)
@@ -70,6 +73,8 @@ void server_shutdown(server *s, const char *why)
              "resume at the next start",
              why);
     sched_stop(s->sc);
+    if (s->pr)
+        procs_stop(s->pr);   /* they hand their runs back, then exit */
     if (s->listening) {
         uv_close((uv_handle_t *)&s->listener, NULL);
         s->listening = false;

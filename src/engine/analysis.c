@@ -102,11 +102,12 @@ static int hess_op(void *ctx, const double *v, double *out)
 }
 
 int analysis_hessian(model *m, const double *theta, enum loss_kind loss,
-                     const double *X, const double *y, int n, int iters,
-                     rng *r, lanczos_result *out, char *err, size_t errlen)
+                     const double *X, const double *y, int n,
+                     const lanczos_opts *opts, rng *r, lanczos_result *out,
+                     char *err, size_t errlen)
 {
     hess_ctx h = {.m = m, .theta = theta, .X = X, .y = y, .loss = loss, .n = n};
-    return lanczos_extremes(model_nparams(m), hess_op, &h, iters, r, out, err,
+    return lanczos_extremes(model_nparams(m), hess_op, &h, opts, r, out, err,
                             errlen);
 }
 
@@ -169,9 +170,13 @@ int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
         goto out;
     }
     if (ac->hessian) {
+        lanczos_opts lo = {
+            .iters = ac->lanczos_iters,
+            .basis_bytes = (size_t)ac->lanczos_memory_mib << 20,
+        };
         lanczos_result lz;
-        rc = analysis_hessian(m, theta, loss, ds->X, ds->y, ds->n,
-                              ac->lanczos_iters, r, &lz, err, errlen);
+        rc = analysis_hessian(m, theta, loss, ds->X, ds->y, ds->n, &lo, r,
+                              &lz, err, errlen);
         if (rc)
             goto out;
         res->hess_min = lz.lmin;
@@ -179,6 +184,8 @@ int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
         res->hess_min_res = lz.res_min;
         res->hess_max_res = lz.res_max;
         res->lanczos_iters = lz.iters;
+        res->hess_converged = lz.converged;
+        res->lanczos_capped = lz.capped;
     }
 out:
     free(grad);

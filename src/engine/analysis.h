@@ -29,10 +29,11 @@ double analysis_cert_grad(const model *m, const double *theta,
                           double *w_norm, double *v_norm);
 
 /* §6.3: extreme Hessian eigenvalues of F at theta by Lanczos on exact
- * Hessian-vector products. */
+ * Hessian-vector products (lanczos.h says what is guaranteed). */
 int analysis_hessian(model *m, const double *theta, enum loss_kind loss,
-                     const double *X, const double *y, int n, int iters,
-                     rng *r, lanczos_result *out, char *err, size_t errlen);
+                     const double *X, const double *y, int n,
+                     const lanczos_opts *opts, rng *r, lanczos_result *out,
+                     char *err, size_t errlen);
 
 /* Everything of §6 at theta into res: train/test losses and 0-1 errors,
  * gradient norms (total and per group), cert, cert_grad, and the Hessian

@@ -73,7 +73,8 @@ void config_defaults(run_config *cfg)
         .schedule = SCHED_CONSTANT, .gamma = 0.1, .step_every = 0,
         .steps = 2000, .batch = 32, .tol = 1e-8, .curve_points = 100,
     };
-    cfg->analysis = (analysis_config){.hessian = true, .lanczos_iters = 60};
+    cfg->analysis = (analysis_config){.hessian = true, .lanczos_iters = 60,
+                                      .lanczos_memory_mib = 64};
 }
 
 void config_free(run_config *cfg)
@@ -134,7 +135,7 @@ enum key_id {
     K_INIT_SCALE,
     K_OPTIMIZER, K_LR, K_THETA_LR, K_SCHEDULE, K_GAMMA, K_STEP_EVERY,
     K_STEPS, K_BATCH, K_TOL, K_CURVE_POINTS,
-    K_HESSIAN, K_LANCZOS_ITERS,
+    K_HESSIAN, K_LANCZOS_ITERS, K_LANCZOS_MEMORY_MIB,
     K_COUNT
 };
 
@@ -211,6 +212,7 @@ static const struct key_def keys[K_COUNT] = {
 
     [K_HESSIAN] = {SEC_ANALYSIS, "hessian", BOOL_AT(analysis.hessian)},
     [K_LANCZOS_ITERS] = {SEC_ANALYSIS, "lanczos_iters", INT_IN(analysis.lanczos_iters, 1, CONFIG_MAX_LANCZOS)},
+    [K_LANCZOS_MEMORY_MIB] = {SEC_ANALYSIS, "lanczos_memory_mib", INT_IN(analysis.lanczos_memory_mib, 0, CONFIG_MAX_LANCZOS_MIB)},
 };
 
 #define FIELD(c, k, type) ((type *)((char *)(c) + keys[k].off))

@@ -33,20 +33,43 @@ void run_result_clear(run_result *r)
     RUN_RESULT_COLUMNS(X)
 #undef X
     r->diverged_step = -1;
+    r->hess_converged = -1;
+    r->lanczos_capped = -1;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h;
 }
 
 /* FNV-1a of the canonical configuration: a checkpoint is only accepted by
- * the configuration that wrote it. */
-static int config_hash(const run_config *cfg, uint64_t *out)
+ * the configuration that wrote it. *legacy is the hash a resweep without
+ * analysis.lanczos_memory_mib (schema 1) wrote for the same configuration,
+ * so that the runs it checkpointed at its shutdown resume after an
+ * upgrade; 0 when there is none. Its canonical form lacked the key, the
+ * last one; and reading that form back gives the default, so only the
+ * default has a legacy hash. */
+static int config_hash(const run_config *cfg, uint64_t *out, uint64_t *legacy)
 {
-    char *json = config_to_json(cfg);
+    char *json = config_to_json(cfg), tail[64];
     if (!json)
         return -ENOMEM;
-    uint64_t h = 1469598103934665603ull;
-    for (const unsigned char *p = (const unsigned char *)json; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
+    *out = fnv1a(json);
+    *legacy = 0;
+    run_config def;
+    config_defaults(&def);
+    snprintf(tail, sizeof tail, ",\"lanczos_memory_mib\":%d}}",
+             def.analysis.lanczos_memory_mib);
+    size_t n = strlen(json), t = strlen(tail);
+    if (cfg->analysis.lanczos_memory_mib == def.analysis.lanczos_memory_mib &&
+        n > t && strcmp(json + n - t, tail) == 0) {
+        strcpy(json + n - t, "}}");
+        *legacy = fnv1a(json);
+    }
     free(json);
-    *out = h;
     return 0;
 }
 
@@ -56,6 +79,7 @@ typedef struct run_env {
     data_gen *gen;
     model *m;
     double *theta, *u_star;
+    uint64_t legacy_hash;   /* see config_hash */
 } run_env;
 
 static void env_free(run_env *e)
@@ -126,9 +150,14 @@ static int start_state(const run_config *cfg, const run_hooks *hooks,
     train_state_begin(st, tc, e->theta);
     if (!hooks || !hooks->resume)
         return 0;
-    return train_state_unpack(st, model_nparams(e->m), tc->config_hash,
-                              hooks->resume->data, hooks->resume->len, err,
-                              errlen);
+    int rc = train_state_unpack(st, model_nparams(e->m), tc->config_hash,
+                                hooks->resume->data, hooks->resume->len, err,
+                                errlen);
+    if (rc && e->legacy_hash)
+        rc = train_state_unpack(st, model_nparams(e->m), e->legacy_hash,
+                                hooks->resume->data, hooks->resume->len, err,
+                                errlen);
+    return rc;
 }
 
 /* A diverged run keeps the loss it reached; no analysis is meaningful. */
@@ -173,7 +202,7 @@ int engine_run(const run_config *cfg, const run_hooks *hooks, run_result *out,
     train_ctx tc = {.cfg = cfg, .m = e.m, .ds = &e.ds, .gen = e.gen,
                     .u_star = e.u_star, .hooks = hooks};
     train_state st;
-    if ((rc = config_hash(cfg, &tc.config_hash)) ||
+    if ((rc = config_hash(cfg, &tc.config_hash, &e.legacy_hash)) ||
         (rc = start_state(cfg, hooks, &tc, &e, &st, err, errlen)) ||
         (rc = train_run(&tc, &st, out, err, errlen)))
         goto out;

@@ -1,11 +1,14 @@
-/* End-point analysis of docs/theory.md §6: Lanczos extremes against LAPACK's dense
- * symmetric eigensolver on networks of at most 200 parameters, and the
+/* End-point analysis of docs/theory.md §6: Lanczos extremes, their
+ * residuals and convergence flag, with the basis stored and capped,
+ * against LAPACK's dense symmetric eigensolver on networks of at most 200
+ * parameters, and the
  * convexity certificate gap <= cert at 1,000 random parameter points
  * across every arch and loss. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,14 +40,13 @@ static void random_data(uint64_t *s, enum loss_kind loss, double *X, double *y,
 }
 
 /* Dense Hessian from n Hessian-vector products with unit vectors, then
- * LAPACK dsyevd: the reference the Lanczos extremes must match. */
-static void dense_extremes(model *m, const double *theta, enum loss_kind loss,
-                           const double *X, const double *y, int n, double *lmin,
-                           double *lmax)
+ * LAPACK dsyevd: all its eigenvalues, ascending, in w (np of them), the
+ * reference the Lanczos extremes and their residuals must match. */
+static void dense_spectrum(model *m, const double *theta, enum loss_kind loss,
+                           const double *X, const double *y, int n, double *w)
 {
     size_t np = model_nparams(m);
     double *H = malloc(sizeof(double) * np * np), *e = calloc(np, sizeof(double));
-    double *w = malloc(sizeof(double) * np);
     for (size_t i = 0; i < np; i++) {
         e[i] = 1;
         assert_int_equal(model_hvp(m, theta, loss, X, y, n, e, H + i * np), 0);
@@ -54,50 +56,185 @@ static void dense_extremes(model *m, const double *theta, enum loss_kind loss,
         for (size_t j = i + 1; j < np; j++)
             H[i * np + j] = H[j * np + i] = 0.5 * (H[i * np + j] + H[j * np + i]);
     assert_int_equal(lapack_syev((int)np, H, w, false), 0);
-    *lmin = w[0];
-    *lmax = w[np - 1];
     free(H);
     free(e);
-    free(w);
 }
 
+/* Distance from l to the nearest of the np eigenvalues w. */
+static double nearest(const double *w, size_t np, double l)
+{
+    double best = INFINITY;
+    for (size_t i = 0; i < np; i++)
+        best = fmin(best, fabs(w[i] - l));
+    return best;
+}
+
+/* The small networks of the dense comparisons: every arch with a loss and
+ * an activation each, at random parameters (case 0..19). */
+typedef struct small_net {
+    model *m;
+    double X[120], y[30], *theta, *w; /* w: the dense spectrum */
+    size_t np;
+    int n;
+    enum loss_kind loss;
+    const char *name;
+} small_net;
+
+static void small_net_new(small_net *t, int c)
+{
+    size_t a = (size_t)c / 4, l = (size_t)c % 4;
+    model_shape s = {.arch = archs[a], .d = 4, .h = 5, .L = 2,
+                     .B = archs[a] == ARCH_DEEP_RESNET ? 2 : 1,
+                     .act = acts[(a + l) % 5]};
+    if (archs[a] == ARCH_LINEAR)
+        s.h = s.L = 0;
+    char err[256];
+    t->m = model_new(&s, 8, err, sizeof err);
+    assert_non_null(t->m);
+    t->np = model_nparams(t->m);
+    assert_true(t->np <= 200);
+    t->n = 30;
+    t->loss = losses[l];
+    t->name = config_arch_name(archs[a]);
+    t->theta = malloc(sizeof(double) * t->np);
+    t->w = malloc(sizeof(double) * t->np);
+    uint64_t st = 1000 + a * 10 + l;
+    random_data(&st, t->loss, t->X, t->y, t->n, 4);
+    tu_fill_normal(&st, t->theta, t->np, 0.5);
+    dense_spectrum(t->m, t->theta, t->loss, t->X, t->y, t->n, t->w);
+}
+
+static void small_net_free(small_net *t)
+{
+    free(t->theta);
+    free(t->w);
+    model_free(t->m);
+}
+
+static void small_net_lanczos(small_net *t, int iters, size_t basis_bytes,
+                              lanczos_result *lz)
+{
+    rng r;
+    rng_init(&r, 42, RNG_ANALYSIS);
+    lanczos_opts o = {.iters = iters, .basis_bytes = basis_bytes};
+    char err[256];
+    if (analysis_hessian(t->m, t->theta, t->loss, t->X, t->y, t->n, &o, &r,
+                         lz, err, sizeof err))
+        fail_msg("%s: %s", t->name, err);
+}
+
+/* Enough iterations, with the basis stored and without (two passes): the
+ * extremes match the dense solver's and are flagged converged. */
 static void lanczos_matches_dense_eigensolver(void **state)
 {
     (void)state;
+    const size_t budgets[] = {SIZE_MAX, 0};
     int checked = 0;
-    for (size_t a = 0; a < 5; a++)
-        for (size_t l = 0; l < 4; l++) {
-            enum activation act = acts[(a + l) % 5];
-            model_shape s = {.arch = archs[a], .d = 4, .h = 5, .L = 2,
-                             .B = archs[a] == ARCH_DEEP_RESNET ? 2 : 1, .act = act};
-            if (archs[a] == ARCH_LINEAR)
-                s.h = s.L = 0;
-            char err[256];
-            model *m = model_new(&s, 8, err, sizeof err);
-            size_t np = model_nparams(m);
-            assert_true(np <= 200);
-            int n = 30;
-            double X[120], y[30], *theta = malloc(sizeof(double) * np);
-            uint64_t st = 1000 + a * 10 + l;
-            random_data(&st, losses[l], X, y, n, 4);
-            tu_fill_normal(&st, theta, np, 0.5);
-            double lmin, lmax;
-            dense_extremes(m, theta, losses[l], X, y, n, &lmin, &lmax);
-            rng r;
-            rng_init(&r, 42, RNG_ANALYSIS);
+    for (int c = 0; c < 20; c++) {
+        small_net t;
+        small_net_new(&t, c);
+        double lmin = t.w[0], lmax = t.w[t.np - 1];
+        double scale = fmax(fabs(lmin), fabs(lmax));
+        for (int b = 0; b < 2; b++) {
             lanczos_result lz;
-            assert_int_equal(analysis_hessian(m, theta, losses[l], X, y, n, 200, &r, &lz, err, sizeof err), 0);
-            double scale = fmax(fabs(lmin), fabs(lmax));
-            if (!(fabs(lz.lmin - lmin) < 1e-6 * scale && fabs(lz.lmax - lmax) < 1e-6 * scale))
-                fail_msg("%s/%s: lanczos [%.10g, %.10g] dense [%.10g, %.10g]",
-                         config_arch_name(archs[a]), config_loss_name(losses[l]),
+            small_net_lanczos(&t, 200, budgets[b], &lz);
+            assert_int_equal(lz.capped, b == 1);
+            if (!(fabs(lz.lmin - lmin) < 1e-6 * scale &&
+                  fabs(lz.lmax - lmax) < 1e-6 * scale))
+                fail_msg("case %d %s%s: lanczos [%.10g, %.10g] dense "
+                         "[%.10g, %.10g]", c, t.name, b ? " (capped)" : "",
                          lz.lmin, lz.lmax, lmin, lmax);
             assert_true(lz.res_min < 1e-6 * scale && lz.res_max < 1e-6 * scale);
+            assert_true(lz.converged);
             checked++;
-            free(theta);
-            model_free(m);
         }
-    assert_int_equal(checked, 20);
+        small_net_free(&t);
+    }
+    assert_int_equal(checked, 40);
+}
+
+/* What lanczos.h promises at any iteration count, converged or not, with
+ * either method: each reported extreme is a Rayleigh quotient (so
+ * lambda_min <= lmin and lmax <= lambda_max), an eigenvalue lies within
+ * its residual, and the converged flag is the stated rule. When the flag
+ * says converged, the true extreme itself is within the residual. The
+ * slack is rounding: the dense Hessian and the products differ in their
+ * last bits. */
+static void residuals_bound_the_true_extremes(void **state)
+{
+    (void)state;
+    const size_t budgets[] = {SIZE_MAX, 0};
+    const int iters[] = {2, 5, 10, 20};
+    int converged = 0, open = 0;
+    for (int c = 0; c < 20; c++) {
+        small_net t;
+        small_net_new(&t, c);
+        double lmin = t.w[0], lmax = t.w[t.np - 1];
+        double slack = 1e-10 * fmax(fabs(lmin), fabs(lmax));
+        for (int b = 0; b < 2; b++)
+            for (int k = 0; k < 4; k++) {
+                lanczos_result lz;
+                small_net_lanczos(&t, iters[k], budgets[b], &lz);
+                const char *how = b ? "capped" : "stored";
+                if (!(lmin <= lz.lmin + slack && lz.lmax <= lmax + slack))
+                    fail_msg("case %d %s %s %d: [%.17g, %.17g] outside the "
+                             "spectrum [%.17g, %.17g]", c, t.name, how,
+                             iters[k], lz.lmin, lz.lmax, lmin, lmax);
+                if (!(nearest(t.w, t.np, lz.lmin) <= lz.res_min + slack &&
+                      nearest(t.w, t.np, lz.lmax) <= lz.res_max + slack))
+                    fail_msg("case %d %s %s %d: no eigenvalue within the "
+                             "residuals", c, t.name, how, iters[k]);
+                double tol = LANCZOS_RTOL * fmax(fabs(lz.lmin), fabs(lz.lmax));
+                assert_int_equal(lz.converged,
+                                 lz.res_min <= tol && lz.res_max <= tol);
+                if (lz.converged &&
+                    !(fabs(lz.lmin - lmin) <= lz.res_min + slack &&
+                      fabs(lz.lmax - lmax) <= lz.res_max + slack))
+                    fail_msg("case %d %s %s %d: converged, but the extremes "
+                             "[%.17g, %.17g] are not within the residuals "
+                             "[%.3g, %.3g] of [%.17g, %.17g]", c, t.name,
+                             how, iters[k], lz.lmin, lz.lmax, lz.res_min,
+                             lz.res_max, lmin, lmax);
+                converged += lz.converged;
+                open += !lz.converged;
+            }
+        small_net_free(&t);
+    }
+    /* both kinds were checked */
+    assert_true(converged > 0 && open > 0);
+}
+
+/* The memory cap (issue 9): a basis that does not fit no longer cuts the
+ * iterations short (the old engine ran 1 of 60 on 16.9M parameters); it
+ * switches to the two-pass recurrence, says so, and its estimate stays
+ * within its residual of the truth. Exactly k vectors fit; one byte less
+ * does not. */
+static void memory_cap_keeps_every_iteration(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 20; c++) {
+        small_net t;
+        small_net_new(&t, c);
+        int k = t.np < 12 ? (int)t.np : 12;
+        size_t fit = (size_t)k * t.np * sizeof(double);
+        lanczos_result a, b, z;
+        small_net_lanczos(&t, k, fit, &a);
+        small_net_lanczos(&t, k, fit - 1, &b);
+        small_net_lanczos(&t, k, 3 * t.np * sizeof(double), &z);
+        assert_false(a.capped);
+        assert_true(b.capped && z.capped);
+        /* the linear model's Krylov space is exhausted early: as many
+         * iterations as with the basis stored, however few */
+        assert_int_equal(b.iters, a.iters);
+        assert_int_equal(z.iters, a.iters);
+        if (archs[c / 4] != ARCH_LINEAR)
+            assert_int_equal(b.iters, k);
+        double slack = 1e-10 * fmax(fabs(t.w[0]), fabs(t.w[t.np - 1]));
+        assert_true(nearest(t.w, t.np, b.lmin) <= b.res_min + slack);
+        assert_true(nearest(t.w, t.np, b.lmax) <= b.res_max + slack);
+        assert_true(t.w[0] <= b.lmin + slack && b.lmax <= t.w[t.np - 1] + slack);
+        small_net_free(&t);
+    }
 }
 
 /* A fixed operator with known spectrum: diag(1..50) in a rotated basis.
@@ -115,9 +252,10 @@ static int diag_apply(void *ctx, const double *v, double *out)
 /* A Hessian's null space exhausts the Krylov space early: diag(0 x 37,
  * 1, 2, 3) has four distinct eigenvalues, so the recurrence must stop
  * after about four steps instead of normalising rounding noise into new
- * directions. (The case that exposed a breakdown test relative to the
- * current row instead of ||A|| is plain/logistic in the dense comparison
- * above: its Hessian's null space is large.) */
+ * directions, with the basis stored or not. (The case that exposed a
+ * breakdown test relative to the current row instead of ||A|| is
+ * plain/logistic in the dense comparison above: its Hessian's null space
+ * is large.) */
 typedef struct lowrank_op { int n; } lowrank_op;
 static int lowrank_apply(void *ctx, const double *v, double *out)
 {
@@ -133,32 +271,49 @@ static int lowrank_apply(void *ctx, const double *v, double *out)
 static void lanczos_stops_at_an_invariant_subspace(void **state)
 {
     (void)state;
-    lowrank_op o = {.n = 40};
-    rng r;
-    rng_init(&r, 3, RNG_ANALYSIS);
-    lanczos_result lz;
-    char err[128];
-    assert_int_equal(lanczos_extremes(40, lowrank_apply, &o, 40, &r, &lz, err, sizeof err), 0);
-    assert_true(lz.iters <= 5);
-    assert_true(fabs(lz.lmin) < 1e-12 && fabs(lz.lmax - 3) < 1e-12);
-    assert_true(lz.res_min < 1e-10 && lz.res_max < 1e-10);
+    for (int b = 0; b < 2; b++) {
+        lowrank_op o = {.n = 40};
+        lanczos_opts lo = {.iters = 40, .basis_bytes = b ? 0 : SIZE_MAX};
+        rng r;
+        rng_init(&r, 3, RNG_ANALYSIS);
+        lanczos_result lz;
+        char err[128];
+        assert_int_equal(lanczos_extremes(40, lowrank_apply, &o, &lo, &r, &lz,
+                                          err, sizeof err), 0);
+        assert_int_equal(lz.capped, b);
+        assert_true(lz.iters <= 5);
+        assert_true(fabs(lz.lmin) < 1e-12 && fabs(lz.lmax - 3) < 1e-12);
+        assert_true(lz.res_min < 1e-10 && lz.res_max < 1e-10);
+        assert_true(lz.converged);
+    }
 }
 
 static void lanczos_reports_true_residuals(void **state)
 {
     (void)state;
-    diag_op o = {.n = 50};
-    rng r;
-    rng_init(&r, 7, RNG_ANALYSIS);
-    lanczos_result lz;
-    char err[128];
-    assert_int_equal(lanczos_extremes(50, diag_apply, &o, 50, &r, &lz, err, sizeof err), 0);
-    assert_true(fabs(lz.lmin - 1) < 1e-10 && fabs(lz.lmax - 50) < 1e-10);
-    assert_true(lz.res_min < 1e-8 && lz.res_max < 1e-8);
-    assert_int_equal(lanczos_extremes(50, diag_apply, &o, 6, &r, &lz, err, sizeof err), 0);
-    assert_int_equal(lz.iters, 6);
-    assert_true(lz.lmin > 1 && lz.lmax < 50);   /* Ritz values lie inside */
-    assert_true(lz.res_min > 1e-3);             /* and are not converged yet */
+    for (int b = 0; b < 2; b++) {
+        diag_op o = {.n = 50};
+        lanczos_opts lo = {.iters = 50, .basis_bytes = b ? 0 : SIZE_MAX};
+        rng r;
+        rng_init(&r, 7, RNG_ANALYSIS);
+        lanczos_result lz;
+        char err[128];
+        assert_int_equal(lanczos_extremes(50, diag_apply, &o, &lo, &r, &lz,
+                                          err, sizeof err), 0);
+        assert_true(fabs(lz.lmin - 1) < 1e-10 && fabs(lz.lmax - 50) < 1e-10);
+        assert_true(lz.res_min < 1e-8 && lz.res_max < 1e-8);
+        assert_true(lz.converged);
+        lo.iters = 6;
+        assert_int_equal(lanczos_extremes(50, diag_apply, &o, &lo, &r, &lz,
+                                          err, sizeof err), 0);
+        assert_int_equal(lz.iters, 6);
+        assert_true(lz.lmin > 1 && lz.lmax < 50);   /* Ritz values lie inside */
+        assert_true(lz.res_min > 1e-3);             /* and are not converged yet */
+        assert_false(lz.converged);
+        /* the true residual: an eigenvalue (an integer) within it */
+        assert_true(fabs(lz.lmin - round(lz.lmin)) <= lz.res_min);
+        assert_true(fabs(lz.lmax - round(lz.lmax)) <= lz.res_max);
+    }
 }
 
 /* docs/theory.md §6.4: gap = F - F_lin* <= cert at every point. */
@@ -243,6 +398,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lanczos_matches_dense_eigensolver),
+        cmocka_unit_test(residuals_bound_the_true_extremes),
+        cmocka_unit_test(memory_cap_keeps_every_iteration),
         cmocka_unit_test(lanczos_reports_true_residuals),
         cmocka_unit_test(lanczos_stops_at_an_invariant_subspace),
         cmocka_unit_test(certificate_bounds_gap_everywhere),

@@ -93,6 +93,7 @@ static void assert_same_config(const run_config *a, const run_config *b)
     assert_int_equal(s->curve_points, t->curve_points);
     assert_int_equal(a->analysis.hessian, b->analysis.hessian);
     assert_int_equal(a->analysis.lanczos_iters, b->analysis.lanczos_iters);
+    assert_int_equal(a->analysis.lanczos_memory_mib, b->analysis.lanczos_memory_mib);
 }
 
 /* Parses text that must be valid. */
@@ -200,6 +201,10 @@ static const struct bad_case bad_cases[] = {
      "analysis.lanczos_iters: must be an integer in [1, 1000], got 0"},
     {"{\"analysis\": {\"lanczos_iters\": 1001}}",
      "analysis.lanczos_iters: must be an integer in [1, 1000], got 1001"},
+    {"{\"analysis\": {\"lanczos_memory_mib\": -1}}",
+     "analysis.lanczos_memory_mib: must be an integer in [0, 1048576], got -1"},
+    {"{\"analysis\": {\"lanczos_memory_mib\": 1048577}}",
+     "analysis.lanczos_memory_mib: must be an integer in [0, 1048576], got 1048577"},
     {"{\"seed\": -1}", "seed: must be an integer in [0, 9007199254740992], got -1"},
     {"{\"seed\": 9007199254740994}",
      "seed: must be an integer in [0, 9007199254740992], got 9007199254740994"},
@@ -381,7 +386,7 @@ static const char *const default_json =
     "\"theta_lr\":null,\"schedule\":\"constant\",\"gamma\":0.1,"
     "\"step_every\":0,\"steps\":2000,\"batch\":32,\"tol\":1e-08,"
     "\"curve_points\":100},\"analysis\":{\"hessian\":true,"
-    "\"lanczos_iters\":60}}";
+    "\"lanczos_iters\":60,\"lanczos_memory_mib\":64}}";
 
 static void empty_object_gives_defaults(void **state)
 {
@@ -398,6 +403,7 @@ static void empty_object_gives_defaults(void **state)
     assert_true(c.train.lr == 0.05);
     assert_true(c.train.theta_lr < 0);
     assert_int_equal(c.analysis.lanczos_iters, 60);
+    assert_int_equal(c.analysis.lanczos_memory_mib, 64);
     char *json = config_to_json(&c);
     assert_non_null(json);
     assert_string_equal(json, default_json);
@@ -449,8 +455,12 @@ static void limits_are_inclusive(void **state)
              "\"arch\": \"linear\"}}", &c);
     parse_ok("{\"model\": {\"arch\": \"deep_resnet\", \"blocks\": 256, "
              "\"width\": 2}, \"train\": {\"steps\": 1000000000, "
-             "\"curve_points\": 100000}, \"analysis\": {\"lanczos_iters\": 1000}}",
+             "\"curve_points\": 100000}, \"analysis\": {\"lanczos_iters\": 1000, "
+             "\"lanczos_memory_mib\": 1048576}}",
              &c);
+    /* 0: never store the Lanczos basis (the two-pass recurrence) */
+    parse_ok("{\"analysis\": {\"lanczos_memory_mib\": 0}}", &c);
+    assert_int_equal(c.analysis.lanczos_memory_mib, 0);
     parse_ok("{\"loss\": \"logistic\", \"data\": {\"flip\": 0.5}}", &c);
     assert_true(c.data.flip == 0.5);
     parse_ok("{\"data\": {\"target\": \"parity\", \"d\": 4, \"parity_k\": 4}}", &c);
@@ -698,6 +708,7 @@ static cJSON *rnd_config(void)
     if (coin())
         cJSON_AddBoolToObject(an, "hessian", coin());
     maybe_num(an, "lanczos_iters", rnd_int(1, 1000));
+    maybe_num(an, "lanczos_memory_mib", rnd_int(0, 1048576));
     return o;
 }
 
@@ -780,7 +791,8 @@ static void key_paths_are_checked(void **state)
     (void)state;
     char err[ERR_LEN];
     const char *ok[] = {"seed", "data", "model.width", "data.x", "train.theta_lr",
-                        "analysis.lanczos_iters", "loss"};
+                        "analysis.lanczos_iters", "analysis.lanczos_memory_mib",
+                        "loss"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         assert_int_equal(config_check_path(ok[i], err, sizeof err), 0);
     assert_int_equal(config_check_path("model.widht", err, sizeof err), -EINVAL);

@@ -1,7 +1,8 @@
 /* engine_run end to end (issue 2): determinism, the §7 regret inequality on
  * random SGD runs, the theorem at work on converged GD runs, the
  * certificate at a converged decoupled run, checkpoints that resume bit for
- * bit, cancellation and divergence. */
+ * bit, cancellation and divergence, and the Hessian estimate's memory cap
+ * and convergence flags (issue 9). */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 
 #include "blas.h"
 #include "config.h"
+#include "consts.h"
 #include "engine.h"
 #include "testutil.h"
 
@@ -242,6 +244,53 @@ static void resume_is_bit_identical(void **state)
     }
 }
 
+/* A run suspended by a resweep from before analysis.lanczos_memory_mib
+ * resumes after the upgrade: its checkpoint carries the hash of the
+ * canonical form without that key (SIGTERM checkpoints every running run,
+ * so this is the normal upgrade). With another value of the key, which no
+ * such resweep could have run, it is refused. */
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h;
+}
+
+static void checkpoint_from_before_the_memory_key_resumes(void **state)
+{
+    (void)state;
+    run_config c = base_config();
+    c.train.steps = 300;
+    run_result a = run_ok(&c, NULL);
+    recorder part = {.suspend_at = 137};
+    run_hooks hp = {.ctx = &part, .checkpoint = rec_checkpoint, .poll = rec_poll};
+    run_result b;
+    char err[256];
+    assert_int_equal(engine_run(&c, &hp, &b, err, sizeof err), ENGINE_ESUSPENDED);
+    /* rewrite the checkpoint's configuration hash as the old resweep's */
+    char *json = config_to_json(&c);
+    const char *tail = ",\"lanczos_memory_mib\":64}}";
+    size_t n = strlen(json);
+    assert_string_equal(json + n - strlen(tail), tail);
+    uint64_t now = fnv1a(json);
+    strcpy(json + n - strlen(tail), "}}");
+    assert_null(strstr(json, "lanczos_memory_mib"));
+    uint64_t old = fnv1a(json);
+    free(json);
+    unsigned char *at = memmem(part.ckpt, part.ckpt_len, &now, sizeof now);
+    assert_non_null(at);
+    memcpy(at, &old, sizeof old);
+    checkpoint ck = {.data = part.ckpt, .len = part.ckpt_len, .step = part.ckpt_step};
+    run_hooks hr = {.resume = &ck};
+    run_result r = run_ok(&c, &hr);
+    assert_same_numbers(&a, &r);
+    c.analysis.lanczos_memory_mib = 1;
+    assert_int_equal(engine_run(&c, &hr, &r, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "another configuration"));
+    free(part.ckpt);
+}
+
 static void periodic_checkpoints_are_handed_over(void **state)
 {
     (void)state;
@@ -296,6 +345,60 @@ static void divergence_is_a_result_not_a_crash(void **state)
     assert_true(r.diverged_step >= 0 && r.diverged_step < 200);
 }
 
+/* Issue 9: the Lanczos basis of 60 iterations on 168,810 parameters (81
+ * MB) passes the default 64 MiB. The engine used to cut the iterations to
+ * what fitted (48 here; 1 of 60 at 16.9M parameters) and say nothing; now
+ * every iteration runs, without the basis, and the result says so. */
+static void hessian_estimate_is_never_cut_short(void **state)
+{
+    (void)state;
+    run_config c;
+    config_defaults(&c);
+    c.data.d = 10;
+    c.data.n = 20;
+    c.data.n_test = 0;
+    c.model.width = 400;
+    c.train.steps = 0;
+    run_result r = run_ok(&c, NULL);
+    assert_int_equal(r.n_params, 168810);
+    assert_true((size_t)60 * 168810 * sizeof(double) >
+                (size_t)c.analysis.lanczos_memory_mib << 20);
+    assert_int_equal(r.lanczos_iters, 60);
+    assert_int_equal(r.lanczos_capped, 1);
+    double tol = LANCZOS_RTOL * fmax(fabs(r.hess_min), fabs(r.hess_max));
+    assert_int_equal(r.hess_converged,
+                     r.hess_min_res <= tol && r.hess_max_res <= tol);
+    assert_true(r.hess_min <= r.hess_max);
+}
+
+/* analysis.lanczos_memory_mib decides the method, and the result records
+ * it; a run without the estimate has neither flag (NULL in the store). */
+static void lanczos_memory_key_decides_the_method(void **state)
+{
+    (void)state;
+    run_config c = base_config();
+    run_result a = run_ok(&c, NULL);
+    c.analysis.lanczos_memory_mib = 0;
+    run_result b = run_ok(&c, NULL);
+    assert_int_equal(a.lanczos_capped, 0);
+    assert_int_equal(b.lanczos_capped, 1);
+    assert_int_equal(a.lanczos_iters, 20);
+    assert_int_equal(b.lanczos_iters, 20);
+    for (int i = 0; i < 2; i++) {
+        const run_result *r = i ? &b : &a;
+        double tol = LANCZOS_RTOL * fmax(fabs(r->hess_min), fabs(r->hess_max));
+        assert_int_equal(r->hess_converged,
+                         r->hess_min_res <= tol && r->hess_max_res <= tol);
+    }
+    /* the training is the same; only the estimate's method differs */
+    assert_true(a.train_loss == b.train_loss);
+    c.analysis.hessian = false;
+    run_result n = run_ok(&c, NULL);
+    assert_true(isnan(n.hess_min) && isnan(n.hess_min_res));
+    assert_int_equal(n.hess_converged, -1);
+    assert_int_equal(n.lanczos_capped, -1);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -311,10 +414,13 @@ int main(void)
         cmocka_unit_test(theorem_holds_at_converged_resnet),
         cmocka_unit_test(certificate_vanishes_at_converged_decoupled),
         cmocka_unit_test(resume_is_bit_identical),
+        cmocka_unit_test(checkpoint_from_before_the_memory_key_resumes),
         cmocka_unit_test(periodic_checkpoints_are_handed_over),
         cmocka_unit_test(cancel_stops_the_run),
         cmocka_unit_test(curves_are_log_spaced_with_the_last_step),
         cmocka_unit_test(divergence_is_a_result_not_a_crash),
+        cmocka_unit_test(hessian_estimate_is_never_cut_short),
+        cmocka_unit_test(lanczos_memory_key_decides_the_method),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

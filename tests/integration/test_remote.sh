@@ -150,3 +150,8 @@ is "all four done" "$(sq "SELECT count(*) FROM runs WHERE job_id = $J AND status
     not_ok "nothing lost or doubled: bit-identical to the threads'" "$(diff <(dump "$DB" "$J") <(dump "$LOCALDB" 3) | head -5)"
 stop_daemon
 is "daemon exits 0" "$?" "0"
+# A worker whose daemon is gone for good leaves after --idle-exit.
+t0=$(date +%s)
+timeout 30 "$WORKER" --connect "$ADDR" --token-file "$DB.token" --threads 1 --idle-exit 1 2>/dev/null
+is "with the daemon gone, --idle-exit 1 still ends the worker (exit 0)" "$?" "0"
+[ $(( $(date +%s) - t0 )) -le 10 ] && ok "within 10 s" || not_ok "within 10 s"

@@ -1,7 +1,8 @@
 #!/bin/bash
-# resweep report (issue 6): reports of two small finished jobs made by the
-# real daemon and CLI — a GD sweep over arch x depth x dist and an SGD sweep
-# (docs/theory.md §7). Checks that the figures that apply, and only those, exist
+# resweep report (issue 6): reports of small finished jobs made by the
+# real daemon and CLI — a GD sweep over arch x depth x dist, an SGD sweep
+# (docs/theory.md §7), and Hessian estimates that cannot converge, capped
+# (issue 9). Checks that the figures that apply, and only those, exist
 # as valid SVG and PNG files; that the HTML page is self-contained; that
 # the Markdown tables' numbers equal the gap_summary view's and SQL's; and
 # that each error reaches the user as a sentence with exit status 1 (2 for
@@ -189,6 +190,49 @@ is "no dist column where the job has one dist (job 2)" \
    "$(grep -c '^| arch | L | dist' "$T_DIR/r2/report.md")" "0"
 is "a dist column where the job varies it (job 1)" \
    "$(grep -c '^| arch | L | dist' "$T_DIR/r1/report.md")" "1"
+
+# --- the curvature estimates (issue 9) --------------------------------------
+
+# Job 3: three iterations cannot converge, and with lanczos_memory_mib 0
+# no basis is stored: the columns say so, and the report flags both runs.
+cat >"$T_DIR/lz.json" <<'JSON'
+{"name": "report-lanczos",
+ "base": {"data": {"d": 5, "n": 100, "n_test": 0}, "model": {"width": 8},
+          "train": {"steps": 50},
+          "analysis": {"lanczos_iters": 3, "lanczos_memory_mib": 0}},
+ "seeds": 2}
+JSON
+rsw submit "$T_DIR/lz.json" --wait >/dev/null 2>&1 || bail "job 3 (capped Lanczos) runs to the end"
+is "job 3: capped, not converged, every iteration run, as the columns say" \
+   "$(sq "SELECT group_concat(lanczos_capped || '/' || hess_converged || '/' || lanczos_iters) FROM run_results WHERE job_id = 3")" \
+   "1/0/3,1/0/3"
+report_ok 3 "$T_DIR/r3"
+# The curvature section's sentences, one line.
+curvature() { awk '/^## Curvature estimates/ { on = 1; next } /^## / { on = 0 } on' "$1/report.md" | tr '\n' ' '; }
+c3=$(curvature "$T_DIR/r3")
+case "$c3" in *"**0 converged**"*"**2 did not**"*"2 were capped"*) ok "job 3: the report counts 0 converged, 2 not, 2 capped" ;;
+    *) not_ok "job 3: the report counts 0 converged, 2 not, 2 capped" "$c3" ;; esac
+md_table "$T_DIR/r3/report.md" "Estimates that did not converge" >"$T_DIR/md3"
+is "job 3: both runs listed as not converged" "$(wc -l <"$T_DIR/md3")" "2"
+is "job 3: their λmin written as an upper bound, 'capped' yes" \
+   "$(awk -F'|' '$5 ~ /^≤ / && $10 == "yes"' "$T_DIR/md3" | wc -l)" "2"
+sed 's/≤ //' "$T_DIR/md3" >"$T_DIR/md3n"
+sq "SELECT run_id, arch, unit_depth, seed, printf('%.17g', hess_min), printf('%.17g', hess_min_res),
+           printf('%.17g', hess_max), printf('%.17g', hess_max_res), lanczos_iters, 'yes'
+      FROM run_results WHERE job_id = 3 ORDER BY run_id" >"$T_DIR/sql3"
+same_rows "job 3: the listed estimates equal run_results'" "$T_DIR/md3n" "$T_DIR/sql3"
+case "$(grep -m1 '^Job 3 has' "$T_DIR/r3/report.md")" in
+    *"2 Hessian estimates did not converge"*) ok "job 3: the overview says the estimates did not converge" ;;
+    *) not_ok "job 3: the overview says the estimates did not converge" "$(grep -m1 '^Job 3 has' "$T_DIR/r3/report.md")" ;; esac
+# Job 1 stores its bases (20 iterations of at most 106 parameters): its
+# counts equal SQL's.
+c1=$(curvature "$T_DIR/r1")
+want=$(sq "SELECT '**' || sum(hess_converged = 1) || ' converged**' || char(10) || '**' || sum(hess_converged = 0) || ' did not**'
+             FROM run_results WHERE job_id = 1 AND status = 'done' AND hess_min IS NOT NULL")
+conv=${want%%$'\n'*}; notc=${want#*$'\n'}
+case "$c1" in *"$conv"*"$notc"*) ok "job 1: converged and unconverged counts equal SQL's ($conv, $notc)" ;;
+    *) not_ok "job 1: converged and unconverged counts equal SQL's" "got: $c1 want: $want" ;; esac
+is "job 1: no estimate capped" "$(sq "SELECT count(*) FROM run_results WHERE job_id = 1 AND lanczos_capped != 0")" "0"
 
 # --- defaults and errors ---------------------------------------------------
 

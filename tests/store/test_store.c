@@ -1,4 +1,4 @@
-/* The store (src/store/, schema/001_init.sql): opening and migrating,
+/* The store (src/store/, schema/): opening and migrating (from version 1 too),
  * transactions, the run state machine, NaN as NULL, the views, curves,
  * checkpoints, recovery after a real kill -9, the queue order, readers
  * beside the writer, the WAL checkpoint, and count-based fault injection.
@@ -245,6 +245,8 @@ static void result_fill(run_result *r, double base)
     r->d = 11;
     r->separable = true;
     r->lanczos_iters = 42;
+    r->hess_converged = 1;
+    r->lanczos_capped = 0;
     double *fields[] = {
         &r->init_loss, &r->train_loss, &r->test_loss, &r->lin_loss,
         &r->lin_test_loss, &r->gap, &r->err01, &r->test_err01,
@@ -438,6 +440,75 @@ static void concurrent_first_open(void **state)
     assert_int_equal(q_int(f, "SELECT count(*) FROM schema_version"),
                      (long long)schema_migration_count);
     assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), N);
+}
+
+/* A database of schema version 1, with a done run whose Hessian estimate
+ * converged, one cut short to a single iteration (hess_min = hess_max, the
+ * issue 9 case) and one without an estimate: the migration to version 2
+ * adds the columns, gives the old rows their verdict from their stored
+ * residuals by the engine's rule, and leaves lanczos_capped unknown. */
+static void version_1_database_migrates(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);                      /* creates the directory */
+    store_close(f->s);
+    f->s = NULL;
+    remove(f->db);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(schema_migrations[0].version, 1);
+    if (sqlite3_exec(db, schema_migrations[0].sql, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("001: %s", sqlite3_errmsg(db));
+    const char *rows =
+        "INSERT INTO schema_version VALUES (1, 0);"
+        "INSERT INTO jobs (job_id, n_runs, created_at) VALUES (1, 3, 0);"
+        "INSERT INTO runs (run_id, job_id, idx, status, arch, blocks,"
+        " unit_depth, width, activation, init, gain, init_scale, loss,"
+        " source, intercept, stream, optimizer, lr, schedule, steps, batch,"
+        " tol, seed, config)"
+        " SELECT i, 1, i, 'done', 'resnet', 1, 2, 16, 'relu', 'he', 1, 0.01,"
+        " 'squared', 'synthetic', 0, 0, 'gd', 0.05, 'constant', 10, 32,"
+        " 1e-8, 0, '{}' FROM (SELECT 1 AS i UNION SELECT 2 UNION SELECT 3);"
+        "INSERT INTO results (run_id, hess_min, hess_max, hess_min_res,"
+        " hess_max_res, lanczos_iters) VALUES"
+        " (1, -0.5, 10, 1e-9, 2e-9, 60), (2, 3, 3, 2, 2, 1),"
+        " (3, NULL, NULL, NULL, NULL, NULL);";
+    if (sqlite3_exec(db, rows, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("v1 rows: %s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    fx_open(f);
+    assert_int_equal(q_int(f, "SELECT max(version) FROM schema_version"),
+                     STORE_SCHEMA_VERSION);
+    assert_string_equal(q_text(f, "SELECT group_concat(coalesce("
+                                  "hess_converged, 'null'), ',') FROM (SELECT"
+                                  " hess_converged FROM run_results ORDER BY"
+                                  " run_id)"), "1,0,null");
+    assert_int_equal(q_int(f, "SELECT count(*) FROM run_results WHERE"
+                              " lanczos_capped IS NULL"), 3);
+    /* the read-back of an old row: unknown is -1 */
+    enum run_state st;
+    bool has;
+    run_result back;
+    OK(store_result_get(f->s, 2, &st, &back, &has, f->err, sizeof f->err));
+    assert_true(has);
+    assert_int_equal(back.hess_converged, 0);
+    assert_int_equal(back.lanczos_capped, -1);
+    assert_integrity_ok(f);
+}
+
+/* The results table has exactly the columns of engine.h's list (and
+ * run_id), so an X-macro entry without its migration fails here. */
+static void results_columns_follow_the_list(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    size_t n = store__result_ncols();
+    assert_int_equal(q_int(f, "SELECT count(*) FROM pragma_table_info("
+                              "'results') WHERE name != 'run_id'"), (long long)n);
+    for (size_t i = 0; i < n; i++)
+        if (q_int(f, "SELECT count(*) FROM pragma_table_info('results')"
+                     " WHERE name = '%s'", store__result_col(i)) != 1)
+            fail_msg("results has no column %s", store__result_col(i));
 }
 
 static void newer_schema_refused(void **state)
@@ -850,6 +921,8 @@ static void nan_stored_as_null(void **state)
     res.cert_grad = NAN;
     res.diverged_step = -1;
     res.lanczos_iters = -1;
+    res.hess_converged = -1;
+    res.lanczos_capped = -1;
     OK(store_run_start(f->s, run, f->err, sizeof f->err));
     OK(store_run_finish(f->s, run, RUN_STATE_DONE, &res, NULL, f->err,
                         sizeof f->err));
@@ -860,6 +933,8 @@ static void nan_stored_as_null(void **state)
     assert_string_equal(q_text(f, TYPE("cert_grad")), "null");
     assert_string_equal(q_text(f, TYPE("diverged_step")), "null");
     assert_string_equal(q_text(f, TYPE("lanczos_iters")), "null");
+    assert_string_equal(q_text(f, TYPE("hess_converged")), "null");
+    assert_string_equal(q_text(f, TYPE("lanczos_capped")), "null");
     assert_string_equal(q_text(f, TYPE("train_loss")), "real");
     assert_string_equal(q_text(f, TYPE("hess_max")), "real");
 #undef TYPE
@@ -873,6 +948,8 @@ static void nan_stored_as_null(void **state)
     assert_true(isnan(back.test_loss) && isnan(back.hess_min));
     assert_int_equal(back.diverged_step, -1);
     assert_int_equal(back.lanczos_iters, -1);
+    assert_int_equal(back.hess_converged, -1);
+    assert_int_equal(back.lanczos_capped, -1);
     assert_true(back.train_loss == res.train_loss);
 
     /* curve points too */
@@ -913,7 +990,7 @@ static void result_round_trip(void **state)
     EQ(lin_err01); EQ(lin_test_err01); EQ(separable); EQ(lin_grad_norm);
     EQ(u_norm); EQ(grad_norm); EQ(grad_out); EQ(grad_v); EQ(grad_theta);
     EQ(hess_min); EQ(hess_max); EQ(hess_min_res); EQ(hess_max_res);
-    EQ(lanczos_iters); EQ(cert); EQ(cert_grad); EQ(w_norm); EQ(v_norm);
+    EQ(lanczos_iters); EQ(hess_converged); EQ(lanczos_capped); EQ(cert); EQ(cert_grad); EQ(w_norm); EQ(v_norm);
     EQ(regret_lhs); EQ(regret_lin); EQ(regret_dist); EQ(regret_grad);
     EQ(regret_bound); EQ(train_s); EQ(analysis_s); EQ(total_s);
 #undef EQ
@@ -924,6 +1001,9 @@ static void result_round_trip(void **state)
                           " %lld", (long long)run[0]) == a.hess_max);
     assert_true(q_real(f, "SELECT train_s FROM run_results WHERE run_id ="
                           " %lld", (long long)run[0]) == a.train_s);
+    assert_int_equal(q_int(f, "SELECT hess_converged * 10 + lanczos_capped"
+                              " FROM run_results WHERE run_id = %lld",
+                           (long long)run[0]), 10);
 
     /* A queued run has no result: the "not measured" values. */
     OK(store_reader_result(rd, run[1], &st, &b, &has, f->err, sizeof f->err));
@@ -1768,6 +1848,8 @@ int main(void)
         T(missing_migration_applied_below_a_recorded_one),
         T(unknown_migration_refused),
         T(slurm_record),
+        T(version_1_database_migrates),
+        T(results_columns_follow_the_list),
         T(sync_setting),
         T(job_and_runs_in_one_transaction),
         T(run_columns_match_config),
