@@ -145,4 +145,21 @@ void run_result_clear(run_result *r);
 int engine_run(const run_config *cfg, const run_hooks *hooks, run_result *out,
                char *err, size_t errlen);
 
+/* A run's peak memory in bytes, estimated from its configuration before
+ * it runs, for admitting runs under a memory budget (issue 9): an upper
+ * bound on what engine_run(cfg) allocates at its peak (data, linear fit,
+ * model and training buffers, the Hessian's workspace and Lanczos basis)
+ * plus what a worker holds for the run (the configuration's text, its
+ * parsed inline arrays and parse tree, copies of its checkpoint) plus
+ * ENGINE_ESTIMATE_BASE_BYTES. Tested to be at least what a run uses and
+ * at most twice that plus the base (tests/engine/test_estimate.c).
+ *
+ * Synthetic and inline sizes come from the configuration. A CSV file is
+ * measured: its header and its lines, read without parsing (one pass over
+ * the file, repeated only when the file changes); a file that cannot be
+ * read counts as empty, since the run will fail on it. cfg is a parsed,
+ * valid configuration. Thread-safe. */
+#define ENGINE_ESTIMATE_BASE_BYTES ((size_t)4 << 20)
+size_t engine_estimate_bytes(const run_config *cfg);
+
 #endif

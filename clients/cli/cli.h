@@ -64,6 +64,7 @@ long cli_lnum(const struct cJSON *o, const char *key);
 const char *cli_str(const struct cJSON *o, const char *key);
 void cli_fmt_duration(double s, char *buf, size_t len);   /* "m:ss", "h:mm:ss", "--:--" */
 void cli_fmt_rate(double r, char *buf, size_t len);
+void cli_fmt_bytes(double b, char *buf, size_t len);      /* "7.2 GiB", "-" for NAN */
 void cli_fmt_time(double unix_s, char *buf, size_t len);  /* local time, "-" for NAN */
 /* The exit code of an ended job (the codes above). */
 int cli_job_exit_code(const struct cJSON *job);

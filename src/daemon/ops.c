@@ -119,6 +119,11 @@ static void op_ping(const request *rq)
     cJSON_AddNumberToObject(r, "jobs", (double)s->njobs);
     cJSON_AddNumberToObject(r, "queued", (double)st.queued);
     cJSON_AddNumberToObject(r, "running", (double)st.active);
+    if (st.mem_limit)
+        cJSON_AddNumberToObject(r, "memory_limit", (double)st.mem_limit);
+    else
+        cJSON_AddNullToObject(r, "memory_limit");
+    cJSON_AddNumberToObject(r, "memory_reserved", (double)st.mem_reserved);
     server__send(rq->c, r);
 }
 
@@ -227,7 +232,7 @@ static void op_retry(const request *rq)
 }
 
 /* `resweep slurm` submitted a job array for the job: the daemon, the
- * database's only writer, records it (schema/004_slurm.sql). */
+ * database's only writer, records it (schema/005_slurm.sql). */
 static void op_slurm_record(const request *rq)
 {
     server *s = rq->c->srv;

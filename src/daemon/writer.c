@@ -393,6 +393,43 @@ static int process_pending(writer *w)
     return 0;
 }
 
+/* The requests posted since the store thread last looked, onto pending.
+ * Lock held. */
+static void take_queue(writer *w)
+{
+    if (!w->head)
+        return;
+    if (w->pending_tail)
+        w->pending_tail->next = w->head;
+    else
+        w->pending = w->head;
+    w->pending_tail = w->tail;
+    w->head = w->tail = NULL;
+}
+
+int writer__commit_reports(writer *w, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&w->lock);
+    take_queue(w);
+    pthread_mutex_unlock(&w->lock);
+    wreq *stop = w->pending;
+    for (int n = 0; stop && is_report(stop) && n < WRITER_MAX_GROUP; n++)
+        stop = stop->next;
+    if (stop == w->pending)
+        return 0;
+    int rc = apply_group(w, w->pending, stop, err, errlen);
+    if (rc < 0)
+        return rc;
+    w->wal_dirty = true;
+    while (w->pending != stop) {
+        wreq *q = pending_pop(w);
+        after_commit(w, q);
+        done_with(w, q);
+    }
+    wev_publish(w);
+    return 0;
+}
+
 /* In the fault state, reads are still answered. */
 static void serve_reads(writer *w)
 {
@@ -456,14 +493,7 @@ static void *writer_main(void *arg)
     double deadline = 0;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        if (w->head) {
-            if (w->pending_tail)
-                w->pending_tail->next = w->head;
-            else
-                w->pending = w->head;
-            w->pending_tail = w->tail;
-            w->head = w->tail = NULL;
-        }
+        take_queue(w);
         bool stopping = w->stopping;
         if (stopping && deadline == 0) {
             deadline = now_s() + w->grace_s;

@@ -119,6 +119,13 @@ void wev_discard(writer *w);
  * fault code with its sentence in err; either way the client hears back
  * through an event. */
 int jobops_submit(writer *w, wreq *r, char *err, size_t errlen);
+
+/* Between the chunks of a large submission (no transaction open): the run
+ * reports queued meanwhile, up to the first job operation, applied and
+ * committed on their own, so other jobs' results do not wait for the
+ * whole submission (issue 9 §5). 0, or a fault code with err (the reports
+ * stay pending for the store thread's retries). */
+int writer__commit_reports(writer *w, char *err, size_t errlen);
 /* CANCEL, RETRY or SLURM inside the group's transaction; the outcome
  * goes into r->rc. Returns r->rc. */
 int jobops_apply(writer *w, wreq *r, char *err, size_t errlen);

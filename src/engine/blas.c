@@ -291,3 +291,56 @@ int lapack_singular_values(int m, int n, double *A, double *s)
     free(work);
     return info;
 }
+
+/* ---- workspace sizes (blas.h), from LAPACK's documented formulas ---- */
+
+/* dgelsd's NLVL: levels of the divide and conquer tree, SMLSIZ 25. */
+static size_t gelsd_levels(size_t mn)
+{
+    size_t lv = 0;
+    for (size_t q = mn / 26; q >= 1; q /= 2)
+        lv++;
+    return lv;
+}
+
+/* The copy Ac and s, dgelsd's work and iwork. Its optimal work is the
+ * largest of several terms; their sum bounds it. Past MNTHR = 1.6 MINMN
+ * rows (or columns) it factors first (QR or LQ) and works on the MINMN
+ * square: MINMN^2 + 4 MINMN + 3 MINMN NB + WLALSD; else it works on the
+ * whole matrix: 3 MINMN + (M + N) NB + WLALSD. iwork is
+ * 3 MINMN NLVL + 11 MINMN ints. */
+size_t lapack_gelsd_bytes(int m, int n)
+{
+    size_t M = (size_t)(m > 0 ? m : 0), N = (size_t)(n > 0 ? n : 0);
+    size_t mn = M < N ? M : N, mx = M < N ? N : M, lv = gelsd_levels(mn);
+    size_t wlalsd = 9 * mn + 2 * mn * 25 + 8 * mn * lv + mn + 26 * 26;
+    size_t work = 10 * mx >= 16 * mn
+                      ? mn * mn + 5 * mn + 3 * mn * BLAS_ESTIMATE_NB + wlalsd
+                      : 3 * mn + (M + N) * BLAS_ESTIMATE_NB + wlalsd;
+    size_t iwork = 3 * mn * lv + 11 * mn + 1;
+    return sizeof(double) * (M * N + mn + work) + sizeof(int) * iwork;
+}
+
+/* dsyevd: LWORK 1 + 6N + 2N^2 with vectors (2N + 1 without), or the
+ * tridiagonal reduction's 2N + N NB when larger; LIWORK 3 + 5N. */
+size_t lapack_syev_bytes(int n, bool vectors)
+{
+    size_t N = (size_t)(n > 0 ? n : 0);
+    size_t lw = vectors ? 1 + 6 * N + 2 * N * N : 2 * N + 1;
+    size_t opt = 2 * N + N * BLAS_ESTIMATE_NB;
+    return sizeof(double) * (lw > opt ? lw : opt) + sizeof(int) * (3 + 5 * N);
+}
+
+size_t lapack_stev_bytes(int n, bool vectors)
+{
+    return vectors && n > 1 ? sizeof(double) * (size_t)(2 * n - 2) : 0;
+}
+
+/* dgesvd without vectors: MAXWRK is at most 3 MINMN + (M + N) NB, or
+ * BDSPAC = 5 MINMN. */
+size_t lapack_singular_values_bytes(int m, int n)
+{
+    size_t M = (size_t)(m > 0 ? m : 0), N = (size_t)(n > 0 ? n : 0);
+    size_t mn = M < N ? M : N;
+    return sizeof(double) * (8 * mn + (M + N) * BLAS_ESTIMATE_NB + 1);
+}

@@ -76,4 +76,14 @@ int lapack_stev(int n, double *d, double *e, double *Z);
  * (min(m, n) entries). */
 int lapack_singular_values(int m, int n, double *A, double *s);
 
+/* Bytes each routine above allocates for its workspace (its LAPACK
+ * work arrays and copies), upper bounds for engine_estimate_bytes. The
+ * block size LAPACK's ILAENV picks (32 in the reference LAPACK that
+ * OpenBLAS bundles) is taken as BLAS_ESTIMATE_NB, twice that. */
+#define BLAS_ESTIMATE_NB 64
+size_t lapack_gelsd_bytes(int m, int n);
+size_t lapack_syev_bytes(int n, bool vectors);
+size_t lapack_stev_bytes(int n, bool vectors);
+size_t lapack_singular_values_bytes(int m, int n);
+
 #endif

@@ -48,6 +48,26 @@ typedef struct csv_table {
 int csv_read(const char *path, int max_cols, long max_cells, csv_table *out,
              char *err, size_t errlen);
 
+/* What csv_read would find in a file, measured in one pass over its
+ * bytes without parsing a cell, for estimating a run's memory before it
+ * runs: cols is exact (the commas of the first non-blank line, plus
+ * one), rows an upper bound (every line after the header, blank ones
+ * included), header_bytes the header line's length. */
+typedef struct csv_shape {
+    long rows;
+    int cols;
+    size_t header_bytes;
+} csv_shape;
+
+/* Opens path as csv_read does (a regular file only, never blocking) and
+ * measures it. 0, or the errors of csv_read's open and read. */
+int csv_measure(const char *path, csv_shape *out, char *err, size_t errlen);
+
+/* Peak bytes csv_read allocates for a file of shape sh under max_cells,
+ * the doubling of its table included; *table receives the bytes the
+ * returned table keeps until csv_free. */
+size_t csv_read_bytes(const csv_shape *sh, long max_cells, size_t *table);
+
 /* Index of the column called name, or -1. */
 int csv_column(const csv_table *t, const char *name);
 

@@ -681,3 +681,90 @@ void data_free(dataset *ds)
     free(ds->y_test);
     memset(ds, 0, sizeof *ds);
 }
+
+/* ---- sizes before loading (data.h) ----------------------------------- */
+
+void data_shape_csv(const run_config *cfg, long rows, int cols,
+                    size_t header_bytes, data_shape *out)
+{
+    const data_config *dc = &cfg->data;
+    if (rows > CONFIG_MAX_CELLS)
+        rows = CONFIG_MAX_CELLS;   /* csv_read stops there */
+    double tf = dc->test_fraction >= 0 && dc->test_fraction < 1 ? dc->test_fraction : 0;
+    *out = (data_shape){.file_rows = rows, .file_cols = cols,
+                        .header_bytes = header_bytes};
+    out->n_test = (int)lround(tf * (double)rows);
+    out->n = (int)rows - out->n_test;
+    out->d = cols - 1 + (dc->intercept ? 1 : 0);
+}
+
+static int csv_shape_of(const run_config *cfg, data_shape *out, char *err,
+                        size_t errlen)
+{
+    const data_config *dc = &cfg->data;
+    if (!dc->path || !*dc->path)
+        return err_set(err, errlen, -EINVAL, "data.path: required for source csv");
+    csv_shape cs;
+    int rc = csv_measure(dc->path, &cs, err, errlen);
+    if (rc)
+        return err_prefix(err, errlen, rc, "data.path");
+    data_shape_csv(cfg, cs.rows, cs.cols, cs.header_bytes, out);
+    return 0;
+}
+
+int data_shape_of(const run_config *cfg, data_shape *out, char *err,
+                  size_t errlen)
+{
+    const data_config *dc = &cfg->data;
+    memset(out, 0, sizeof *out);
+    int ic = dc->intercept ? 1 : 0, rc = 0;
+    switch (dc->source) {
+    case DATA_SYNTHETIC:
+        *out = (data_shape){.n = dc->n, .n_test = dc->n_test, .d = dc->d + ic};
+        break;
+    case DATA_INLINE: {
+        bool has_test = dc->x_test && dc->inline_n_test > 0;
+        double tf = dc->test_fraction >= 0 && dc->test_fraction < 1 ? dc->test_fraction : 0;
+        int nt = has_test ? dc->inline_n_test : (int)lround(tf * dc->inline_n);
+        *out = (data_shape){.n = has_test ? dc->inline_n : dc->inline_n - nt,
+                            .n_test = nt, .d = dc->inline_d + ic};
+        break;
+    }
+    case DATA_CSV:
+        rc = csv_shape_of(cfg, out, err, errlen);
+        break;
+    }
+    if (rc)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
+size_t data_gen_bytes(const run_config *cfg)
+{
+    const data_config *dc = &cfg->data;
+    data_gen g = {.dist = dc->dist, .target = dc->target, .d = dc->d,
+                  .k = dc->teacher_width, .components = dc->components};
+    if (g.d < 0 || g.k < 0 || g.components < 0)
+        return sizeof g;
+    return sizeof g + sizeof(double) * param_count(&g);
+}
+
+size_t data_load_bytes(const run_config *cfg, const data_shape *sh, size_t *kept)
+{
+    size_t n = (size_t)(sh->n > 0 ? sh->n : 0), nt = (size_t)(sh->n_test > 0 ? sh->n_test : 0);
+    size_t d = (size_t)(sh->d > 0 ? sh->d : 0);
+    *kept = sizeof(double) * (n + nt) * (d + 1);
+    switch (cfg->data.source) {
+    case DATA_SYNTHETIC:
+        return *kept + data_gen_bytes(cfg);
+    case DATA_INLINE:   /* split_rows' permutation, when it splits */
+        return *kept + sizeof(int) * (n + nt);
+    case DATA_CSV: {
+        csv_shape cs = {sh->file_rows, sh->file_cols, sh->header_bytes};
+        size_t table, reading = csv_read_bytes(&cs, CONFIG_MAX_CELLS, &table);
+        size_t split = table + *kept + sizeof(int) * (size_t)sh->file_rows;
+        return reading > split ? reading : split;
+    }
+    }
+    return *kept;
+}

@@ -343,3 +343,31 @@ int linfit_solve(enum loss_kind loss, const double *X, const double *y, int n,
     free(g);
     return 0;
 }
+
+/* ---- memory (linfit.h): mirrors the allocations above ---- */
+
+static size_t lstsq_bytes(int n, int d, size_t copy_limit)
+{
+    size_t N = (size_t)n, D = (size_t)d;
+    if (N * D * sizeof(double) <= copy_limit)
+        return sizeof(double) * (N * D + (N > D ? N : D)) +
+               lapack_gelsd_bytes(n, d);
+    return sizeof(double) * (D * D + D + (size_t)LINFIT_CHUNK * D + 3 * D) +
+           lapack_syev_bytes(d, true);
+}
+
+size_t linfit_bytes(enum loss_kind loss, int n, int d)
+{
+    if (n < 1 || d < 1)
+        return 0;
+    size_t D = (size_t)d, ws;
+    if (loss == LOSS_SQUARED) {
+        ws = lstsq_bytes(n, d, LINFIT_COPY_LIMIT);
+    } else {
+        ws = sizeof(double) * (4 * D + 2 * D * D + (size_t)LINFIT_CHUNK * D);
+        if (loss == LOSS_LOGCOSH)
+            ws += lstsq_bytes(n, d, LINFIT_COPY_LIMIT);
+    }
+    /* the final gradient comes after the workspace is freed */
+    return ws > sizeof(double) * D ? ws : sizeof(double) * D;
+}

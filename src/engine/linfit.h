@@ -41,6 +41,12 @@ int linfit_solve(enum loss_kind loss, const double *X, const double *y, int n,
 int linfit_lstsq(const double *X, const double *y, int n, int d, double *u,
                  size_t copy_limit, int *rank, char *err, size_t errlen);
 
+/* Peak bytes linfit_solve(loss, ., ., n, d, ...) allocates (its
+ * workspaces and LAPACK's): for least squares on a copy of X about
+ * 2 n d, beyond the copy limit about 3 d^2 (the Gram matrix and dsyevd's
+ * work), for Newton 2 d^2. For engine_estimate_bytes. */
+size_t linfit_bytes(enum loss_kind loss, int n, int d);
+
 /* F_lin(u) = (1/n) sum_i l(u^T x_i; y_i); grad (d) if non-NULL. */
 double linfit_loss(enum loss_kind loss, const double *X, const double *y,
                    int n, int d, const double *u, double *grad);

@@ -206,6 +206,26 @@ oom:
     return NULL;
 }
 
+/* Mirrors model_new and hvp_alloc, allocation for allocation: keep the
+ * three in step (tests/engine/test_estimate checks the sum against what
+ * they really take). */
+size_t model_workspace_bytes(const model_shape *s, int chunk, bool hvp)
+{
+    if (model_shape_nparams(s) < 0)
+        return 0;
+    size_t np = (size_t)model_shape_nparams(s);
+    size_t rows = (size_t)(chunk > 0 ? chunk : pick_chunk(s));
+    size_t d = (size_t)s->d, h = (size_t)s->h;
+    size_t L = has_unit(s) ? (size_t)s->L : 0, B = has_unit(s) ? (size_t)s->B : 0;
+    size_t n = 2 * B * L * rows * h + (B > 1 ? (B - 1) * rows * d : 0) +
+               2 * rows + 2 * rows * d + 2 * rows * h + 2 * h + 2 * np;
+    if (hvp)
+        n += 2 * B * L * rows * h + B * rows * d + 5 * rows * d +
+             4 * rows * h + 2 * rows;
+    return sizeof(double) * n + sizeof(struct model) + sizeof(hvp_ws) +
+           2 * (L + 1) * sizeof(size_t);
+}
+
 static void hvp_free(hvp_ws *w)
 {
     if (!w)

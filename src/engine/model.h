@@ -51,6 +51,10 @@ long model_shape_nparams(const model_shape *s);
 int model_chunk_for(const model_shape *s, int max_rows);
 
 model *model_new(const model_shape *s, int chunk, char *err, size_t errlen);
+/* Bytes model_new(s, chunk) allocates (chunk 0 as there), plus, with hvp,
+ * the Hessian-vector workspace of the first model_hvp(); 0 for a shape
+ * model_new refuses. For engine_estimate_bytes. */
+size_t model_workspace_bytes(const model_shape *s, int chunk, bool hvp);
 void model_free(model *m);
 
 const model_shape *model_get_shape(const model *m);

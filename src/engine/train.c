@@ -351,6 +351,17 @@ static int session_alloc(session *s, const train_ctx *tc)
     return s->grad && sgd_ok && ck_ok ? 0 : -ENOMEM;
 }
 
+/* Mirrors session_alloc. */
+size_t train_bytes(const run_config *cfg, size_t np, int d)
+{
+    size_t n = np;
+    if (cfg->train.optimizer == OPT_SGD) {
+        size_t b = (size_t)(cfg->train.batch > 0 ? cfg->train.batch : 0);
+        n += np + b * (size_t)(d > 0 ? d : 0) + b;
+    }
+    return sizeof(double) * n + train_state_size(np);
+}
+
 int train_run(const train_ctx *tc, train_state *st, run_result *res,
               char *err, size_t errlen)
 {

@@ -1,4 +1,4 @@
-/* slurm.c — the Slurm job arrays started for a job (schema/004_slurm.sql,
+/* slurm.c — the Slurm job arrays started for a job (schema/005_slurm.sql,
  * store.h): `resweep slurm` submits one, the daemon records it here. */
 #include "internal.h"
 

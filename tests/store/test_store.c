@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "config.h"
+#include "engine.h"
 #include "err.h"
 #include "internal.h"
 #include "store.h"
@@ -222,7 +223,8 @@ static int64_t add_job(struct fx *f, int priority, int max_attempts,
     for (int i = 0; i < n; i++) {
         int64_t id;
         OK(store_run_insert(f->s, job, i, priority, cfg ? cfg : &def,
-                            CONFIG_JSON, &id, f->err, sizeof f->err));
+                            CONFIG_JSON, 1000 + (uint64_t)i, &id, f->err,
+                            sizeof f->err));
         if (run_ids)
             run_ids[i] = id;
     }
@@ -485,6 +487,8 @@ static void version_1_database_migrates(void **state)
                                   " run_id)"), "1,0,null");
     assert_int_equal(q_int(f, "SELECT count(*) FROM run_results WHERE"
                               " lanczos_capped IS NULL"), 3);
+    /* version 3: runs stored before it have no memory estimate */
+    assert_int_equal(q_int(f, "SELECT count(*) FROM runs WHERE mem_bytes IS NULL"), 3);
     /* the read-back of an old row: unknown is -1 */
     enum run_state st;
     bool has;
@@ -610,7 +614,7 @@ static void unknown_migration_refused(void **state)
     assert_err_has(f->err, want);
 }
 
-/* resweep slurm's record (schema/004_slurm.sql): one row per array, the
+/* resweep slurm's record (schema/005_slurm.sql): one row per array, the
  * same one recorded again is no second row, and a job the database does
  * not have or a count below 1 is refused with a sentence. */
 static void slurm_record(void **state)
@@ -682,9 +686,9 @@ static void job_and_runs_in_one_transaction(void **state)
     OK(store_begin(f->s, f->err, sizeof f->err));
     OK(store_job_insert(f->s, "doomed", 0, 3, "{}", 2, &job, f->err,
                         sizeof f->err));
-    OK(store_run_insert(f->s, job, 0, 0, &cfg, CONFIG_JSON, &run, f->err,
+    OK(store_run_insert(f->s, job, 0, 0, &cfg, CONFIG_JSON, 0, &run, f->err,
                         sizeof f->err));
-    OK(store_run_insert(f->s, job, 1, 0, &cfg, CONFIG_JSON, &run, f->err,
+    OK(store_run_insert(f->s, job, 1, 0, &cfg, CONFIG_JSON, 0, &run, f->err,
                         sizeof f->err));
     store_rollback(f->s);
     assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), 1);
@@ -698,7 +702,7 @@ static void job_and_runs_in_one_transaction(void **state)
     store_rollback(f->s);   /* harmless without one */
 
     /* A run of a job that does not exist is refused by the schema. */
-    assert_int_equal(store_run_insert(f->s, 999, 0, 0, &cfg, CONFIG_JSON,
+    assert_int_equal(store_run_insert(f->s, 999, 0, 0, &cfg, CONFIG_JSON, 0,
                                       &run, f->err, sizeof f->err), -EINVAL);
     assert_err_has(f->err, "FOREIGN KEY");
     /* Bad arguments name what is wrong and store nothing. */
@@ -707,11 +711,11 @@ static void job_and_runs_in_one_transaction(void **state)
     assert_err_has(f->err, "max_attempts");
     assert_int_equal(store_job_insert(f->s, "x", 0, 3, "{not json", 1, &job,
                                       f->err, sizeof f->err), -EINVAL);
-    assert_int_equal(store_run_insert(f->s, 1, 7, 0, &cfg, NULL, &run,
+    assert_int_equal(store_run_insert(f->s, 1, 7, 0, &cfg, NULL, 0, &run,
                                       f->err, sizeof f->err), -EINVAL);
     assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), 1);
     /* So is a second run with the same index. */
-    assert_int_equal(store_run_insert(f->s, 1, 0, 0, &cfg, CONFIG_JSON,
+    assert_int_equal(store_run_insert(f->s, 1, 0, 0, &cfg, CONFIG_JSON, 0,
                                       &run, f->err, sizeof f->err), -EINVAL);
     assert_int_equal(q_int(f, "SELECT count(*) FROM runs"), 3);
 }
@@ -1057,7 +1061,7 @@ static void add_group(struct fx *f, int64_t job, long *idx, enum arch arch,
     c.data.dist = dist;
     for (int i = 0; i < n; i++) {
         int64_t id;
-        OK(store_run_insert(f->s, job, (*idx)++, 0, &c, CONFIG_JSON, &id,
+        OK(store_run_insert(f->s, job, (*idx)++, 0, &c, CONFIG_JSON, 0, &id,
                             f->err, sizeof f->err));
         if (ids)
             ids[i] = id;
@@ -1463,15 +1467,17 @@ static void recover_after_kill_9(void **state)
 
 struct queue_seen {
     int64_t run[32];
+    uint64_t bytes[32];
     int n;
     int stop_after;
 };
 
 static int queue_collect(void *ctx, int64_t job_id, int priority,
-                         int64_t run_id)
+                         int64_t run_id, uint64_t mem_bytes)
 {
     (void)job_id; (void)priority;
     struct queue_seen *q = ctx;
+    q->bytes[q->n] = mem_bytes;
     q->run[q->n++] = run_id;
     return q->stop_after && q->n >= q->stop_after ? 42 : 0;
 }
@@ -1502,6 +1508,34 @@ static void queue_order(void **state)
     struct queue_seen q3 = {0};
     OK(store_queue_load(f->s, queue_collect, &q3, f->err, sizeof f->err));
     assert_int_equal(q3.n, 7);
+}
+
+/* Issue 9, memory admission: each run's estimate is stored with it and
+ * comes back with the queue; a run stored before schema version 3 (NULL)
+ * is estimated from its configuration. */
+static void queue_estimates(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t r[3];
+    add_job(f, 0, 3, NULL, 3, r);
+    assert_int_equal(q_int(f, "SELECT mem_bytes FROM runs WHERE run_id = %lld",
+                           (long long)r[2]), 1002);
+    sqlite3 *db = raw_open(f->db, true);
+    assert_int_equal(sqlite3_exec(db, "UPDATE runs SET mem_bytes = NULL WHERE idx = 1",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    struct queue_seen q = {0};
+    OK(store_queue_load(f->s, queue_collect, &q, f->err, sizeof f->err));
+    assert_int_equal(q.n, 3);
+    assert_int_equal(q.bytes[0], 1000);
+    assert_int_equal(q.bytes[2], 1002);
+    run_config c;
+    char err[ERR_LEN];
+    OK(config_parse_str(CONFIG_JSON, &c, err, sizeof err) == 0 ? 0 : -1);
+    assert_int_equal(q.bytes[1], engine_estimate_bytes(&c));
+    assert_true(q.bytes[1] >= ENGINE_ESTIMATE_BASE_BYTES);
+    config_free(&c);
 }
 
 /* --- listings -------------------------------------------------------- */
@@ -1678,7 +1712,7 @@ static void fault_disk_full_on_commit(void **state)
     OK(store_job_insert(f->s, "full", 0, 3, "{}", 50, &job, f->err,
                         sizeof f->err));
     for (int i = 0; i < 50; i++)
-        OK(store_run_insert(f->s, job, i, 0, &cfg, CONFIG_JSON, &run, f->err,
+        OK(store_run_insert(f->s, job, i, 0, &cfg, CONFIG_JSON, 0, &run, f->err,
                             sizeof f->err));
     assert_int_equal(store_fault_arm(0, SQLITE_FULL), 0);
     int rc = store_commit(f->s, f->err, sizeof f->err);
@@ -1744,12 +1778,12 @@ static void fault_inside_a_transaction(void **state)
     assert_int_equal(store_fault_arm(0, SQLITE_FULL), 0);
     int rc = 0, i;
     for (i = 0; i < 20000 && rc == 0; i++)
-        rc = store_run_insert(f->s, job, i, 0, &cfg, big, &run, f->err,
+        rc = store_run_insert(f->s, job, i, 0, &cfg, big, 0, &run, f->err,
                               sizeof f->err);
     assert_int_equal(rc, -ENOSPC);
     assert_true(i < 20000);
     store_fault_disarm();
-    rc = store_run_insert(f->s, job, 99999, 0, &cfg, CONFIG_JSON, &run,
+    rc = store_run_insert(f->s, job, 99999, 0, &cfg, CONFIG_JSON, 0, &run,
                           f->err, sizeof f->err);
     assert_true(rc < 0);
     assert_int_equal(store_commit(f->s, f->err, sizeof f->err), -EIO);
@@ -1864,6 +1898,7 @@ int main(void)
         T(recover_respects_cancels),
         T(recover_after_kill_9),
         T(queue_order),
+        T(queue_estimates),
         T(job_and_run_listing),
         T(reader_snapshot_while_writer_inserts),
         T(wal_checkpoint_with_and_without_reader),

@@ -1,4 +1,4 @@
--- 004_slurm.sql — schema version 4: the Slurm job arrays started for a
+-- 005_slurm.sql — schema version 5: the Slurm job arrays started for a
 -- job (issue 10 §4; README, "On a Slurm cluster").
 --
 -- `resweep slurm JOB` submits an sbatch job array whose tasks each run a
