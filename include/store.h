@@ -43,7 +43,7 @@
 #include "engine.h"
 #include "run_state.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* Page cache per connection, in KiB (strings: they go into PRAGMAs). */
 #define STORE_WRITER_CACHE_KIB "4096"
@@ -164,6 +164,14 @@ int store_job_cancel(store *s, int64_t job_id, long *n, char *err,
  * canceled_at. -ENOENT for an unknown job. */
 int store_job_retry(store *s, int64_t job_id, long *n, char *err,
                     size_t errlen);
+
+/* Records that Slurm job array slurm_job_id (tasks tasks, submitted with
+ * script) was started for job_id (`resweep slurm`; schema/005_slurm.sql).
+ * The same pair recorded again changes nothing. -EINVAL for an id or a
+ * count below 1, or a job the database does not have. */
+int store_slurm_record(store *s, int64_t job_id, int64_t slurm_job_id,
+                       long tasks, const char *script, char *err,
+                       size_t errlen);
 
 /* Start-up recovery: every run of a canceled job (canceled_at set) left
  * running or queued ends canceled (*canceled: how many): the cancel was

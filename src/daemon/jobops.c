@@ -11,10 +11,21 @@
 #include "log.h"
 #include "memlimit.h"
 
-/* --- cancel and retry --- */
+/* --- cancel, retry and Slurm records --- */
+
+static int slurm_apply(writer *w, wreq *r, char *err, size_t errlen)
+{
+    int rc = store_slurm_record(w->st, r->job_id, r->u.slurm.slurm_job,
+                                r->u.slurm.tasks, r->u.slurm.script, err,
+                                errlen);
+    wreq_set_rc(r, rc, err);
+    return rc;
+}
 
 int jobops_apply(writer *w, wreq *r, char *err, size_t errlen)
 {
+    if (r->kind == WQ_SLURM)
+        return slurm_apply(w, r, err, errlen);
     r->n = 0;
     int rc = r->kind == WQ_CANCEL
                  ? store_job_cancel(w->st, r->job_id, &r->n, err, errlen)
@@ -46,11 +57,20 @@ static int push_job_runs(void *ctx, int64_t job_id, int priority,
 
 void jobops_after(writer *w, wreq *r)
 {
-    writer_event *ev = wev_add(w, r->kind == WQ_CANCEL ? WEV_CANCELED
-                                                       : WEV_RETRIED, r);
+    writer_event *ev = wev_add(w, r->kind == WQ_CANCEL  ? WEV_CANCELED
+                                  : r->kind == WQ_RETRY ? WEV_RETRIED
+                                                        : WEV_SLURM_RECORDED,
+                               r);
     if (!ev)
         return;
     ev->rc = r->rc;
+    if (r->kind == WQ_SLURM) {
+        ev->u.slurm.slurm_job = r->u.slurm.slurm_job;
+        ev->u.slurm.tasks = r->u.slurm.tasks;
+        if (r->rc < 0)
+            ev->error = r->rc_error ? strdup(r->rc_error) : NULL;
+        return;
+    }
     ev->u.jobop.n = r->n;
     if (r->rc < 0) {
         ev->error = r->rc_error ? strdup(r->rc_error) : NULL;

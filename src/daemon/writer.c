@@ -40,6 +40,7 @@ static void wreq_free(wreq *r)
     case WQ_CHECKPOINT: free(r->u.ck.data); break;
     case WQ_FINISH:
     case WQ_LOST: free(r->u.finish.error); break;
+    case WQ_SLURM: free(r->u.slurm.script); break;
     default: break;
     }
     free(r->rc_error);
@@ -121,6 +122,21 @@ int writer_runs(writer *w, uint64_t tag, int64_t job_id, long from_index,
     r->u.runs.limit = limit < 1 ? 1
                       : limit > WRITER_MAX_RUNS_PAGE ? WRITER_MAX_RUNS_PAGE
                                                      : limit;
+    return post(w, r);
+}
+
+int writer_slurm_record(writer *w, uint64_t tag, int64_t job_id,
+                        int64_t slurm_job, long tasks, const char *script)
+{
+    wreq *r = wreq_new(WQ_SLURM);
+    if (!r || !(r->u.slurm.script = strdup(script))) {
+        free(r);
+        return -ENOMEM;
+    }
+    r->tag = tag;
+    r->job_id = job_id;
+    r->u.slurm.slurm_job = slurm_job;
+    r->u.slurm.tasks = tasks;
     return post(w, r);
 }
 
@@ -282,7 +298,7 @@ static int apply_one(writer *w, wreq *r)
 {
     char err[ERR_LEN] = "";
     int rc = 0;
-    if (r->kind == WQ_CANCEL || r->kind == WQ_RETRY)
+    if (r->kind == WQ_CANCEL || r->kind == WQ_RETRY || r->kind == WQ_SLURM)
         rc = jobops_apply(w, r, err, sizeof err);
     else if (is_report(r))
         rc = reports_apply(w, r, err, sizeof err);
@@ -311,7 +327,7 @@ static int apply_group(writer *w, wreq *first, wreq *stop, char *err,
 /* What a committed request makes visible. */
 static void after_commit(writer *w, wreq *r)
 {
-    if (r->kind == WQ_CANCEL || r->kind == WQ_RETRY)
+    if (r->kind == WQ_CANCEL || r->kind == WQ_RETRY || r->kind == WQ_SLURM)
         jobops_after(w, r);
     else if (r->kind == WQ_RUNS)
         jobops_serve_runs(w, r);

@@ -31,6 +31,7 @@ enum stmt_id {
     ST_RETRY_RESULTS, ST_RETRY_CURVES, ST_RETRY_RUNS, ST_RETRY_JOB,
     ST_RECOVER_CANCEL, ST_RECOVER_FAIL, ST_RECOVER_CKPTS, ST_RECOVER_REQUEUE,
     ST_QUEUE,
+    ST_SLURM_INSERT,
     ST_COUNT
 };
 
@@ -65,6 +66,7 @@ struct store_reader {
  *   open.c     opening the writer: the directory lock, WAL, migrations
  *   query.c    reads: results, listings, the reader connections
  *   store.c    writes: transactions and the run state machine
+ *   slurm.c    writes: the Slurm job arrays started for a job
  */
 
 /* --- conn.c --- */
@@ -120,6 +122,14 @@ int store__stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **out,
 /* store__stmt and store__step_done of a statement without parameters. */
 int store__exec(struct conn *c, enum stmt_id id, char *err, size_t errlen,
                 const char *what);
+
+/* --- store.c --- */
+
+/* Every write runs between these: a savepoint, so that the call is
+ * atomic on its own and undone alone inside the caller's transaction.
+ * store__op_end takes the write's rc and returns the call's. */
+int store__op_begin(store *s, char *err, size_t errlen);
+int store__op_end(store *s, int rc, char *err, size_t errlen);
 
 /* --- check.c --- */
 #define STORE_CHECK_BUDGET_MS 2000   /* start-up quick_check, at most */

@@ -148,6 +148,12 @@ static const char *const stmt_sql[ST_COUNT] = {
         " CASE WHEN mem_bytes IS NULL THEN config END"
         " FROM runs WHERE status = 'queued'"
         " ORDER BY priority DESC, job_id, run_id",
+
+    /* The same array recorded again (a client that retried) is one row. */
+    [ST_SLURM_INSERT] =
+        "INSERT INTO slurm_jobs (slurm_job_id, job_id, tasks, submitted_at,"
+        " script) VALUES (?1, ?2, ?3, ?4, ?5)"
+        " ON CONFLICT (slurm_job_id, job_id) DO NOTHING",
 };
 
 int store__stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **out,

@@ -16,6 +16,9 @@
 #include "err.h"
 #include "paths.h"
 
+#define op_begin store__op_begin
+#define op_end   store__op_end
+
 /* --- transactions --------------------------------------------------- */
 
 /* SQLite writes on through the file it opened, even once that file has
@@ -96,8 +99,10 @@ void store_rollback(store *s)
 
 /* Every write below runs between op_begin and op_end: a savepoint, so
  * that the call is atomic on its own (it commits when no transaction is
- * open) and undone alone when it fails inside the caller's transaction. */
-static int op_begin(store *s, char *err, size_t errlen)
+ * open) and undone alone when it fails inside the caller's transaction.
+ * (Exported as store__op_begin/store__op_end for the store's other
+ * writing files.) */
+int store__op_begin(store *s, char *err, size_t errlen)
 {
     if (s->in_tx && (s->tx_failed || sqlite3_get_autocommit(s->c.db))) {
         /* Running on would commit each statement on its own. */
@@ -111,7 +116,7 @@ static int op_begin(store *s, char *err, size_t errlen)
                      "starting a savepoint");
 }
 
-static int op_end(store *s, int rc, char *err, size_t errlen)
+int store__op_end(store *s, int rc, char *err, size_t errlen)
 {
     if (rc == 0) {
         rc = store__exec(&s->c, ST_RELEASE, err, errlen,

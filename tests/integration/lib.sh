@@ -13,6 +13,8 @@
 #   is DESC GOT WANT   ok when equal
 #   wait_until SECONDS CMD...   polls CMD every 0.1 s
 #   stop_daemon        shutdown through the CLI; returns the daemon's status
+#   at_exit CMD        runs CMD (a string for eval) when the test exits,
+#                      before the daemons are stopped; the last one first
 
 set -u
 : "${RESWEEP_BUILD:?run through scripts/run-tests.sh, or set RESWEEP_BUILD to the build directory}"
@@ -29,10 +31,14 @@ T_N=0
 T_FAILED=0
 T_PIDS=""
 SOCK="" DB="" LOG="" DPID=""
+T_AT_EXIT=""
 unset RESWEEP_SOCKET RESWEEP_DB
+
+at_exit() { T_AT_EXIT="$1; $T_AT_EXIT"; }
 
 _t_cleanup() {
     local p
+    [ -n "$T_AT_EXIT" ] && eval "$T_AT_EXIT"
     for p in $T_PIDS; do
         kill -0 "$p" 2>/dev/null || continue
         kill -TERM "$p" 2>/dev/null

@@ -401,7 +401,7 @@ static void migration_idempotent_on_reopen(void **state)
     fx_reopen(f);
     fx_reopen(f);
     assert_int_equal(q_int(f, "SELECT count(*) FROM schema_version"),
-                     STORE_SCHEMA_VERSION);
+                     (long long)schema_migration_count);
     assert_int_equal(q_int(f, "SELECT max(version) FROM schema_version"),
                      STORE_SCHEMA_VERSION);
     assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), 1);
@@ -440,7 +440,7 @@ static void concurrent_first_open(void **state)
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
     assert_int_equal(q_int(f, "SELECT count(*) FROM schema_version"),
-                     STORE_SCHEMA_VERSION);
+                     (long long)schema_migration_count);
     assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), N);
 }
 
@@ -529,12 +529,126 @@ static void newer_schema_refused(void **state)
     assert_int_equal(rc, -EPROTO);
     assert_null(f->s);
     char want[128];
-    snprintf(want, sizeof want, "database schema version 7 is newer than this "
-             "resweepd (%d); upgrade resweep", STORE_SCHEMA_VERSION);
+    snprintf(want, sizeof want, "database schema version 7 is newer than "
+             "this resweepd (%d); upgrade resweep", STORE_SCHEMA_VERSION);
     assert_err_has(f->err, want);
     /* Refused, not modified. */
     assert_int_equal(q_int(f, "SELECT count(*) FROM schema_version"),
-                     STORE_SCHEMA_VERSION + 1);
+                     (long long)schema_migration_count + 1);
+}
+
+/* A fresh database built by hand from every embedded migration but
+ * schema_migrations[skip], each recorded, as a binary of a branch
+ * without that migration would have left it. */
+static void build_without(struct fx *f, size_t skip)
+{
+    sqlite3 *db = NULL;
+    remove(f->db);
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    for (size_t i = 0; i < schema_migration_count; i++) {
+        if (i == skip)
+            continue;
+        char rec[96];
+        snprintf(rec, sizeof rec, "INSERT INTO schema_version VALUES"
+                 " (%d, 0)", schema_migrations[i].version);
+        if (sqlite3_exec(db, schema_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, rec, NULL, NULL, NULL) != SQLITE_OK)
+            fail_msg("%s: %s", schema_migrations[i].name, sqlite3_errmsg(db));
+    }
+    sqlite3_close(db);
+}
+
+/* Branches merged in another order than their migrations' numbers: a
+ * migration the database lacks is applied even when a higher one is
+ * recorded (with a single migration after 001, only the usual case is
+ * left to check). */
+static void missing_migration_applied_below_a_recorded_one(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);                      /* creates the directory */
+    store_close(f->s);
+    f->s = NULL;
+    for (size_t skip = 1; skip < schema_migration_count; skip++) {
+        build_without(f, skip);
+        fx_open(f);
+        assert_int_equal(q_int(f, "SELECT count(*) FROM schema_version"),
+                         (long long)schema_migration_count);
+        assert_int_equal(q_int(f, "SELECT count(*) FROM schema_version"
+                                  " WHERE version = %d",
+                               schema_migrations[skip].version), 1);
+        store_close(f->s);
+        f->s = NULL;
+    }
+}
+
+/* A database that records a migration this binary lacks, below its
+ * highest one (a branch's): refused, not modified. Where the embedded
+ * versions have no gap there is no such number to try. */
+static void unknown_migration_refused(void **state)
+{
+    struct fx *f = *state;
+    int missing = 0;
+    for (int v = 2; v < STORE_SCHEMA_VERSION && !missing; v++) {
+        missing = v;
+        for (size_t i = 0; i < schema_migration_count; i++)
+            if (schema_migrations[i].version == v)
+                missing = 0;
+    }
+    if (!missing)
+        skip();
+    fx_open(f);
+    store_close(f->s);
+    f->s = NULL;
+    sqlite3 *db = raw_open(f->db, true);
+    char sql[96];
+    snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d, 0)",
+             missing);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    int rc = store_open(f->db, &f->s, f->err, sizeof f->err);
+    assert_int_equal(rc, -EPROTO);
+    assert_null(f->s);
+    char want[128];
+    snprintf(want, sizeof want, "database has schema migration %d, which "
+             "this resweepd does not know", missing);
+    assert_err_has(f->err, want);
+}
+
+/* resweep slurm's record (schema/005_slurm.sql): one row per array, the
+ * same one recorded again is no second row, and a job the database does
+ * not have or a count below 1 is refused with a sentence. */
+static void slurm_record(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t job = add_job(f, 0, 3, NULL, 2, NULL);
+    const char *script = "#!/bin/sh\n#SBATCH --array=0-3\n";
+    OK(store_slurm_record(f->s, job, 4242, 4, script, f->err, sizeof f->err));
+    OK(store_slurm_record(f->s, job, 4242, 4, script, f->err, sizeof f->err));
+    OK(store_slurm_record(f->s, job, 4243, 1, "#!/bin/sh\n", f->err,
+                          sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT count(*) FROM slurm_jobs"), 2);
+    assert_int_equal(q_int(f, "SELECT tasks FROM slurm_jobs WHERE"
+                              " slurm_job_id = 4242 AND job_id = %lld",
+                           (long long)job), 4);
+    assert_int_equal(q_int(f, "SELECT script = '%s' FROM slurm_jobs"
+                              " WHERE slurm_job_id = 4242", script), 1);
+    assert_int_equal(q_int(f, "SELECT submitted_at > 1e9 FROM slurm_jobs"
+                              " WHERE slurm_job_id = 4243"), 1);
+    assert_int_equal(store_slurm_record(f->s, job + 1, 4244, 1, "x", f->err,
+                                        sizeof f->err), -EINVAL);
+    assert_err_has(f->err, "recording Slurm job 4244 of job");
+    assert_int_equal(store_slurm_record(f->s, job, 4245, 0, "x", f->err,
+                                        sizeof f->err), -EINVAL);
+    assert_err_has(f->err, "the task count must be >= 1");
+    assert_int_equal(q_int(f, "SELECT count(*) FROM slurm_jobs"), 2);
+    /* Deleting the job takes its arrays with it. */
+    sqlite3 *db = raw_open(f->db, true);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON;"
+                                      " DELETE FROM jobs", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM slurm_jobs"), 0);
 }
 
 static void sync_setting(void **state)
@@ -1765,6 +1879,9 @@ int main(void)
         T(migration_idempotent_on_reopen),
         T(concurrent_first_open),
         T(newer_schema_refused),
+        T(missing_migration_applied_below_a_recorded_one),
+        T(unknown_migration_refused),
+        T(slurm_record),
         T(version_1_database_migrates),
         T(results_columns_follow_the_list),
         T(sync_setting),
