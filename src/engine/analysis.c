@@ -18,8 +18,10 @@ static double norm2(const double *x, size_t n)
     return sqrt(s);
 }
 
-double analysis_cert(enum loss_kind loss, const double *X, const double *y,
-                     int n, int d, const double *p, const double *u_star)
+/* analysis_cert, ticking pl once a row; NAN when it says stop. */
+static double cert_polled(enum loss_kind loss, const double *X, const double *y,
+                          int n, int d, const double *p, const double *u_star,
+                          poller *pl)
 {
     /* <a, u*> = (1/n) sum l'(p_i) <x_i, u*>: no d-vector needed */
     double c = 0, au = 0;
@@ -31,8 +33,16 @@ double analysis_cert(enum loss_kind loss, const double *X, const double *y,
             xu += x[k] * u_star[k];
         c += d1 * p[i];
         au += d1 * xu;
+        if (poller_tick(pl, (uint64_t)d))
+            return NAN;
     }
     return (c - au) / n;
+}
+
+double analysis_cert(enum loss_kind loss, const double *X, const double *y,
+                     int n, int d, const double *p, const double *u_star)
+{
+    return cert_polled(loss, X, y, n, d, p, u_star, NULL);
 }
 
 /* ||V||_2 of the d x h matrix at V (copied: LAPACK destroys its input). */
@@ -121,32 +131,55 @@ static void group_norms(const model *m, const double *grad, run_result *res)
     res->grad_norm = norm2(grad, model_nparams(m));
 }
 
-/* Test loss and 0-1 error of the network, and of u*. */
+/* p = X u for the n x d rows of X, in calls of at most POLLER_CALL_UNITS
+ * multiply-adds (the test set may have 1.2e8 cells). */
+static int linear_predict(const double *X, int n, int d, const double *u,
+                          double *p, poller *pl)
+{
+    int rows = POLLER_CALL_UNITS / d > 0 ? (int)(POLLER_CALL_UNITS / d) : 1;
+    for (int i0 = 0; i0 < n; i0 += rows) {
+        int m = n - i0 < rows ? n - i0 : rows;
+        blas_gemv(false, m, d, 1.0, X + (size_t)i0 * d, d, u, 0.0, p + i0);
+        int rc = poller_tick(pl, (uint64_t)m * d);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Test loss and 0-1 error of the network, and of u*. 0, -ENOMEM, or the
+ * poller's code. */
 static int test_measures(model *m, const double *theta, enum loss_kind loss,
                          const dataset *ds, const double *u_star,
-                         run_result *res)
+                         run_result *res, poller *pl)
 {
     if (ds->n_test == 0)
         return 0;
     double *p = malloc(sizeof *p * (size_t)ds->n_test);
     if (!p)
         return -ENOMEM;
-    model_predict(m, theta, ds->X_test, ds->n_test, p);
+    int rc = model_predict(m, theta, ds->X_test, ds->n_test, p);
+    if (rc) {
+        rc = poller_code(pl);
+        goto out;
+    }
     res->test_loss = loss_mean(loss, p, ds->y_test, ds->n_test);
     if (ds->classification)
         res->test_err01 = loss_error01(p, ds->y_test, ds->n_test);
-    blas_gemv(false, ds->n_test, ds->d, 1.0, ds->X_test, ds->d, u_star, 0.0, p);
+    if ((rc = linear_predict(ds->X_test, ds->n_test, ds->d, u_star, p, pl)))
+        goto out;
     res->lin_test_loss = loss_mean(loss, p, ds->y_test, ds->n_test);
     if (ds->classification)
         res->lin_test_err01 = loss_error01(p, ds->y_test, ds->n_test);
+out:
     free(p);
-    return 0;
+    return rc;
 }
 
-int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
-                      const dataset *ds, const double *u_star,
-                      const analysis_config *ac, rng *r, run_result *res,
-                      char *err, size_t errlen)
+static int endpoint(model *m, const double *theta, enum loss_kind loss,
+                    const dataset *ds, const double *u_star,
+                    const analysis_config *ac, rng *r, run_result *res,
+                    poller *pl, char *err, size_t errlen)
 {
     size_t np = model_nparams(m);
     double *grad = malloc(sizeof *grad * np), *p = malloc(sizeof *p * (size_t)ds->n);
@@ -156,22 +189,29 @@ int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
         goto out;
     }
     res->train_loss = model_loss_grad(m, theta, loss, ds->X, ds->y, ds->n, grad, p);
+    if ((rc = poller_code(pl)))
+        goto out;
     res->gap = res->train_loss - res->lin_loss;
     group_norms(m, grad, res);
     if (ds->classification) {
         res->err01 = loss_error01(p, ds->y, ds->n);
     }
-    res->cert = analysis_cert(loss, ds->X, ds->y, ds->n, ds->d, p, u_star);
+    res->cert = cert_polled(loss, ds->X, ds->y, ds->n, ds->d, p, u_star, pl);
+    if ((rc = poller_code(pl)))
+        goto out;
     res->cert_grad = analysis_cert_grad(m, theta, grad, res->u_norm,
                                         &res->w_norm, &res->v_norm);
-    if (test_measures(m, theta, loss, ds, u_star, res)) {
-        rc = err_set(err, errlen, -ENOMEM, "analysis: out of memory");
+    if ((rc = test_measures(m, theta, loss, ds, u_star, res, pl))) {
+        if (rc == -ENOMEM)
+            err_set(err, errlen, rc, "analysis: out of memory");
         goto out;
     }
     if (ac->hessian) {
         lanczos_result lz;
         rc = analysis_hessian(m, theta, loss, ds->X, ds->y, ds->n,
                               ac->lanczos_iters, r, &lz, err, errlen);
+        if (rc == -EINTR && poller_code(pl))
+            rc = poller_code(pl);
         if (rc)
             goto out;
         res->hess_min = lz.lmin;
@@ -183,5 +223,18 @@ int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
 out:
     free(grad);
     free(p);
+    return rc;
+}
+
+int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
+                      const dataset *ds, const double *u_star,
+                      const analysis_config *ac, rng *r, run_result *res,
+                      poller *pl, char *err, size_t errlen)
+{
+    /* The model's passes (loss, predictions, Hessian-vector products) are
+     * interrupted between chunks; the loops here tick pl themselves. */
+    model_set_interrupt(m, pl ? poller_interrupt : NULL, pl);
+    int rc = endpoint(m, theta, loss, ds, u_star, ac, r, res, pl, err, errlen);
+    model_set_interrupt(m, NULL, NULL);
     return rc;
 }

@@ -202,6 +202,13 @@ void blas_syrk_full(int n, int k, double alpha, const double *A, int lda,
             C[i * n + j] = C[j * n + i];
 }
 
+void blas_syrk_lower(int n, int k, double alpha, const double *A, int lda,
+                     double beta, double *C)
+{
+    B.dsyrk(CBLAS_ROW_MAJOR, CBLAS_LOWER, CBLAS_TRANS, n, k, alpha, A, lda,
+            beta, C, n);
+}
+
 int lapack_gelsd(int m, int n, double *A, double *b, double rcond, int *rank)
 {
     /* Row-major A is column-major A^T; LAPACK needs A itself, so transpose. */

@@ -50,6 +50,11 @@ void blas_gemv(bool trans, int m, int n, double alpha, const double *A,
 void blas_syrk_full(int n, int k, double alpha, const double *A, int lda,
                     double beta, double *C);
 
+/* The same into the lower triangle of C only (j <= i); the upper one is
+ * left as it was. For sums over many calls, completed once at the end. */
+void blas_syrk_lower(int n, int k, double alpha, const double *A, int lda,
+                     double beta, double *C);
+
 /* LAPACK. Each returns LAPACK's info (0 success, < 0 bad argument, > 0
  * numerical failure as documented by LAPACK). */
 

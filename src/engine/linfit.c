@@ -18,10 +18,15 @@
 #define REFINE_STEPS 3
 #define SEPARABLE_LOSS 1e-12       /* where a separable fit stops */
 
+/* Every loop below over the n rows or the d x d matrices ticks the poller
+ * at least once a row (issue 9 §4: a fit at large n or d takes seconds).
+ * A helper that returns a value returns a meaningless one when the poller
+ * says stop; its caller looks at poller_code() and returns that. */
+
 /* ---- helpers over chunks of rows ---- */
 
-double linfit_loss(enum loss_kind loss, const double *X, const double *y,
-                   int n, int d, const double *u, double *grad)
+static double fit_loss(enum loss_kind loss, const double *X, const double *y,
+                       int n, int d, const double *u, double *grad, poller *pl)
 {
     double sum = 0;
     if (grad)
@@ -35,11 +40,19 @@ double linfit_loss(enum loss_kind loss, const double *X, const double *y,
         if (grad)
             for (int k = 0; k < d; k++)
                 grad[k] += d1 * x[k];
+        if (poller_tick(pl, 2 * (uint64_t)d))
+            return NAN;
     }
     if (grad)
         for (int k = 0; k < d; k++)
             grad[k] /= n;
     return sum / n;
+}
+
+double linfit_loss(enum loss_kind loss, const double *X, const double *y,
+                   int n, int d, const double *u, double *grad)
+{
+    return fit_loss(loss, X, y, n, d, u, grad, NULL);
 }
 
 static double norm(const double *x, int n)
@@ -50,12 +63,36 @@ static double norm(const double *x, int n)
     return sqrt(s);
 }
 
-/* H = (1/n) sum_i wt_i x_i x_i^T with wt_i = l''(u^T x_i); scratch holds
- * LINFIT_CHUNK x d. */
-static void weighted_gram(enum loss_kind loss, const double *X, const double *y,
-                          int n, int d, const double *u, double *H,
-                          double *scratch)
+/* Rows per rank-k update of a d x d Gram matrix: d^2 k / 2 multiply-adds
+ * within POLLER_CALL_UNITS. The whole chunk (the result of earlier
+ * versions, bit for bit) up to d = 256; one row per call from d = 8192,
+ * where a call is the d^2 / 2 of a rank-one update, about 30 ms at 8192. */
+static int gram_rows_per_call(int d)
 {
+    double r = 2.0 * POLLER_CALL_UNITS / ((double)d * d);
+    return r >= LINFIT_CHUNK ? LINFIT_CHUNK : r < 1 ? 1 : (int)r;
+}
+
+/* The upper triangle from the lower one, a row at a time. */
+static int symmetrise(double *H, int d, poller *pl)
+{
+    for (int i = 0; i < d; i++) {
+        for (int j = i + 1; j < d; j++)
+            H[(size_t)i * d + j] = H[(size_t)j * d + i];
+        int rc = poller_tick(pl, (uint64_t)(d - i));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* H = (1/n) sum_i wt_i x_i x_i^T with wt_i = l''(u^T x_i); scratch holds
+ * LINFIT_CHUNK x d. 0, or the poller's code. */
+static int weighted_gram(enum loss_kind loss, const double *X, const double *y,
+                         int n, int d, const double *u, double *H,
+                         double *scratch, poller *pl)
+{
+    int per_call = gram_rows_per_call(d), rc;
     memset(H, 0, sizeof *H * (size_t)d * d);
     for (int i0 = 0; i0 < n; i0 += LINFIT_CHUNK) {
         int rows = n - i0 < LINFIT_CHUNK ? n - i0 : LINFIT_CHUNK;
@@ -70,9 +107,17 @@ static void weighted_gram(enum loss_kind loss, const double *X, const double *y,
             double s = sqrt(d2 / n);
             for (int k = 0; k < d; k++)
                 scratch[(size_t)i * d + k] = s * x[k];
+            if ((rc = poller_tick(pl, 2 * (uint64_t)d)))
+                return rc;
         }
-        blas_syrk_full(d, rows, 1.0, scratch, d, 1.0, H);
+        for (int r0 = 0; r0 < rows; r0 += per_call) {
+            int k = rows - r0 < per_call ? rows - r0 : per_call;
+            blas_syrk_lower(d, k, 1.0, scratch + (size_t)r0 * d, d, 1.0, H);
+            if ((rc = poller_tick(pl, (uint64_t)d * d * (uint64_t)k / 2)))
+                return rc;
+        }
     }
+    return symmetrise(H, d, pl);
 }
 
 /* ---- least squares ---- */
@@ -103,26 +148,32 @@ out:
 }
 
 /* u = G^+ r where G = Q diag(lam) Q^T (Q's rows are eigenvectors). */
-static void pinv_apply(const double *Q, const double *lam, int d, double cut,
-                       const double *r, double *u, double *tmp)
+static int pinv_apply(const double *Q, const double *lam, int d, double cut,
+                      const double *r, double *u, double *tmp, poller *pl)
 {
+    int rc;
     for (int k = 0; k < d; k++) {
         double s = 0;
         for (int j = 0; j < d; j++)
             s += Q[(size_t)k * d + j] * r[j];
         tmp[k] = lam[k] > cut ? s / lam[k] : 0.0;
+        if ((rc = poller_tick(pl, (uint64_t)d)))
+            return rc;
     }
     for (int j = 0; j < d; j++) {
         double s = 0;
         for (int k = 0; k < d; k++)
             s += Q[(size_t)k * d + j] * tmp[k];
         u[j] = s;
+        if ((rc = poller_tick(pl, (uint64_t)d)))
+            return rc;
     }
+    return 0;
 }
 
 /* r = X^T (y - X u) / n */
-static void normal_residual(const double *X, const double *y, int n, int d,
-                            const double *u, double *r)
+static int normal_residual(const double *X, const double *y, int n, int d,
+                           const double *u, double *r, poller *pl)
 {
     memset(r, 0, sizeof *r * (size_t)d);
     for (int i = 0; i < n; i++) {
@@ -132,13 +183,18 @@ static void normal_residual(const double *X, const double *y, int n, int d,
             e -= u[k] * x[k];
         for (int k = 0; k < d; k++)
             r[k] += e * x[k];
+        int rc = poller_tick(pl, 2 * (uint64_t)d);
+        if (rc)
+            return rc;
     }
     for (int k = 0; k < d; k++)
         r[k] /= n;
+    return 0;
 }
 
 static int lstsq_normal(const double *X, const double *y, int n, int d,
-                        double *u, int *rank, char *err, size_t errlen)
+                        double *u, int *rank, poller *pl, char *err,
+                        size_t errlen)
 {
     size_t dd = (size_t)d * d;
     double *Q = malloc(sizeof *Q * dd), *lam = malloc(sizeof *lam * (size_t)d);
@@ -149,7 +205,8 @@ static int lstsq_normal(const double *X, const double *y, int n, int d,
         rc = err_set(err, errlen, -ENOMEM, "linear baseline: out of memory");
         goto out;
     }
-    weighted_gram(LOSS_SQUARED, X, y, n, d, NULL, Q, scratch);
+    if ((rc = weighted_gram(LOSS_SQUARED, X, y, n, d, NULL, Q, scratch, pl)))
+        goto out;
     int info = lapack_syev(d, Q, lam, true);
     if (info != 0) {
         rc = err_set(err, errlen, -EDOM,
@@ -162,8 +219,9 @@ static int lstsq_normal(const double *X, const double *y, int n, int d,
         *rank += lam[k] > cut;
     memset(u, 0, sizeof *u * (size_t)d);
     for (int it = 0; it <= REFINE_STEPS; it++) {
-        normal_residual(X, y, n, d, u, r);
-        pinv_apply(Q, lam, d, cut, r, r + d, r + 2 * d);
+        if ((rc = normal_residual(X, y, n, d, u, r, pl)) ||
+            (rc = pinv_apply(Q, lam, d, cut, r, r + d, r + 2 * d, pl)))
+            goto out;
         for (int k = 0; k < d; k++)
             u[k] += r[d + k];
     }
@@ -176,23 +234,24 @@ out:
 }
 
 int linfit_lstsq(const double *X, const double *y, int n, int d, double *u,
-                 size_t copy_limit, int *rank, char *err, size_t errlen)
+                 size_t copy_limit, int *rank, poller *pl, char *err,
+                 size_t errlen)
 {
     if ((size_t)n * d * sizeof(double) <= copy_limit)
         return lstsq_copy(X, y, n, d, u, rank, err, errlen);
-    return lstsq_normal(X, y, n, d, u, rank, err, errlen);
+    return lstsq_normal(X, y, n, d, u, rank, pl, err, errlen);
 }
 
 /* ---- Newton with backtracking for the other losses ---- */
 
 static bool separates(const double *X, const double *y, int n, int d,
-                      const double *u)
+                      const double *u, poller *pl)
 {
     for (int i = 0; i < n; i++) {
         double p = 0;
         for (int k = 0; k < d; k++)
             p += u[k] * X[(size_t)i * d + k];
-        if (y[i] * p <= 0)
+        if (y[i] * p <= 0 || poller_tick(pl, (uint64_t)d))
             return false;
     }
     return true;
@@ -223,13 +282,14 @@ static int newton_step(const double *H, const double *g, int d, double *step,
 
 typedef struct newton_ws {
     double *g, *H, *step, *trial, *gt, *work, *scratch;
+    poller *pl;
 } newton_ws;
 
 /* Armijo backtracking along w->step from u. Near the optimum the decrease
  * of a Newton step falls below the rounding of F itself, so a full step
  * that leaves F unchanged to rounding is still taken when it shrinks the
  * gradient: that is where the last digits of u* come from. Updates u, *f
- * and w->g; returns 1 when no step was taken. */
+ * and w->g; returns 1 when no step was taken, or the poller's code. */
 static int line_search(enum loss_kind loss, const double *X, const double *y,
                        int n, int d, double *u, double *f, double gnorm,
                        newton_ws *w)
@@ -240,7 +300,9 @@ static int line_search(enum loss_kind loss, const double *X, const double *y,
     for (double t = 1; t > 1e-20; t *= 0.5) {
         for (int k = 0; k < d; k++)
             w->trial[k] = u[k] + t * w->step[k];
-        double ft = linfit_loss(loss, X, y, n, d, w->trial, w->gt);
+        double ft = fit_loss(loss, X, y, n, d, w->trial, w->gt, w->pl);
+        if (poller_code(w->pl))
+            return poller_code(w->pl);
         bool armijo = ft <= *f + 1e-4 * t * slope && ft < *f;
         bool flat = t == 1 && ft <= *f + 1e-14 * fabs(*f) &&
                     norm(w->gt, d) < gnorm;
@@ -254,36 +316,42 @@ static int line_search(enum loss_kind loss, const double *X, const double *y,
     return 1;
 }
 
+/* 0, -EDOM when no descent step is found, or the poller's code. */
 static int newton(enum loss_kind loss, const double *X, const double *y, int n,
                   int d, double *u, linfit_result *out, newton_ws *w)
 {
-    double f = linfit_loss(loss, X, y, n, d, u, w->g);
-    int it;
-    for (it = 0; it < NEWTON_MAX_ITERS; it++) {
+    double f = fit_loss(loss, X, y, n, d, u, w->g, w->pl);
+    int it, rc = poller_code(w->pl);
+    for (it = 0; it < NEWTON_MAX_ITERS && !rc; it++) {
         double gn = norm(w->g, d);
         if (gn < NEWTON_GRAD_TOL)
             break;
         /* Separable: the infimum 0 is approached as ||u|| grows without
          * bound; stop once it is reached to float64 resolution. */
-        out->separable = out->separable || separates(X, y, n, d, u);
+        out->separable = out->separable || separates(X, y, n, d, u, w->pl);
+        if ((rc = poller_code(w->pl)))
+            break;
         if (out->separable && f < SEPARABLE_LOSS)
             break;
-        weighted_gram(loss, X, y, n, d, u, w->H, w->scratch);
+        if ((rc = weighted_gram(loss, X, y, n, d, u, w->H, w->scratch, w->pl)))
+            break;
         if (newton_step(w->H, w->g, d, w->step, w->work))
             return -EDOM;
-        if (line_search(loss, X, y, n, d, u, &f, gn, w))
-            break; /* no step improves F or its gradient: the optimum */
+        if ((rc = line_search(loss, X, y, n, d, u, &f, gn, w)))
+            break; /* 1: no step improves F or its gradient, the optimum */
     }
+    if (rc < 0)
+        return rc;
     out->iters = it;
-    out->separable = out->separable || separates(X, y, n, d, u);
-    return 0;
+    out->separable = out->separable || separates(X, y, n, d, u, w->pl);
+    return poller_code(w->pl);
 }
 
 static int solve_newton(enum loss_kind loss, const double *X, const double *y,
-                        int n, int d, double *u, linfit_result *out, char *err,
-                        size_t errlen)
+                        int n, int d, double *u, linfit_result *out,
+                        poller *pl, char *err, size_t errlen)
 {
-    newton_ws w = {0};
+    newton_ws w = {.pl = pl};
     size_t dd = (size_t)d * d;
     w.g = malloc(sizeof(double) * (size_t)d);
     w.step = malloc(sizeof(double) * (size_t)d);
@@ -300,15 +368,16 @@ static int solve_newton(enum loss_kind loss, const double *X, const double *y,
     /* logcosh is near-quadratic at its optimum: start from least squares */
     if (loss == LOSS_LOGCOSH) {
         int rank;
-        rc = linfit_lstsq(X, y, n, d, u, LINFIT_COPY_LIMIT, &rank, err, errlen);
+        rc = linfit_lstsq(X, y, n, d, u, LINFIT_COPY_LIMIT, &rank, pl, err, errlen);
         if (rc)
             goto out;
     } else {
         memset(u, 0, sizeof *u * (size_t)d);
     }
-    if (newton(loss, X, y, n, d, u, out, &w))
-        rc = err_set(err, errlen, -EDOM,
-                     "linear baseline: Newton's method found no descent step");
+    rc = newton(loss, X, y, n, d, u, out, &w);
+    if (rc == -EDOM)
+        err_set(err, errlen, rc,
+                "linear baseline: Newton's method found no descent step");
 out:
     free(w.g);
     free(w.step);
@@ -321,25 +390,25 @@ out:
 }
 
 int linfit_solve(enum loss_kind loss, const double *X, const double *y, int n,
-                 int d, double *u, linfit_result *out, char *err,
+                 int d, double *u, linfit_result *out, poller *pl, char *err,
                  size_t errlen)
 {
     memset(out, 0, sizeof *out);
     out->rank = d;
     int rc;
     if (loss == LOSS_SQUARED)
-        rc = linfit_lstsq(X, y, n, d, u, LINFIT_COPY_LIMIT, &out->rank, err,
-                          errlen);
+        rc = linfit_lstsq(X, y, n, d, u, LINFIT_COPY_LIMIT, &out->rank, pl,
+                          err, errlen);
     else
-        rc = solve_newton(loss, X, y, n, d, u, out, err, errlen);
+        rc = solve_newton(loss, X, y, n, d, u, out, pl, err, errlen);
     if (rc)
         return rc;
     double *g = malloc(sizeof *g * (size_t)d);
     if (!g)
         return err_set(err, errlen, -ENOMEM, "linear baseline: out of memory");
-    out->loss = linfit_loss(loss, X, y, n, d, u, g);
+    out->loss = fit_loss(loss, X, y, n, d, u, g, pl);
     out->grad_norm = norm(g, d);
     out->u_norm = norm(u, d);
     free(g);
-    return 0;
+    return poller_code(pl);
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "poller.h"
 
 typedef struct linfit_result {
     double loss;       /* F_lin* (or the infimum reached when separable) */
@@ -26,9 +27,12 @@ typedef struct linfit_result {
 } linfit_result;
 
 /* Fits u (d entries, caller-allocated) to the n x d rows of X and y.
- * Returns 0, or a negative code and a sentence. */
+ * Returns 0, or a negative code and a sentence; or, when the poller p (may
+ * be NULL) says stop, its code without one. p is ticked at least once a
+ * row of every pass over X or over a d x d matrix; what it cannot
+ * interrupt is a LAPACK call (dgelsd, dsyevd, dposv). */
 int linfit_solve(enum loss_kind loss, const double *X, const double *y, int n,
-                 int d, double *u, linfit_result *out, char *err,
+                 int d, double *u, linfit_result *out, poller *p, char *err,
                  size_t errlen);
 
 /* Least squares alone: min (1/n) sum (u^T x_i - y_i)^2 / 2, minimum-norm
@@ -39,7 +43,8 @@ int linfit_solve(enum loss_kind loss, const double *X, const double *y, int n,
  * whatever n is. linfit_solve uses LINFIT_COPY_LIMIT. */
 #define LINFIT_COPY_LIMIT (32u << 20)
 int linfit_lstsq(const double *X, const double *y, int n, int d, double *u,
-                 size_t copy_limit, int *rank, char *err, size_t errlen);
+                 size_t copy_limit, int *rank, poller *p, char *err,
+                 size_t errlen);
 
 /* F_lin(u) = (1/n) sum_i l(u^T x_i; y_i); grad (d) if non-NULL. */
 double linfit_loss(enum loss_kind loss, const double *X, const double *y,

@@ -74,15 +74,15 @@ static void least_squares_match_normal_equations(void **state)
     normal_equations(X, y, n, d, ref);
     int rank;
     char err[256];
-    assert_int_equal(linfit_lstsq(X, y, n, d, u, LINFIT_COPY_LIMIT, &rank, err, sizeof err), 0);
+    assert_int_equal(linfit_lstsq(X, y, n, d, u, LINFIT_COPY_LIMIT, &rank, NULL, err, sizeof err), 0);
     assert_int_equal(rank, d);
     assert_true(tu_relerr(u, ref, d) < 1e-12);
     /* the streaming path (no copy of X) agrees */
-    assert_int_equal(linfit_lstsq(X, y, n, d, u2, 0, &rank, err, sizeof err), 0);
+    assert_int_equal(linfit_lstsq(X, y, n, d, u2, 0, &rank, NULL, err, sizeof err), 0);
     assert_int_equal(rank, d);
     assert_true(tu_relerr(u2, ref, d) < 1e-12);
     linfit_result r;
-    assert_int_equal(linfit_solve(LOSS_SQUARED, X, y, n, d, u, &r, err, sizeof err), 0);
+    assert_int_equal(linfit_solve(LOSS_SQUARED, X, y, n, d, u, &r, NULL, err, sizeof err), 0);
     assert_true(r.grad_norm < 1e-13);
     assert_false(r.separable);
 }
@@ -105,7 +105,7 @@ static void rank_deficient_gives_minimum_norm(void **state)
     for (int path = 0; path < 2; path++) {
         double *v = path ? u2 : u;
         assert_int_equal(linfit_lstsq(X, y, n, d, v, path ? 0 : LINFIT_COPY_LIMIT,
-                                      &rank, err, sizeof err), 0);
+                                      &rank, NULL, err, sizeof err), 0);
         assert_int_equal(rank, 4);
         double dot = 0;
         for (int k = 0; k < d; k++)
@@ -135,7 +135,7 @@ static void newton_reaches_tiny_gradient(void **state)
         }
         linfit_result r;
         char err[256];
-        assert_int_equal(linfit_solve(ls[l], X, y, n, d, u, &r, err, sizeof err), 0);
+        assert_int_equal(linfit_solve(ls[l], X, y, n, d, u, &r, NULL, err, sizeof err), 0);
         if (!(r.grad_norm < 1e-10))
             fail_msg("%s: ||grad|| = %.3g", config_loss_name(ls[l]), r.grad_norm);
         assert_false(r.separable);
@@ -164,7 +164,7 @@ static void separable_data_is_flagged(void **state)
     for (int l = 0; l < 2; l++) {
         linfit_result r;
         char err[256];
-        assert_int_equal(linfit_solve(ls[l], X, y, n, d, u, &r, err, sizeof err), 0);
+        assert_int_equal(linfit_solve(ls[l], X, y, n, d, u, &r, NULL, err, sizeof err), 0);
         assert_true(r.separable);
         assert_true(r.loss < 1e-10);
     }
