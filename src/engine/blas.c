@@ -14,7 +14,8 @@
 #include "err.h"
 
 enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112,
-       CBLAS_UPPER = 121, CBLAS_LOWER = 122 };
+       CBLAS_UPPER = 121, CBLAS_LOWER = 122, CBLAS_NON_UNIT = 131,
+       CBLAS_LEFT = 141, CBLAS_RIGHT = 142 };
 
 typedef void (*dgemm_fn)(int, int, int, int, int, int, double, const double *,
                          int, const double *, int, double, double *, int);
@@ -22,6 +23,10 @@ typedef void (*dgemv_fn)(int, int, int, int, double, const double *, int,
                          const double *, int, double, double *, int);
 typedef void (*dsyrk_fn)(int, int, int, int, int, double, const double *, int,
                          double, double *, int);
+typedef void (*dtrsm_fn)(int, int, int, int, int, int, int, double,
+                         const double *, int, double *, int);
+typedef void (*dtrsv_fn)(int, int, int, int, int, const double *, int,
+                         double *, int);
 /* Fortran LAPACK: every argument by reference, string lengths appended. */
 typedef void (*dgelsd_fn)(const int *, const int *, const int *, double *,
                           const int *, double *, const int *, double *,
@@ -29,6 +34,8 @@ typedef void (*dgelsd_fn)(const int *, const int *, const int *, double *,
                           int *);
 typedef void (*dposv_fn)(const char *, const int *, const int *, double *,
                          const int *, double *, const int *, int *, size_t);
+typedef void (*dpotrf_fn)(const char *, const int *, double *, const int *,
+                          int *, size_t);
 typedef void (*dsyevd_fn)(const char *, const char *, const int *, double *,
                           const int *, double *, double *, const int *, int *,
                           const int *, int *, size_t, size_t);
@@ -52,8 +59,11 @@ static struct {
     dgemm_fn dgemm;
     dgemv_fn dgemv;
     dsyrk_fn dsyrk;
+    dtrsm_fn dtrsm;
+    dtrsv_fn dtrsv;
     dgelsd_fn dgelsd;
     dposv_fn dposv;
+    dpotrf_fn dpotrf;
     dsyevd_fn dsyevd;
     dstev_fn dstev;
     dgesvd_fn dgesvd;
@@ -99,8 +109,11 @@ static int load_symbols(void *h)
     SYM(dgemm, "cblas_dgemm");
     SYM(dgemv, "cblas_dgemv");
     SYM(dsyrk, "cblas_dsyrk");
+    SYM(dtrsm, "cblas_dtrsm");
+    SYM(dtrsv, "cblas_dtrsv");
     SYM(dgelsd, "dgelsd_");
     SYM(dposv, "dposv_");
+    SYM(dpotrf, "dpotrf_");
     SYM(dsyevd, "dsyevd_");
     SYM(dstev, "dstev_");
     SYM(dgesvd, "dgesvd_");
@@ -202,11 +215,32 @@ void blas_syrk_full(int n, int k, double alpha, const double *A, int lda,
             C[i * n + j] = C[j * n + i];
 }
 
-void blas_syrk_lower(int n, int k, double alpha, const double *A, int lda,
-                     double beta, double *C)
+void blas_syrk_lower(bool trans, int n, int k, double alpha, const double *A,
+                     int lda, double beta, double *C, int ldc)
 {
-    B.dsyrk(CBLAS_ROW_MAJOR, CBLAS_LOWER, CBLAS_TRANS, n, k, alpha, A, lda,
-            beta, C, n);
+    B.dsyrk(CBLAS_ROW_MAJOR, CBLAS_LOWER, trans ? CBLAS_TRANS : CBLAS_NO_TRANS,
+            n, k, alpha, A, lda, beta, C, ldc);
+}
+
+void blas_trsm_right_lt(int m, int n, const double *L, int ldl, double *Bm,
+                        int ldb)
+{
+    B.dtrsm(CBLAS_ROW_MAJOR, CBLAS_RIGHT, CBLAS_LOWER, CBLAS_TRANS,
+            CBLAS_NON_UNIT, m, n, 1.0, L, ldl, Bm, ldb);
+}
+
+void blas_trsv_lower(bool trans, int n, const double *L, int ldl, double *x)
+{
+    B.dtrsv(CBLAS_ROW_MAJOR, CBLAS_LOWER, trans ? CBLAS_TRANS : CBLAS_NO_TRANS,
+            CBLAS_NON_UNIT, n, L, ldl, x, 1);
+}
+
+int lapack_potrf_lower(int n, double *A, int lda)
+{
+    /* Row-major lower is column-major upper: the same numbers. */
+    int info = 0;
+    B.dpotrf("U", &n, A, &lda, &info, 1);
+    return info;
 }
 
 int lapack_gelsd(int m, int n, double *A, double *b, double rcond, int *rank)

@@ -50,10 +50,19 @@ void blas_gemv(bool trans, int m, int n, double alpha, const double *A,
 void blas_syrk_full(int n, int k, double alpha, const double *A, int lda,
                     double beta, double *C);
 
-/* The same into the lower triangle of C only (j <= i); the upper one is
- * left as it was. For sums over many calls, completed once at the end. */
-void blas_syrk_lower(int n, int k, double alpha, const double *A, int lda,
-                     double beta, double *C);
+/* C = alpha * op(A) op(A)^T + beta * C into the lower triangle of the
+ * n x n C only (j <= i; the upper one is left as it was), op(A) n x k:
+ * A^T for trans (A k x n), else A (n x k). For sums over many calls,
+ * completed once at the end. */
+void blas_syrk_lower(bool trans, int n, int k, double alpha, const double *A,
+                     int lda, double beta, double *C, int ldc);
+
+/* B = B L^-T for the m x n B and the n x n lower triangular L. */
+void blas_trsm_right_lt(int m, int n, const double *L, int ldl, double *Bm,
+                        int ldb);
+
+/* x = L^-1 x (or L^-T x with trans) for the n x n lower triangular L. */
+void blas_trsv_lower(bool trans, int n, const double *L, int ldl, double *x);
 
 /* LAPACK. Each returns LAPACK's info (0 success, < 0 bad argument, > 0
  * numerical failure as documented by LAPACK). */
@@ -66,6 +75,11 @@ int lapack_gelsd(int m, int n, double *A, double *b, double rcond, int *rank);
 /* Cholesky of the n x n symmetric positive definite A (lower triangle),
  * then solves A x = b in place. > 0 when A is not positive definite. */
 int lapack_posv(int n, double *A, double *b);
+
+/* A = L L^T, L into the lower triangle of the n x n A (leading dimension
+ * lda; the upper triangle is not touched). > 0 when A is not positive
+ * definite. */
+int lapack_potrf_lower(int n, double *A, int lda);
 
 /* All eigenvalues (ascending, in w) and, if vectors, orthonormal
  * eigenvectors in the rows of A, of the symmetric n x n A. */

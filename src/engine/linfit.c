@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "chol.h"
 #include "err.h"
 #include "loss.h"
 
@@ -16,6 +17,16 @@
 #define NEWTON_MAX_ITERS 200
 #define NEWTON_GRAD_TOL 1e-13      /* stop when ||grad|| is below this */
 #define REFINE_STEPS 3
+/* The Cholesky path (lstsq_chol) is for well-conditioned X only: past this
+ * ratio of the factor's squared diagonal, a lower bound on cond(X^T X),
+ * or when the last refinement still moves u by more than CHOL_SETTLED of
+ * its norm, the SVD-based paths decide (rank, minimum norm). */
+#define CHOL_MAX_COND 1e10
+#define CHOL_SETTLED 1e-6
+/* dgelsd on a copy of X is one LAPACK call that no cancel reaches: about
+ * n d min(n, d) multiply-adds, 5 s at n = d = 2000. Up to this many (some
+ * 20 ms) it is used as it always was; beyond, the Cholesky path first. */
+#define LAPACK_MAX_UNITS (1u << 26)
 #define SEPARABLE_LOSS 1e-12       /* where a separable fit stops */
 
 /* Every loop below over the n rows or the d x d matrices ticks the poller
@@ -112,7 +123,7 @@ static int weighted_gram(enum loss_kind loss, const double *X, const double *y,
         }
         for (int r0 = 0; r0 < rows; r0 += per_call) {
             int k = rows - r0 < per_call ? rows - r0 : per_call;
-            blas_syrk_lower(d, k, 1.0, scratch + (size_t)r0 * d, d, 1.0, H);
+            blas_syrk_lower(true, d, k, 1.0, scratch + (size_t)r0 * d, d, 1.0, H, d);
             if ((rc = poller_tick(pl, (uint64_t)d * d * (uint64_t)k / 2)))
                 return rc;
         }
@@ -233,11 +244,74 @@ out:
     return rc;
 }
 
+/* Largest over smallest squared diagonal entry of the factor. */
+static double diag_ratio(const double *L, int d)
+{
+    double lo = INFINITY, hi = 0;
+    for (int k = 0; k < d; k++) {
+        double v = L[(size_t)k * d + k] * L[(size_t)k * d + k];
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    return lo > 0 ? hi / lo : INFINITY;
+}
+
+/* u = G^-1 X^T y / n with G = X^T X / n by its tiled Cholesky factor,
+ * refined on the true residual (the corrected seminormal equations): for
+ * a well-conditioned X as accurate as dgelsd, and every step ticks the
+ * poller. 1 when X is not well-conditioned enough for it (the caller
+ * then solves by SVD); 0; or a negative code. */
+static int lstsq_chol(const double *X, const double *y, int n, int d,
+                      double *u, poller *pl, char *err, size_t errlen)
+{
+    double *L = malloc(sizeof *L * (size_t)d * d);
+    double *scratch = malloc(sizeof *scratch * (size_t)LINFIT_CHUNK * d);
+    double *r = malloc(sizeof *r * (size_t)d);
+    int rc = 0;
+    if (!L || !scratch || !r) {
+        rc = err_set(err, errlen, -ENOMEM, "linear baseline: out of memory");
+        goto out;
+    }
+    if ((rc = weighted_gram(LOSS_SQUARED, X, y, n, d, NULL, L, scratch, pl)) ||
+        (rc = chol_factor(d, L, pl)))
+        goto out;
+    if (!(diag_ratio(L, d) <= CHOL_MAX_COND)) {
+        rc = 1;
+        goto out;
+    }
+    memset(u, 0, sizeof *u * (size_t)d);
+    double step = 0;
+    for (int it = 0; it <= REFINE_STEPS; it++) {
+        if ((rc = normal_residual(X, y, n, d, u, r, pl)) ||
+            (rc = chol_solve(d, L, r, pl)))
+            goto out;
+        for (int k = 0; k < d; k++)
+            u[k] += r[k];
+        step = norm(r, d);
+    }
+    rc = step <= CHOL_SETTLED * norm(u, d) ? 0 : 1;
+out:
+    free(L);
+    free(scratch);
+    free(r);
+    return rc;
+}
+
 int linfit_lstsq(const double *X, const double *y, int n, int d, double *u,
                  size_t copy_limit, int *rank, poller *pl, char *err,
                  size_t errlen)
 {
-    if ((size_t)n * d * sizeof(double) <= copy_limit)
+    bool fits = (size_t)n * d * sizeof(double) <= copy_limit;
+    double lapack = (double)n * d * (n < d ? n : d);
+    if (fits && lapack <= LAPACK_MAX_UNITS)
+        return lstsq_copy(X, y, n, d, u, rank, err, errlen);
+    if (n >= d) {
+        int rc = lstsq_chol(X, y, n, d, u, pl, err, errlen);
+        *rank = d;
+        if (rc <= 0)
+            return rc;
+    }
+    if (fits)
         return lstsq_copy(X, y, n, d, u, rank, err, errlen);
     return lstsq_normal(X, y, n, d, u, rank, pl, err, errlen);
 }
@@ -257,24 +331,40 @@ static bool separates(const double *X, const double *y, int n, int d,
     return true;
 }
 
+/* The lower triangle of H, plus mu on the diagonal, into work. */
+static int shifted_lower(const double *H, int d, double mu, double *work,
+                         poller *pl)
+{
+    for (int i = 0; i < d; i++) {
+        memcpy(work + (size_t)i * d, H + (size_t)i * d, sizeof *work * (size_t)(i + 1));
+        work[(size_t)i * d + i] += mu;
+        int rc = poller_tick(pl, (uint64_t)i + 1);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Solves (H + mu I) step = -g, raising mu from 0 until the Cholesky
  * factorisation succeeds (H is singular for rank-deficient X and nearly so
- * on separable data). */
+ * on separable data). By tiles (chol.h), not LAPACK's dposv, so that a
+ * cancel reaches it. 0, -EDOM, or the poller's code. */
 static int newton_step(const double *H, const double *g, int d, double *step,
-                       double *work)
+                       double *work, poller *pl)
 {
     double tr = 0;
     for (int k = 0; k < d; k++)
         tr += H[(size_t)k * d + k];
     double mu = 0, base = tr > 0 ? 1e-12 * tr / d : 1e-12;
     for (int attempt = 0; attempt < 40; attempt++) {
-        memcpy(work, H, sizeof *work * (size_t)d * d);
-        for (int k = 0; k < d; k++) {
-            work[(size_t)k * d + k] += mu;
-            step[k] = -g[k];
+        int rc = shifted_lower(H, d, mu, work, pl);
+        if (rc || (rc = chol_factor(d, work, pl)) < 0)
+            return rc;
+        if (rc == 0) {
+            for (int k = 0; k < d; k++)
+                step[k] = -g[k];
+            return chol_solve(d, work, step, pl);
         }
-        if (lapack_posv(d, work, step) == 0)
-            return 0;
         mu = mu == 0 ? base : mu * 10;
     }
     return -EDOM;
@@ -335,8 +425,8 @@ static int newton(enum loss_kind loss, const double *X, const double *y, int n,
             break;
         if ((rc = weighted_gram(loss, X, y, n, d, u, w->H, w->scratch, w->pl)))
             break;
-        if (newton_step(w->H, w->g, d, w->step, w->work))
-            return -EDOM;
+        if ((rc = newton_step(w->H, w->g, d, w->step, w->work, w->pl)))
+            break;
         if ((rc = line_search(loss, X, y, n, d, u, &f, gn, w)))
             break; /* 1: no step improves F or its gradient, the optimum */
     }
