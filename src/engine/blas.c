@@ -41,10 +41,6 @@ typedef void (*dsyevd_fn)(const char *, const char *, const int *, double *,
                           const int *, int *, size_t, size_t);
 typedef void (*dstev_fn)(const char *, const int *, double *, double *,
                          double *, const int *, double *, int *, size_t);
-typedef void (*dgesvd_fn)(const char *, const char *, const int *, const int *,
-                          double *, const int *, double *, double *,
-                          const int *, double *, const int *, double *,
-                          const int *, int *, size_t, size_t);
 typedef void (*set_threads_fn)(int);
 typedef char *(*corename_fn)(void);
 
@@ -66,7 +62,6 @@ static struct {
     dpotrf_fn dpotrf;
     dsyevd_fn dsyevd;
     dstev_fn dstev;
-    dgesvd_fn dgesvd;
 } B = { .once = PTHREAD_ONCE_INIT };
 
 /* The best OpenBLAS kernel family whose instructions this CPU executes and
@@ -116,7 +111,6 @@ static int load_symbols(void *h)
     SYM(dpotrf, "dpotrf_");
     SYM(dsyevd, "dsyevd_");
     SYM(dstev, "dstev_");
-    SYM(dgesvd, "dgesvd_");
 #undef SYM
     return 0;
 }
@@ -302,6 +296,26 @@ int lapack_syev(int n, double *A, double *w, bool vectors)
     return info;
 }
 
+int lapack_eigvals_lower(int n, double *A, double *w)
+{
+    /* Row-major lower is column-major upper. */
+    int lwork = -1, liwork = -1, info = 0, iwq = 0;
+    double wq;
+    B.dsyevd("N", "U", &n, A, &n, w, &wq, &lwork, &iwq, &liwork, &info, 1, 1);
+    lwork = (int)wq;
+    liwork = iwq > 1 ? iwq : 1;
+    double *work = malloc(sizeof *work * (size_t)lwork);
+    int *iwork = malloc(sizeof *iwork * (size_t)liwork);
+    if (!work || !iwork)
+        info = -ENOMEM;
+    else
+        B.dsyevd("N", "U", &n, A, &n, w, work, &lwork, iwork, &liwork, &info,
+                 1, 1);
+    free(work);
+    free(iwork);
+    return info;
+}
+
 int lapack_stev(int n, double *d, double *e, double *Z)
 {
     int info = 0, ldz = n > 0 ? n : 1;
@@ -312,23 +326,6 @@ int lapack_stev(int n, double *d, double *e, double *Z)
             return -ENOMEM;
     }
     B.dstev(Z ? "V" : "N", &n, d, e, Z, &ldz, work, &info, 1);
-    free(work);
-    return info;
-}
-
-int lapack_singular_values(int m, int n, double *A, double *s)
-{
-    /* Row-major A is column-major A^T, which has the same singular values. */
-    int rows = n, cols = m, lda = n, one = 1, lwork = -1, info = 0;
-    double wq, dummy = 0;
-    B.dgesvd("N", "N", &rows, &cols, A, &lda, s, &dummy, &one, &dummy, &one,
-             &wq, &lwork, &info, 1, 1);
-    lwork = (int)wq;
-    double *work = malloc(sizeof *work * (size_t)lwork);
-    if (!work)
-        return -ENOMEM;
-    B.dgesvd("N", "N", &rows, &cols, A, &lda, s, &dummy, &one, &dummy, &one,
-             work, &lwork, &info, 1, 1);
     free(work);
     return info;
 }

@@ -85,14 +85,14 @@ int lapack_potrf_lower(int n, double *A, int lda);
  * eigenvectors in the rows of A, of the symmetric n x n A. */
 int lapack_syev(int n, double *A, double *w, bool vectors);
 
+/* The eigenvalues (ascending, in w) of the symmetric n x n A given by its
+ * lower triangle (the upper one is not read); A is destroyed. */
+int lapack_eigvals_lower(int n, double *A, double *w);
+
 /* Eigen-decomposition of the symmetric tridiagonal matrix with diagonal
  * d (n) and off-diagonal e (n-1): eigenvalues ascending in d, and when
  * Z != NULL the unit eigenvector of eigenvalue d[k] in row k of Z (n x n).
  * e is destroyed. */
 int lapack_stev(int n, double *d, double *e, double *Z);
-
-/* Singular values of the m x n A (A destroyed), descending in s
- * (min(m, n) entries). */
-int lapack_singular_values(int m, int n, double *A, double *s);
 
 #endif
