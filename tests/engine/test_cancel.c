@@ -16,8 +16,14 @@
  * that is runnable but not running for a few time slices is not a missing
  * poll. For the same reason a case gets three tries and passes when one of
  * them meets the bound: a phase that does not poll misses it every time
- * (by a second or more), while load does not last through three tries.
- * Every try's latency is printed. */
+ * (by a second or more), while load rarely lasts through three tries.
+ * When it does (measured: a load average of 8 on the two cores stretched
+ * 10 ms of the engine's CPU time between two polls to 190 ms of wall
+ * time), the case falls back to the engine thread's own CPU time from its
+ * last poll before the request to its return, which load does not
+ * inflate, against the same bound, with the wall time under a second (so
+ * that a wait, which costs no CPU, still fails). Every try's latencies
+ * are printed. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -48,13 +54,25 @@
 
 #define CONTRACT_S 0.100
 #define BOUND_S (SANITIZED ? 0.250 : 0.150)
+#define LOADED_WALL_S 1.0
 #define TRIES 3
+
+static double clock_s(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return clock_s(CLOCK_MONOTONIC);
+}
+
+/* The hooks run on engine_run's thread: this is the engine's CPU time. */
+static double cpu_s(void)
+{
+    return clock_s(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* The hooks of one try: the stop is asked for from delay_s into the
@@ -65,6 +83,7 @@ typedef struct watch {
     enum run_poll answer;     /* RUN_CANCEL or RUN_SUSPEND */
     double t_target;          /* when the target phase began; 0 before */
     double t_answered;        /* the first stop answer; 0 before */
+    double cpu_continue;      /* CPU time at the last RUN_CONTINUE answer */
     bool left;                /* a later phase began after the target */
     int nckpt;
     long ckpt_step;
@@ -84,8 +103,10 @@ static void on_phase(void *ctx, enum run_phase phase)
 static enum run_poll on_poll(void *ctx)
 {
     watch *w = ctx;
-    if (w->t_target == 0 || w->left || now_s() < w->t_target + w->delay_s)
+    if (w->t_target == 0 || w->left || now_s() < w->t_target + w->delay_s) {
+        w->cpu_continue = cpu_s();
         return RUN_CONTINUE;
+    }
     if (w->t_answered == 0)
         w->t_answered = now_s();
     return w->answer;
@@ -104,14 +125,18 @@ static int on_checkpoint(void *ctx, const checkpoint *ck)
     return 0;
 }
 
-/* One try: the code engine_run returned and the latency in *lat. */
-static int try_stop(const run_config *c, watch *w, run_result *r, double *lat)
+/* One try: the code engine_run returned, the latency in *lat and the
+ * engine's CPU time over it (an upper bound: from the last poll before the
+ * request) in *cpu. */
+static int try_stop(const run_config *c, watch *w, run_result *r, double *lat,
+                    double *cpu)
 {
     run_hooks h = {.ctx = w, .poll = on_poll, .phase = on_phase,
                    .checkpoint = on_checkpoint};
     char err[512] = "";
     int rc = engine_run(c, &h, r, err, sizeof err);
     double t_end = now_s();
+    *cpu = cpu_s() - w->cpu_continue;
     if (w->t_target == 0)
         fail_msg("the phase under test never began (rc %d: %s)", rc, err);
     *lat = t_end - (w->t_target + w->delay_s);
@@ -128,22 +153,32 @@ static void stops_in_time(const run_config *c, const char *name,
                           enum run_phase target, double delay_s,
                           enum run_poll answer, int expect)
 {
-    double best = INFINITY;
+    double best = INFINITY, best_cpu = INFINITY, worst = 0;
     for (int t = 0; t < TRIES && !(best <= BOUND_S); t++) {
         watch w = {.target = target, .delay_s = delay_s, .answer = answer};
         run_result r;
-        double lat;
-        assert_int_equal(try_stop(c, &w, &r, &lat), expect);
+        double lat, cpu;
+        assert_int_equal(try_stop(c, &w, &r, &lat, &cpu), expect);
         if (target != RUN_PHASE_ANALYSIS)
             assert_int_equal(w.nckpt, 0); /* nothing worth keeping yet */
         free(w.ckpt);
-        print_message("# %s: stopped %.1f ms after the request (try %d; contract "
-                      "%.0f ms, bound here %.0f ms)\n",
-                      name, 1e3 * lat, t + 1, 1e3 * CONTRACT_S, 1e3 * BOUND_S);
+        print_message("# %s: stopped %.1f ms after the request, %.1f ms of engine "
+                      "CPU (try %d; contract %.0f ms, bound here %.0f ms)\n",
+                      name, 1e3 * lat, 1e3 * cpu, t + 1, 1e3 * CONTRACT_S,
+                      1e3 * BOUND_S);
         best = lat < best ? lat : best;
+        best_cpu = cpu < best_cpu ? cpu : best_cpu;
+        worst = lat > worst ? lat : worst;
     }
-    if (!(best <= BOUND_S))
-        fail_msg("%s: the best of %d tries took %.1f ms", name, TRIES, 1e3 * best);
+    if (best <= BOUND_S)
+        return;
+    if (best_cpu <= BOUND_S && worst <= LOADED_WALL_S) {
+        print_message("# %s: the machine is loaded; the engine's CPU time meets "
+                      "the bound\n", name);
+        return;
+    }
+    fail_msg("%s: the best of %d tries took %.1f ms (%.1f ms of CPU)", name,
+             TRIES, 1e3 * best, 1e3 * best_cpu);
 }
 
 /* ---- the configurations ---- */
@@ -272,8 +307,8 @@ static void suspend_in_the_analysis_resumes_there(void **state)
     char err[512] = "";
     assert_int_equal(engine_run(&c, NULL, &full, err, sizeof err), 0);
     watch w = {.target = RUN_PHASE_ANALYSIS, .delay_s = 0, .answer = RUN_SUSPEND};
-    double lat;
-    assert_int_equal(try_stop(&c, &w, &part, &lat), ENGINE_ESUSPENDED);
+    double lat, cpu;
+    assert_int_equal(try_stop(&c, &w, &part, &lat, &cpu), ENGINE_ESUSPENDED);
     assert_int_equal(w.nckpt, 1);
     assert_int_equal(w.ckpt_step, 30);
     checkpoint ck = {.data = w.ckpt, .len = w.ckpt_len, .step = w.ckpt_step};
