@@ -32,8 +32,6 @@ typedef void (*dgelsd_fn)(const int *, const int *, const int *, double *,
                           const int *, double *, const int *, double *,
                           const double *, int *, double *, const int *, int *,
                           int *);
-typedef void (*dposv_fn)(const char *, const int *, const int *, double *,
-                         const int *, double *, const int *, int *, size_t);
 typedef void (*dpotrf_fn)(const char *, const int *, double *, const int *,
                           int *, size_t);
 typedef void (*dsyevd_fn)(const char *, const char *, const int *, double *,
@@ -58,7 +56,6 @@ static struct {
     dtrsm_fn dtrsm;
     dtrsv_fn dtrsv;
     dgelsd_fn dgelsd;
-    dposv_fn dposv;
     dpotrf_fn dpotrf;
     dsyevd_fn dsyevd;
     dstev_fn dstev;
@@ -107,7 +104,6 @@ static int load_symbols(void *h)
     SYM(dtrsm, "cblas_dtrsm");
     SYM(dtrsv, "cblas_dtrsv");
     SYM(dgelsd, "dgelsd_");
-    SYM(dposv, "dposv_");
     SYM(dpotrf, "dpotrf_");
     SYM(dsyevd, "dsyevd_");
     SYM(dstev, "dstev_");
@@ -199,16 +195,6 @@ void blas_gemv(bool trans, int m, int n, double alpha, const double *A,
             alpha, A, lda, x, 1, beta, y, 1);
 }
 
-void blas_syrk_full(int n, int k, double alpha, const double *A, int lda,
-                    double beta, double *C)
-{
-    B.dsyrk(CBLAS_ROW_MAJOR, CBLAS_LOWER, CBLAS_TRANS, n, k, alpha, A, lda,
-            beta, C, n);
-    for (int i = 0; i < n; i++)
-        for (int j = i + 1; j < n; j++)
-            C[i * n + j] = C[j * n + i];
-}
-
 void blas_syrk_lower(bool trans, int n, int k, double alpha, const double *A,
                      int lda, double beta, double *C, int ldc)
 {
@@ -266,13 +252,6 @@ int lapack_gelsd(int m, int n, double *A, double *b, double rcond, int *rank)
     free(iwork);
     free(Ac);
     free(s);
-    return info;
-}
-
-int lapack_posv(int n, double *A, double *b)
-{
-    int nrhs = 1, info = 0;
-    B.dposv("L", &n, &nrhs, A, &n, b, &n, &info, 1);
     return info;
 }
 

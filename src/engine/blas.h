@@ -45,11 +45,6 @@ void blas_gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha,
 void blas_gemv(bool trans, int m, int n, double alpha, const double *A,
                int lda, const double *x, double beta, double *y);
 
-/* C = alpha * A^T A + beta * C (lower and upper triangles both filled),
- * A k x n, C n x n. */
-void blas_syrk_full(int n, int k, double alpha, const double *A, int lda,
-                    double beta, double *C);
-
 /* C = alpha * op(A) op(A)^T + beta * C into the lower triangle of the
  * n x n C only (j <= i; the upper one is left as it was), op(A) n x k:
  * A^T for trans (A k x n), else A (n x k). For sums over many calls,
@@ -71,10 +66,6 @@ void blas_trsv_lower(bool trans, int n, const double *L, int ldl, double *x);
  * A and b overwritten); x is returned in b[0..n-1] (b must hold
  * max(m, n)); *rank receives the effective rank for rcond. */
 int lapack_gelsd(int m, int n, double *A, double *b, double rcond, int *rank);
-
-/* Cholesky of the n x n symmetric positive definite A (lower triangle),
- * then solves A x = b in place. > 0 when A is not positive definite. */
-int lapack_posv(int n, double *A, double *b);
 
 /* A = L L^T, L into the lower triangle of the n x n A (leading dimension
  * lda; the upper triangle is not touched). > 0 when A is not positive
