@@ -9,6 +9,7 @@
 #include "engine.h"
 #include "lanczos.h"
 #include "model.h"
+#include "poller.h"
 #include "rng.h"
 
 /* §6.4: cert = c - <a, u*> with a = (1/n) sum l'(p_i) x_i and
@@ -37,10 +38,17 @@ int analysis_hessian(model *m, const double *theta, enum loss_kind loss,
 
 /* Everything of §6 at theta into res: train/test losses and 0-1 errors,
  * gradient norms (total and per group), cert, cert_grad, and the Hessian
- * extremes when ac->hessian. Expects res->lin_loss and res->u_norm set. */
+ * extremes when ac->hessian. Expects res->lin_loss and res->u_norm set.
+ * 0, a negative code with a sentence, or the code of the poller p (may be
+ * NULL) when it says stop: p is ticked once a row of each pass and once a
+ * chunk of the model's passes (m's interrupt hook is p's while this runs),
+ * so once a Lanczos iteration too, and between Lanczos's own passes over
+ * its vectors and its basis (lanczos.h). Not interrupted: LAPACK's eigenvalue
+ * solves (the min(d, h)^2 Gram of V for cert_grad's ||V||_2; Lanczos's
+ * tridiagonal matrix). */
 int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
                       const dataset *ds, const double *u_star,
                       const analysis_config *ac, rng *r, run_result *res,
-                      char *err, size_t errlen);
+                      poller *p, char *err, size_t errlen);
 
 #endif

@@ -26,6 +26,7 @@ typedef struct reader {
     const char *path;
     long line;          /* line number of the next byte, from 1 */
     int read_errno;     /* errno of a read error, 0 if none */
+    poller *p;          /* ticked once a cell (may be NULL) */
 } reader;
 
 typedef struct cell {
@@ -321,7 +322,7 @@ static int read_row(reader *r, cell *c, long line, double *row, const csv_table 
                            "%s line %ld: more cells than the %d columns of the header",
                            r->path, line, t->cols);
         int rc = parse_cell(c, t->names[col], line, r, row + col, err, errlen);
-        if (rc)
+        if (rc || (rc = poller_tick(r->p, 1)))
             return rc;
         if (c->end == END_COMMA)
             continue;
@@ -345,6 +346,9 @@ static int read_rows(reader *r, cell *c, long max_cells, csv_table *t,
         if (cell_is_blank_line(c)) {
             if (c->end == END_EOF)
                 return 0;
+            int rc = poller_tick(r->p, 1);
+            if (rc)
+                return rc;
             continue;
         }
         int rc = reserve_row(t, &cap, max_cells, line, r, err, errlen);
@@ -411,7 +415,7 @@ static int open_regular(const char *path, FILE **out, char *err, size_t errlen)
 }
 
 int csv_read(const char *path, int max_cols, long max_cells, csv_table *out,
-             char *err, size_t errlen)
+             poller *p, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     FILE *f = NULL;
@@ -419,7 +423,7 @@ int csv_read(const char *path, int max_cols, long max_cells, csv_table *out,
     if (orc)
         return orc;
     int rc;
-    reader r = {.f = f, .path = path, .line = 1, .read_errno = 0};
+    reader r = {.f = f, .path = path, .line = 1, .read_errno = 0, .p = p};
     cell *c = malloc(sizeof *c);
     if (!c) {
         rc = err_set(err, errlen, -ENOMEM, "out of memory reading %s", path);

@@ -26,6 +26,8 @@
 
 #include <stddef.h>
 
+#include "poller.h"
+
 #define CSV_MAX_CELL_CHARS 1024
 /* Error sentences quote a cell or column name as its first
  * CSV_QUOTE_BYTES bytes, escaped (\xNN for bytes that are not printable
@@ -43,10 +45,11 @@ typedef struct csv_table {
  * (cannot open), -EIO (read error), -EINVAL (malformed: bad cell, ragged
  * row, empty or duplicate column name, no header), -EFBIG (more than
  * max_cols columns or max_cells cells), -ENOMEM, each with a sentence.
- * A header without rows is not an error here (rows = 0). On error *out
- * holds nothing to free. */
+ * A header without rows is not an error here (rows = 0). The poller p
+ * (may be NULL) is ticked once a cell; when it says stop, its code is
+ * returned without a sentence. On error *out holds nothing to free. */
 int csv_read(const char *path, int max_cols, long max_cells, csv_table *out,
-             char *err, size_t errlen);
+             poller *p, char *err, size_t errlen);
 
 /* What csv_read would find in a file, measured in one pass over its
  * bytes without parsing a cell, for estimating a run's memory before it

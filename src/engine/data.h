@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "poller.h"
 #include "rng.h"
 
 typedef struct dataset {
@@ -37,9 +38,10 @@ typedef struct data_gen data_gen;
 /* Loads or generates the data of cfg->data for cfg->seed and cfg->loss.
  * Errors (missing file, bad row, non-numeric cell with its line number,
  * labels not in {-1,+1} for a classification loss, too many cells) return
- * a negative code and a sentence naming the file or key. On error *out
+ * a negative code and a sentence naming the file or key; when the poller p
+ * (may be NULL) says stop, its code without a sentence. On error *out
  * holds nothing to free. */
-int data_load(const run_config *cfg, dataset *out, char *err, size_t errlen);
+int data_load(const run_config *cfg, dataset *out, poller *p, char *err, size_t errlen);
 
 void data_free(dataset *ds);
 
@@ -76,8 +78,9 @@ size_t data_gen_bytes(const run_config *cfg);
 
 /* The generating distribution of a synthetic configuration (the same one
  * data_load draws from: same teacher, same input law). Returns NULL and a
- * sentence for a non-synthetic source or out of memory. */
-data_gen *data_gen_new(const run_config *cfg, char *err, size_t errlen);
+ * sentence for a non-synthetic source or out of memory, or NULL when the
+ * poller p (may be NULL) said stop while the teacher was drawn. */
+data_gen *data_gen_new(const run_config *cfg, poller *p, char *err, size_t errlen);
 void data_gen_free(data_gen *g);
 
 /* Draws m fresh samples into X (m*d) and y (m) from stream r. d is

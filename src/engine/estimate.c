@@ -7,13 +7,16 @@
  *
  *   load      data_load: the data set, plus the generator, a CSV table or
  *             a permutation while it is built
- *   fit       linfit_solve's workspace (Gram matrix, LAPACK's work)
+ *   fit       linfit_solve's workspace (Gram matrix or its Cholesky
+ *             factor, LAPACK's work)
  *   train     the model's workspace, theta, the session's buffers, and
  *             before them the canonical JSON the checkpoint hash reads
  *   analysis  the model's Hessian-vector workspace, a gradient and the
- *             predictions, then one of: the test predictions, the SVD of
- *             V (certificate), Lanczos (its basis within
- *             analysis.lanczos_memory_mib, or five vectors past it)
+ *             predictions, then one of: the test predictions, the Gram
+ *             matrix of V's smaller side and its eigenvalues (||V||_2 of
+ *             the certificate), Lanczos (its basis within
+ *             analysis.lanczos_memory_mib, or five vectors past it); or,
+ *             after them, the checkpoint a suspend hands over
  *
  * The peak is the largest phase. Each module states its own allocations
  * beside them (data_load_bytes, linfit_bytes, model_workspace_bytes,
@@ -137,18 +140,19 @@ static size_t lanczos_bytes(size_t dim, int iters, size_t basis_bytes)
            lapack_stev_bytes((int)k, true);
 }
 
-/* spectral_norm of one d x h block: a copy and dgesvd's work. */
-static size_t svd_bytes(const model_shape *s)
+/* spectral_norm of one d x h block: the Gram matrix of its smaller side
+ * k = min(d, h), its k eigenvalues, and dsyevd's work without vectors. */
+static size_t gram_bytes(const model_shape *s)
 {
     if (s->arch == ARCH_LINEAR || s->arch == ARCH_DECOUPLED)
         return 0;
-    size_t d = (size_t)s->d, h = (size_t)s->h;
-    return sizeof(double) * (d * h + (d < h ? d : h)) +
-           lapack_singular_values_bytes(s->d, s->h);
+    int k = s->d < s->h ? s->d : s->h;
+    size_t K = (size_t)(k > 0 ? k : 0);
+    return sizeof(double) * (K * K + K) + lapack_syev_bytes(k, false);
 }
 
 /* analysis_endpoint beyond the model's workspace: grad (np) and p (n),
- * then, one after the other, the test predictions, the SVD, Lanczos. */
+ * then, one after the other, the test predictions, ||V||_2, Lanczos. */
 static size_t analysis_bytes(const run_config *cfg, const data_shape *sh,
                              const model_shape *ms, size_t np)
 {
@@ -158,7 +162,7 @@ static size_t analysis_bytes(const run_config *cfg, const data_shape *sh,
                             : 0;
     size_t test = sizeof(double) * (size_t)(sh->n_test > 0 ? sh->n_test : 0);
     return sizeof(double) * (np + (size_t)(sh->n > 0 ? sh->n : 0)) +
-           max3(test, svd_bytes(ms), lz);
+           max3(test, gram_bytes(ms), lz);
 }
 
 /* ---- CSV files: measured once per version of the file ---- */
@@ -244,8 +248,11 @@ static size_t engine_peak(const run_config *cfg, const data_shape *sh)
     int chunk = model_chunk_for(&ms, model_rows(cfg, sh));
     size_t trained = stay + model_workspace_bytes(&ms, chunk, false) + sizeof(double) * np;
     size_t train = trained + max2(json_build_bytes(cfg), train_bytes(cfg, np, sh->d));
+    /* a suspend during the analysis packs the trained state once the
+     * analysis has freed its own (engine.c, analyse) */
     size_t analysis = stay + model_workspace_bytes(&ms, chunk, cfg->analysis.hessian) +
-                      sizeof(double) * np + analysis_bytes(cfg, sh, &ms, np);
+                      sizeof(double) * np +
+                      max2(analysis_bytes(cfg, sh, &ms, np), train_state_size(np));
     return max2(max2(load, fit), max2(train, analysis));
 }
 

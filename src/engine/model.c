@@ -68,9 +68,18 @@ void model_set_interrupt(model *m, bool (*fn)(void *ctx), void *ctx)
     m->ictx = ctx;
 }
 
+/* A loss evaluation always does its first chunk (a training step makes
+ * progress whatever the hook says); predictions and Hessian-vector
+ * products are asked before every chunk, the first included, so that a
+ * Lanczos iteration over a single chunk is interrupted too. */
 static bool interrupted(model *m, int i0)
 {
     return i0 > 0 && m->interrupt && m->interrupt(m->ictx);
+}
+
+static bool stop_asked(model *m)
+{
+    return m->interrupt && m->interrupt(m->ictx);
 }
 
 /* ---- shapes and layout ---- */
@@ -419,15 +428,18 @@ static void forward_chunk(model *m, const double *theta, const double *X,
     blas_gemv(false, rows, h, 1.0, ZL, h, m->c, skip_in, m->p);
 }
 
-void model_predict(model *m, const double *theta, const double *X, int n,
-                   double *p)
+int model_predict(model *m, const double *theta, const double *X, int n,
+                  double *p)
 {
     output_weights(m, theta);
     for (int i0 = 0; i0 < n; i0 += m->chunk) {
+        if (stop_asked(m))
+            return -EINTR;
         int rows = n - i0 < m->chunk ? n - i0 : m->chunk;
         forward_chunk(m, theta, X + (size_t)i0 * m->s.d, rows);
         memcpy(p + i0, m->p, sizeof *p * (size_t)rows);
     }
+    return 0;
 }
 
 /* ---- back-propagation ---- */
@@ -756,6 +768,8 @@ int model_hvp(model *m, const double *theta, enum loss_kind loss,
     memset(Hv, 0, sizeof *Hv * m->np);
     double inv_n = 1.0 / n;
     for (int i0 = 0; i0 < n; i0 += m->chunk) {
+        if (stop_asked(m))
+            return -EINTR;
         int rows = n - i0 < m->chunk ? n - i0 : m->chunk;
         const double *Xc = X + (size_t)i0 * m->s.d;
         forward_chunk(m, theta, Xc, rows);

@@ -69,13 +69,15 @@ void model_init_params(const model *m, const model_config *mc, rng *r,
 
 /* Optional hook asked between chunks of an evaluation, so that a long
  * full-batch pass can be abandoned within a chunk's time: when fn returns
- * true, the evaluation stops and returns NAN (its outputs are then
- * meaningless). fn NULL removes the hook. */
+ * true, the evaluation stops and returns NAN (model_loss_grad) or -EINTR
+ * (model_predict, model_hvp); its outputs are then meaningless. fn NULL
+ * removes the hook. */
 void model_set_interrupt(model *m, bool (*fn)(void *ctx), void *ctx);
 
-/* Predictions p[0..n-1] for the n rows of X (n x d). */
-void model_predict(model *m, const double *theta, const double *X, int n,
-                   double *p);
+/* Predictions p[0..n-1] for the n rows of X (n x d). 0, or -EINTR when
+ * the interrupt hook stopped it. */
+int model_predict(model *m, const double *theta, const double *X, int n,
+                  double *p);
 
 /* F = (1/n) sum_i l(p(x_i); y_i). If grad != NULL it receives grad F
  * (exact back-propagation); if p != NULL it receives the predictions. */
@@ -84,7 +86,8 @@ double model_loss_grad(model *m, const double *theta, enum loss_kind loss,
                        double *p);
 
 /* Hv = (Hessian of F at theta) v, exact (forward-over-reverse, the
- * R-operator). Returns 0, or -ENOMEM if its workspace cannot be had. */
+ * R-operator). Returns 0, -ENOMEM if its workspace cannot be had, or
+ * -EINTR when the interrupt hook stopped it. */
 int model_hvp(model *m, const double *theta, enum loss_kind loss,
               const double *X, const double *y, int n, const double *v,
               double *Hv);

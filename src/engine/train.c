@@ -390,6 +390,24 @@ out:
     return rc;
 }
 
+int train_checkpoint(const train_ctx *tc, const train_state *st, char *err,
+                     size_t errlen)
+{
+    const run_hooks *h = tc->hooks;
+    if (!h || !h->checkpoint)
+        return 0;
+    size_t np = model_nparams(tc->m);
+    unsigned char *buf = malloc(train_state_size(np));
+    if (!buf)
+        return err_set(err, errlen, -ENOMEM, "checkpoint: out of memory for %zu "
+                       "parameters", np);
+    train_state_pack(st, np, tc->config_hash, buf);
+    checkpoint ck = {.data = buf, .len = train_state_size(np), .step = st->step};
+    int rc = h->checkpoint(h->ctx, &ck);
+    free(buf);
+    return rc ? err_set(err, errlen, rc, "checkpoint could not be saved") : 0;
+}
+
 /* ---- checkpoint bytes: magic, hash, np, then the fields in order ---- */
 
 typedef struct ckpt_head {
