@@ -223,7 +223,8 @@ int lapack_potrf_lower(int n, double *A, int lda)
     return info;
 }
 
-int lapack_gelsd(int m, int n, double *A, double *b, double rcond, int *rank)
+int lapack_gelsd(int m, int n, const double *A, double *b, double rcond,
+                 int *rank)
 {
     /* Row-major A is column-major A^T; LAPACK needs A itself, so transpose. */
     int ldb = m > n ? m : n, nrhs = 1, info = 0, lwork = -1, iwq = 0;
@@ -320,12 +321,12 @@ static size_t gelsd_levels(size_t mn)
     return lv;
 }
 
-/* The copy Ac and s, dgelsd's work and iwork. Its optimal work is the
- * largest of several terms; their sum bounds it. Past MNTHR = 1.6 MINMN
- * rows (or columns) it factors first (QR or LQ) and works on the MINMN
- * square: MINMN^2 + 4 MINMN + 3 MINMN NB + WLALSD; else it works on the
- * whole matrix: 3 MINMN + (M + N) NB + WLALSD. iwork is
- * 3 MINMN NLVL + 11 MINMN ints. */
+/* The column-major copy Ac and s, dgelsd's work and iwork. Its optimal
+ * work is the largest of several terms; their sum bounds it. Past
+ * MNTHR = 1.6 MINMN rows (or columns) it factors first (QR or LQ) and
+ * works on the MINMN square: MINMN^2 + 4 MINMN + 3 MINMN NB + WLALSD;
+ * else it works on the whole matrix: 3 MINMN + (M + N) NB + WLALSD.
+ * iwork is 3 MINMN NLVL + 11 MINMN ints. */
 size_t lapack_gelsd_bytes(int m, int n)
 {
     size_t M = (size_t)(m > 0 ? m : 0), N = (size_t)(n > 0 ? n : 0);

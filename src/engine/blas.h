@@ -62,10 +62,12 @@ void blas_trsv_lower(bool trans, int n, const double *L, int ldl, double *x);
 /* LAPACK. Each returns LAPACK's info (0 success, < 0 bad argument, > 0
  * numerical failure as documented by LAPACK). */
 
-/* Minimum-norm least squares min ||A x - b|| for A m x n (row-major, both
- * A and b overwritten); x is returned in b[0..n-1] (b must hold
- * max(m, n)); *rank receives the effective rank for rcond. */
-int lapack_gelsd(int m, int n, double *A, double *b, double rcond, int *rank);
+/* Minimum-norm least squares min ||A x - b|| for A m x n (row-major,
+ * read only: dgelsd works on a column-major copy, which this allocates);
+ * b is overwritten, x returned in b[0..n-1] (b must hold max(m, n));
+ * *rank receives the effective rank for rcond. */
+int lapack_gelsd(int m, int n, const double *A, double *b, double rcond,
+                 int *rank);
 
 /* A = L L^T, L into the lower triangle of the n x n A (leading dimension
  * lda; the upper triangle is not touched). > 0 when A is not positive

@@ -133,19 +133,17 @@ static int weighted_gram(enum loss_kind loss, const double *X, const double *y,
 
 /* ---- least squares ---- */
 
+/* dgelsd on lapack_gelsd's copy of X (the one copy_limit bounds). */
 static int lstsq_copy(const double *X, const double *y, int n, int d, double *u,
                       int *rank, char *err, size_t errlen)
 {
     size_t ldb = (size_t)(n > d ? n : d);
-    double *A = malloc(sizeof *A * (size_t)n * d), *b = calloc(ldb, sizeof *b);
+    double *b = calloc(ldb, sizeof *b);
     int rc = 0;
-    if (!A || !b) {
-        rc = err_set(err, errlen, -ENOMEM, "linear baseline: out of memory");
-        goto out;
-    }
-    memcpy(A, X, sizeof *A * (size_t)n * d);
+    if (!b)
+        return err_set(err, errlen, -ENOMEM, "linear baseline: out of memory");
     memcpy(b, y, sizeof *b * (size_t)n);
-    int info = lapack_gelsd(n, d, A, b, RCOND, rank);
+    int info = lapack_gelsd(n, d, X, b, RCOND, rank);
     if (info != 0) {
         rc = err_set(err, errlen, -EDOM,
                      "linear baseline: least squares (dgelsd) failed, info %d", info);
@@ -153,7 +151,6 @@ static int lstsq_copy(const double *X, const double *y, int n, int d, double *u,
     }
     memcpy(u, b, sizeof *u * (size_t)d);
 out:
-    free(A);
     free(b);
     return rc;
 }
@@ -524,8 +521,7 @@ static size_t lstsq_bytes(int n, int d, size_t copy_limit)
     size_t N = (size_t)n, D = (size_t)d, C = (size_t)LINFIT_CHUNK;
     bool chol;
     size_t svd = lstsq_plan(n, d, copy_limit, &chol) == LSTSQ_COPY
-                     ? sizeof(double) * (N * D + (N > D ? N : D)) +
-                           lapack_gelsd_bytes(n, d)
+                     ? sizeof(double) * (N > D ? N : D) + lapack_gelsd_bytes(n, d)
                      : sizeof(double) * (D * D + D + C * D + 3 * D) +
                            lapack_syev_bytes(d, true);
     size_t tiles = chol ? sizeof(double) * (D * D + C * D + D) : 0;

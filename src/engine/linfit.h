@@ -54,7 +54,7 @@ int linfit_lstsq(const double *X, const double *y, int n, int d, double *u,
 
 /* Peak bytes linfit_solve(loss, ., ., n, d, ...) allocates (its
  * workspaces and LAPACK's): for least squares on a copy of X about
- * 2 n d, beyond the copy limit about 3 d^2 (the Gram matrix and dsyevd's
+ * n d, beyond the copy limit about 3 d^2 (the Gram matrix and dsyevd's
  * work); where the Cholesky path comes first, the larger of its d^2 and
  * the path it falls back to, since the data decide which runs; for
  * Newton 2 d^2. For engine_estimate_bytes. */

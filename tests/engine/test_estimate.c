@@ -7,9 +7,11 @@
  * and, where the kernel lets the peak RSS be reset, that the resident
  * growth (OpenBLAS's own buffers included, which malloc does not see) is
  * within the estimate too. The shapes cover every phase that can be the
- * peak: large n, large d (least squares on a copy and by the normal
- * equations), Newton's method, wide and deep networks with and without
- * the Hessian, SGD and stream mode, CSV and inline data. */
+ * peak: large n, large d (least squares by dgelsd on a copy, by the tiled
+ * Cholesky of X^T X and by the normal equations, and Cholesky giving way
+ * to each of the other two), Newton's method, wide and deep networks with
+ * and without the Hessian, ||V||_2 of a square V, SGD and stream mode, CSV
+ * and inline data. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -164,27 +166,59 @@ static void large_d_copy(void **state)
 }
 
 /* dgelsd's two shapes of work: on the square after a QR of a tall copy,
- * and on the whole of a nearly square one. */
+ * and on the whole of a nearly square one (wider than tall: no Cholesky
+ * path). The tall one is small enough (n d^2 <= 2^26) to go to dgelsd
+ * first. */
 static void lstsq_copy_shapes(void **state)
 {
     (void)state;
     skip_without_counter();
     check("tall, lstsq copy",
-          "{\"data\":{\"d\":50,\"n\":60000,\"n_test\":1000},"
+          "{\"data\":{\"d\":50,\"n\":20000,\"n_test\":1000},"
           "\"train\":{\"steps\":3},\"analysis\":{\"hessian\":false}}");
     check("near square, lstsq copy",
-          "{\"data\":{\"d\":1800,\"n\":1900,\"n_test\":0},"
+          "{\"data\":{\"d\":1900,\"n\":1800,\"n_test\":0},"
           "\"train\":{\"steps\":2},\"analysis\":{\"hessian\":false}}");
 }
 
-/* Past the copy limit with d = 1500: the Gram matrix and dsyevd's work,
- * 3 d^2 doubles. */
+/* Within the copy limit but past dgelsd's 2^26 multiply-adds, n >= d:
+ * the tiled Cholesky of X^T X first (d^2), dgelsd on the copy when X is
+ * not well-conditioned. The estimate counts the larger (it cannot tell
+ * from the shape); data.cond 1e12 makes the run take both. The loosest
+ * estimate of all is a linear model on an X of exactly the copy limit
+ * that the Cholesky path solves: the data and dgelsd's copy of them
+ * against the data alone, x1.99. */
+static void lstsq_cholesky(void **state)
+{
+    (void)state;
+    skip_without_counter();
+    check("tall, cholesky",
+          "{\"data\":{\"d\":50,\"n\":60000,\"n_test\":1000},"
+          "\"train\":{\"steps\":3},\"analysis\":{\"hessian\":false}}");
+    check("near square, cholesky",
+          "{\"data\":{\"d\":1800,\"n\":1900,\"n_test\":0},"
+          "\"train\":{\"steps\":2},\"analysis\":{\"hessian\":false}}");
+    check("copy limit, cholesky, linear",
+          "{\"data\":{\"d\":50,\"n\":83886,\"n_test\":0},"
+          "\"model\":{\"arch\":\"linear\"},"
+          "\"train\":{\"steps\":2},\"analysis\":{\"hessian\":false}}");
+    check("tall, cholesky then dgelsd",
+          "{\"data\":{\"d\":50,\"n\":60000,\"n_test\":1000,\"cond\":1e12},"
+          "\"train\":{\"steps\":3},\"analysis\":{\"hessian\":false}}");
+}
+
+/* Past the copy limit with d = 1500: the tiled Cholesky (d^2) of a
+ * well-conditioned X; of an ill-conditioned one, then the Gram matrix and
+ * dsyevd's work, 3 d^2 doubles. */
 static void large_d_normal(void **state)
 {
     (void)state;
     skip_without_counter();
-    check("large d, normal equations",
+    check("large d, cholesky",
           "{\"data\":{\"d\":1500,\"n\":3000,\"n_test\":0},"
+          "\"train\":{\"steps\":2},\"analysis\":{\"hessian\":false}}");
+    check("large d, normal equations",
+          "{\"data\":{\"d\":1500,\"n\":3000,\"n_test\":0,\"cond\":1e12},"
           "\"train\":{\"steps\":2},\"analysis\":{\"hessian\":false}}");
 }
 
@@ -235,6 +269,18 @@ static void wide_no_hessian(void **state)
     check("wide (h 1024), no hessian",
           "{\"data\":{\"d\":20,\"n\":200,\"n_test\":50},"
           "\"model\":{\"width\":1024},"
+          "\"train\":{\"steps\":2},\"analysis\":{\"hessian\":false}}");
+}
+
+/* ||V||_2 of a 1000 x 1000 V: its Gram matrix (8 MB) and the eigenvalue
+ * solve, where the test predictions are few. */
+static void square_v_norm(void **state)
+{
+    (void)state;
+    skip_without_counter();
+    check("resnet d 1000 h 1000, v_norm",
+          "{\"data\":{\"d\":1000,\"n\":1200,\"n_test\":100},"
+          "\"model\":{\"width\":1000},"
           "\"train\":{\"steps\":2},\"analysis\":{\"hessian\":false}}");
 }
 
@@ -439,11 +485,13 @@ int main(void)
         cmocka_unit_test(large_n),
         cmocka_unit_test(large_d_copy),
         cmocka_unit_test(lstsq_copy_shapes),
+        cmocka_unit_test(lstsq_cholesky),
         cmocka_unit_test(large_d_normal),
         cmocka_unit_test(linear_logistic),
         cmocka_unit_test(logcosh_nested),
         cmocka_unit_test(wide_hessian),
         cmocka_unit_test(wide_no_hessian),
+        cmocka_unit_test(square_v_norm),
         cmocka_unit_test(deep_sgd),
         cmocka_unit_test(plain_decoupled),
         cmocka_unit_test(stream_generator),
