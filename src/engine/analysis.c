@@ -245,6 +245,7 @@ static int endpoint(model *m, const double *theta, enum loss_kind loss,
         lanczos_opts lo = {
             .iters = ac->lanczos_iters,
             .basis_bytes = (size_t)ac->lanczos_memory_mib << 20,
+            .pl = pl,
         };
         lanczos_result lz;
         rc = analysis_hessian(m, theta, loss, ds->X, ds->y, ds->n, &lo, r,

@@ -42,7 +42,8 @@ int analysis_hessian(model *m, const double *theta, enum loss_kind loss,
  * 0, a negative code with a sentence, or the code of the poller p (may be
  * NULL) when it says stop: p is ticked once a row of each pass and once a
  * chunk of the model's passes (m's interrupt hook is p's while this runs),
- * so once a Lanczos iteration too. Not interrupted: LAPACK's eigenvalue
+ * so once a Lanczos iteration too, and between Lanczos's own passes over
+ * its vectors and its basis (lanczos.h). Not interrupted: LAPACK's eigenvalue
  * solves (the min(d, h)^2 Gram of V for cert_grad's ||V||_2; Lanczos's
  * tridiagonal matrix). */
 int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,

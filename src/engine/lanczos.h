@@ -33,6 +33,7 @@
 #include <stddef.h>
 
 #include "consts.h"
+#include "poller.h"
 #include "rng.h"
 
 /* out = A v. Returns 0 or a negative code. */
@@ -43,6 +44,9 @@ typedef struct lanczos_opts {
                             space is exhausted, or the dimension is lower) */
     size_t basis_bytes;  /* memory the stored basis may take; past it, the
                             two-pass recurrence that stores none */
+    poller *pl;          /* ticked between passes over a vector and BLAS
+                            calls over the basis; may be NULL. When it says
+                            stop, its code is returned, without a sentence */
 } lanczos_opts;
 
 typedef struct lanczos_result {
