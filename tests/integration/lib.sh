@@ -139,3 +139,21 @@ tiny_spec() {  # seeds steps [extra top-level members]
     printf '{"name": "tiny", "base": {"data": {"d": 5, "n": 100, "n_test": 100}, "model": {"width": 8}, "train": {"steps": %s, "curve_points": 20}, "analysis": {"lanczos_iters": 20}}, "seeds": %s%s}\n' \
         "$2" "$1" "${3:+, $3}"
 }
+
+# Every stored number of a job's runs, to 17 digits: results (less the
+# timings) and curves, by run index; two databases that ran the same job
+# the same way print the same text.
+job_dump() {  # db job
+    local db=$1 cols
+    cols=$(sqlite3 "$db" "SELECT group_concat('printf(''%.17g'',' || name || ')', ',')
+                          FROM pragma_table_info('results')
+                          WHERE name NOT IN ('run_id', 'train_s', 'analysis_s', 'total_s')")
+    sqlite3 "$db" "SELECT r.idx, $cols FROM runs r JOIN results x USING (run_id)
+                   WHERE r.job_id = $2 ORDER BY r.idx"
+    sqlite3 "$db" "SELECT r.idx, c.step, printf('%.17g|%.17g|%.17g|%.17g', c.lr,
+                   c.train_loss, c.test_loss, c.grad_norm)
+                   FROM runs r JOIN curves c USING (run_id)
+                   WHERE r.job_id = $2 ORDER BY 1, 2"
+}
+# The job id of a spec on stdin, submitted without waiting.
+submit_job() { rsw --json submit - | job_of; }

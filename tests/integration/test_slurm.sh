@@ -22,22 +22,7 @@ for v in $(compgen -e | grep -E '^(SLURM|SBATCH|SALLOC|SRUN)_'); do unset "$v"; 
 spec_sweep() {
     printf '{"name": "sweep", "base": {"data": {"d": 5, "n": 100, "n_test": 50}, "train": {"steps": 300, "curve_points": 20}, "analysis": {"lanczos_iters": 20}}, "grid": {"model.width": [4, 8]}, "seeds": 4}\n'
 }
-submit_job() { rsw --json submit - | job_of; }
 
-# Every stored number of a job's runs, to 17 digits: results (less the
-# timings) and curves, by run index.
-dump() {  # db job
-    local db=$1 cols
-    cols=$(sqlite3 "$db" "SELECT group_concat('printf(''%.17g'',' || name || ')', ',')
-                          FROM pragma_table_info('results')
-                          WHERE name NOT IN ('run_id', 'train_s', 'analysis_s', 'total_s')")
-    sqlite3 "$db" "SELECT r.idx, $cols FROM runs r JOIN results x USING (run_id)
-                   WHERE r.job_id = $2 ORDER BY r.idx"
-    sqlite3 "$db" "SELECT r.idx, c.step, printf('%.17g|%.17g|%.17g|%.17g', c.lr,
-                   c.train_loss, c.test_loss, c.grad_norm)
-                   FROM runs r JOIN curves c USING (run_id)
-                   WHERE r.job_id = $2 ORDER BY 1, 2"
-}
 
 # The line of the script that starts with $1.
 script_line() { grep -m1 -- "^$1" <<<"$2"; }
@@ -241,10 +226,10 @@ ok "the sweep ended on Slurm's workers in $((SECONDS - t0)) s"
 is "every run done exactly once" \
     "$(sq "SELECT count(*), sum(attempts) FROM runs WHERE job_id = $J AND status = 'done'")|$(sq "SELECT count(*) FROM results x JOIN runs r USING (run_id) WHERE r.job_id = $J")" \
     "8|8|8"
-if [ "$(dump "$DB" "$J")" = "$(dump "$LOCALDB" 1)" ]; then
+if [ "$(job_dump "$DB" "$J")" = "$(job_dump "$LOCALDB" 1)" ]; then
     ok "results and curves are bit-identical to the threads'"
 else
-    not_ok "results and curves are bit-identical to the threads'" "$(diff <(dump "$DB" "$J") <(dump "$LOCALDB" 1) | head -5)"
+    not_ok "results and curves are bit-identical to the threads'" "$(diff <(job_dump "$DB" "$J") <(job_dump "$LOCALDB" 1) | head -5)"
 fi
 wait_until 120 squeue_empty || bail "the workers leave by --idle-exit and the Slurm job ends" "$(squeue 2>&1)"
 ok "the workers left by --idle-exit: squeue is empty"
