@@ -107,8 +107,11 @@ $(DEPS_STAMP): scripts/deps.sh
 
 deps: $(DEPS_STAMP)
 
+# The Slurm packages are for tests/integration/test_slurm.sh alone, which
+# skips, saying so, where they cannot be installed.
 deps-test:
 	@scripts/deps.sh test
+	@scripts/deps.sh slurm || echo "resweep: the Slurm packages could not be installed; tests/integration/test_slurm.sh will skip"
 
 # Who sees which private headers: a library its own, its tests its own
 # (and the engine's test helpers), the benchmarks the engine's.

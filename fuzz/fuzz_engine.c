@@ -163,6 +163,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(err[0] != '\0', "refused without a sentence: %s", g.buf);
         return 0;
     }
+    /* The memory estimate (issue 9) takes any valid configuration, and
+     * its sums do not wrap. */
+    size_t est = engine_estimate_bytes(&c);
+    FUZZ_CHECK(est >= ENGINE_ESTIMATE_BASE_BYTES && est < ((size_t)1 << 50),
+               "memory estimate %zu: %s", est, g.buf);
     run_result r;
     err[0] = '\0';
     double t0 = now_s();

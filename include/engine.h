@@ -17,12 +17,20 @@
 
 /* Return codes of engine_run besides 0 (done or diverged: see status). */
 #define ENGINE_ECANCELED  (-1000)  /* the poll hook said cancel */
-#define ENGINE_ESUSPENDED (-1001)  /* the poll hook said suspend; a checkpoint was handed over */
+#define ENGINE_ESUSPENDED (-1001)  /* the poll hook said suspend (see run_hooks.poll) */
 
 enum run_status { RUN_DONE = 0, RUN_DIVERGED = 1 };
 
 /* What the poll hook asks of a running run. */
 enum run_poll { RUN_CONTINUE = 0, RUN_CANCEL = 1, RUN_SUSPEND = 2 };
+
+/* The phases of a run, in the order they start (docs/theory.md §2–§7). */
+enum run_phase {
+    RUN_PHASE_DATA = 0,      /* generating or reading the samples */
+    RUN_PHASE_BASELINE = 1,  /* the best linear predictor u* (§5) */
+    RUN_PHASE_TRAIN = 2,     /* GD or SGD */
+    RUN_PHASE_ANALYSIS = 3,  /* the end-point measurements (§6) */
+};
 
 /* A point of the training curve; written at log-spaced steps plus the last.
  * Fields a run does not measure are NAN. */
@@ -52,9 +60,21 @@ typedef struct run_hooks {
      * training and before returning ENGINE_ESUSPENDED. Return 0, or a
      * negative code to fail the run. May be NULL (no checkpoints). */
     int (*checkpoint)(void *ctx, const checkpoint *ck);
-    /* Asked between steps and chunks, at least every 100 ms of work. May be
+    /* Asked at least every 100 ms of work in every phase: between
+     * training steps and chunks of a step, and, in the other phases, at
+     * most every 10 ms between rows and blocks (src/engine/poller.h; the
+     * README's reliability section lists the LAPACK calls that cannot be
+     * split). RUN_CANCEL ends the run with ENGINE_ECANCELED. RUN_SUSPEND
+     * ends it with ENGINE_ESUSPENDED after handing the training state to
+     * `checkpoint`: during training, the state reached; during the
+     * analysis, the finished training (a resume goes straight to the
+     * analysis); before training, none (there is no state worth keeping:
+     * the data and the baseline are recomputed from the configuration, so
+     * a resume starts from its last checkpoint or the beginning). May be
      * NULL (never cancelled). */
     enum run_poll (*poll)(void *ctx);
+    /* The run enters a phase; for logs and tests. May be NULL. */
+    void (*phase)(void *ctx, enum run_phase phase);
     double checkpoint_s;       /* <= 0: only on suspend */
     const checkpoint *resume;  /* borrowed; NULL to start from scratch */
 } run_hooks;
@@ -178,5 +198,22 @@ void run_result_clear(run_result *r);
  * does not match the configuration, out of memory). hooks may be NULL. */
 int engine_run(const run_config *cfg, const run_hooks *hooks, run_result *out,
                char *err, size_t errlen);
+
+/* A run's peak memory in bytes, estimated from its configuration before
+ * it runs, for admitting runs under a memory budget (issue 9): an upper
+ * bound on what engine_run(cfg) allocates at its peak (data, linear fit,
+ * model and training buffers, the Hessian's workspace and Lanczos basis)
+ * plus what a worker holds for the run (the configuration's text, its
+ * parsed inline arrays and parse tree, copies of its checkpoint) plus
+ * ENGINE_ESTIMATE_BASE_BYTES. Tested to be at least what a run uses and
+ * at most twice that plus the base (tests/engine/test_estimate.c).
+ *
+ * Synthetic and inline sizes come from the configuration. A CSV file is
+ * measured: its header and its lines, read without parsing (one pass over
+ * the file, repeated only when the file changes); a file that cannot be
+ * read counts as empty, since the run will fail on it. cfg is a parsed,
+ * valid configuration. Thread-safe. */
+#define ENGINE_ESTIMATE_BASE_BYTES ((size_t)4 << 20)
+size_t engine_estimate_bytes(const run_config *cfg);
 
 #endif

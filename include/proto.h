@@ -53,6 +53,8 @@ struct cJSON;
 #define PROTO_MAX_RUNS_PAGE     1000           /* rows per runs reply (bad_request past it) */
 #define PROTO_WATCH_INTERVAL_MS 250            /* watch: at most one progress event per interval */
 #define PROTO_WATCH_HEARTBEAT_S 2.0            /* watch: a progress event at least this often */
+#define PROTO_MAX_SLURM_SCRIPT  (64u * 1024u)  /* bytes of a slurm_record's script (bad_request) */
+#define PROTO_MAX_SLURM_TASKS   4000000        /* tasks of one array: Slurm's own MaxArraySize cap, less one (bad_request) */
 
 /* --- Operations, as X(name, doc): the one list the daemon's dispatch,
  * its unknown-op message, the clients and docs/protocol.md follow (a test
@@ -74,7 +76,8 @@ struct cJSON;
     X(curve, "curve points of a leased run")                               \
     X(checkpoint, "a leased run's training state, to resume from")         \
     X(finish, "a leased run's outcome; ends the lease")                    \
-    X(workers, "the registered workers and what they run")
+    X(workers, "the registered workers and what they run")                 \
+    X(slurm_record, "record a Slurm job array started for a job")
 
 enum proto_op {
 #define X(name, doc) PROTO_OP_##name,

@@ -43,7 +43,7 @@
 #include "engine.h"
 #include "run_state.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* Page cache per connection, in KiB (strings: they go into PRAGMAs). */
 #define STORE_WRITER_CACHE_KIB "4096"
@@ -99,11 +99,21 @@ int store_job_insert(store *s, const char *name, int priority,
                      int max_attempts, const char *spec_json, long n_runs,
                      int64_t *job_id, char *err, size_t errlen);
 
+/* A job stored in several transactions (a large submission) is partial
+ * from store_job_partial to store_job_complete: never acknowledged, it is
+ * deleted with its runs by store_job_discard, or at the next
+ * store_recover when the daemon died meanwhile. */
+int store_job_partial(store *s, int64_t job_id, char *err, size_t errlen);
+int store_job_complete(store *s, int64_t job_id, char *err, size_t errlen);
+int store_job_discard(store *s, int64_t job_id, char *err, size_t errlen);
+
 /* A queued run of job_id: the configuration's columns (arch, blocks,
- * unit_depth, width, ...) and its canonical JSON. */
+ * unit_depth, width, ...), its canonical JSON, and mem_bytes, its memory
+ * estimate (engine_estimate_bytes; runs.mem_bytes). */
 int store_run_insert(store *s, int64_t job_id, long index, int priority,
                      const run_config *cfg, const char *config_json,
-                     int64_t *run_id, char *err, size_t errlen);
+                     uint64_t mem_bytes, int64_t *run_id, char *err,
+                     size_t errlen);
 
 /* queued -> running; attempts += 1; started_at = now. -EINVAL when the
  * run is not queued (the sentence names its state), -ENOENT when it does
@@ -155,6 +165,14 @@ int store_job_cancel(store *s, int64_t job_id, long *n, char *err,
 int store_job_retry(store *s, int64_t job_id, long *n, char *err,
                     size_t errlen);
 
+/* Records that Slurm job array slurm_job_id (tasks tasks, submitted with
+ * script) was started for job_id (`resweep slurm`; schema/005_slurm.sql).
+ * The same pair recorded again changes nothing. -EINVAL for an id or a
+ * count below 1, or a job the database does not have. */
+int store_slurm_record(store *s, int64_t job_id, int64_t slurm_job_id,
+                       long tasks, const char *script, char *err,
+                       size_t errlen);
+
 /* Start-up recovery: every run of a canceled job (canceled_at set) left
  * running or queued ends canceled (*canceled: how many): the cancel was
  * committed, the run's end not, and a retry would have cleared
@@ -167,10 +185,12 @@ int store_recover(store *s, long *requeued, long *failed, long *canceled,
                   char *err, size_t errlen);
 
 /* Calls fn for every queued run, in scheduling order (priority desc, job
- * asc, run asc). A non-zero return from fn stops and is passed through.
- * fn may call other store functions, but not store_queue_load. */
+ * asc, run asc), with its memory estimate (runs.mem_bytes; for a run
+ * stored before schema version 3, estimated here from its configuration).
+ * A non-zero return from fn stops and is passed through. fn may call
+ * other store functions, but not store_queue_load. */
 typedef int (*store_queue_fn)(void *ctx, int64_t job_id, int priority,
-                              int64_t run_id);
+                              int64_t run_id, uint64_t mem_bytes);
 int store_queue_load(store *s, store_queue_fn fn, void *ctx, char *err,
                      size_t errlen);
 

@@ -62,7 +62,8 @@ typedef struct worker_host {
      * pause. On 0 the lease carries the run's configuration and last
      * checkpoint, which the worker frees (run_lease_clear) after finish. */
     int (*lease)(void *ctx, run_lease *out);
-    /* Asked between training steps: go on, cancel, or suspend. */
+    /* Asked at least every 100 ms of the run's work, in every phase
+     * (engine.h, run_hooks.poll): go on, cancel, or suspend. */
     enum run_poll (*poll)(void *ctx, const run_lease *run);
     /* Curve points measured since the last call, in step order. */
     void (*curve)(void *ctx, const run_lease *run, const curve_point *pts,

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages a target needs, if any is missing.
-#   scripts/deps.sh build|test|run|fuzz|bench
+#   scripts/deps.sh build|test|run|fuzz|bench|slurm
 # As root it runs apt-get; otherwise it uses sudo when it can, or says
 # which packages to install and fails.
 set -eu
@@ -11,7 +11,11 @@ case "${1:-build}" in
     test)  pkgs="$build libcmocka-dev sqlite3 gnuplot-nox procps binutils python3 iproute2 python3-pytest python3-venv python3-pandas python3-tqdm clang libclang-rt-14-dev" ;;
     fuzz)  pkgs="$build clang libclang-rt-14-dev" ;;
     bench) pkgs="$build libcmocka-dev sqlite3 python3 python3-torch" ;;
-    *) echo "deps.sh: unknown group '$1' (build, run, test, fuzz, bench)" >&2; exit 2 ;;
+    # A one-node Slurm cluster for tests/integration/test_slurm.sh: the
+    # controller, the node daemon, the commands (sbatch, squeue, sinfo)
+    # and munge, which authenticates them; the test starts its own.
+    slurm) pkgs="slurmctld slurmd slurm-client munge" ;;
+    *) echo "deps.sh: unknown group '$1' (build, run, test, fuzz, bench, slurm)" >&2; exit 2 ;;
 esac
 missing=""
 for p in $pkgs; do

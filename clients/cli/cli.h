@@ -64,6 +64,7 @@ long cli_lnum(const struct cJSON *o, const char *key);
 const char *cli_str(const struct cJSON *o, const char *key);
 void cli_fmt_duration(double s, char *buf, size_t len);   /* "m:ss", "h:mm:ss", "--:--" */
 void cli_fmt_rate(double r, char *buf, size_t len);
+void cli_fmt_bytes(double b, char *buf, size_t len);      /* "7.2 GiB", "-" for NAN */
 void cli_fmt_time(double unix_s, char *buf, size_t len);  /* local time, "-" for NAN */
 /* The exit code of an ended job (the codes above). */
 int cli_job_exit_code(const struct cJSON *job);
@@ -143,6 +144,52 @@ int cli_sql_check(struct sqlite3_stmt *st);
 /* report.c: writes a job's report (Markdown, HTML, figures) into
  * o->out, default report-JOB/ (issue 6). */
 int cmd_report(cli_opts *o, int argc, char **argv);
+
+/* --- slurm_script.c: the batch script of `resweep slurm` --- */
+
+/* A worker's --time-limit is its walltime less 10% of it, at most this
+ * many seconds (README, "On a Slurm cluster"). */
+#define CLI_SLURM_MARGIN_MAX_S 300
+
+typedef struct slurm_script_cfg {
+    long long job;
+    long tasks;                /* array tasks, >= 1 */
+    long cpus;                 /* per task: the worker's threads */
+    const char *partition;     /* NULL: the cluster's default */
+    const char *time;          /* sbatch --time as given; NULL: none */
+    const char *const *extra;  /* nextra #SBATCH options, verbatim */
+    int nextra;
+    const char *log_dir;       /* absolute: where --output goes */
+    const char *worker;        /* absolute path of resweep-worker */
+    const char *connect;       /* the daemon: HOST:PORT */
+    const char *token;         /* absolute path; NULL: none (unix:) */
+    double idle_exit_s;
+} slurm_script_cfg;              /* every pointer borrowed */
+
+/* sbatch --time T in seconds: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM,
+ * D-HH:MM:SS; 0 for no limit (0, INFINITE, UNLIMITED). 0, or -EINVAL
+ * with the sentence in err. */
+int cli_slurm_walltime(const char *t, long *seconds, char *err,
+                       size_t errlen);
+/* The worker's --time-limit under a walltime of walltime_s (> 0). */
+long cli_slurm_time_limit(long walltime_s);
+/* The script (malloc'd, caller frees), or NULL with the sentence in err
+ * (a value with a line break, an --sbatch-arg that is no option, a
+ * --time sbatch would not take). */
+char *cli_slurm_script(const slurm_script_cfg *c, char *err, size_t errlen);
+
+/* --- slurm_sbatch.c --- */
+
+/* Submits the script at path with `sbatch --parsable`: CLI_OK with the
+ * job id sbatch printed in *slurm_job, else the sentence printed and the
+ * exit code returned (sbatch missing, failed, or printing no id). */
+int cli_sbatch(const char *path, long long *slurm_job);
+
+/* slurm.c: `resweep slurm JOB --tasks N ...` submits workers for the job
+ * as a Slurm job array and has the daemon record it. It parses its own
+ * options: argv[0] is "slurm", the words after it follow. */
+int cmd_slurm(cli_opts *o, int argc, char **argv);
+extern const char cli_slurm_help[];
 
 /* table.c: aligned text tables. */
 typedef struct table table;

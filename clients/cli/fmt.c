@@ -56,6 +56,21 @@ void cli_fmt_rate(double r, char *buf, size_t len)
         snprintf(buf, len, "%.1f", r);
 }
 
+void cli_fmt_bytes(double b, char *buf, size_t len)
+{
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    if (isnan(b)) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    int u = 0;
+    while (b >= 1024 && u < 5) {
+        b /= 1024;
+        u++;
+    }
+    snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", b, units[u]);
+}
+
 void cli_fmt_time(double unix_s, char *buf, size_t len)
 {
     if (isnan(unix_s)) {

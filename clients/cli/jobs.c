@@ -32,6 +32,14 @@ int cmd_ping(cli_opts *o, int argc, char **argv)
                *cli_str(r, "store_error") ? ": " : "", cli_str(r, "store_error"));
         printf("jobs     %ld (%ld runs queued, %ld running)\n",
                cli_lnum(r, "jobs"), cli_lnum(r, "queued"), cli_lnum(r, "running"));
+        char used[32], lim[32];
+        cli_fmt_bytes(cli_num(r, "memory_reserved"), used, sizeof used);
+        cli_fmt_bytes(cli_num(r, "memory_limit"), lim, sizeof lim);
+        if (isnan(cli_num(r, "memory_limit")))
+            printf("memory   %s estimated for the running runs, no limit\n", used);
+        else
+            printf("memory   %s of %s estimated for the running runs "
+                   "(--memory-limit)\n", used, lim);
     }
     cJSON_Delete(r);
     return CLI_OK;

@@ -26,6 +26,7 @@ static const char usage[] =
     "  report JOB [--out DIR]   tables and figures of a job, Markdown and HTML\n"
     "  ping                     is the daemon there, and how is it\n"
     "  workers                  the remote workers and what they run\n"
+    "  slurm JOB --tasks N ...  start workers for a job as a Slurm job array\n"
     "  shutdown                 stop the daemon (running runs resume later)\n"
     "\n"
     "Options:\n"
@@ -45,7 +46,10 @@ typedef struct command {
     const char *name;
     int (*fn)(cli_opts *o, int argc, char **argv);
     int min_args, max_args;
-    const char *options;       /* command options it accepts, as letters */
+    /* The command options it accepts, as letters; NULL for a command
+     * that parses its own: main's options are then the words before its
+     * name, and fn gets argc/argv from its name on (argv[0] the name). */
+    const char *options;
     const char *help;
 } command;
 
@@ -101,6 +105,7 @@ static const command commands[] = {
      "The daemon's own threads and the remote workers (resweep-worker)\n"
      "registered with it: host, pid, threads, runs finished, when last heard\n"
      "from, and the runs each holds now.\n"},
+    {"slurm", cmd_slurm, 1, 1, NULL, cli_slurm_help},
     {"shutdown", cmd_shutdown, 0, 0, "",
      "usage: resweep shutdown [--json]\n"
      "Stops the daemon: running runs are checkpointed and resume when it is\n"
@@ -119,6 +124,30 @@ static long parse_long(const char *name, const char *arg, long lo, long hi,
         *ok = false;
     }
     return v;
+}
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* How many words main's options may take: all of them, or, when the
+ * command parses its own options, those before its name. Found with
+ * getopt in POSIX mode (it stops at the first word that is no option),
+ * silently: the real pass reports the errors. */
+static int main_words(int argc, char **argv, const struct option *longopts)
+{
+    opterr = 0;
+    while (getopt_long(argc, argv, "+h", longopts, NULL) != -1)
+        ;
+    int at = optind;
+    opterr = 1;
+    optind = 0;   /* glibc: the next getopt_long starts afresh */
+    const command *c = at < argc ? find_command(argv[at]) : NULL;
+    return c && !c->options ? at : argc;
 }
 
 int main(int argc, char **argv)
@@ -141,7 +170,8 @@ int main(int argc, char **argv)
     char used[16] = "";   /* command options seen */
     bool help = false, ok = true;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    int words = main_words(argc, argv, longopts);
+    while ((ch = getopt_long(words, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
         case 's':
         case 'd':
@@ -197,10 +227,7 @@ int main(int argc, char **argv)
         return help ? CLI_OK : CLI_USAGE;
     }
     const char *name = argv[optind];
-    const command *cmd = NULL;
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(commands[i].name, name) == 0)
-            cmd = &commands[i];
+    const command *cmd = find_command(name);
     if (!cmd) {
         cli_fail(CLI_USAGE, "unknown command \"%s\"", name);
         fputs(usage, stderr);
@@ -211,12 +238,13 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     int nargs = argc - optind - 1;
-    if (nargs < cmd->min_args || nargs > cmd->max_args) {
+    if (cmd->options &&
+        (nargs < cmd->min_args || nargs > cmd->max_args)) {
         fputs(cmd->help, stderr);
         return CLI_USAGE;
     }
     for (const char *u = used; *u; u++) {
-        if (!strchr(cmd->options, *u)) {
+        if (!cmd->options || !strchr(cmd->options, *u)) {
             const char *opt = *u == 'w' ? "--wait" : *u == 'F' ? "--format"
                               : *u == 'f' ? "--from" : *u == 'o' ? "--out"
                               : "--limit";
@@ -229,5 +257,7 @@ int main(int argc, char **argv)
     if (!o.socket[0] &&
         paths_default_socket(o.socket, sizeof o.socket, err, sizeof err) < 0)
         return cli_fail(CLI_ERROR, "%s", err);
+    if (!cmd->options)
+        return cmd->fn(&o, argc - optind, argv + optind);
     return cmd->fn(&o, nargs, argv + optind + 1);
 }

@@ -24,6 +24,7 @@ static void handle_event(server *s, const writer_event *ev)
         return;
     case WEV_SUBMIT_FAILED:
     case WEV_RUNS:
+    case WEV_SLURM_RECORDED:
         server__job_reply(s, ev);
         return;
     case WEV_CANCELED:

@@ -11,6 +11,7 @@
 #include "err.h"
 #include "jobctl.h"
 #include "log.h"
+#include "memlimit.h"
 
 /* Readers not in use; at most one per worker leasing at the same time. */
 typedef struct reader_slot {
@@ -81,37 +82,59 @@ static void record_start(void *ctx, const sched_run *sr)
     writer_run_start(h->w, &run);
 }
 
-/* The next run, waiting at most timeout_ms (-1: until one comes). */
-static int take(host *h, int timeout_ms, run_lease *out)
+/* A run queued under a larger --memory-limit than the daemon has now, or
+ * before there was one: submissions refuse such runs. */
+static int over_limit(host *h, const sched_run *sr, char *err, size_t errlen)
+{
+    char need[32], lim[32];
+    memlimit_format(sr->mem_bytes, need, sizeof need);
+    memlimit_format(sched_memory_limit(h->sc), lim, sizeof lim);
+    return err_set(err, errlen, -E2BIG,
+                   "the run needs about %s of memory, more than the daemon's "
+                   "memory limit of %s (--memory-limit, larger or absent when "
+                   "the job was submitted); restart resweepd with a larger "
+                   "limit and retry the job", need, lim);
+}
+
+/* The next run, waiting at most timeout_ms (-1: until one comes);
+ * metered for a worker of this machine (memory admission). */
+static int take(host *h, bool metered, int timeout_ms, run_lease *out)
 {
     for (;;) {
         sched_run sr;
-        int rc = sched_take(h->sc, timeout_ms, &sr, record_start, h);
+        int rc = metered ? sched_take(h->sc, timeout_ms, &sr, record_start, h)
+                         : sched_take_remote(h->sc, timeout_ms, &sr,
+                                             record_start, h);
         if (rc < 0)
             return rc;
         *out = (run_lease){.run_id = sr.run_id, .job_id = sr.job_id,
                            .priority = sr.priority};
         char err[ERR_LEN];
-        if ((rc = lease_read(h, out, err, sizeof err)) == 0)
+        if (sr.over_limit) {
+            over_limit(h, &sr, err, sizeof err);
+        } else if ((rc = lease_read(h, out, err, sizeof err)) == 0) {
             return 0;
+        } else {
+            err_prefix(err, sizeof err, rc, "cannot read the run's configuration");
+        }
         /* The run cannot start: it fails with the reason, and the worker
          * gets the next one. */
-        err_prefix(err, sizeof err, rc, "cannot read the run's configuration");
         log_error("run %lld: %s", (long long)sr.run_id, err);
         writer_run run = run_of(out);
         writer_run_finish(h->w, &run, RUN_FAILED, NULL, err);
+        sched_finished(h->sc, sr.run_id);
         run_lease_clear(out);
     }
 }
 
 static int host_lease(void *ctx, run_lease *out)
 {
-    return take(ctx, -1, out);
+    return take(ctx, true, -1, out);
 }
 
-int host_try_lease(host *h, run_lease *out)
+int host_try_lease(host *h, bool local, run_lease *out)
 {
-    return take(h, 0, out);
+    return take(h, local, 0, out);
 }
 
 void host_lost(host *h, const run_lease *l, const char *why)
@@ -159,6 +182,10 @@ static void host_finish(void *ctx, const run_lease *l, const run_outcome *o)
         jobctl_run_stopped(h->sc, h->w, &run, o->error);
     else
         writer_run_finish(h->w, &run, o->state, o->result, o->error);
+    /* The engine has let go of the run's memory (its result is small).
+     * After the report is posted: a run admitted in its place is
+     * recorded started after this one's end, as the store then shows. */
+    sched_finished(h->sc, l->run_id);
 }
 
 int host_new(const char *db_path, sched *sc, writer *w, host **out,

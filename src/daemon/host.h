@@ -10,6 +10,7 @@
 #ifndef RESWEEP_HOST_H
 #define RESWEEP_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "scheduler.h"
@@ -29,9 +30,12 @@ void host_free(host *h);
 const worker_host *host_worker(host *h);
 
 /* A run for a remote worker, without waiting: 0 with the lease, -EAGAIN
- * when none is queued (or the active bound is reached), -ESHUTDOWN. Any
- * thread; it reads the store, so not the loop thread's to call. */
-int host_try_lease(host *h, run_lease *out);
+ * when none is queued (or the active bound is reached, or, for a local
+ * worker, the next run does not fit in memory), -ESHUTDOWN. local: the
+ * worker is on this machine (a Unix-socket peer), so the run counts
+ * against the memory limit (scheduler.h). Any thread; it reads the store,
+ * so not the loop thread's to call. */
+int host_try_lease(host *h, bool local, run_lease *out);
 
 /* The worker of l is gone (why: a sentence): the run ends canceled when a
  * cancel stands, else goes back to the queue or, past its attempts,

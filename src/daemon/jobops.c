@@ -9,11 +9,23 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "memlimit.h"
 
-/* --- cancel and retry --- */
+/* --- cancel, retry and Slurm records --- */
+
+static int slurm_apply(writer *w, wreq *r, char *err, size_t errlen)
+{
+    int rc = store_slurm_record(w->st, r->job_id, r->u.slurm.slurm_job,
+                                r->u.slurm.tasks, r->u.slurm.script, err,
+                                errlen);
+    wreq_set_rc(r, rc, err);
+    return rc;
+}
 
 int jobops_apply(writer *w, wreq *r, char *err, size_t errlen)
 {
+    if (r->kind == WQ_SLURM)
+        return slurm_apply(w, r, err, errlen);
     r->n = 0;
     int rc = r->kind == WQ_CANCEL
                  ? store_job_cancel(w->st, r->job_id, &r->n, err, errlen)
@@ -34,22 +46,31 @@ typedef struct queue_filter {
 } queue_filter;
 
 static int push_job_runs(void *ctx, int64_t job_id, int priority,
-                         int64_t run_id)
+                         int64_t run_id, uint64_t mem_bytes)
 {
     queue_filter *f = ctx;
     if (job_id == f->job_id && sched_push(f->w->sc, job_id, priority,
-                                          run_id) == 0)
+                                          run_id, mem_bytes) == 0)
         f->pushed++;
     return 0;
 }
 
 void jobops_after(writer *w, wreq *r)
 {
-    writer_event *ev = wev_add(w, r->kind == WQ_CANCEL ? WEV_CANCELED
-                                                       : WEV_RETRIED, r);
+    writer_event *ev = wev_add(w, r->kind == WQ_CANCEL  ? WEV_CANCELED
+                                  : r->kind == WQ_RETRY ? WEV_RETRIED
+                                                        : WEV_SLURM_RECORDED,
+                               r);
     if (!ev)
         return;
     ev->rc = r->rc;
+    if (r->kind == WQ_SLURM) {
+        ev->u.slurm.slurm_job = r->u.slurm.slurm_job;
+        ev->u.slurm.tasks = r->u.slurm.tasks;
+        if (r->rc < 0)
+            ev->error = r->rc_error ? strdup(r->rc_error) : NULL;
+        return;
+    }
     ev->u.jobop.n = r->n;
     if (r->rc < 0) {
         ev->error = r->rc_error ? strdup(r->rc_error) : NULL;
@@ -117,21 +138,84 @@ void jobops_serve_runs(writer *w, wreq *r)
 
 /* A job this large is followed by a malloc_trim. */
 #define JOBOPS_TRIM_RUNS 10000
+/* A job larger than this is stored in chunks of this many runs, each its
+ * own transaction, with the other jobs' results committed between them:
+ * a million runs held the store thread for minutes in one transaction
+ * (issue 9 §5). About 1 s of inserts on the machines measured. */
+#define JOBOPS_CHUNK_RUNS 20000
 
 typedef struct submit_ctx {
     writer *w;
+    const job_spec *spec;
     int64_t job_id;
     int priority;
     int64_t *ids;
+    uint64_t *bytes;      /* each run's memory estimate */
+    uint64_t limit;       /* the scheduler's memory ceiling; 0: none */
     int store_rc;
+    jobops_between_fn between;   /* between chunks */
+    bool chunked;         /* stored in chunks: partial until the last */
+    long since_commit;    /* runs inserted in the open transaction */
 } submit_ctx;
+
+/* Between two chunks: commit, let other jobs' results in, go on. */
+static int chunk_boundary(submit_ctx *c, char *err, size_t errlen)
+{
+    c->since_commit = 0;
+    int rc = store_commit(c->w->st, err, errlen);
+    if (rc == 0)
+        rc = c->between(c->w, err, errlen);
+    if (rc == 0)
+        rc = store_begin(c->w->st, err, errlen);
+    return rc;
+}
+
+/* A chunked submission that failed: what its chunks committed goes. If
+ * even that fails (the disk), the next start deletes it (store_recover). */
+static void abandon(submit_ctx *c)
+{
+    store *st = c->w->st;
+    char err[ERR_LEN];
+    store_rollback(st);
+    if (!c->chunked || !c->job_id)
+        return;
+    if (store_begin(st, err, sizeof err) == 0 &&
+        store_job_discard(st, c->job_id, err, sizeof err) == 0 &&
+        store_commit(st, err, sizeof err) == 0)
+        return;
+    store_rollback(st);
+    log_warn("job %lld: its partial submission stays in the database until "
+             "the next start deletes it: %s", (long long)c->job_id, err);
+}
+
+/* A run that can never start under the memory limit refuses the job,
+ * with where the run sits in the sweep and the estimate. */
+static int too_big(const submit_ctx *c, long index, uint64_t need, char *err,
+                   size_t errlen)
+{
+    char point[200], at[216] = "", needs[32], lim[32];
+    spec_point(c->spec, index, point, sizeof point);
+    if (point[0])
+        snprintf(at, sizeof at, " (%s)", point);
+    memlimit_format(need, needs, sizeof needs);
+    memlimit_format(c->limit, lim, sizeof lim);
+    return err_set(err, errlen, -E2BIG,
+                   "run %ld%s needs about %s of memory, more than the daemon's "
+                   "memory limit of %s (--memory-limit)", index, at, needs, lim);
+}
 
 static int submit_emit(void *ctx, long index, const run_config *cfg,
                        const char *config_json, char *err, size_t errlen)
 {
     submit_ctx *c = ctx;
+    uint64_t need = engine_estimate_bytes(cfg);
+    if (c->limit && need > c->limit)
+        return too_big(c, index, need, err, errlen);
+    c->bytes[index] = need;
     int rc = store_run_insert(c->w->st, c->job_id, index, c->priority, cfg,
-                              config_json, &c->ids[index], err, errlen);
+                              config_json, need, &c->ids[index], err, errlen);
+    if (rc == 0 && c->chunked && ++c->since_commit >= JOBOPS_CHUNK_RUNS)
+        rc = chunk_boundary(c, err, errlen);
     if (rc < 0)
         c->store_rc = rc;
     return rc;
@@ -178,13 +262,19 @@ static void submitted(writer *w, wreq *r, const submit_ctx *c, long n)
     wev_publish(w);
 }
 
-int jobops_submit(writer *w, wreq *r, char *err, size_t errlen)
+int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
+                  size_t errlen)
 {
     const job_spec *sp = r->u.spec;
     long n = spec_count(sp);
-    submit_ctx c = {w, 0, spec_priority(sp), NULL, 0};
+    submit_ctx c = {w, sp, 0, spec_priority(sp), NULL, NULL,
+                    sched_memory_ceiling(w->sc), 0, between, n > JOBOPS_CHUNK_RUNS,
+                    0};
     c.ids = malloc((size_t)(n > 0 ? n : 1) * sizeof *c.ids);
-    if (!c.ids) {
+    c.bytes = malloc((size_t)(n > 0 ? n : 1) * sizeof *c.bytes);
+    if (!c.ids || !c.bytes) {
+        free(c.ids);
+        free(c.bytes);
         submit_failed(w, r, -ENOMEM, false, "out of memory expanding the job");
         return 0;
     }
@@ -194,23 +284,31 @@ int jobops_submit(writer *w, wreq *r, char *err, size_t errlen)
     rc = store_job_insert(w->st, spec_name(sp), c.priority,
                           spec_max_attempts(sp), spec_json(sp), n, &c.job_id,
                           err, errlen);
+    if (rc == 0 && c.chunked)
+        rc = store_job_partial(w->st, c.job_id, err, errlen);
     if (rc < 0) {
         c.store_rc = rc;
         goto fail_store;
     }
     rc = spec_expand(sp, submit_emit, &c, err, errlen);
+    if (rc == 0 && c.chunked &&
+        (rc = store_job_complete(w->st, c.job_id, err, errlen)) < 0)
+        c.store_rc = rc;
     if (rc < 0 && c.store_rc == 0) {
-        store_rollback(w->st);
+        abandon(&c);
         free(c.ids);
-        submit_failed(w, r, rc, false, err);   /* the spec: invalid_spec */
+        free(c.bytes);
+        /* the spec, or a run over the memory limit: invalid_spec */
+        submit_failed(w, r, rc, false, err);
         return 0;
     }
     if (rc < 0 || (rc = store_commit(w->st, err, errlen)) < 0)
         goto fail_store;
     w->wal_dirty = true;
     for (long i = 0; i < n; i++)
-        (void)sched_push(w->sc, c.job_id, c.priority, c.ids[i]);
+        (void)sched_push(w->sc, c.job_id, c.priority, c.ids[i], c.bytes[i]);
     free(c.ids);
+    free(c.bytes);
     submitted(w, r, &c, n);
     /* The expansion's transient memory (configurations, ids, SQLite's
      * pages) goes back to the kernel: the daemon keeps freed memory
@@ -220,8 +318,9 @@ int jobops_submit(writer *w, wreq *r, char *err, size_t errlen)
         malloc_trim(0);
     return 1;
 fail_store:
-    store_rollback(w->st);
+    abandon(&c);
     free(c.ids);
+    free(c.bytes);
     submit_failed(w, r, rc, true, err);
     /* begin and commit fail only for the disk's reasons; an insert may
      * also fail for a value the schema refused, which is no fault. */

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,8 @@
 #include "err.h"
 #include "host.h"
 #include "log.h"
+#include "memlimit.h"
+#include "memtune.h"
 #include "paths.h"
 #include "pool.h"
 #include "proto.h"
@@ -43,6 +44,7 @@ static const char usage[] =
     "                [--idle-timeout S] [--frame-timeout S]\n"
     "                [--listen HOST:PORT] [--token-file F] [--lease-timeout S]\n"
     "                [--worker-processes N]\n"
+    "                [--memory-limit SIZE]\n"
     "\n"
     "Runs sweeps submitted with `resweep submit`, in the foreground, logging\n"
     "to stderr (a service manager daemonises it).\n"
@@ -72,6 +74,12 @@ static const char usage[] =
     "                     no watch after S seconds of silence (default 300)\n"
     "  --frame-timeout S  close a connection that takes longer than S seconds\n"
     "                     from a frame's first byte to its last (default 30)\n"
+    "  --memory-limit SIZE  start a run only when its estimated peak memory\n"
+    "                     fits beside the running runs' within SIZE, and\n"
+    "                     refuse a job with a run that never can: bytes, K/M/\n"
+    "                     G/T (powers of 1024: 512M, 2G), a share of the\n"
+    "                     machine's memory (25%), or none (default 50%: of\n"
+    "                     physical memory, or of the cgroup's limit if lower)\n"
     "  --version, --help\n";
 
 typedef struct options {
@@ -85,6 +93,8 @@ typedef struct options {
     char token[PATHS_MAX];
     double lease_timeout_s;
     int worker_processes;
+    uint64_t memory_limit;       /* bytes; 0: none */
+    const char *memory_source;   /* how memory_limit was chosen, for the log */
 } options;
 
 /* A timeout in seconds, at least 0.1 (smaller would close clients
@@ -119,6 +129,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"token-file", required_argument, NULL, 't'},
         {"lease-timeout", required_argument, NULL, 'T'},
         {"worker-processes", required_argument, NULL, 'P'},
+        {"memory-limit", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -132,6 +143,10 @@ static int parse_options(int argc, char **argv, options *o)
     o->socket[0] = o->db[0] = o->listen[0] = o->token[0] = '\0';
     o->lease_timeout_s = DEFAULT_LEASE_TIMEOUT_S;
     o->worker_processes = 0;
+    const char *machine_src;
+    uint64_t machine = memlimit_machine(&machine_src);
+    o->memory_limit = machine / 100 * MEMLIMIT_DEFAULT_PERCENT;
+    o->memory_source = machine_src;
     int ch;
     char *end;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -198,6 +213,16 @@ static int parse_options(int argc, char **argv, options *o)
                                                 : &o->frame_timeout_s) < 0)
                 return -1;
             break;
+        case 'm': {
+            char err[ERR_LEN];
+            if (memlimit_parse(optarg, machine, &o->memory_limit, err,
+                               sizeof err) < 0) {
+                fprintf(stderr, "resweepd: %s\n", err);
+                return -1;
+            }
+            o->memory_source = NULL;
+            break;
+        }
         case 'h':
             fputs(usage, stdout);
             return 1;
@@ -276,10 +301,35 @@ static int lock_database(const char *db, char *path, size_t pathlen,
 }
 
 static int push_queued(void *ctx, int64_t job_id, int priority,
-                       int64_t run_id)
+                       int64_t run_id, uint64_t mem_bytes)
 {
-    int rc = sched_push(ctx, job_id, priority, run_id);
+    int rc = sched_push(ctx, job_id, priority, run_id, mem_bytes);
     return rc == -EEXIST ? 0 : rc;
+}
+
+/* "memory limit 11.5 GiB (50% of physical memory, 23.0 GiB;
+ * --memory-limit)". */
+static void log_memory_limit(const options *o)
+{
+    char lim[32], mach[32];
+    if (o->memory_limit == 0) {
+        if (o->memory_source)
+            log_warn("memory limit: none, since the machine's memory could "
+                     "not be read; give --memory-limit");
+        else
+            log_info("memory limit: none (--memory-limit): runs start "
+                     "whatever their memory estimates");
+        return;
+    }
+    memlimit_format(o->memory_limit, lim, sizeof lim);
+    if (!o->memory_source) {
+        log_info("memory limit %s (--memory-limit)", lim);
+        return;
+    }
+    const char *src;
+    memlimit_format(memlimit_machine(&src), mach, sizeof mach);
+    log_info("memory limit %s (%d%% of %s, %s; --memory-limit to change)",
+             lim, MEMLIMIT_DEFAULT_PERCENT, src, mach);
 }
 
 typedef struct daemon_state {
@@ -363,6 +413,8 @@ static int start(daemon_state *d, options *o, char *err, size_t errlen)
         (o->worker_processes > 0 &&
          (rc = find_worker_exe(worker_exe, sizeof worker_exe, err, errlen)) < 0))
         return rc;
+    sched_limit_memory(d->sc, o->memory_limit);
+    sched_remote_workers(d->sc, o->listen[0] != '\0');
     server_config sc = {&d->loop, o->socket,         o->db,
                         o->workers, d->sc,           o->idle_timeout_s,
                         o->frame_timeout_s,
@@ -413,6 +465,7 @@ static int start(daemon_state *d, options *o, char *err, size_t errlen)
     log_info("resweepd %s: %d workers, database %s, %ld runs queued, BLAS "
              "%s",
              RESWEEP_VERSION, o->workers, o->db, st.queued, blas);
+    log_memory_limit(o);
     return 0;
 }
 
@@ -451,22 +504,9 @@ static void stop(daemon_state *d)
     }
 }
 
-/* Every run allocates its workspace and data and frees them at its end,
- * thousands of times an hour. With glibc's defaults, blocks above the
- * (adaptive) mmap threshold come from fresh mappings and freed memory is
- * trimmed back to the kernel, so each run re-faults and re-zeroes its
- * pages: measured, that halved a sweep of tiny runs (7,100 against 12,900
- * runs/min on 2 workers). Keeping freed memory mapped makes resident
- * memory the high-water mark of one run per worker, which stays flat. */
-static void tune_malloc(void)
-{
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-}
-
 int main(int argc, char **argv)
 {
-    tune_malloc();
+    memtune_for_runs();
     options o;
     int prc = parse_options(argc, argv, &o);
     if (prc != 0)

@@ -119,6 +119,11 @@ static void op_ping(const request *rq)
     cJSON_AddNumberToObject(r, "jobs", (double)s->njobs);
     cJSON_AddNumberToObject(r, "queued", (double)st.queued);
     cJSON_AddNumberToObject(r, "running", (double)st.active);
+    if (st.mem_limit)
+        cJSON_AddNumberToObject(r, "memory_limit", (double)st.mem_limit);
+    else
+        cJSON_AddNullToObject(r, "memory_limit");
+    cJSON_AddNumberToObject(r, "memory_reserved", (double)st.mem_reserved);
     server__send(rq->c, r);
 }
 
@@ -226,6 +231,45 @@ static void op_retry(const request *rq)
     posted(rq, p, jobctl_retry(s->sc, s->wr, p->tag, j->id, &p->n));
 }
 
+/* `resweep slurm` submitted a job array for the job: the daemon, the
+ * database's only writer, records it (schema/005_slurm.sql). */
+static void op_slurm_record(const request *rq)
+{
+    server *s = rq->c->srv;
+    job *j = want_job(rq);
+    if (!j)
+        return;
+    proto_error e;
+    int64_t slurm_job = 0, tasks = 0;
+    const cJSON *script = member(rq, "script");
+    int rc = proto_get_int(rq->pr->root, "slurm_job", 1, JSON_INT_MAX_I64,
+                           &slurm_job, &e);
+    if (rc == 0)
+        rc = proto_get_int(rq->pr->root, "tasks", 1, PROTO_MAX_SLURM_TASKS,
+                           &tasks, &e);
+    if (rc == 1)
+        rc = proto_error_set(&e, -EINVAL, PROTO_E_BAD_REQUEST,
+                             slurm_job ? "tasks" : "slurm_job",
+                             "missing; give the Slurm job id and its "
+                             "number of array tasks");
+    else if (rc == 0 && !cJSON_IsString(script))
+        rc = proto_error_set(&e, -EINVAL, PROTO_E_BAD_REQUEST, "script",
+                             "missing or not a string; give the batch "
+                             "script as submitted");
+    else if (rc == 0 && strlen(script->valuestring) > PROTO_MAX_SLURM_SCRIPT)
+        rc = proto_error_set(&e, -EINVAL, PROTO_E_BAD_REQUEST, "script",
+                             "longer than %u bytes", PROTO_MAX_SLURM_SCRIPT);
+    if (rc != 0)
+        return server__reply_error(rq->c, rq->pr->id, &e);
+    if (store_op_refused(rq, true))
+        return;
+    preq *p = server__preq_new(s, rq->c, rq->pr->id);
+    if (!p)
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_INTERNAL, NULL,
+                                    "out of memory");
+    posted(rq, p, writer_slurm_record(s->wr, p->tag, j->id, slurm_job,
+                                      (long)tasks, script->valuestring));
+}
 
 static void op_watch(const request *rq)
 {

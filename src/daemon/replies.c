@@ -1,5 +1,5 @@
 /* replies.c — requests waiting for the store thread (submit, cancel,
- * retry, runs): each gets a tag, and its reply is sent when the store
+ * retry, runs, slurm_record): each gets a tag, and its reply is sent when the store
  * thread's event with that tag comes back after the commit, if the
  * connection that asked is still there (server.h). */
 #include "server_internal.h"
@@ -65,7 +65,10 @@ static void reply_failure(server *s, preq *p, const writer_event *ev)
         return;
     proto_error e;
     const char *msg = ev->error ? ev->error : "failed";
-    if (ev->rc == -ENOENT)
+    /* A Slurm record refused by the schema names a job the database no
+     * longer has (deleted with sqlite3 under the daemon). */
+    if (ev->rc == -ENOENT ||
+        (ev->kind == WEV_SLURM_RECORDED && ev->rc == -EINVAL))
         proto_error_set(&e, ev->rc, PROTO_E_NOT_FOUND, "job", "%s", msg);
     else if (ev->rc == -ESHUTDOWN)
         proto_error_set(&e, ev->rc, PROTO_E_SHUTTING_DOWN, NULL, "%s", msg);
@@ -157,6 +160,16 @@ void server__job_reply(server *s, const writer_event *ev)
         break;
     case WEV_RUNS:
         reply_runs(s, p, ev);
+        break;
+    case WEV_SLURM_RECORDED:
+        if ((r = reply_for(s, p, &c))) {
+            cJSON_AddNumberToObject(r, "job", (double)ev->job_id);
+            cJSON_AddNumberToObject(r, "slurm_job",
+                                    (double)ev->u.slurm.slurm_job);
+            cJSON_AddNumberToObject(r, "tasks", (double)ev->u.slurm.tasks);
+        }
+        if (c)
+            server__send(c, r);
         break;
     default:
         break;

@@ -67,12 +67,14 @@ void reports_after(writer *w, wreq *r)
         /* queued again, as a suspended run is */
         __attribute__((fallthrough));
     case WQ_REQUEUE:
-        sched_release(w->sc, r->run_id);
         if (r->rc == 0) {
             wev_add(w, WEV_RUN_REQUEUED, r);
-            /* At shutdown the scheduler refuses; otherwise (an engine
-             * that suspended on its own) the run waits its turn again. */
-            (void)sched_push(w->sc, r->job_id, r->priority, r->run_id);
+            /* At shutdown the scheduler refuses (and releases); otherwise
+             * (an engine that suspended on its own) the run waits its
+             * turn again, with the estimate it was queued with. */
+            (void)sched_requeue(w->sc, r->run_id);
+        } else {
+            sched_release(w->sc, r->run_id);
         }
         break;
     default:

@@ -5,7 +5,18 @@
  * during a 1M-run submit): jobs and active runs are found through hash
  * maps (idmap.h), a job's active runs form an intrusive list, and the
  * jobs with queued runs sit in an array sorted by scheduling order, the
- * next one last, searched by bisection. */
+ * next one last, searched by bisection.
+ *
+ * Memory admission (issue 9): each run carries its estimate, and the
+ * active runs' estimates are summed (reserved). Only the next run in the
+ * scheduling order may start, and only when it fits beside the reserved
+ * bytes; nothing overtakes it. That is the whole fairness rule: a big run
+ * waits for running runs to end, and since no run starts meanwhile, the
+ * reserved bytes only fall until it fits, so it is never starved by small
+ * runs queued behind it (they wait with it: workers may idle while it
+ * waits, the price of the guarantee). Looking past it for a run that fits
+ * would also cost a scan of the queue, where every operation here is
+ * O(1) or O(log). */
 #include "scheduler.h"
 
 #include <errno.h>
@@ -34,14 +45,22 @@ typedef struct active_run {
     struct active_run *prev, *next;   /* its job's active runs */
     struct sjob *job;
     int flags;
+    uint64_t est;                     /* its estimate, to requeue it */
+    uint64_t bytes;                   /* reserved until it finishes */
 } active_run;
+
+/* A queued run: its id and memory estimate. */
+typedef struct qrun {
+    int64_t id;
+    uint64_t bytes;
+} qrun;
 
 /* A job the scheduler holds runs of: ids[head..len) ascending are queued;
  * active lists the taken ones. It exists while either is non-empty. */
 typedef struct sjob {
     idmap_node node;                  /* key: the job id; first member */
     int priority;
-    int64_t *ids;
+    qrun *ids;
     size_t head, len, cap;
     active_run *active;
     bool ordered;                     /* in sched.order (runs queued) */
@@ -58,6 +77,10 @@ struct sched {
     long queued;
     long max_active;           /* <= 0: no bound */
     long waiting;              /* takers waiting for room */
+    long waiting_memory;       /* takers waiting for the next run to fit */
+    uint64_t mem_limit;        /* 0: no memory admission */
+    uint64_t mem_reserved;     /* sum of the active metered runs' estimates */
+    bool remote;               /* workers on other machines may connect */
     long long probes;          /* entries examined by lookups */
     bool paused, stopping;
 };
@@ -230,7 +253,7 @@ static int job_reserve(sjob *j)
     if (j->len < j->cap)
         return 0;
     size_t cap = j->cap ? j->cap * 2 : 16;
-    int64_t *ids = realloc(j->ids, cap * sizeof *ids);
+    qrun *ids = realloc(j->ids, cap * sizeof *ids);
     if (!ids)
         return -ENOMEM;
     j->ids = ids;
@@ -240,19 +263,19 @@ static int job_reserve(sjob *j)
 
 /* Inserts run_id in order; -EEXIST if present. Appending (the usual case:
  * runs arrive in id order) is O(1), else a bisection and a move. */
-static int job_insert(sched *s, sjob *j, int64_t run_id)
+static int job_insert(sched *s, sjob *j, int64_t run_id, uint64_t bytes)
 {
     size_t lo = j->head, hi = j->len;
-    if (lo < hi && run_id <= j->ids[hi - 1]) {
+    if (lo < hi && run_id <= j->ids[hi - 1].id) {
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
             s->probes++;
-            if (j->ids[mid] < run_id)
+            if (j->ids[mid].id < run_id)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        if (lo < j->len && j->ids[lo] == run_id)
+        if (lo < j->len && j->ids[lo].id == run_id)
             return -EEXIST;
     } else {
         lo = j->len;
@@ -263,7 +286,7 @@ static int job_insert(sched *s, sjob *j, int64_t run_id)
         return rc;
     lo = j->head + off;   /* the reserve may have compacted */
     memmove(j->ids + lo + 1, j->ids + lo, (j->len - lo) * sizeof *j->ids);
-    j->ids[lo] = run_id;
+    j->ids[lo] = (qrun){run_id, bytes};
     j->len++;
     return 0;
 }
@@ -274,49 +297,59 @@ static active_run *active_find(sched *s, int64_t run_id)
     return n ? CONTAINER_OF(n, active_run) : NULL;
 }
 
-int sched_push(sched *s, int64_t job_id, int priority, int64_t run_id)
+/* sched_push with the lock held; *big as job_settle says. */
+static int push_locked(sched *s, int64_t job_id, int priority, int64_t run_id,
+                       uint64_t mem_bytes, bool *big)
 {
-    int rc;
-    bool big = false;
-    pthread_mutex_lock(&s->lock);
-    if (s->stopping) {
-        rc = -ESHUTDOWN;
-        goto out;
-    }
-    if (active_find(s, run_id)) {
-        rc = -EEXIST;
-        goto out;
-    }
+    if (s->stopping)
+        return -ESHUTDOWN;
+    if (active_find(s, run_id))
+        return -EEXIST;
     sjob *j = job_get(s, job_id, priority);
-    if (!j) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    rc = j->ordered ? 0 : order_reserve(s);
+    if (!j)
+        return -ENOMEM;
+    int rc = j->ordered ? 0 : order_reserve(s);
     if (rc == 0)
-        rc = job_insert(s, j, run_id);
+        rc = job_insert(s, j, run_id, mem_bytes);
     if (rc == 0) {
         if (!j->ordered)
             order_insert(s, j);
         s->queued++;
         pthread_cond_signal(&s->ready);
     } else {
-        big = job_settle(s, j);   /* created for nothing */
+        *big = job_settle(s, j);   /* created for nothing */
     }
-out:
+    return rc;
+}
+
+int sched_push(sched *s, int64_t job_id, int priority, int64_t run_id,
+               uint64_t mem_bytes)
+{
+    bool big = false;
+    pthread_mutex_lock(&s->lock);
+    int rc = push_locked(s, job_id, priority, run_id, mem_bytes, &big);
     pthread_mutex_unlock(&s->lock);
     trim_if(big);
     return rc;
 }
 
-/* Takes the next queued run of the next job into the active set. */
-static int active_take(sched *s, sched_run *out, bool *big)
+static bool over_limit(const sched *s, uint64_t bytes)
+{
+    return s->mem_limit > 0 && bytes > s->mem_limit;
+}
+
+/* Takes the next queued run of the next job into the active set. A
+ * metered run reserves its estimate; one over the limit reserves nothing
+ * (its taker fails it at once), nor does an unmetered one (it runs on
+ * another machine). */
+static int active_take(sched *s, bool metered, sched_run *out, bool *big)
 {
     sjob *j = s->order[s->norder - 1];
     active_run *a = calloc(1, sizeof *a);
     if (!a)
         return -ENOMEM;
-    a->node.key = j->ids[j->head];
+    qrun q = j->ids[j->head];
+    a->node.key = q.id;
     if (idmap_insert(&s->active, &a->node) < 0) {
         free(a);
         return -ENOMEM;
@@ -326,7 +359,11 @@ static int active_take(sched *s, sched_run *out, bool *big)
     if (j->active)
         j->active->prev = a;
     j->active = a;
-    *out = (sched_run){j->node.key, a->node.key, j->priority};
+    *out = (sched_run){j->node.key, a->node.key, j->priority, q.bytes,
+                       metered && over_limit(s, q.bytes)};
+    a->est = q.bytes;
+    a->bytes = metered && !out->over_limit ? q.bytes : 0;
+    s->mem_reserved += a->bytes;
     j->head++;
     s->queued--;
     *big = job_settle(s, j);
@@ -336,6 +373,7 @@ static int active_take(sched *s, sched_run *out, bool *big)
 static void active_remove(sched *s, active_run *a)
 {
     sjob *j = a->job;
+    s->mem_reserved -= a->bytes;
     idmap_remove(&s->active, &a->node);
     if (a->prev)
         a->prev->next = a->next;
@@ -363,13 +401,29 @@ static bool full(const sched *s)
     return s->max_active > 0 && (long)s->active.count >= s->max_active;
 }
 
-static bool cannot_take(const sched *s)
+/* The next run does not fit beside the metered active ones' estimates,
+ * for a metered taker. One over the limit is let through (to be failed),
+ * unless workers of other machines may come for it; with nothing
+ * reserved, every other one fits. */
+static bool memory_short(const sched *s, bool metered)
 {
-    return !s->stopping && (s->paused || !s->norder || full(s));
+    if (!metered || s->mem_limit == 0 || !s->norder)
+        return false;
+    const sjob *j = s->order[s->norder - 1];
+    uint64_t need = j->ids[j->head].bytes;
+    if (over_limit(s, need))
+        return s->remote;
+    return s->mem_reserved + need > s->mem_limit;
 }
 
-int sched_take(sched *s, int timeout_ms, sched_run *out,
-               sched_take_fn on_take, void *ctx)
+static bool cannot_take(const sched *s, bool metered)
+{
+    return !s->stopping &&
+           (s->paused || !s->norder || full(s) || memory_short(s, metered));
+}
+
+static int take(sched *s, bool metered, int timeout_ms, sched_run *out,
+                sched_take_fn on_take, void *ctx)
 {
     struct timespec deadline;
     if (timeout_ms > 0)
@@ -377,18 +431,21 @@ int sched_take(sched *s, int timeout_ms, sched_run *out,
     int rc = 0;
     bool big = false;
     pthread_mutex_lock(&s->lock);
-    while (cannot_take(s)) {
+    while (cannot_take(s, metered)) {
         if (timeout_ms == 0) {
             rc = -EAGAIN;
             goto out;
         }
         bool for_room = !s->paused && s->norder && full(s);
+        bool for_memory = !s->paused && !for_room && memory_short(s, metered);
         s->waiting += for_room;
+        s->waiting_memory += for_memory;
         int wrc = timeout_ms < 0
                       ? pthread_cond_wait(&s->ready, &s->lock)
                       : pthread_cond_timedwait(&s->ready, &s->lock, &deadline);
         s->waiting -= for_room;
-        if (wrc == ETIMEDOUT && cannot_take(s)) {
+        s->waiting_memory -= for_memory;
+        if (wrc == ETIMEDOUT && cannot_take(s, metered)) {
             rc = -EAGAIN;
             goto out;
         }
@@ -397,14 +454,30 @@ int sched_take(sched *s, int timeout_ms, sched_run *out,
         rc = -ESHUTDOWN;
         goto out;
     }
-    if ((rc = active_take(s, out, &big)) < 0)
+    if ((rc = active_take(s, metered, out, &big)) < 0)
         goto out;
+    /* An unmetered taker may have taken the run metered ones waited
+     * behind: the next may fit. */
+    if (s->waiting_memory)
+        pthread_cond_broadcast(&s->ready);
     if (on_take)
         on_take(ctx, out);
 out:
     pthread_mutex_unlock(&s->lock);
     trim_if(big);
     return rc;
+}
+
+int sched_take(sched *s, int timeout_ms, sched_run *out,
+               sched_take_fn on_take, void *ctx)
+{
+    return take(s, true, timeout_ms, out, on_take, ctx);
+}
+
+int sched_take_remote(sched *s, int timeout_ms, sched_run *out,
+                      sched_take_fn on_take, void *ctx)
+{
+    return take(s, false, timeout_ms, out, on_take, ctx);
 }
 
 enum run_poll sched_poll(sched *s, int64_t run_id)
@@ -420,6 +493,18 @@ enum run_poll sched_poll(sched *s, int64_t run_id)
     return p;
 }
 
+void sched_finished(sched *s, int64_t run_id)
+{
+    pthread_mutex_lock(&s->lock);
+    active_run *a = active_find(s, run_id);
+    if (a && a->bytes) {
+        s->mem_reserved -= a->bytes;
+        a->bytes = 0;
+        pthread_cond_broadcast(&s->ready);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
 void sched_release(sched *s, int64_t run_id)
 {
     pthread_mutex_lock(&s->lock);
@@ -430,6 +515,25 @@ void sched_release(sched *s, int64_t run_id)
         pthread_cond_broadcast(&s->ready);
     }
     pthread_mutex_unlock(&s->lock);
+}
+
+int sched_requeue(sched *s, int64_t run_id)
+{
+    bool big = false;
+    int rc = -ENOENT;
+    pthread_mutex_lock(&s->lock);
+    active_run *a = active_find(s, run_id);
+    if (a) {
+        int64_t job_id = a->job->node.key;
+        int priority = a->job->priority;
+        uint64_t est = a->est;
+        active_remove(s, a);
+        pthread_cond_broadcast(&s->ready);
+        rc = push_locked(s, job_id, priority, run_id, est, &big);
+    }
+    pthread_mutex_unlock(&s->lock);
+    trim_if(big);
+    return rc;
 }
 
 void sched_cancel_job(sched *s, int64_t job_id, long *dropped, long *flagged)
@@ -449,6 +553,8 @@ void sched_cancel_job(sched *s, int64_t job_id, long *dropped, long *flagged)
         }
         big = job_clear_queue(s, j);
         (void)job_settle(s, j);
+        /* the next run is another job's now, and may fit */
+        pthread_cond_broadcast(&s->ready);
     }
     pthread_mutex_unlock(&s->lock);
     trim_if(big);
@@ -495,6 +601,38 @@ void sched_pause(sched *s, bool paused)
     pthread_mutex_unlock(&s->lock);
 }
 
+void sched_limit_memory(sched *s, uint64_t bytes)
+{
+    pthread_mutex_lock(&s->lock);
+    s->mem_limit = bytes;
+    pthread_cond_broadcast(&s->ready);
+    pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t sched_memory_limit(sched *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t v = s->mem_limit;
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+void sched_remote_workers(sched *s, bool may_connect)
+{
+    pthread_mutex_lock(&s->lock);
+    s->remote = may_connect;
+    pthread_cond_broadcast(&s->ready);
+    pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t sched_memory_ceiling(sched *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t v = s->remote ? 0 : s->mem_limit;
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
 void sched_limit_active(sched *s, long max_active)
 {
     pthread_mutex_lock(&s->lock);
@@ -525,6 +663,9 @@ void sched_get_stats(sched *s, sched_stats *out)
     out->active = (long)s->active.count;
     out->jobs = (long)s->norder;
     out->waiting = s->waiting;
+    out->waiting_memory = s->waiting_memory;
+    out->mem_limit = s->mem_limit;
+    out->mem_reserved = s->mem_reserved;
     out->probes = s->probes;
     pthread_mutex_unlock(&s->lock);
 }

@@ -12,7 +12,9 @@
  * Operations (proto.h gives the framing; every reply echoes "id"):
  *   ping                      -> version, protocol, pid, socket, db,
  *                                workers, uptime_s, store ("ok"|"fault"),
- *                                store_error, jobs, queued, running
+ *                                store_error, jobs, queued, running,
+ *                                memory_limit (bytes|null),
+ *                                memory_reserved (running runs' estimates)
  *   submit  {spec}            -> job, name, n_runs (after the commit)
  *   status  {job?}            -> job {...} | jobs [...] (newest
  *                                PROTO_MAX_STATUS_JOBS, oldest first)

@@ -854,6 +854,44 @@ int spec_run(const job_spec *s, long index, run_config *out, char *err,
     return rc;
 }
 
+/* "model.width=4096, seed=3" into buf, appended at *used. */
+static void point_add(char *buf, size_t len, size_t *used, const char *key,
+                      const char *value)
+{
+    if (*used >= len)
+        return;
+    int n = snprintf(buf + *used, len - *used, "%s%s=%s", *used ? ", " : "",
+                     key, value);
+    *used += n > 0 ? (size_t)n : 0;
+}
+
+void spec_point(const job_spec *s, long index, char *buf, size_t len)
+{
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    if (index < 0 || index >= s->count)
+        return;
+    struct pick pk;
+    decode(s, index, &pk);
+    size_t used = 0;
+    char val[64];
+    for (int k = 0; k < s->nsweeps; k++) {
+        const struct sweep *w = &s->sweeps[k];
+        long choice = -1;
+        cJSON *drawn = w->src == SRC_RANDOM ? draw_value(s, k, pk.draw, &choice) : NULL;
+        const cJSON *v = w->src == SRC_RANDOM ? drawn : w->values[pk.idx[k]];
+        point_add(buf, len, &used, w->path, v ? describe(v, val, sizeof val) : "?");
+        cJSON_Delete(drawn);
+    }
+    if (s->seeds != SEEDS_NONE) {
+        uint64_t seed = s->seeds == SEEDS_LIST ? s->seed_list[pk.seed]
+                                               : s->seed_first + (uint64_t)pk.seed;
+        snprintf(val, sizeof val, "%llu", (unsigned long long)seed);
+        point_add(buf, len, &used, "seed", val);
+    }
+}
+
 int spec_expand(const job_spec *s, spec_emit_fn emit, void *ctx, char *err,
                 size_t errlen)
 {

@@ -64,6 +64,12 @@ typedef int (*spec_emit_fn)(void *ctx, long index, const run_config *cfg,
 int spec_expand(const job_spec *s, spec_emit_fn emit, void *ctx, char *err,
                 size_t errlen);
 
+/* Where run `index` sits in the sweep, for messages about one run: its
+ * swept keys and values in the order the spec writes them, then its seed
+ * ("model.width=4096, data.d=30000, seed=3"); "" for a job without
+ * sweeps. Cut to len. */
+void spec_point(const job_spec *s, long index, char *buf, size_t len);
+
 /* Configuration of run `index` alone (0 <= index < spec_count). */
 int spec_run(const job_spec *s, long index, run_config *out, char *err,
              size_t errlen);

@@ -167,6 +167,7 @@ typedef struct lease_work {
     uv_work_t req;
     server *s;
     uint64_t conn_id, worker_id;
+    bool local;              /* a Unix-socket peer: on this machine */
     cJSON *id;
     int rc;
     run_lease l;
@@ -175,7 +176,7 @@ typedef struct lease_work {
 static void lease_run(uv_work_t *req)
 {
     lease_work *lw = req->data;
-    lw->rc = host_try_lease(lw->s->hs, &lw->l);
+    lw->rc = host_try_lease(lw->s->hs, lw->local, &lw->l);
 }
 
 /* The lease reply: the run, its configuration and its checkpoint. */
@@ -269,8 +270,10 @@ void server__op_lease(const request *rq)
     if (!lw)
         return server__reply_errorf(c, rq->pr->id, PROTO_E_INTERNAL, NULL,
                                     "out of memory");
+    /* A TCP peer may be on this machine too, but nothing says so; its
+     * memory is its machine's to manage (README, "Memory admission"). */
     *lw = (lease_work){.s = s, .conn_id = c->id, .worker_id = w->id,
-                       .id = lw->id};
+                       .local = !c->tcp, .id = lw->id};
     lw->req.data = lw;
     int rc = uv_queue_work(s->loop, &lw->req, lease_run, lease_done);
     if (rc < 0) {

@@ -43,6 +43,7 @@ static void wreq_free(wreq *r)
         free(r->u.finish.result);
         free(r->u.finish.error);
         break;
+    case WQ_SLURM: free(r->u.slurm.script); break;
     default: break;
     }
     free(r->rc_error);
@@ -124,6 +125,21 @@ int writer_runs(writer *w, uint64_t tag, int64_t job_id, long from_index,
     r->u.runs.limit = limit < 1 ? 1
                       : limit > WRITER_MAX_RUNS_PAGE ? WRITER_MAX_RUNS_PAGE
                                                      : limit;
+    return post(w, r);
+}
+
+int writer_slurm_record(writer *w, uint64_t tag, int64_t job_id,
+                        int64_t slurm_job, long tasks, const char *script)
+{
+    wreq *r = wreq_new(WQ_SLURM);
+    if (!r || !(r->u.slurm.script = strdup(script))) {
+        free(r);
+        return -ENOMEM;
+    }
+    r->tag = tag;
+    r->job_id = job_id;
+    r->u.slurm.slurm_job = slurm_job;
+    r->u.slurm.tasks = tasks;
     return post(w, r);
 }
 
@@ -284,7 +300,7 @@ static int apply_one(writer *w, wreq *r)
 {
     char err[ERR_LEN] = "";
     int rc = 0;
-    if (r->kind == WQ_CANCEL || r->kind == WQ_RETRY)
+    if (r->kind == WQ_CANCEL || r->kind == WQ_RETRY || r->kind == WQ_SLURM)
         rc = jobops_apply(w, r, err, sizeof err);
     else if (is_report(r))
         rc = reports_apply(w, r, err, sizeof err);
@@ -313,7 +329,7 @@ static int apply_group(writer *w, wreq *first, wreq *stop, char *err,
 /* What a committed request makes visible. */
 static void after_commit(writer *w, wreq *r)
 {
-    if (r->kind == WQ_CANCEL || r->kind == WQ_RETRY)
+    if (r->kind == WQ_CANCEL || r->kind == WQ_RETRY || r->kind == WQ_SLURM)
         jobops_after(w, r);
     else if (r->kind == WQ_RUNS)
         jobops_serve_runs(w, r);
@@ -339,6 +355,8 @@ static void done_with(writer *w, wreq *r)
     wreq_free(r);
 }
 
+static int commit_reports(writer *w, char *err, size_t errlen);
+
 /* Works through pending in order. 0 when all is committed, or a fault code
  * with pending still holding the failed group at its head. */
 static int process_pending(writer *w)
@@ -351,7 +369,7 @@ static int process_pending(writer *w)
              * submissions then; this one raced it): it is as good a probe
              * of the disk as any retry. */
             pending_pop(w);
-            int rc = jobops_submit(w, r, err, sizeof err);
+            int rc = jobops_submit(w, r, commit_reports, err, sizeof err);
             done_with(w, r);
             if (rc < 0)
                 return enter_fault(w, rc, err);
@@ -376,6 +394,47 @@ static int process_pending(writer *w)
         }
         wev_publish(w);
     }
+    return 0;
+}
+
+/* The requests posted since the store thread last looked, onto pending.
+ * Lock held. */
+static void take_queue(writer *w)
+{
+    if (!w->head)
+        return;
+    if (w->pending_tail)
+        w->pending_tail->next = w->head;
+    else
+        w->pending = w->head;
+    w->pending_tail = w->tail;
+    w->head = w->tail = NULL;
+}
+
+/* Between the chunks of a large submission: the run reports queued
+ * meanwhile, up to the first job operation, applied and committed on
+ * their own (jobops_between_fn). On a fault they stay pending for the
+ * store thread's retries. */
+static int commit_reports(writer *w, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&w->lock);
+    take_queue(w);
+    pthread_mutex_unlock(&w->lock);
+    wreq *stop = w->pending;
+    for (int n = 0; stop && is_report(stop) && n < WRITER_MAX_GROUP; n++)
+        stop = stop->next;
+    if (stop == w->pending)
+        return 0;
+    int rc = apply_group(w, w->pending, stop, err, errlen);
+    if (rc < 0)
+        return rc;
+    w->wal_dirty = true;
+    while (w->pending != stop) {
+        wreq *q = pending_pop(w);
+        after_commit(w, q);
+        done_with(w, q);
+    }
+    wev_publish(w);
     return 0;
 }
 
@@ -442,14 +501,7 @@ static void *writer_main(void *arg)
     double deadline = 0;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        if (w->head) {
-            if (w->pending_tail)
-                w->pending_tail->next = w->head;
-            else
-                w->pending = w->head;
-            w->pending_tail = w->tail;
-            w->head = w->tail = NULL;
-        }
+        take_queue(w);
         bool stopping = w->stopping;
         if (stopping && deadline == 0) {
             deadline = now_s() + w->grace_s;

@@ -58,6 +58,7 @@ typedef enum writer_event_kind {
     WEV_CANCELED,       /* tag, job_id, u.jobop (n: queued runs canceled); or rc, error */
     WEV_RETRIED,        /* tag, job_id, u.jobop (n: runs queued again); or rc, error */
     WEV_RUNS,           /* tag, job_id, u.runs; or rc, error */
+    WEV_SLURM_RECORDED, /* tag, job_id, u.slurm; or rc, error */
     WEV_FAULT,          /* error: the database refuses writes */
     WEV_FAULT_CLEARED,
 } writer_event_kind;
@@ -98,6 +99,10 @@ typedef struct writer_event {
             int nrows;
             long next_index;     /* -1: no more */
         } runs;
+        struct {                 /* WEV_SLURM_RECORDED */
+            int64_t slurm_job;
+            long tasks;
+        } slurm;
     } u;
 } writer_event;
 
@@ -120,6 +125,10 @@ int writer_retry(writer *w, uint64_t tag, int64_t job_id);
 /* Up to limit (<= WRITER_MAX_RUNS_PAGE) runs of the job from index on. */
 int writer_runs(writer *w, uint64_t tag, int64_t job_id, long from_index,
                 int limit);
+/* Records Slurm job array slurm_job of tasks tasks, started for job_id
+ * with script (copied), in the database (store_slurm_record). */
+int writer_slurm_record(writer *w, uint64_t tag, int64_t job_id,
+                        int64_t slurm_job, long tasks, const char *script);
 
 /* Run reports, in the order a run makes them. Pointers are borrowed for
  * the call (the writer copies). 0, -ENOMEM (logged: the run is recovered

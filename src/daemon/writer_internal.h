@@ -3,7 +3,8 @@
  * the daemon.
  *
  *   wevent.c   events: built during a commit, published after it
- *   jobops.c   applying job operations (submit, cancel, retry, runs)
+ *   jobops.c   applying job operations (submit, cancel, retry, runs,
+ *              Slurm records)
  *   reports.c  applying run reports (start, curve, checkpoint, finish, requeue)
  *   writer.c   the queue, the thread, grouping into transactions, faults
  * Each uses only the files above it.
@@ -22,7 +23,7 @@
 
 typedef enum wreq_kind {
     /* job operations: a client waits for each one's event */
-    WQ_SUBMIT, WQ_CANCEL, WQ_RETRY, WQ_RUNS,
+    WQ_SUBMIT, WQ_CANCEL, WQ_RETRY, WQ_RUNS, WQ_SLURM,
     /* run reports */
     WQ_START, WQ_CURVE, WQ_CHECKPOINT, WQ_FINISH, WQ_REQUEUE, WQ_LOST,
 } wreq_kind;
@@ -45,6 +46,11 @@ typedef struct wreq {
             char *error;                      /* the run's reason, owned */
         } finish;
         struct { long from_index; int limit; } runs;   /* RUNS */
+        struct {                              /* SLURM */
+            int64_t slurm_job;
+            long tasks;
+            char *script;                     /* owned */
+        } slurm;
     } u;
     /* Outcome of the last application (rewritten on a retry). */
     int rc;
@@ -113,9 +119,16 @@ void wev_discard(writer *w);
  * (an invalid spec, a value the schema refused, out of memory), or a
  * fault code with its sentence in err; either way the client hears back
  * through an event. */
-int jobops_submit(writer *w, wreq *r, char *err, size_t errlen);
-/* CANCEL or RETRY inside the group's transaction; the outcome goes into
- * r->rc. Returns r->rc. */
+/* Called between the chunks of a large submission (no transaction open):
+ * the writer commits the run reports queued meanwhile, so other jobs'
+ * results do not wait for the whole submission (issue 9 §5). 0, or a
+ * fault code with err. A callback, so that jobops.c needs nothing of
+ * writer.c's. */
+typedef int (*jobops_between_fn)(writer *w, char *err, size_t errlen);
+int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
+                  size_t errlen);
+/* CANCEL, RETRY or SLURM inside the group's transaction; the outcome
+ * goes into r->rc. Returns r->rc. */
 int jobops_apply(writer *w, wreq *r, char *err, size_t errlen);
 /* After the commit: the operation's event (and, for a retry, its runs
  * into the scheduler). */

@@ -20,8 +20,10 @@ static double norm2(const double *x, size_t n)
     return sqrt(s);
 }
 
-double analysis_cert(enum loss_kind loss, const double *X, const double *y,
-                     int n, int d, const double *p, const double *u_star)
+/* analysis_cert, ticking pl once a row; NAN when it says stop. */
+static double cert_polled(enum loss_kind loss, const double *X, const double *y,
+                          int n, int d, const double *p, const double *u_star,
+                          poller *pl)
 {
     /* <a, u*> = (1/n) sum l'(p_i) <x_i, u*>: no d-vector needed */
     double c = 0, au = 0;
@@ -33,29 +35,61 @@ double analysis_cert(enum loss_kind loss, const double *X, const double *y,
             xu += x[k] * u_star[k];
         c += d1 * p[i];
         au += d1 * xu;
+        if (poller_tick(pl, (uint64_t)d))
+            return NAN;
     }
     return (c - au) / n;
 }
 
-/* ||V||_2 of the d x h matrix at V (copied: LAPACK destroys its input). */
-static double spectral_norm(const double *V, int d, int h)
+double analysis_cert(enum loss_kind loss, const double *X, const double *y,
+                     int n, int d, const double *p, const double *u_star)
+{
+    return cert_polled(loss, X, y, n, d, p, u_star, NULL);
+}
+
+/* G = V^T V (h <= d) or V V^T (d < h): the Gram matrix of V's smaller
+ * side, k x k, into G's lower triangle, in calls of at most
+ * POLLER_CALL_UNITS multiply-adds. 0 or the poller's code. */
+static int small_gram(const double *V, int d, int h, double *G, poller *pl)
+{
+    int k = d < h ? d : h, inner = d < h ? h : d;
+    double per = 2.0 * POLLER_CALL_UNITS / ((double)k * k);
+    int step = per >= inner ? inner : per < 1 ? 1 : (int)per;
+    for (int c0 = 0; c0 < inner; c0 += step) {
+        int m = inner - c0 < step ? inner - c0 : step;
+        if (h <= d) /* rows c0.. of V */
+            blas_syrk_lower(true, k, m, 1.0, V + (size_t)c0 * h, h,
+                            c0 ? 1.0 : 0.0, G, k);
+        else /* columns c0.. of V */
+            blas_syrk_lower(false, k, m, 1.0, V + c0, h, c0 ? 1.0 : 0.0, G, k);
+        int rc = poller_tick(pl, (uint64_t)k * k * (uint64_t)m / 2);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ||V||_2 of the d x h matrix at V: the square root of the largest
+ * eigenvalue of the Gram matrix of its smaller side (as exact as an SVD
+ * for the largest singular value, and the only uninterruptible part is an
+ * eigenvalue-only solve of min(d, h)^3: 50 ms at 1000, where dgesvd of
+ * 1000 x 4096 took 0.5 s). NAN on failure or when pl says stop. */
+static double spectral_norm(const double *V, int d, int h, poller *pl)
 {
     int k = d < h ? d : h;
-    double *A = malloc(sizeof *A * (size_t)d * h), *s = malloc(sizeof *s * (size_t)k);
+    double *G = malloc(sizeof *G * (size_t)k * k), *w = malloc(sizeof *w * (size_t)k);
     double r = NAN;
-    if (A && s) {
-        memcpy(A, V, sizeof *A * (size_t)d * h);
-        if (lapack_singular_values(d, h, A, s) == 0)
-            r = s[0];
-    }
-    free(A);
-    free(s);
+    if (G && w && small_gram(V, d, h, G, pl) == 0 &&
+        lapack_eigvals_lower(k, G, w) == 0)
+        r = sqrt(w[k - 1] > 0 ? w[k - 1] : 0);
+    free(G);
+    free(w);
     return r;
 }
 
-double analysis_cert_grad(const model *m, const double *theta,
-                          const double *grad, double u_star_norm,
-                          double *w_norm, double *v_norm)
+static double cert_grad_polled(const model *m, const double *theta,
+                               const double *grad, double u_star_norm,
+                               double *w_norm, double *v_norm, poller *pl)
 {
     const model_shape *s = model_get_shape(m);
     size_t oo, lo, ov, lv;
@@ -72,7 +106,7 @@ double analysis_cert_grad(const model *m, const double *theta,
         *v_norm = norm2(theta + ov, lv);
         return w * gw + *v_norm * gv + u_star_norm * gw;
     case ARCH_RESNET: {
-        double V2 = spectral_norm(theta + ov, s->d, s->h);
+        double V2 = spectral_norm(theta + ov, s->d, s->h, pl);
         *v_norm = V2;
         if (w == 0)
             return INFINITY;
@@ -81,13 +115,21 @@ double analysis_cert_grad(const model *m, const double *theta,
     case ARCH_PLAIN:
     case ARCH_DEEP_RESNET:
         for (int b = 0; b < s->B; b++) {
-            double nb = spectral_norm(theta + ov + (size_t)b * s->d * s->h, s->d, s->h);
+            double nb = spectral_norm(theta + ov + (size_t)b * s->d * s->h, s->d,
+                                      s->h, pl);
             if (!(*v_norm >= nb))
                 *v_norm = nb;
         }
         return NAN;
     }
     return NAN;
+}
+
+double analysis_cert_grad(const model *m, const double *theta,
+                          const double *grad, double u_star_norm,
+                          double *w_norm, double *v_norm)
+{
+    return cert_grad_polled(m, theta, grad, u_star_norm, w_norm, v_norm, NULL);
 }
 
 typedef struct hess_ctx {
@@ -198,32 +240,55 @@ static void group_norms(const model *m, const double *grad, run_result *res)
     res->grad_norm = norm2(grad, model_nparams(m));
 }
 
-/* Test loss and 0-1 error of the network, and of u*. */
+/* p = X u for the n x d rows of X, in calls of at most POLLER_CALL_UNITS
+ * multiply-adds (the test set may have 1.2e8 cells). */
+static int linear_predict(const double *X, int n, int d, const double *u,
+                          double *p, poller *pl)
+{
+    int rows = POLLER_CALL_UNITS / d > 0 ? (int)(POLLER_CALL_UNITS / d) : 1;
+    for (int i0 = 0; i0 < n; i0 += rows) {
+        int m = n - i0 < rows ? n - i0 : rows;
+        blas_gemv(false, m, d, 1.0, X + (size_t)i0 * d, d, u, 0.0, p + i0);
+        int rc = poller_tick(pl, (uint64_t)m * d);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Test loss and 0-1 error of the network, and of u*. 0, -ENOMEM, or the
+ * poller's code. */
 static int test_measures(model *m, const double *theta, enum loss_kind loss,
                          const dataset *ds, const double *u_star,
-                         run_result *res)
+                         run_result *res, poller *pl)
 {
     if (ds->n_test == 0)
         return 0;
     double *p = malloc(sizeof *p * (size_t)ds->n_test);
     if (!p)
         return -ENOMEM;
-    model_predict(m, theta, ds->X_test, ds->n_test, p);
+    int rc = model_predict(m, theta, ds->X_test, ds->n_test, p);
+    if (rc) {
+        rc = poller_code(pl);
+        goto out;
+    }
     res->test_loss = loss_mean(loss, p, ds->y_test, ds->n_test);
     if (ds->classification)
         res->test_err01 = loss_error01(p, ds->y_test, ds->n_test);
-    blas_gemv(false, ds->n_test, ds->d, 1.0, ds->X_test, ds->d, u_star, 0.0, p);
+    if ((rc = linear_predict(ds->X_test, ds->n_test, ds->d, u_star, p, pl)))
+        goto out;
     res->lin_test_loss = loss_mean(loss, p, ds->y_test, ds->n_test);
     if (ds->classification)
         res->lin_test_err01 = loss_error01(p, ds->y_test, ds->n_test);
+out:
     free(p);
-    return 0;
+    return rc;
 }
 
-int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
-                      const dataset *ds, const double *u_star,
-                      const analysis_config *ac, rng *r, run_result *res,
-                      char *err, size_t errlen)
+static int endpoint(model *m, const double *theta, enum loss_kind loss,
+                    const dataset *ds, const double *u_star,
+                    const analysis_config *ac, rng *r, run_result *res,
+                    poller *pl, char *err, size_t errlen)
 {
     size_t np = model_nparams(m);
     double *grad = malloc(sizeof *grad * np), *p = malloc(sizeof *p * (size_t)ds->n);
@@ -233,26 +298,36 @@ int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
         goto out;
     }
     res->train_loss = model_loss_grad(m, theta, loss, ds->X, ds->y, ds->n, grad, p);
+    if ((rc = poller_code(pl)))
+        goto out;
     res->gap = res->train_loss - res->lin_loss;
     group_norms(m, grad, res);
     if (ds->classification) {
         res->err01 = loss_error01(p, ds->y, ds->n);
     }
-    res->cert = analysis_cert(loss, ds->X, ds->y, ds->n, ds->d, p, u_star);
-    res->cert_grad = analysis_cert_grad(m, theta, grad, res->u_norm,
-                                        &res->w_norm, &res->v_norm);
-    if (test_measures(m, theta, loss, ds, u_star, res)) {
-        rc = err_set(err, errlen, -ENOMEM, "analysis: out of memory");
+    res->cert = cert_polled(loss, ds->X, ds->y, ds->n, ds->d, p, u_star, pl);
+    if ((rc = poller_code(pl)))
+        goto out;
+    res->cert_grad = cert_grad_polled(m, theta, grad, res->u_norm,
+                                      &res->w_norm, &res->v_norm, pl);
+    if ((rc = poller_code(pl)))
+        goto out;
+    if ((rc = test_measures(m, theta, loss, ds, u_star, res, pl))) {
+        if (rc == -ENOMEM)
+            err_set(err, errlen, rc, "analysis: out of memory");
         goto out;
     }
     if (ac->hessian) {
         lanczos_opts lo = {
             .iters = ac->lanczos_iters,
             .basis_bytes = (size_t)ac->lanczos_memory_mib << 20,
+            .pl = pl,
         };
         lanczos_result lz;
         rc = analysis_hessian(m, theta, loss, ds->X, ds->y, ds->n, &lo, r,
                               &lz, err, errlen);
+        if (rc == -EINTR && poller_code(pl))
+            rc = poller_code(pl);
         if (rc)
             goto out;
         res->hess_min = lz.lmin;
@@ -274,5 +349,18 @@ int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
 out:
     free(grad);
     free(p);
+    return rc;
+}
+
+int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
+                      const dataset *ds, const double *u_star,
+                      const analysis_config *ac, rng *r, run_result *res,
+                      poller *pl, char *err, size_t errlen)
+{
+    /* The model's passes (loss, predictions, Hessian-vector products) are
+     * interrupted between chunks; the loops here tick pl themselves. */
+    model_set_interrupt(m, pl ? poller_interrupt : NULL, pl);
+    int rc = endpoint(m, theta, loss, ds, u_star, ac, r, res, pl, err, errlen);
+    model_set_interrupt(m, NULL, NULL);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "engine.h"
 #include "lanczos.h"
 #include "model.h"
+#include "poller.h"
 #include "rng.h"
 
 /* §6.4: cert = c - <a, u*> with a = (1/n) sum l'(p_i) x_i and
@@ -42,10 +43,19 @@ int analysis_hessian(model *m, const double *theta, enum loss_kind loss,
  * the SLQ density, each off at 0; and (§6.7) the path to the linear
  * point for resnet and decoupled. Random draws in that order from r, so
  * adding a later one leaves the earlier ones as they were. Expects
- * res->lin_loss and res->u_norm set. */
+ * res->lin_loss and res->u_norm set.
+ * 0, a negative code with a sentence, or the code of the poller p (may be
+ * NULL) when it says stop: p is ticked once a row of each pass and once a
+ * chunk of the model's passes (m's interrupt hook is p's while this runs),
+ * so once a Lanczos iteration and once a column of the dense Hessian too,
+ * and between the passes of Lanczos, Hutchinson, SLQ and the path over
+ * their vectors (lanczos.h, spectrum.h). Not interrupted: LAPACK's
+ * eigenvalue solves (the min(d, h)^2 Gram of V for cert_grad's ||V||_2;
+ * Lanczos's and each SLQ probe's tridiagonal matrix; the dense Hessian's
+ * dsyev, README "Reliability" gives their lengths). */
 int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
                       const dataset *ds, const double *u_star,
                       const analysis_config *ac, rng *r, run_result *res,
-                      char *err, size_t errlen);
+                      poller *p, char *err, size_t errlen);
 
 #endif

@@ -14,7 +14,8 @@
 #include "err.h"
 
 enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112,
-       CBLAS_UPPER = 121, CBLAS_LOWER = 122 };
+       CBLAS_UPPER = 121, CBLAS_LOWER = 122, CBLAS_NON_UNIT = 131,
+       CBLAS_LEFT = 141, CBLAS_RIGHT = 142 };
 
 typedef void (*dgemm_fn)(int, int, int, int, int, int, double, const double *,
                          int, const double *, int, double, double *, int);
@@ -22,22 +23,22 @@ typedef void (*dgemv_fn)(int, int, int, int, double, const double *, int,
                          const double *, int, double, double *, int);
 typedef void (*dsyrk_fn)(int, int, int, int, int, double, const double *, int,
                          double, double *, int);
+typedef void (*dtrsm_fn)(int, int, int, int, int, int, int, double,
+                         const double *, int, double *, int);
+typedef void (*dtrsv_fn)(int, int, int, int, int, const double *, int,
+                         double *, int);
 /* Fortran LAPACK: every argument by reference, string lengths appended. */
 typedef void (*dgelsd_fn)(const int *, const int *, const int *, double *,
                           const int *, double *, const int *, double *,
                           const double *, int *, double *, const int *, int *,
                           int *);
-typedef void (*dposv_fn)(const char *, const int *, const int *, double *,
-                         const int *, double *, const int *, int *, size_t);
+typedef void (*dpotrf_fn)(const char *, const int *, double *, const int *,
+                          int *, size_t);
 typedef void (*dsyevd_fn)(const char *, const char *, const int *, double *,
                           const int *, double *, double *, const int *, int *,
                           const int *, int *, size_t, size_t);
 typedef void (*dstev_fn)(const char *, const int *, double *, double *,
                          double *, const int *, double *, int *, size_t);
-typedef void (*dgesvd_fn)(const char *, const char *, const int *, const int *,
-                          double *, const int *, double *, double *,
-                          const int *, double *, const int *, double *,
-                          const int *, int *, size_t, size_t);
 typedef void (*set_threads_fn)(int);
 typedef char *(*corename_fn)(void);
 
@@ -52,11 +53,12 @@ static struct {
     dgemm_fn dgemm;
     dgemv_fn dgemv;
     dsyrk_fn dsyrk;
+    dtrsm_fn dtrsm;
+    dtrsv_fn dtrsv;
     dgelsd_fn dgelsd;
-    dposv_fn dposv;
+    dpotrf_fn dpotrf;
     dsyevd_fn dsyevd;
     dstev_fn dstev;
-    dgesvd_fn dgesvd;
 } B = { .once = PTHREAD_ONCE_INIT };
 
 /* The best OpenBLAS kernel family whose instructions this CPU executes and
@@ -99,11 +101,12 @@ static int load_symbols(void *h)
     SYM(dgemm, "cblas_dgemm");
     SYM(dgemv, "cblas_dgemv");
     SYM(dsyrk, "cblas_dsyrk");
+    SYM(dtrsm, "cblas_dtrsm");
+    SYM(dtrsv, "cblas_dtrsv");
     SYM(dgelsd, "dgelsd_");
-    SYM(dposv, "dposv_");
+    SYM(dpotrf, "dpotrf_");
     SYM(dsyevd, "dsyevd_");
     SYM(dstev, "dstev_");
-    SYM(dgesvd, "dgesvd_");
 #undef SYM
     return 0;
 }
@@ -192,17 +195,36 @@ void blas_gemv(bool trans, int m, int n, double alpha, const double *A,
             alpha, A, lda, x, 1, beta, y, 1);
 }
 
-void blas_syrk_full(int n, int k, double alpha, const double *A, int lda,
-                    double beta, double *C)
+void blas_syrk_lower(bool trans, int n, int k, double alpha, const double *A,
+                     int lda, double beta, double *C, int ldc)
 {
-    B.dsyrk(CBLAS_ROW_MAJOR, CBLAS_LOWER, CBLAS_TRANS, n, k, alpha, A, lda,
-            beta, C, n);
-    for (int i = 0; i < n; i++)
-        for (int j = i + 1; j < n; j++)
-            C[i * n + j] = C[j * n + i];
+    B.dsyrk(CBLAS_ROW_MAJOR, CBLAS_LOWER, trans ? CBLAS_TRANS : CBLAS_NO_TRANS,
+            n, k, alpha, A, lda, beta, C, ldc);
 }
 
-int lapack_gelsd(int m, int n, double *A, double *b, double rcond, int *rank)
+void blas_trsm_right_lt(int m, int n, const double *L, int ldl, double *Bm,
+                        int ldb)
+{
+    B.dtrsm(CBLAS_ROW_MAJOR, CBLAS_RIGHT, CBLAS_LOWER, CBLAS_TRANS,
+            CBLAS_NON_UNIT, m, n, 1.0, L, ldl, Bm, ldb);
+}
+
+void blas_trsv_lower(bool trans, int n, const double *L, int ldl, double *x)
+{
+    B.dtrsv(CBLAS_ROW_MAJOR, CBLAS_LOWER, trans ? CBLAS_TRANS : CBLAS_NO_TRANS,
+            CBLAS_NON_UNIT, n, L, ldl, x, 1);
+}
+
+int lapack_potrf_lower(int n, double *A, int lda)
+{
+    /* Row-major lower is column-major upper: the same numbers. */
+    int info = 0;
+    B.dpotrf("U", &n, A, &lda, &info, 1);
+    return info;
+}
+
+int lapack_gelsd(int m, int n, const double *A, double *b, double rcond,
+                 int *rank)
 {
     /* Row-major A is column-major A^T; LAPACK needs A itself, so transpose. */
     int ldb = m > n ? m : n, nrhs = 1, info = 0, lwork = -1, iwq = 0;
@@ -234,13 +256,6 @@ int lapack_gelsd(int m, int n, double *A, double *b, double rcond, int *rank)
     return info;
 }
 
-int lapack_posv(int n, double *A, double *b)
-{
-    int nrhs = 1, info = 0;
-    B.dposv("L", &n, &nrhs, A, &n, b, &n, &info, 1);
-    return info;
-}
-
 int lapack_syev(int n, double *A, double *w, bool vectors)
 {
     int lwork = -1, liwork = -1, info = 0, iwq = 0;
@@ -261,6 +276,26 @@ int lapack_syev(int n, double *A, double *w, bool vectors)
     return info;
 }
 
+int lapack_eigvals_lower(int n, double *A, double *w)
+{
+    /* Row-major lower is column-major upper. */
+    int lwork = -1, liwork = -1, info = 0, iwq = 0;
+    double wq;
+    B.dsyevd("N", "U", &n, A, &n, w, &wq, &lwork, &iwq, &liwork, &info, 1, 1);
+    lwork = (int)wq;
+    liwork = iwq > 1 ? iwq : 1;
+    double *work = malloc(sizeof *work * (size_t)lwork);
+    int *iwork = malloc(sizeof *iwork * (size_t)liwork);
+    if (!work || !iwork)
+        info = -ENOMEM;
+    else
+        B.dsyevd("N", "U", &n, A, &n, w, work, &lwork, iwork, &liwork, &info,
+                 1, 1);
+    free(work);
+    free(iwork);
+    return info;
+}
+
 int lapack_stev(int n, double *d, double *e, double *Z)
 {
     int info = 0, ldz = n > 0 ? n : 1;
@@ -275,19 +310,46 @@ int lapack_stev(int n, double *d, double *e, double *Z)
     return info;
 }
 
-int lapack_singular_values(int m, int n, double *A, double *s)
+/* ---- workspace sizes (blas.h), from LAPACK's documented formulas ---- */
+
+/* dgelsd's NLVL: levels of the divide and conquer tree, SMLSIZ 25. */
+static size_t gelsd_levels(size_t mn)
 {
-    /* Row-major A is column-major A^T, which has the same singular values. */
-    int rows = n, cols = m, lda = n, one = 1, lwork = -1, info = 0;
-    double wq, dummy = 0;
-    B.dgesvd("N", "N", &rows, &cols, A, &lda, s, &dummy, &one, &dummy, &one,
-             &wq, &lwork, &info, 1, 1);
-    lwork = (int)wq;
-    double *work = malloc(sizeof *work * (size_t)lwork);
-    if (!work)
-        return -ENOMEM;
-    B.dgesvd("N", "N", &rows, &cols, A, &lda, s, &dummy, &one, &dummy, &one,
-             work, &lwork, &info, 1, 1);
-    free(work);
-    return info;
+    size_t lv = 0;
+    for (size_t q = mn / 26; q >= 1; q /= 2)
+        lv++;
+    return lv;
+}
+
+/* The column-major copy Ac and s, dgelsd's work and iwork. Its optimal
+ * work is the largest of several terms; their sum bounds it. Past
+ * MNTHR = 1.6 MINMN rows (or columns) it factors first (QR or LQ) and
+ * works on the MINMN square: MINMN^2 + 4 MINMN + 3 MINMN NB + WLALSD;
+ * else it works on the whole matrix: 3 MINMN + (M + N) NB + WLALSD.
+ * iwork is 3 MINMN NLVL + 11 MINMN ints. */
+size_t lapack_gelsd_bytes(int m, int n)
+{
+    size_t M = (size_t)(m > 0 ? m : 0), N = (size_t)(n > 0 ? n : 0);
+    size_t mn = M < N ? M : N, mx = M < N ? N : M, lv = gelsd_levels(mn);
+    size_t wlalsd = 9 * mn + 2 * mn * 25 + 8 * mn * lv + mn + 26 * 26;
+    size_t work = 10 * mx >= 16 * mn
+                      ? mn * mn + 5 * mn + 3 * mn * BLAS_ESTIMATE_NB + wlalsd
+                      : 3 * mn + (M + N) * BLAS_ESTIMATE_NB + wlalsd;
+    size_t iwork = 3 * mn * lv + 11 * mn + 1;
+    return sizeof(double) * (M * N + mn + work) + sizeof(int) * iwork;
+}
+
+/* dsyevd: LWORK 1 + 6N + 2N^2 with vectors (2N + 1 without), or the
+ * tridiagonal reduction's 2N + N NB when larger; LIWORK 3 + 5N. */
+size_t lapack_syev_bytes(int n, bool vectors)
+{
+    size_t N = (size_t)(n > 0 ? n : 0);
+    size_t lw = vectors ? 1 + 6 * N + 2 * N * N : 2 * N + 1;
+    size_t opt = 2 * N + N * BLAS_ESTIMATE_NB;
+    return sizeof(double) * (lw > opt ? lw : opt) + sizeof(int) * (3 + 5 * N);
+}
+
+size_t lapack_stev_bytes(int n, bool vectors)
+{
+    return vectors && n > 1 ? sizeof(double) * (size_t)(2 * n - 2) : 0;
 }

@@ -45,26 +45,42 @@ void blas_gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha,
 void blas_gemv(bool trans, int m, int n, double alpha, const double *A,
                int lda, const double *x, double beta, double *y);
 
-/* C = alpha * A^T A + beta * C (lower and upper triangles both filled),
- * A k x n, C n x n. */
-void blas_syrk_full(int n, int k, double alpha, const double *A, int lda,
-                    double beta, double *C);
+/* C = alpha * op(A) op(A)^T + beta * C into the lower triangle of the
+ * n x n C only (j <= i; the upper one is left as it was), op(A) n x k:
+ * A^T for trans (A k x n), else A (n x k). For sums over many calls,
+ * completed once at the end. */
+void blas_syrk_lower(bool trans, int n, int k, double alpha, const double *A,
+                     int lda, double beta, double *C, int ldc);
+
+/* B = B L^-T for the m x n B and the n x n lower triangular L. */
+void blas_trsm_right_lt(int m, int n, const double *L, int ldl, double *Bm,
+                        int ldb);
+
+/* x = L^-1 x (or L^-T x with trans) for the n x n lower triangular L. */
+void blas_trsv_lower(bool trans, int n, const double *L, int ldl, double *x);
 
 /* LAPACK. Each returns LAPACK's info (0 success, < 0 bad argument, > 0
  * numerical failure as documented by LAPACK). */
 
-/* Minimum-norm least squares min ||A x - b|| for A m x n (row-major, both
- * A and b overwritten); x is returned in b[0..n-1] (b must hold
- * max(m, n)); *rank receives the effective rank for rcond. */
-int lapack_gelsd(int m, int n, double *A, double *b, double rcond, int *rank);
+/* Minimum-norm least squares min ||A x - b|| for A m x n (row-major,
+ * read only: dgelsd works on a column-major copy, which this allocates);
+ * b is overwritten, x returned in b[0..n-1] (b must hold max(m, n));
+ * *rank receives the effective rank for rcond. */
+int lapack_gelsd(int m, int n, const double *A, double *b, double rcond,
+                 int *rank);
 
-/* Cholesky of the n x n symmetric positive definite A (lower triangle),
- * then solves A x = b in place. > 0 when A is not positive definite. */
-int lapack_posv(int n, double *A, double *b);
+/* A = L L^T, L into the lower triangle of the n x n A (leading dimension
+ * lda; the upper triangle is not touched). > 0 when A is not positive
+ * definite. */
+int lapack_potrf_lower(int n, double *A, int lda);
 
 /* All eigenvalues (ascending, in w) and, if vectors, orthonormal
  * eigenvectors in the rows of A, of the symmetric n x n A. */
 int lapack_syev(int n, double *A, double *w, bool vectors);
+
+/* The eigenvalues (ascending, in w) of the symmetric n x n A given by its
+ * lower triangle (the upper one is not read); A is destroyed. */
+int lapack_eigvals_lower(int n, double *A, double *w);
 
 /* Eigen-decomposition of the symmetric tridiagonal matrix with diagonal
  * d (n) and off-diagonal e (n-1): eigenvalues ascending in d, and when
@@ -72,8 +88,15 @@ int lapack_syev(int n, double *A, double *w, bool vectors);
  * e is destroyed. */
 int lapack_stev(int n, double *d, double *e, double *Z);
 
-/* Singular values of the m x n A (A destroyed), descending in s
- * (min(m, n) entries). */
-int lapack_singular_values(int m, int n, double *A, double *s);
+/* Bytes each routine above allocates for its workspace (its LAPACK
+ * work arrays and copies), upper bounds for engine_estimate_bytes. The
+ * block size LAPACK's ILAENV picks (32 in the reference LAPACK that
+ * OpenBLAS bundles) is taken as BLAS_ESTIMATE_NB, twice that.
+ * lapack_eigvals_lower is dsyevd without vectors, lapack_syev_bytes(n,
+ * false); lapack_potrf_lower allocates nothing. */
+#define BLAS_ESTIMATE_NB 64
+size_t lapack_gelsd_bytes(int m, int n);
+size_t lapack_syev_bytes(int n, bool vectors);
+size_t lapack_stev_bytes(int n, bool vectors);
 
 #endif

@@ -26,6 +26,7 @@ typedef struct reader {
     const char *path;
     long line;          /* line number of the next byte, from 1 */
     int read_errno;     /* errno of a read error, 0 if none */
+    poller *p;          /* ticked once a cell (may be NULL) */
 } reader;
 
 typedef struct cell {
@@ -321,7 +322,7 @@ static int read_row(reader *r, cell *c, long line, double *row, const csv_table 
                            "%s line %ld: more cells than the %d columns of the header",
                            r->path, line, t->cols);
         int rc = parse_cell(c, t->names[col], line, r, row + col, err, errlen);
-        if (rc)
+        if (rc || (rc = poller_tick(r->p, 1)))
             return rc;
         if (c->end == END_COMMA)
             continue;
@@ -345,6 +346,9 @@ static int read_rows(reader *r, cell *c, long max_cells, csv_table *t,
         if (cell_is_blank_line(c)) {
             if (c->end == END_EOF)
                 return 0;
+            int rc = poller_tick(r->p, 1);
+            if (rc)
+                return rc;
             continue;
         }
         int rc = reserve_row(t, &cap, max_cells, line, r, err, errlen);
@@ -411,7 +415,7 @@ static int open_regular(const char *path, FILE **out, char *err, size_t errlen)
 }
 
 int csv_read(const char *path, int max_cols, long max_cells, csv_table *out,
-             char *err, size_t errlen)
+             poller *p, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     FILE *f = NULL;
@@ -419,7 +423,7 @@ int csv_read(const char *path, int max_cols, long max_cells, csv_table *out,
     if (orc)
         return orc;
     int rc;
-    reader r = {.f = f, .path = path, .line = 1, .read_errno = 0};
+    reader r = {.f = f, .path = path, .line = 1, .read_errno = 0, .p = p};
     cell *c = malloc(sizeof *c);
     if (!c) {
         rc = err_set(err, errlen, -ENOMEM, "out of memory reading %s", path);
@@ -434,6 +438,116 @@ out:
     if (rc)
         csv_free(out);
     return rc;
+}
+
+/* ---- measuring without parsing (csv_measure) ---- */
+
+#define MEASURE_CHUNK (64u << 10)
+
+typedef struct measure {
+    csv_shape *sh;
+    bool in_body, header_seen, prev_cr, pending;
+    size_t line_len;
+    int commas;
+} measure;
+
+/* Before the body: skip blank lines (blanks only), then take the first
+ * other line as the header. */
+static void measure_head(measure *m, int ch)
+{
+    if (ch == '\n' || ch == '\r') {
+        if (m->header_seen) {
+            m->in_body = true;
+            m->prev_cr = ch == '\r';
+            m->sh->cols = m->commas + 1;
+            m->sh->header_bytes = m->line_len;
+        }
+        m->line_len = 0;
+        m->commas = 0;
+        return;
+    }
+    m->line_len++;
+    m->commas += ch == ',';
+    if (ch != ' ' && ch != '\t')
+        m->header_seen = true;
+}
+
+/* A line ends at LF, CR or CRLF (one end, not two). */
+static void measure_body(measure *m, int ch)
+{
+    if (ch == '\n' && m->prev_cr) {
+        m->prev_cr = false;
+        return;
+    }
+    m->prev_cr = ch == '\r';
+    if (ch == '\n' || ch == '\r') {
+        m->sh->rows++;
+        m->pending = false;
+    } else {
+        m->pending = true;
+    }
+}
+
+static void measure_bytes(measure *m, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (m->in_body)
+            measure_body(m, p[i]);
+        else
+            measure_head(m, p[i]);
+    }
+}
+
+int csv_measure(const char *path, csv_shape *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = NULL;
+    int rc = open_regular(path, &f, err, errlen);
+    if (rc)
+        return rc;
+    unsigned char *buf = malloc(MEASURE_CHUNK);
+    if (!buf) {
+        fclose(f);
+        return err_set(err, errlen, -ENOMEM, "out of memory measuring %s", path);
+    }
+    measure m = {.sh = out};
+    size_t n;
+    while ((n = fread(buf, 1, MEASURE_CHUNK, f)) > 0)
+        measure_bytes(&m, buf, n);
+    if (ferror(f))
+        rc = err_set(err, errlen, -EIO, "cannot read %s", path);
+    else if (!m.in_body && m.header_seen) { /* a header and no line end */
+        out->cols = m.commas + 1;
+        out->header_bytes = m.line_len;
+    } else if (m.pending) {
+        out->rows++;
+    }
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+/* Mirrors csv_read: the cell buffer, the names (each a malloc, the array
+ * doubling from 16), the duplicate check's index, and the table doubling
+ * from 64 rows to the one that holds them all, never past max_cells.
+ * While realloc copies, the old table and the new one are both live. */
+size_t csv_read_bytes(const csv_shape *sh, long max_cells, size_t *table)
+{
+    size_t cols = (size_t)(sh->cols > 0 ? sh->cols : 0);
+    size_t names = sh->header_bytes + cols * (24 + 2 * sizeof(char *) + sizeof(int));
+    size_t rows = (size_t)(sh->rows > 0 ? sh->rows : 0), cap = 0, prev = 0;
+    if (cols > 0 && rows > 0) {
+        size_t limit = (size_t)max_cells / cols;
+        if (rows > limit)
+            rows = limit;
+        for (cap = 64; cap < rows; cap *= 2)
+            prev = cap;
+        if (cap > limit)
+            cap = limit;
+    }
+    size_t row = cols * sizeof(double) + sizeof(long);
+    *table = names + cap * row;
+    return *table + prev * row + sizeof(cell);
 }
 
 int csv_column(const csv_table *t, const char *name)

@@ -26,6 +26,8 @@
 
 #include <stddef.h>
 
+#include "poller.h"
+
 #define CSV_MAX_CELL_CHARS 1024
 /* Error sentences quote a cell or column name as its first
  * CSV_QUOTE_BYTES bytes, escaped (\xNN for bytes that are not printable
@@ -43,10 +45,31 @@ typedef struct csv_table {
  * (cannot open), -EIO (read error), -EINVAL (malformed: bad cell, ragged
  * row, empty or duplicate column name, no header), -EFBIG (more than
  * max_cols columns or max_cells cells), -ENOMEM, each with a sentence.
- * A header without rows is not an error here (rows = 0). On error *out
- * holds nothing to free. */
+ * A header without rows is not an error here (rows = 0). The poller p
+ * (may be NULL) is ticked once a cell; when it says stop, its code is
+ * returned without a sentence. On error *out holds nothing to free. */
 int csv_read(const char *path, int max_cols, long max_cells, csv_table *out,
-             char *err, size_t errlen);
+             poller *p, char *err, size_t errlen);
+
+/* What csv_read would find in a file, measured in one pass over its
+ * bytes without parsing a cell, for estimating a run's memory before it
+ * runs: cols is exact (the commas of the first non-blank line, plus
+ * one), rows an upper bound (every line after the header, blank ones
+ * included), header_bytes the header line's length. */
+typedef struct csv_shape {
+    long rows;
+    int cols;
+    size_t header_bytes;
+} csv_shape;
+
+/* Opens path as csv_read does (a regular file only, never blocking) and
+ * measures it. 0, or the errors of csv_read's open and read. */
+int csv_measure(const char *path, csv_shape *out, char *err, size_t errlen);
+
+/* Peak bytes csv_read allocates for a file of shape sh under max_cells,
+ * the doubling of its table included; *table receives the bytes the
+ * returned table keeps until csv_free. */
+size_t csv_read_bytes(const csv_shape *sh, long max_cells, size_t *table);
 
 /* Index of the column called name, or -1. */
 int csv_column(const csv_table *t, const char *name);

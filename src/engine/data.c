@@ -67,6 +67,10 @@
  * the target's parameters are the same whatever the input distribution. */
 #define RNG_TEACHER_MEANS ((uint64_t)RNG_TEACHER | (1ull << 32))
 
+/* Parameter draws between two ticks of the poller (issue 9 §4): a teacher
+ * can have 1.2e8 of them, a second or more of drawing. */
+#define FILL_BLOCK 4096
+
 struct data_gen {
     enum data_dist dist;
     enum data_target target;
@@ -154,10 +158,18 @@ static size_t param_count(const data_gen *g)
     return n;
 }
 
-static void fill_normal(rng *r, double *x, size_t n, double std)
+/* 0, or the poller's code when the run is to stop (x is then partial). */
+static int fill_normal(rng *r, double *x, size_t n, double std, poller *p)
 {
-    for (size_t i = 0; i < n; i++)
-        x[i] = std * rng_normal(r);
+    for (size_t i0 = 0; i0 < n; i0 += FILL_BLOCK) {
+        size_t end = n - i0 < FILL_BLOCK ? n : i0 + FILL_BLOCK;
+        for (size_t i = i0; i < end; i++)
+            x[i] = std * rng_normal(r);
+        int rc = poller_tick(p, end - i0);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 /* Carves the arrays out of g->block, in the order they are drawn. */
@@ -182,41 +194,47 @@ static void layout(data_gen *g)
 
 /* docs/theory.md §2 targets; the draw order is part of the definition (data.c
  * header): changing it changes every run's teacher. */
-static void draw_teacher(data_gen *g, uint64_t seed)
+static int draw_teacher(data_gen *g, uint64_t seed, poller *p)
 {
     rng r;
     rng_init(&r, seed, RNG_TEACHER);
     size_t d = (size_t)g->d, k = (size_t)g->k;
     double sd = sqrt(1.0 / (double)d), sk = sqrt(1.0 / (double)k);
+    int rc = 0;
     switch (g->target) {
     case TARGET_LINEAR: case TARGET_SINE:
-        fill_normal(&r, g->u, d, sd);
+        rc = fill_normal(&r, g->u, d, sd, p);
         break;
     case TARGET_QUADRATIC:
-        fill_normal(&r, g->u, d, sd);
-        fill_normal(&r, g->b, d, sd);
+        if ((rc = fill_normal(&r, g->u, d, sd, p)) ||
+            (rc = fill_normal(&r, g->b, d, sd, p)))
+            break;
         g->bb = 0;
         for (size_t j = 0; j < d; j++)
             g->bb += g->b[j] * g->b[j];
         break;
     case TARGET_TEACHER_MLP:
-        fill_normal(&r, g->U, k * d, sd);
-        fill_normal(&r, g->c, k, 0.1);
-        fill_normal(&r, g->a, k, sk);
+        if (!(rc = fill_normal(&r, g->U, k * d, sd, p)) &&
+            !(rc = fill_normal(&r, g->c, k, 0.1, p)))
+            rc = fill_normal(&r, g->a, k, sk, p);
         break;
     case TARGET_TEACHER_RESNET:
-        fill_normal(&r, g->U, k * d, sd);
-        fill_normal(&r, g->c, k, 0.1);
-        fill_normal(&r, g->u, d, sd); /* w */
+        if ((rc = fill_normal(&r, g->U, k * d, sd, p)) ||
+            (rc = fill_normal(&r, g->c, k, 0.1, p)) ||
+            (rc = fill_normal(&r, g->u, d, sd, p))) /* w */
+            break;
         /* V (d x k, row-major) is only needed through a = V^T w. */
         memset(g->a, 0, k * sizeof *g->a);
-        for (size_t i = 0; i < d; i++)
+        for (size_t i = 0; i < d && !rc; i++) {
             for (size_t j = 0; j < k; j++)
                 g->a[j] += sk * rng_normal(&r) * g->u[i];
+            rc = poller_tick(p, k);
+        }
         break;
     case TARGET_PARITY:
         break;
     }
+    return rc;
 }
 
 /* Covariance eigenvalues cond^(-j/(d-1)): geometric from 1 to 1/cond. */
@@ -226,14 +244,15 @@ static void set_scales(data_gen *g, double cond)
         g->scale[j] = g->d == 1 ? 1.0 : pow(cond, -0.5 * j / (double)(g->d - 1));
 }
 
-static void draw_means(data_gen *g, uint64_t seed)
+static int draw_means(data_gen *g, uint64_t seed, poller *p)
 {
     rng r;
     rng_init(&r, seed, RNG_TEACHER_MEANS);
-    fill_normal(&r, g->means, (size_t)g->components * (size_t)g->d, 1.0);
+    return fill_normal(&r, g->means, (size_t)g->components * (size_t)g->d, 1.0, p);
 }
 
-static int gen_create(const run_config *cfg, data_gen **out, char *err, size_t errlen)
+static int gen_create(const run_config *cfg, data_gen **out, poller *p, char *err,
+                      size_t errlen)
 {
     const data_config *dc = &cfg->data;
     *out = NULL;
@@ -267,17 +286,19 @@ static int gen_create(const run_config *cfg, data_gen **out, char *err, size_t e
     layout(g);
     if (g->dist == DIST_GAUSSIAN)
         set_scales(g, dc->cond);
-    if (g->dist == DIST_MIXTURE)
-        draw_means(g, cfg->seed);
-    draw_teacher(g, cfg->seed);
+    if ((g->dist == DIST_MIXTURE && (rc = draw_means(g, cfg->seed, p))) ||
+        (rc = draw_teacher(g, cfg->seed, p))) {
+        data_gen_free(g);
+        return rc;
+    }
     *out = g;
     return 0;
 }
 
-data_gen *data_gen_new(const run_config *cfg, char *err, size_t errlen)
+data_gen *data_gen_new(const run_config *cfg, poller *p, char *err, size_t errlen)
 {
     data_gen *g;
-    gen_create(cfg, &g, err, errlen);
+    gen_create(cfg, &g, p, err, errlen);
     return g;
 }
 
@@ -420,15 +441,40 @@ static double draw_label(const data_gen *g, rng *r, double t)
     return rng_uniform(r) < g->flip ? -y : y;
 }
 
+static void draw_sample(const data_gen *g, rng *r, double *x, double *y)
+{
+    draw_input(g, r, x);
+    if (g->intercept)
+        x[g->d] = 1.0;
+    *y = draw_label(g, r, target_value(g, x));
+}
+
 void data_gen_draw(const data_gen *g, rng *r, int m, double *X, double *y)
 {
+    for (int i = 0; i < m; i++)
+        draw_sample(g, r, X + (size_t)i * (size_t)g->dim, y + i);
+}
+
+/* Work of one sample for the poller: its draws, and the teacher's k x d
+ * products where there is one. */
+static uint64_t sample_units(const data_gen *g)
+{
+    bool teacher = g->target == TARGET_TEACHER_MLP || g->target == TARGET_TEACHER_RESNET;
+    return (uint64_t)g->dim * (teacher ? (uint64_t)g->k + 1 : 2);
+}
+
+/* data_gen_draw for a data set: the same samples, with the poller ticked
+ * after each (a sample is at most a teacher's 1.2e8 multiply-adds). */
+static int draw_rows(const data_gen *g, rng *r, int m, double *X, double *y, poller *p)
+{
+    uint64_t units = sample_units(g);
     for (int i = 0; i < m; i++) {
-        double *x = X + (size_t)i * (size_t)g->dim;
-        draw_input(g, r, x);
-        if (g->intercept)
-            x[g->d] = 1.0;
-        y[i] = draw_label(g, r, target_value(g, x));
+        draw_sample(g, r, X + (size_t)i * (size_t)g->dim, y + i);
+        int rc = poller_tick(p, units);
+        if (rc)
+            return rc;
     }
+    return 0;
 }
 
 /* ---- data sets ----------------------------------------------------------- */
@@ -459,7 +505,8 @@ static int dataset_alloc(dataset *ds, int n, int n_test, int d, char *err, size_
     return 0;
 }
 
-static int load_synthetic(const run_config *cfg, dataset *ds, char *err, size_t errlen)
+static int load_synthetic(const run_config *cfg, dataset *ds, poller *p, char *err,
+                          size_t errlen)
 {
     const data_config *dc = &cfg->data;
     if (dc->n < 1)
@@ -468,7 +515,7 @@ static int load_synthetic(const run_config *cfg, dataset *ds, char *err, size_t 
         return err_set(err, errlen, -EINVAL, "data.n_test: must be an integer >= 0, got %d",
                        dc->n_test);
     data_gen *g;
-    int rc = gen_create(cfg, &g, err, errlen);
+    int rc = gen_create(cfg, &g, p, err, errlen);
     if (rc)
         return rc;
     rc = dataset_alloc(ds, dc->n, dc->n_test, g->dim, err, errlen);
@@ -477,9 +524,10 @@ static int load_synthetic(const run_config *cfg, dataset *ds, char *err, size_t 
     /* The same code as stream mode, so both see one distribution. */
     rng r;
     rng_init(&r, cfg->seed, RNG_TRAIN);
-    data_gen_draw(g, &r, ds->n, ds->X, ds->y);
+    if ((rc = draw_rows(g, &r, ds->n, ds->X, ds->y, p)))
+        goto out;
     rng_init(&r, cfg->seed, RNG_TEST);
-    data_gen_draw(g, &r, ds->n_test, ds->X_test, ds->y_test);
+    rc = draw_rows(g, &r, ds->n_test, ds->X_test, ds->y_test, p);
 out:
     data_gen_free(g);
     return rc;
@@ -506,20 +554,24 @@ static void copy_row(const user_rows *u, int i, double *dst, bool intercept)
         dst[k] = 1.0;
 }
 
-static void copy_rows(const user_rows *u, const int *idx, int m, double *X, double *y,
-                      int d, bool intercept)
+static int copy_rows(const user_rows *u, const int *idx, int m, double *X, double *y,
+                     int d, bool intercept, poller *p)
 {
     for (int i = 0; i < m; i++) {
         int src = idx ? idx[i] : i;
         copy_row(u, src, X + (size_t)i * (size_t)d, intercept);
         y[i] = u->y[(size_t)src * (size_t)u->ystride];
+        int rc = poller_tick(p, (uint64_t)d);
+        if (rc)
+            return rc;
     }
+    return 0;
 }
 
 /* Shuffles rows with Fisher–Yates on RNG_SPLIT and makes the last
  * round(test_fraction * rows) of them the test set (docs/theory.md §2). */
 static int split_rows(const run_config *cfg, const user_rows *u, int rows, int d,
-                      dataset *ds, char *err, size_t errlen)
+                      dataset *ds, poller *p, char *err, size_t errlen)
 {
     double tf = cfg->data.test_fraction;
     if (!(tf >= 0 && tf < 1))
@@ -539,17 +591,20 @@ static int split_rows(const run_config *cfg, const user_rows *u, int rows, int d
         perm[i] = i;
     rng r;
     rng_init(&r, cfg->seed, RNG_SPLIT);
-    for (int i = rows - 1; i > 0; i--) {
+    for (int i = rows - 1; i > 0 && !rc; i--) {
         int j = (int)rng_below(&r, (uint64_t)i + 1);
         int t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
+        rc = poller_tick(p, 1);
     }
     bool ic = cfg->data.intercept;
-    copy_rows(u, perm, ds->n, ds->X, ds->y, d, ic);
-    copy_rows(u, perm + ds->n, ds->n_test, ds->X_test, ds->y_test, d, ic);
+    if (!rc)
+        rc = copy_rows(u, perm, ds->n, ds->X, ds->y, d, ic, p);
+    if (!rc)
+        rc = copy_rows(u, perm + ds->n, ds->n_test, ds->X_test, ds->y_test, d, ic, p);
     free(perm);
-    return 0;
+    return rc;
 }
 
 static bool is_label(double y)
@@ -557,16 +612,16 @@ static bool is_label(double y)
     return y == 1.0 || y == -1.0;
 }
 
-static int load_csv(const run_config *cfg, dataset *ds, char *err, size_t errlen)
+static int load_csv(const run_config *cfg, dataset *ds, poller *p, char *err, size_t errlen)
 {
     const data_config *dc = &cfg->data;
     const char *path = dc->path, *tcol = dc->target_column ? dc->target_column : "y";
     if (!path || !*path)
         return err_set(err, errlen, -EINVAL, "data.path: required for source csv");
     csv_table t;
-    int rc = csv_read(path, CONFIG_MAX_D + 1, CONFIG_MAX_CELLS, &t, err, errlen);
+    int rc = csv_read(path, CONFIG_MAX_D + 1, CONFIG_MAX_CELLS, &t, p, err, errlen);
     if (rc)
-        return err_prefix(err, errlen, rc, "data.path");
+        return poller_code(p) ? rc : err_prefix(err, errlen, rc, "data.path");
     int tc = csv_column(&t, tcol);
     int d = t.cols - 1 + (dc->intercept ? 1 : 0);
     if (tc < 0) {
@@ -582,6 +637,8 @@ static int load_csv(const run_config *cfg, dataset *ds, char *err, size_t errlen
     bool cls = config_is_classification(cfg->loss);
     for (int i = 0; rc == 0 && cls && i < t.rows; i++) {
         double y = t.cells[(size_t)i * (size_t)t.cols + (size_t)tc];
+        if ((rc = poller_tick(p, 1)))
+            break;
         if (!is_label(y))
             rc = err_set(err, errlen, -EINVAL,
                          "data.path: %s line %ld: column \"%s\": label %g is not -1 or +1 "
@@ -591,7 +648,7 @@ static int load_csv(const run_config *cfg, dataset *ds, char *err, size_t errlen
     if (rc == 0) {
         user_rows u = {.feat = t.cells, .stride = t.cols, .skip = tc,
                        .y = t.cells + tc, .ystride = t.cols};
-        rc = split_rows(cfg, &u, t.rows, d, ds, err, errlen);
+        rc = split_rows(cfg, &u, t.rows, d, ds, p, err, errlen);
     }
     csv_free(&t);
     return rc;
@@ -621,7 +678,8 @@ static int check_inline(const run_config *cfg, const char *xkey, const char *yke
     return 0;
 }
 
-static int load_inline(const run_config *cfg, dataset *ds, char *err, size_t errlen)
+static int load_inline(const run_config *cfg, dataset *ds, poller *p, char *err,
+                       size_t errlen)
 {
     const data_config *dc = &cfg->data;
     int n = dc->inline_n, n_test = dc->inline_n_test, f = dc->inline_d;
@@ -640,25 +698,24 @@ static int load_inline(const run_config *cfg, dataset *ds, char *err, size_t err
     int d = f + (dc->intercept ? 1 : 0);
     user_rows u = {.feat = dc->x, .stride = f, .skip = -1, .y = dc->y, .ystride = 1};
     if (!has_test)
-        return split_rows(cfg, &u, n, d, ds, err, errlen);
+        return split_rows(cfg, &u, n, d, ds, p, err, errlen);
     rc = dataset_alloc(ds, n, n_test, d, err, errlen);
     if (rc)
         return rc;
     user_rows ut = {.feat = dc->x_test, .stride = f, .skip = -1, .y = dc->y_test,
                     .ystride = 1};
-    copy_rows(&u, NULL, n, ds->X, ds->y, d, dc->intercept);
-    copy_rows(&ut, NULL, n_test, ds->X_test, ds->y_test, d, dc->intercept);
-    return 0;
+    rc = copy_rows(&u, NULL, n, ds->X, ds->y, d, dc->intercept, p);
+    return rc ? rc : copy_rows(&ut, NULL, n_test, ds->X_test, ds->y_test, d, dc->intercept, p);
 }
 
-int data_load(const run_config *cfg, dataset *out, char *err, size_t errlen)
+int data_load(const run_config *cfg, dataset *out, poller *p, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     int rc;
     switch (cfg->data.source) {
-    case DATA_SYNTHETIC: rc = load_synthetic(cfg, out, err, errlen); break;
-    case DATA_CSV: rc = load_csv(cfg, out, err, errlen); break;
-    case DATA_INLINE: rc = load_inline(cfg, out, err, errlen); break;
+    case DATA_SYNTHETIC: rc = load_synthetic(cfg, out, p, err, errlen); break;
+    case DATA_CSV: rc = load_csv(cfg, out, p, err, errlen); break;
+    case DATA_INLINE: rc = load_inline(cfg, out, p, err, errlen); break;
     default:
         rc = err_set(err, errlen, -EINVAL, "data.source: unknown source %d",
                      (int)cfg->data.source);
@@ -680,4 +737,91 @@ void data_free(dataset *ds)
     free(ds->X_test);
     free(ds->y_test);
     memset(ds, 0, sizeof *ds);
+}
+
+/* ---- sizes before loading (data.h) ----------------------------------- */
+
+void data_shape_csv(const run_config *cfg, long rows, int cols,
+                    size_t header_bytes, data_shape *out)
+{
+    const data_config *dc = &cfg->data;
+    if (rows > CONFIG_MAX_CELLS)
+        rows = CONFIG_MAX_CELLS;   /* csv_read stops there */
+    double tf = dc->test_fraction >= 0 && dc->test_fraction < 1 ? dc->test_fraction : 0;
+    *out = (data_shape){.file_rows = rows, .file_cols = cols,
+                        .header_bytes = header_bytes};
+    out->n_test = (int)lround(tf * (double)rows);
+    out->n = (int)rows - out->n_test;
+    out->d = cols - 1 + (dc->intercept ? 1 : 0);
+}
+
+static int csv_shape_of(const run_config *cfg, data_shape *out, char *err,
+                        size_t errlen)
+{
+    const data_config *dc = &cfg->data;
+    if (!dc->path || !*dc->path)
+        return err_set(err, errlen, -EINVAL, "data.path: required for source csv");
+    csv_shape cs;
+    int rc = csv_measure(dc->path, &cs, err, errlen);
+    if (rc)
+        return err_prefix(err, errlen, rc, "data.path");
+    data_shape_csv(cfg, cs.rows, cs.cols, cs.header_bytes, out);
+    return 0;
+}
+
+int data_shape_of(const run_config *cfg, data_shape *out, char *err,
+                  size_t errlen)
+{
+    const data_config *dc = &cfg->data;
+    memset(out, 0, sizeof *out);
+    int ic = dc->intercept ? 1 : 0, rc = 0;
+    switch (dc->source) {
+    case DATA_SYNTHETIC:
+        *out = (data_shape){.n = dc->n, .n_test = dc->n_test, .d = dc->d + ic};
+        break;
+    case DATA_INLINE: {
+        bool has_test = dc->x_test && dc->inline_n_test > 0;
+        double tf = dc->test_fraction >= 0 && dc->test_fraction < 1 ? dc->test_fraction : 0;
+        int nt = has_test ? dc->inline_n_test : (int)lround(tf * dc->inline_n);
+        *out = (data_shape){.n = has_test ? dc->inline_n : dc->inline_n - nt,
+                            .n_test = nt, .d = dc->inline_d + ic};
+        break;
+    }
+    case DATA_CSV:
+        rc = csv_shape_of(cfg, out, err, errlen);
+        break;
+    }
+    if (rc)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
+size_t data_gen_bytes(const run_config *cfg)
+{
+    const data_config *dc = &cfg->data;
+    data_gen g = {.dist = dc->dist, .target = dc->target, .d = dc->d,
+                  .k = dc->teacher_width, .components = dc->components};
+    if (g.d < 0 || g.k < 0 || g.components < 0)
+        return sizeof g;
+    return sizeof g + sizeof(double) * param_count(&g);
+}
+
+size_t data_load_bytes(const run_config *cfg, const data_shape *sh, size_t *kept)
+{
+    size_t n = (size_t)(sh->n > 0 ? sh->n : 0), nt = (size_t)(sh->n_test > 0 ? sh->n_test : 0);
+    size_t d = (size_t)(sh->d > 0 ? sh->d : 0);
+    *kept = sizeof(double) * (n + nt) * (d + 1);
+    switch (cfg->data.source) {
+    case DATA_SYNTHETIC:
+        return *kept + data_gen_bytes(cfg);
+    case DATA_INLINE:   /* split_rows' permutation, when it splits */
+        return *kept + sizeof(int) * (n + nt);
+    case DATA_CSV: {
+        csv_shape cs = {sh->file_rows, sh->file_cols, sh->header_bytes};
+        size_t table, reading = csv_read_bytes(&cs, CONFIG_MAX_CELLS, &table);
+        size_t split = table + *kept + sizeof(int) * (size_t)sh->file_rows;
+        return reading > split ? reading : split;
+    }
+    }
+    return *kept;
 }

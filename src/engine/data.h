@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "poller.h"
 #include "rng.h"
 
 typedef struct dataset {
@@ -37,16 +38,49 @@ typedef struct data_gen data_gen;
 /* Loads or generates the data of cfg->data for cfg->seed and cfg->loss.
  * Errors (missing file, bad row, non-numeric cell with its line number,
  * labels not in {-1,+1} for a classification loss, too many cells) return
- * a negative code and a sentence naming the file or key. On error *out
+ * a negative code and a sentence naming the file or key; when the poller p
+ * (may be NULL) says stop, its code without a sentence. On error *out
  * holds nothing to free. */
-int data_load(const run_config *cfg, dataset *out, char *err, size_t errlen);
+int data_load(const run_config *cfg, dataset *out, poller *p, char *err, size_t errlen);
 
 void data_free(dataset *ds);
 
+/* The sizes data_load will give a configuration, known before loading:
+ * synthetic and inline data from the configuration; csv from the file's
+ * header and line count (csv_measure reads the file, without parsing),
+ * so n counts every line and is an upper bound. */
+typedef struct data_shape {
+    int n, n_test, d;          /* as dataset (d with the intercept) */
+    long file_rows;            /* csv: lines after the header; else 0 */
+    int file_cols;             /* csv: columns of the header; else 0 */
+    size_t header_bytes;       /* csv: the header line's length */
+} data_shape;
+
+/* 0, or csv_measure's error with the key data.path. *out is all zeros
+ * on error. */
+int data_shape_of(const run_config *cfg, data_shape *out, char *err,
+                  size_t errlen);
+
+/* The shape of cfg's CSV data given what csv_measure found in the file
+ * (rows capped at CONFIG_MAX_CELLS, where csv_read stops): cfg's
+ * test_fraction and intercept applied. */
+void data_shape_csv(const run_config *cfg, long rows, int cols,
+                    size_t header_bytes, data_shape *out);
+
+/* Peak bytes data_load allocates for cfg of shape sh (the generator's
+ * parameters, a CSV table while it is split, the shuffle's permutation);
+ * *kept receives the bytes the loaded dataset keeps until data_free. */
+size_t data_load_bytes(const run_config *cfg, const data_shape *sh,
+                       size_t *kept);
+
+/* Bytes data_gen_new(cfg) allocates. */
+size_t data_gen_bytes(const run_config *cfg);
+
 /* The generating distribution of a synthetic configuration (the same one
  * data_load draws from: same teacher, same input law). Returns NULL and a
- * sentence for a non-synthetic source or out of memory. */
-data_gen *data_gen_new(const run_config *cfg, char *err, size_t errlen);
+ * sentence for a non-synthetic source or out of memory, or NULL when the
+ * poller p (may be NULL) said stop while the teacher was drawn. */
+data_gen *data_gen_new(const run_config *cfg, poller *p, char *err, size_t errlen);
 void data_gen_free(data_gen *g);
 
 /* Draws m fresh samples into X (m*d) and y (m) from stream r. d is

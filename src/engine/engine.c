@@ -16,6 +16,7 @@
 #include "linfit.h"
 #include "loss.h"
 #include "model.h"
+#include "poller.h"
 #include "train.h"
 
 static double now_s(void)
@@ -93,7 +94,7 @@ static void env_free(run_env *e)
 
 /* §5: F_lin*, u*, and their train/0-1 measures. */
 static int baseline(const run_config *cfg, run_env *e, run_result *out,
-                    char *err, size_t errlen)
+                    poller *pl, char *err, size_t errlen)
 {
     const dataset *ds = &e->ds;
     e->u_star = calloc((size_t)ds->d, sizeof *e->u_star);
@@ -101,7 +102,7 @@ static int baseline(const run_config *cfg, run_env *e, run_result *out,
         return err_set(err, errlen, -ENOMEM, "out of memory");
     linfit_result lf;
     int rc = linfit_solve(cfg->loss, ds->X, ds->y, ds->n, ds->d, e->u_star,
-                          &lf, err, errlen);
+                          &lf, pl, err, errlen);
     if (rc)
         return rc;
     out->lin_loss = lf.loss;
@@ -115,6 +116,8 @@ static int baseline(const run_config *cfg, run_env *e, run_result *out,
             for (int k = 0; k < ds->d; k++)
                 p += e->u_star[k] * ds->X[(size_t)i * ds->d + k];
             wrong += ((p >= 0) ? 1.0 : -1.0) != ds->y[i];
+            if ((rc = poller_tick(pl, (uint64_t)ds->d)))
+                return rc;
         }
         out->lin_err01 = (double)wrong / ds->n;
     }
@@ -179,33 +182,65 @@ void engine_blas_describe(char *buf, size_t len)
     snprintf(buf, len, "%s (%s)", blas_kernel(), blas_library());
 }
 
+static void enter(const run_hooks *hooks, enum run_phase phase)
+{
+    if (hooks && hooks->phase)
+        hooks->phase(hooks->ctx, phase);
+}
+
+/* The end-point analysis; a suspend there hands over the finished
+ * training, so that the resumed run only analyses (engine.h). */
+static int analyse(const run_config *cfg, run_env *e, const train_ctx *tc,
+                   const train_state *st, poller *pl, run_result *out,
+                   char *err, size_t errlen)
+{
+    enter(tc->hooks, RUN_PHASE_ANALYSIS);
+    double t1 = now_s();
+    rng ra;
+    rng_init(&ra, cfg->seed, RNG_ANALYSIS);
+    int rc = analysis_endpoint(e->m, e->theta, cfg->loss, &e->ds, e->u_star,
+                               &cfg->analysis, &ra, out, pl, err, errlen);
+    out->analysis_s = now_s() - t1;
+    if (rc == ENGINE_ESUSPENDED) {
+        int ck = train_checkpoint(tc, st, err, errlen);
+        return ck ? ck : rc;
+    }
+    return rc;
+}
+
 int engine_run(const run_config *cfg, const run_hooks *hooks, run_result *out,
                char *err, size_t errlen)
 {
     double t0 = now_s();
     run_env e = {0};
+    poller pl;
+    poller_init(&pl, hooks);
     run_result_clear(out);
+    enter(hooks, RUN_PHASE_DATA);
     int rc = blas_init(err, errlen);
     if (!rc)
-        rc = data_load(cfg, &e.ds, err, errlen);
+        rc = data_load(cfg, &e.ds, &pl, err, errlen);
     if (rc)
         goto out;
     out->n = e.ds.n;
     out->n_test = e.ds.n_test;
     out->d = e.ds.d;
-    if (cfg->data.stream && !(e.gen = data_gen_new(cfg, err, errlen))) {
-        rc = -EINVAL;
+    if (cfg->data.stream && !(e.gen = data_gen_new(cfg, &pl, err, errlen))) {
+        rc = poller_code(&pl) ? poller_code(&pl) : -EINVAL;
         goto out;
     }
-    if ((rc = baseline(cfg, &e, out, err, errlen)) ||
+    enter(hooks, RUN_PHASE_BASELINE);
+    if ((rc = baseline(cfg, &e, out, &pl, err, errlen)) ||
         (rc = build_model(cfg, &e, out, err, errlen)))
         goto out;
     train_ctx tc = {.cfg = cfg, .m = e.m, .ds = &e.ds, .gen = e.gen,
                     .u_star = e.u_star, .hooks = hooks};
     train_state st;
     if ((rc = config_hash(cfg, &tc.config_hash, e.legacy_hash)) ||
-        (rc = start_state(cfg, hooks, &tc, &e, &st, err, errlen)) ||
-        (rc = train_run(&tc, &st, out, err, errlen)))
+        (rc = start_state(cfg, hooks, &tc, &e, &st, err, errlen)))
+        goto out;
+    enter(hooks, RUN_PHASE_TRAIN);
+    if ((rc = train_run(&tc, &st, out, err, errlen)))
         goto out;
     /* Training checks the loss at its steps; a run of zero steps, or one
      * whose start was already past overflow (init_scale 1e300), reaches
@@ -221,13 +256,12 @@ int engine_run(const run_config *cfg, const run_hooks *hooks, run_result *out,
         diverged_end(cfg, &e, out);
         goto out;
     }
-    double t1 = now_s();
-    rng ra;
-    rng_init(&ra, cfg->seed, RNG_ANALYSIS);
-    rc = analysis_endpoint(e.m, e.theta, cfg->loss, &e.ds, e.u_star,
-                           &cfg->analysis, &ra, out, err, errlen);
-    out->analysis_s = now_s() - t1;
+    rc = analyse(cfg, &e, &tc, &st, &pl, out, err, errlen);
 out:
+    /* A stop leaves no sentence: whatever a phase wrote on its way out
+     * ("Hessian-vector product failed") is not the reason. */
+    if (rc && rc == poller_code(&pl) && err && errlen)
+        err[0] = '\0';
     out->total_s = now_s() - t0;
     env_free(&e);
     return rc;

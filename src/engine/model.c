@@ -68,9 +68,18 @@ void model_set_interrupt(model *m, bool (*fn)(void *ctx), void *ctx)
     m->ictx = ctx;
 }
 
+/* A loss evaluation always does its first chunk (a training step makes
+ * progress whatever the hook says); predictions and Hessian-vector
+ * products are asked before every chunk, the first included, so that a
+ * Lanczos iteration over a single chunk is interrupted too. */
 static bool interrupted(model *m, int i0)
 {
     return i0 > 0 && m->interrupt && m->interrupt(m->ictx);
+}
+
+static bool stop_asked(model *m)
+{
+    return m->interrupt && m->interrupt(m->ictx);
 }
 
 /* ---- shapes and layout ---- */
@@ -204,6 +213,26 @@ oom:
     model_free(m);
     err_set(err, errlen, -ENOMEM, "model: out of memory for its workspace");
     return NULL;
+}
+
+/* Mirrors model_new and hvp_alloc, allocation for allocation: keep the
+ * three in step (tests/engine/test_estimate checks the sum against what
+ * they really take). */
+size_t model_workspace_bytes(const model_shape *s, int chunk, bool hvp)
+{
+    if (model_shape_nparams(s) < 0)
+        return 0;
+    size_t np = (size_t)model_shape_nparams(s);
+    size_t rows = (size_t)(chunk > 0 ? chunk : pick_chunk(s));
+    size_t d = (size_t)s->d, h = (size_t)s->h;
+    size_t L = has_unit(s) ? (size_t)s->L : 0, B = has_unit(s) ? (size_t)s->B : 0;
+    size_t n = 2 * B * L * rows * h + (B > 1 ? (B - 1) * rows * d : 0) +
+               2 * rows + 2 * rows * d + 2 * rows * h + 2 * h + 2 * np;
+    if (hvp)
+        n += 2 * B * L * rows * h + B * rows * d + 5 * rows * d +
+             4 * rows * h + 2 * rows;
+    return sizeof(double) * n + sizeof(struct model) + sizeof(hvp_ws) +
+           2 * (L + 1) * sizeof(size_t);
 }
 
 static void hvp_free(hvp_ws *w)
@@ -399,15 +428,18 @@ static void forward_chunk(model *m, const double *theta, const double *X,
     blas_gemv(false, rows, h, 1.0, ZL, h, m->c, skip_in, m->p);
 }
 
-void model_predict(model *m, const double *theta, const double *X, int n,
-                   double *p)
+int model_predict(model *m, const double *theta, const double *X, int n,
+                  double *p)
 {
     output_weights(m, theta);
     for (int i0 = 0; i0 < n; i0 += m->chunk) {
+        if (stop_asked(m))
+            return -EINTR;
         int rows = n - i0 < m->chunk ? n - i0 : m->chunk;
         forward_chunk(m, theta, X + (size_t)i0 * m->s.d, rows);
         memcpy(p + i0, m->p, sizeof *p * (size_t)rows);
     }
+    return 0;
 }
 
 /* ---- back-propagation ---- */
@@ -736,6 +768,8 @@ int model_hvp(model *m, const double *theta, enum loss_kind loss,
     memset(Hv, 0, sizeof *Hv * m->np);
     double inv_n = 1.0 / n;
     for (int i0 = 0; i0 < n; i0 += m->chunk) {
+        if (stop_asked(m))
+            return -EINTR;
         int rows = n - i0 < m->chunk ? n - i0 : m->chunk;
         const double *Xc = X + (size_t)i0 * m->s.d;
         forward_chunk(m, theta, Xc, rows);

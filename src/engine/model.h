@@ -51,6 +51,10 @@ long model_shape_nparams(const model_shape *s);
 int model_chunk_for(const model_shape *s, int max_rows);
 
 model *model_new(const model_shape *s, int chunk, char *err, size_t errlen);
+/* Bytes model_new(s, chunk) allocates (chunk 0 as there), plus, with hvp,
+ * the Hessian-vector workspace of the first model_hvp(); 0 for a shape
+ * model_new refuses. For engine_estimate_bytes. */
+size_t model_workspace_bytes(const model_shape *s, int chunk, bool hvp);
 void model_free(model *m);
 
 const model_shape *model_get_shape(const model *m);
@@ -65,13 +69,15 @@ void model_init_params(const model *m, const model_config *mc, rng *r,
 
 /* Optional hook asked between chunks of an evaluation, so that a long
  * full-batch pass can be abandoned within a chunk's time: when fn returns
- * true, the evaluation stops and returns NAN (its outputs are then
- * meaningless). fn NULL removes the hook. */
+ * true, the evaluation stops and returns NAN (model_loss_grad) or -EINTR
+ * (model_predict, model_hvp); its outputs are then meaningless. fn NULL
+ * removes the hook. */
 void model_set_interrupt(model *m, bool (*fn)(void *ctx), void *ctx);
 
-/* Predictions p[0..n-1] for the n rows of X (n x d). */
-void model_predict(model *m, const double *theta, const double *X, int n,
-                   double *p);
+/* Predictions p[0..n-1] for the n rows of X (n x d). 0, or -EINTR when
+ * the interrupt hook stopped it. */
+int model_predict(model *m, const double *theta, const double *X, int n,
+                  double *p);
 
 /* F = (1/n) sum_i l(p(x_i); y_i). If grad != NULL it receives grad F
  * (exact back-propagation); if p != NULL it receives the predictions. */
@@ -80,7 +86,8 @@ double model_loss_grad(model *m, const double *theta, enum loss_kind loss,
                        double *p);
 
 /* Hv = (Hessian of F at theta) v, exact (forward-over-reverse, the
- * R-operator). Returns 0, or -ENOMEM if its workspace cannot be had. */
+ * R-operator). Returns 0, -ENOMEM if its workspace cannot be had, or
+ * -EINTR when the interrupt hook stopped it. */
 int model_hvp(model *m, const double *theta, enum loss_kind loss,
               const double *X, const double *y, int n, const double *v,
               double *Hv);

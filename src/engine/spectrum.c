@@ -94,8 +94,9 @@ static int slq_probe(size_t dim, lanczos_op op, void *ctx, int k,
     for (size_t i = 0; i < dim; i++)
         v[i] *= inv;
     bool capped;
-    int m = lanczos_tridiagonal(dim, op, ctx, v, k, basis_bytes, ab, ab + k,
-                                &capped, err, errlen);
+    lanczos_opts lo = {.iters = k, .basis_bytes = basis_bytes, .pl = NULL};
+    int m = lanczos_tridiagonal(dim, op, ctx, v, &lo, ab, ab + k, &capped,
+                                err, errlen);
     if (m < 0)
         return m;
     if (quad_append(m, ab, ab + k, Z, scale, out))

@@ -351,6 +351,17 @@ static int session_alloc(session *s, const train_ctx *tc)
     return s->grad && sgd_ok && ck_ok ? 0 : -ENOMEM;
 }
 
+/* Mirrors session_alloc. */
+size_t train_bytes(const run_config *cfg, size_t np, int d)
+{
+    size_t n = np;
+    if (cfg->train.optimizer == OPT_SGD) {
+        size_t b = (size_t)(cfg->train.batch > 0 ? cfg->train.batch : 0);
+        n += np + b * (size_t)(d > 0 ? d : 0) + b;
+    }
+    return sizeof(double) * n + train_state_size(np);
+}
+
 int train_run(const train_ctx *tc, train_state *st, run_result *res,
               char *err, size_t errlen)
 {
@@ -377,6 +388,24 @@ out:
     free(s.yb);
     free(s.ckpt);
     return rc;
+}
+
+int train_checkpoint(const train_ctx *tc, const train_state *st, char *err,
+                     size_t errlen)
+{
+    const run_hooks *h = tc->hooks;
+    if (!h || !h->checkpoint)
+        return 0;
+    size_t np = model_nparams(tc->m);
+    unsigned char *buf = malloc(train_state_size(np));
+    if (!buf)
+        return err_set(err, errlen, -ENOMEM, "checkpoint: out of memory for %zu "
+                       "parameters", np);
+    train_state_pack(st, np, tc->config_hash, buf);
+    checkpoint ck = {.data = buf, .len = train_state_size(np), .step = st->step};
+    int rc = h->checkpoint(h->ctx, &ck);
+    free(buf);
+    return rc ? err_set(err, errlen, rc, "checkpoint could not be saved") : 0;
 }
 
 /* ---- checkpoint bytes: magic, hash, np, then the fields in order ---- */

@@ -53,6 +53,18 @@ void train_state_begin(train_state *st, const train_ctx *tc, double *theta);
 int train_run(const train_ctx *tc, train_state *st, run_result *res,
               char *err, size_t errlen);
 
+/* Bytes train_run allocates for a model of np parameters on d inputs
+ * under cfg (gradients, SGD's batch, the checkpoint buffer, which is
+ * counted whether or not the hooks take checkpoints). For
+ * engine_estimate_bytes. */
+size_t train_bytes(const run_config *cfg, size_t np, int d);
+
+/* Hands st to tc->hooks->checkpoint (if any): for a run suspended after
+ * its training, whose resume then trains no further. 0, or a negative code
+ * with a sentence. */
+int train_checkpoint(const train_ctx *tc, const train_state *st, char *err,
+                     size_t errlen);
+
 /* Checkpoint bytes of a state with np parameters. */
 size_t train_state_size(size_t np);
 void train_state_pack(const train_state *st, size_t np, uint64_t config_hash,

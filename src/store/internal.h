@@ -20,6 +20,8 @@ enum stmt_id {
     ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
     ST_ROLLBACK_TO,
     ST_JOB_INSERT, ST_JOB_EXISTS, ST_JOB_COUNTS, ST_JOB_LIST,
+    ST_JOB_PARTIAL, ST_JOB_COMPLETE, ST_JOB_DISCARD_RUNS, ST_JOB_DISCARD,
+    ST_RECOVER_PARTIAL_RUNS, ST_RECOVER_PARTIAL,
     ST_RUN_INSERT, ST_RUN_START, ST_RUN_FINISH, ST_RUN_REQUEUE, ST_RUN_LOST,
     ST_RUN_STATUS, ST_RUN_LIST, ST_RUN_CONFIG,
     ST_RESULT_INSERT, ST_RESULT_SELECT,
@@ -27,9 +29,11 @@ enum stmt_id {
     ST_SPECTRUM_INSERT, ST_PATH_INSERT, ST_SPECTRUM_SELECT, ST_PATH_SELECT,
     ST_CKPT_PUT, ST_CKPT_GET, ST_CKPT_DELETE,
     ST_CANCEL_RUNS, ST_CANCEL_CKPTS, ST_CANCEL_JOB,
-    ST_RETRY_RESULTS, ST_RETRY_CURVES, ST_RETRY_SPECTRA, ST_RETRY_PATHS, ST_RETRY_RUNS, ST_RETRY_JOB,
+    ST_RETRY_RESULTS, ST_RETRY_CURVES, ST_RETRY_SPECTRA, ST_RETRY_PATHS,
+    ST_RETRY_RUNS, ST_RETRY_JOB,
     ST_RECOVER_CANCEL, ST_RECOVER_FAIL, ST_RECOVER_CKPTS, ST_RECOVER_REQUEUE,
     ST_QUEUE,
+    ST_SLURM_INSERT,
     ST_COUNT
 };
 
@@ -65,6 +69,7 @@ struct store_reader {
  *   open.c     opening the writer: the directory lock, WAL, migrations
  *   query.c    reads: results, listings, the reader connections
  *   store.c    writes: transactions and the run state machine
+ *   slurm.c    writes: the Slurm job arrays started for a job
  */
 
 /* --- conn.c --- */
@@ -120,6 +125,14 @@ int store__stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **out,
 /* store__stmt and store__step_done of a statement without parameters. */
 int store__exec(struct conn *c, enum stmt_id id, char *err, size_t errlen,
                 const char *what);
+
+/* --- store.c --- */
+
+/* Every write runs between these: a savepoint, so that the call is
+ * atomic on its own and undone alone inside the caller's transaction.
+ * store__op_end takes the write's rc and returns the call's. */
+int store__op_begin(store *s, char *err, size_t errlen);
+int store__op_end(store *s, int rc, char *err, size_t errlen);
 
 /* --- profiles.c --- */
 

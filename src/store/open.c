@@ -63,17 +63,35 @@ static int schema_version(struct conn *c, long long *version, char *err,
     return 0;
 }
 
+/* Whether migration version is recorded in the database (*applied). An
+ * empty file has no schema_version table yet: nothing is applied. */
+static int migration_applied(struct conn *c, int version, bool *applied,
+                             char *err, size_t errlen)
+{
+    long long v, n = 0;
+    int rc = schema_version(c, &v, err, errlen);
+    if (rc == 0 && v > 0) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM schema_version"
+                                  " WHERE version = %d", version);
+        rc = query_int(c, sql, &n, err, errlen);
+    }
+    *applied = n > 0;
+    return rc;
+}
+
 /* Applies migration m in its own transaction, unless another process
  * applied it while we were not holding the write lock. */
 static int migrate_one(struct conn *c, const struct schema_migration *m,
                        char *err, size_t errlen)
 {
-    long long v;
+    bool applied;
     int rc = exec_sql(c, "BEGIN IMMEDIATE", err, errlen,
                       "starting a migration");
     if (rc < 0)
         return rc;
-    if ((rc = schema_version(c, &v, err, errlen)) < 0 || v >= m->version)
+    if ((rc = migration_applied(c, m->version, &applied, err, errlen)) < 0 ||
+        applied)
         goto out;
     if ((rc = exec_sql(c, m->sql, err, errlen, m->name)) < 0)
         goto out;
@@ -92,31 +110,85 @@ out:
     return rc;
 }
 
-static int migrate(struct conn *c, char *err, size_t errlen)
+/* The embedded migrations are numbered upwards, 1 first; a number may be
+ * missing: branches developed side by side each take the next free number
+ * and are merged in any order, so a version recorded in the database, not
+ * the highest one, is what counts as applied. */
+static int check_embedded(char *err, size_t errlen)
 {
-    int known = 0;
+    int prev = 0;
     for (size_t i = 0; i < schema_migration_count; i++) {
-        if (schema_migrations[i].version != (int)i + 1)
+        const struct schema_migration *m = &schema_migrations[i];
+        if (i == 0 ? m->version != 1 : m->version <= prev)
             return err_set(err, errlen, -EINVAL,
-                           "schema/%s: migrations must be numbered 1, 2, "
-                           "... without gaps", schema_migrations[i].name);
-        known = schema_migrations[i].version;
+                           "schema/%s: migrations must be numbered upwards "
+                           "from 1, each number once", m->name);
+        prev = m->version;
     }
-    if (known != STORE_SCHEMA_VERSION)
+    if (prev != STORE_SCHEMA_VERSION)
         return err_set(err, errlen, -EINVAL,
                        "this resweepd embeds schema version %d but "
-                       "STORE_SCHEMA_VERSION is %d; rebuild it", known,
+                       "STORE_SCHEMA_VERSION is %d; rebuild it", prev,
                        STORE_SCHEMA_VERSION);
+    return 0;
+}
+
+static bool embedded(long long version)
+{
+    for (size_t i = 0; i < schema_migration_count; i++)
+        if (schema_migrations[i].version == version)
+            return true;
+    return false;
+}
+
+/* A database with a migration this binary lacks (a newer version, or one
+ * of a branch it was not built with) is refused, not modified. */
+static int check_recorded(struct conn *c, int known, char *err,
+                          size_t errlen)
+{
     long long v;
     int rc = schema_version(c, &v, err, errlen);
-    if (rc < 0)
+    if (rc < 0 || v == 0)
         return rc;
     if (v > known)
         return err_set(err, errlen, -EPROTO,
                        "%s: database schema version %lld is newer than this "
                        "resweepd (%d); upgrade resweep", c->path, v, known);
-    for (size_t i = (size_t)v; i < schema_migration_count && rc == 0; i++)
-        rc = migrate_one(c, &schema_migrations[i], err, errlen);
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(c->db, "SELECT version FROM schema_version"
+                                   " ORDER BY version", -1, &st, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long long have = sqlite3_column_int64(st, 0);
+        if (!embedded(have)) {
+            sqlite3_finalize(st);
+            return err_set(err, errlen, -EPROTO,
+                           "%s: database has schema migration %lld, which "
+                           "this resweepd does not know; use the resweep "
+                           "that created it", c->path, have);
+        }
+        rc = SQLITE_OK;
+    }
+    int out = rc == SQLITE_DONE ? 0
+              : store__fail(c, rc, err, errlen, "reading schema_version");
+    sqlite3_finalize(st);
+    return out;
+}
+
+static int migrate(struct conn *c, char *err, size_t errlen)
+{
+    int rc = check_embedded(err, errlen);
+    if (rc == 0)
+        rc = check_recorded(c, STORE_SCHEMA_VERSION, err, errlen);
+    /* Looked at first without the write lock, so that opening an
+     * up-to-date database takes no write transaction; migrate_one looks
+     * again under the lock. */
+    for (size_t i = 0; i < schema_migration_count && rc == 0; i++) {
+        bool applied;
+        rc = migration_applied(c, schema_migrations[i].version, &applied,
+                               err, errlen);
+        if (rc == 0 && !applied)
+            rc = migrate_one(c, &schema_migrations[i], err, errlen);
+    }
     return rc;
 }
 

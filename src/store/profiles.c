@@ -1,6 +1,6 @@
 /* profiles.c — a result's curves beside its columns (docs/theory.md §6.6,
  * §6.7): the SLQ density as rows of spectra, the path to the linear
- * predictor as rows of paths (see internal.h and schema/005_spectrum.sql). */
+ * predictor as rows of paths (see internal.h and schema/006_spectrum.sql). */
 #include "internal.h"
 
 #include <errno.h>

@@ -23,6 +23,17 @@ static const char *const stmt_sql[ST_COUNT] = {
         "INSERT INTO jobs (name, priority, max_attempts, spec, n_runs,"
         " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE job_id = ?1",
+    [ST_JOB_PARTIAL] = "UPDATE jobs SET complete = 0 WHERE job_id = ?1",
+    [ST_JOB_COMPLETE] = "UPDATE jobs SET complete = 1 WHERE job_id = ?1",
+    [ST_JOB_DISCARD_RUNS] =
+        "DELETE FROM runs WHERE job_id = ?1 AND job_id IN"
+        " (SELECT job_id FROM jobs WHERE complete = 0)",
+    [ST_JOB_DISCARD] = "DELETE FROM jobs WHERE job_id = ?1 AND complete = 0",
+    /* Jobs whose submission never finished: never acknowledged. */
+    [ST_RECOVER_PARTIAL_RUNS] =
+        "DELETE FROM runs WHERE job_id IN"
+        " (SELECT job_id FROM jobs WHERE complete = 0)",
+    [ST_RECOVER_PARTIAL] = "DELETE FROM jobs WHERE complete = 0",
     [ST_JOB_COUNTS] =
         "SELECT status, count(*) FROM runs WHERE job_id = ?1 GROUP BY status",
     [ST_JOB_LIST] =
@@ -36,11 +47,12 @@ static const char *const stmt_sql[ST_COUNT] = {
         " arch, blocks, unit_depth, width, activation, init, gain,"
         " init_scale, loss,"
         " source, dist, target, d, n, n_test, noise, flip, intercept, stream,"
-        " optimizer, lr, theta_lr, schedule, steps, batch, tol, seed, config)"
+        " optimizer, lr, theta_lr, schedule, steps, batch, tol, seed, config,"
+        " mem_bytes)"
         " VALUES (?1, ?2, ?3,"
         " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
         " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
     [ST_RUN_START] =
         "UPDATE runs SET status = 'running', attempts = attempts + 1,"
         " started_at = ?2 WHERE run_id = ?1 AND status = 'queued'",
@@ -148,8 +160,17 @@ static const char *const stmt_sql[ST_COUNT] = {
         "UPDATE runs SET status = 'queued' WHERE status = 'running'",
 
     [ST_QUEUE] =
-        "SELECT job_id, priority, run_id FROM runs WHERE status = 'queued'"
+        /* the configuration only where the estimate is missing */
+        "SELECT job_id, priority, run_id, mem_bytes,"
+        " CASE WHEN mem_bytes IS NULL THEN config END"
+        " FROM runs WHERE status = 'queued'"
         " ORDER BY priority DESC, job_id, run_id",
+
+    /* The same array recorded again (a client that retried) is one row. */
+    [ST_SLURM_INSERT] =
+        "INSERT INTO slurm_jobs (slurm_job_id, job_id, tasks, submitted_at,"
+        " script) VALUES (?1, ?2, ?3, ?4, ?5)"
+        " ON CONFLICT (slurm_job_id, job_id) DO NOTHING",
 };
 
 int store__stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **out,

@@ -12,8 +12,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "err.h"
 #include "paths.h"
+
+#define op_begin store__op_begin
+#define op_end   store__op_end
 
 /* --- transactions --------------------------------------------------- */
 
@@ -95,8 +99,10 @@ void store_rollback(store *s)
 
 /* Every write below runs between op_begin and op_end: a savepoint, so
  * that the call is atomic on its own (it commits when no transaction is
- * open) and undone alone when it fails inside the caller's transaction. */
-static int op_begin(store *s, char *err, size_t errlen)
+ * open) and undone alone when it fails inside the caller's transaction.
+ * (Exported as store__op_begin/store__op_end for the store's other
+ * writing files.) */
+int store__op_begin(store *s, char *err, size_t errlen)
 {
     if (s->in_tx && (s->tx_failed || sqlite3_get_autocommit(s->c.db))) {
         /* Running on would commit each statement on its own. */
@@ -110,7 +116,7 @@ static int op_begin(store *s, char *err, size_t errlen)
                      "starting a savepoint");
 }
 
-static int op_end(store *s, int rc, char *err, size_t errlen)
+int store__op_end(store *s, int rc, char *err, size_t errlen)
 {
     if (rc == 0) {
         rc = store__exec(&s->c, ST_RELEASE, err, errlen,
@@ -238,7 +244,8 @@ static void bind_config(sqlite3_stmt *st, const run_config *cfg,
 
 int store_run_insert(store *s, int64_t job_id, long index, int priority,
                      const run_config *cfg, const char *config_json,
-                     int64_t *run_id, char *err, size_t errlen)
+                     uint64_t mem_bytes, int64_t *run_id, char *err,
+                     size_t errlen)
 {
     if (!cfg || !config_json)
         return err_set(err, errlen, -EINVAL,
@@ -253,6 +260,7 @@ int store_run_insert(store *s, int64_t job_id, long index, int priority,
         sqlite3_bind_int64(st, 2, index);
         sqlite3_bind_int(st, 3, priority);
         bind_config(st, cfg, config_json);
+        sqlite3_bind_int64(st, 32, (sqlite3_int64)mem_bytes);
         rc = store__step_done(&s->c, st, err, errlen,
                             "inserting run %ld of job %lld", index,
                             (long long)job_id);
@@ -496,6 +504,35 @@ static int job_step(store *s, enum stmt_id id, int64_t job_id,
     return rc;
 }
 
+static int job_op(store *s, enum stmt_id id, int64_t job_id,
+                  const char *what, char *err, size_t errlen)
+{
+    int rc = op_begin(s, err, errlen);
+    if (rc == 0)
+        rc = job_step(s, id, job_id, NULL, what, err, errlen);
+    return op_end(s, rc, err, errlen);
+}
+
+int store_job_partial(store *s, int64_t job_id, char *err, size_t errlen)
+{
+    return job_op(s, ST_JOB_PARTIAL, job_id, "marking the submission", err,
+                  errlen);
+}
+
+int store_job_complete(store *s, int64_t job_id, char *err, size_t errlen)
+{
+    return job_op(s, ST_JOB_COMPLETE, job_id, "completing the submission",
+                  err, errlen);
+}
+
+int store_job_discard(store *s, int64_t job_id, char *err, size_t errlen)
+{
+    int rc = job_op(s, ST_JOB_DISCARD_RUNS, job_id, "deleting the runs", err,
+                    errlen);
+    return rc < 0 ? rc
+                  : job_op(s, ST_JOB_DISCARD, job_id, "deleting", err, errlen);
+}
+
 int store_job_cancel(store *s, int64_t job_id, long *n, char *err,
                      size_t errlen)
 {
@@ -562,9 +599,15 @@ int store_recover(store *s, long *requeued, long *failed, long *canceled,
     if (rc < 0)
         return rc;
     sqlite3_stmt *st;
+    rc = store__exec(&s->c, ST_RECOVER_PARTIAL_RUNS, err, errlen,
+                     "deleting the runs of unfinished submissions");
+    if (rc == 0)
+        rc = store__exec(&s->c, ST_RECOVER_PARTIAL, err, errlen,
+                         "deleting unfinished submissions");
     /* Cancels first, then failures: what is left running afterwards goes
      * back to the queue. */
-    if ((rc = store__stmt(&s->c, ST_RECOVER_CANCEL, &st, err, errlen)) == 0) {
+    if (rc == 0 &&
+        (rc = store__stmt(&s->c, ST_RECOVER_CANCEL, &st, err, errlen)) == 0) {
         sqlite3_bind_double(st, 1, store__now());
         rc = store__step_done(&s->c, st, err, errlen, "%s",
                               "ending the runs of canceled jobs");
@@ -591,6 +634,23 @@ int store_recover(store *s, long *requeued, long *failed, long *canceled,
     return rc;
 }
 
+/* A run queued before schema version 3 has no estimate: made here from
+ * its configuration (once per start, for such runs only). One that no
+ * longer parses counts 0; it fails with the reason when it runs. */
+static uint64_t queued_estimate(sqlite3_stmt *st)
+{
+    if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+        return (uint64_t)sqlite3_column_int64(st, 3);
+    const char *json = (const char *)sqlite3_column_text(st, 4);
+    run_config cfg;
+    char err[ERR_LEN];
+    if (!json || config_parse_str(json, &cfg, err, sizeof err) != 0)
+        return 0;
+    uint64_t bytes = engine_estimate_bytes(&cfg);
+    config_free(&cfg);
+    return bytes;
+}
+
 int store_queue_load(store *s, store_queue_fn fn, void *ctx, char *err,
                      size_t errlen)
 {
@@ -601,8 +661,8 @@ int store_queue_load(store *s, store_queue_fn fn, void *ctx, char *err,
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW)
         if ((rc = fn(ctx, sqlite3_column_int64(st, 0),
-                     sqlite3_column_int(st, 1),
-                     sqlite3_column_int64(st, 2))) != 0)
+                     sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2),
+                     queued_estimate(st))) != 0)
             break;
     if (rc == 0 && src != SQLITE_DONE)
         rc = store__fail(&s->c, src, err, errlen, "reading the queue");

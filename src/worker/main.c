@@ -19,6 +19,7 @@
 #include "engine.h"
 #include "err.h"
 #include "log.h"
+#include "memtune.h"
 #include "pool.h"
 #include "proto.h"
 #include "rhost.h"
@@ -169,6 +170,7 @@ static int run(const options *o, char *err, size_t errlen)
 
 int main(int argc, char **argv)
 {
+    memtune_for_runs();
     options o;
     int prc = parse_options(argc, argv, &o);
     if (prc != 0)

@@ -185,18 +185,30 @@ static void slot_take(rhost *h, const run_lease *l)
     pthread_mutex_unlock(&h->lock);
 }
 
-/* Nothing to lease: stop when idle long enough, else wait a little. */
-static bool idle_wait(rhost *h, double *backoff)
+/* Idle past --idle-exit (leased nothing, or could not reach the daemon):
+ * stops the worker. */
+static bool idle_out(rhost *h)
 {
     pthread_mutex_lock(&h->lock);
     bool idle = h->idle_exit_s > 0 && h->busy == 0 &&
                 now_s() - h->last_busy >= h->idle_exit_s;
     pthread_mutex_unlock(&h->lock);
-    if (idle) {
+    if (idle && !atomic_exchange(&h->stop, true))
         log_info("nothing to run for %g s: leaving", h->idle_exit_s);
-        atomic_store(&h->stop, true);
+    return idle;
+}
+
+static bool give_up(void *ctx)
+{
+    rhost *h = ctx;
+    return stopping(h) || idle_out(h);
+}
+
+/* Nothing to lease: stop when idle long enough, else wait a little. */
+static bool idle_wait(rhost *h, double *backoff)
+{
+    if (idle_out(h))
         return true;
-    }
     sleep_s(*backoff);
     *backoff = fmin(*backoff * 2, LEASE_BACKOFF_MAX_S);
     return false;
@@ -451,7 +463,7 @@ int rhost_new(const rhost_config *cfg, rhost **out, char *err, size_t errlen)
     atomic_init(&h->stop, false);
     atomic_init(&h->quit, false);
     pthread_mutex_init(&h->lock, NULL);
-    uplink_hooks hooks = {h, on_resume, on_registered};
+    uplink_hooks hooks = {h, on_resume, on_registered, give_up};
     int rc = uplink_new(cfg->addr, cfg->key, cfg->threads, &hooks, &h->stop,
                         &h->up, err, errlen);
     if (rc == 0 && (rc = -pthread_create(&h->hb, NULL, heartbeat_main, h)) < 0)

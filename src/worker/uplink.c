@@ -94,7 +94,8 @@ static int try_connect(uplink *u, proto_error *e)
 static int ensure_connected(uplink *u, proto_error *e)
 {
     while (u->fd < 0) {
-        if (atomic_load(u->stop))
+        if (atomic_load(u->stop) ||
+            (u->hooks.give_up && u->hooks.give_up(u->hooks.ctx)))
             return proto_error_set(e, -ESHUTDOWN, PROTO_E_SHUTTING_DOWN, NULL,
                                    "stopping");
         int rc = try_connect(u, e);

@@ -25,6 +25,10 @@ typedef struct uplink_hooks {
     void *ctx;
     void (*resume)(void *ctx, struct cJSON *arr);
     void (*registered)(void *ctx, const struct cJSON *reply);
+    /* Asked between reconnection attempts: true to stop trying (the
+     * worker's idle time or time limit ran out while the daemon was
+     * away). May be NULL. */
+    bool (*give_up)(void *ctx);
 } uplink_hooks;
 
 /* addr as proto_connect_addr takes it; key NULL over a Unix socket of our

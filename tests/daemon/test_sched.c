@@ -33,12 +33,12 @@ static void priority_then_fifo(void **state)
     sched *s = new_sched();
     /* job 1 (prio 0): runs 10, 11; job 2 (prio 5): 20; job 3 (prio 0): 30;
      * job 4 (prio 5): 40; job 5 (prio -1): 50 */
-    assert_int_equal(sched_push(s, 1, 0, 10), 0);
-    assert_int_equal(sched_push(s, 3, 0, 30), 0);
-    assert_int_equal(sched_push(s, 1, 0, 11), 0);
-    assert_int_equal(sched_push(s, 5, -1, 50), 0);
-    assert_int_equal(sched_push(s, 4, 5, 40), 0);
-    assert_int_equal(sched_push(s, 2, 5, 20), 0);
+    assert_int_equal(sched_push(s, 1, 0, 10, 0), 0);
+    assert_int_equal(sched_push(s, 3, 0, 30, 0), 0);
+    assert_int_equal(sched_push(s, 1, 0, 11, 0), 0);
+    assert_int_equal(sched_push(s, 5, -1, 50, 0), 0);
+    assert_int_equal(sched_push(s, 4, 5, 40, 0), 0);
+    assert_int_equal(sched_push(s, 2, 5, 20, 0), 0);
     const int64_t want[] = {20, 40, 10, 11, 30, 50};
     for (int i = 0; i < 6; i++)
         assert_int_equal(take_id(s), want[i]);
@@ -58,17 +58,17 @@ static void runs_by_id_and_no_duplicates(void **state)
     (void)state;
     sched *s = new_sched();
     for (int64_t id = 100; id < 200; id += 2)
-        assert_int_equal(sched_push(s, 1, 0, id), 0);
+        assert_int_equal(sched_push(s, 1, 0, id, 0), 0);
     /* Out of order (a retry) lands in id order. */
-    assert_int_equal(sched_push(s, 1, 0, 151), 0);
-    assert_int_equal(sched_push(s, 1, 0, 99), 0);
-    assert_int_equal(sched_push(s, 1, 0, 150), -EEXIST);
+    assert_int_equal(sched_push(s, 1, 0, 151, 0), 0);
+    assert_int_equal(sched_push(s, 1, 0, 99, 0), 0);
+    assert_int_equal(sched_push(s, 1, 0, 150, 0), -EEXIST);
     assert_int_equal(take_id(s), 99);
     assert_int_equal(take_id(s), 100);
     /* Active runs cannot be queued again until released. */
-    assert_int_equal(sched_push(s, 1, 0, 100), -EEXIST);
+    assert_int_equal(sched_push(s, 1, 0, 100, 0), -EEXIST);
     sched_release(s, 100);
-    assert_int_equal(sched_push(s, 1, 0, 100), 0);
+    assert_int_equal(sched_push(s, 1, 0, 100, 0), 0);
     assert_int_equal(take_id(s), 100);
     int64_t last = 100;
     for (int i = 0; i < 50; i++) {
@@ -79,7 +79,7 @@ static void runs_by_id_and_no_duplicates(void **state)
     assert_int_equal(last, 198);
     /* Many interleaved takes and pushes keep the order (compaction). */
     for (int64_t id = 1000; id < 5000; id++) {
-        assert_int_equal(sched_push(s, 2, 0, id), 0);
+        assert_int_equal(sched_push(s, 2, 0, id, 0), 0);
         if (id % 3 == 0)
             (void)take_id(s);
     }
@@ -103,8 +103,8 @@ static void cancel_drops_and_flags(void **state)
     (void)state;
     sched *s = new_sched();
     for (int64_t id = 1; id <= 5; id++)
-        assert_int_equal(sched_push(s, 7, 0, id), 0);
-    assert_int_equal(sched_push(s, 8, 0, 100), 0);
+        assert_int_equal(sched_push(s, 7, 0, id, 0), 0);
+    assert_int_equal(sched_push(s, 8, 0, 100, 0), 0);
     int64_t seen = 0;
     sched_run r;
     assert_int_equal(sched_take(s, 0, &r, record_take, &seen), 0);
@@ -124,7 +124,7 @@ static void cancel_drops_and_flags(void **state)
     assert_int_equal(dropped + flagged, 0);
     sched_cancel_job(s, 999, NULL, NULL);
     /* The job can be queued again (retry). */
-    assert_int_equal(sched_push(s, 7, 0, 3), 0);
+    assert_int_equal(sched_push(s, 7, 0, 3, 0), 0);
     assert_int_equal(take_id(s), 3);
     sched_free(s);
 }
@@ -142,8 +142,8 @@ static void resume_takes_a_cancel_back(void **state)
     (void)state;
     sched *s = new_sched();
     for (int64_t id = 1; id <= 4; id++)
-        assert_int_equal(sched_push(s, 7, 0, id), 0);
-    assert_int_equal(sched_push(s, 8, 0, 100), 0);
+        assert_int_equal(sched_push(s, 7, 0, id, 0), 0);
+    assert_int_equal(sched_push(s, 8, 0, 100, 0), 0);
     assert_int_equal(take_id(s), 1);
     assert_int_equal(take_id(s), 2);
     assert_int_equal(take_id(s), 3);
@@ -199,7 +199,7 @@ static void pause_holds_runs_back(void **state)
     (void)state;
     sched *s = new_sched();
     sched_pause(s, true);
-    assert_int_equal(sched_push(s, 1, 0, 1), 0);
+    assert_int_equal(sched_push(s, 1, 0, 1, 0), 0);
     sched_run r;
     assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
     taker t = {s, 99, 0};
@@ -217,7 +217,7 @@ static void stop_wakes_workers_and_suspends(void **state)
 {
     (void)state;
     sched *s = new_sched();
-    assert_int_equal(sched_push(s, 1, 0, 1), 0);
+    assert_int_equal(sched_push(s, 1, 0, 1, 0), 0);
     assert_int_equal(take_id(s), 1);
     taker t[3];
     pthread_t th[3];
@@ -232,7 +232,7 @@ static void stop_wakes_workers_and_suspends(void **state)
         assert_int_equal(t[i].rc, -ESHUTDOWN);
     }
     assert_int_equal(sched_poll(s, 1), RUN_SUSPEND);
-    assert_int_equal(sched_push(s, 1, 0, 2), -ESHUTDOWN);
+    assert_int_equal(sched_push(s, 1, 0, 2, 0), -ESHUTDOWN);
     sched_run r;
     assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -ESHUTDOWN);
     sched_free(s);
@@ -253,7 +253,7 @@ static void *produce(void *arg)
     stress *p = arg;
     /* cmocka's asserts must stay on the main thread: count failures. */
     for (int i = 0; i < p->n; i++)
-        if (sched_push(p->s, p->base, 0, p->base + i) != 0)
+        if (sched_push(p->s, p->base, 0, p->base + i, 0) != 0)
             p->failures++;
     return NULL;
 }
@@ -316,16 +316,16 @@ static void operations_do_not_scan(void **state)
     sched *s = new_sched();
     enum { ACTIVE = 20000, PUSHED = 200000 };
     for (int64_t id = 1; id <= ACTIVE; id++)
-        assert_int_equal(sched_push(s, 1, 0, id), 0);
+        assert_int_equal(sched_push(s, 1, 0, id, 0), 0);
     for (int64_t id = 1; id <= ACTIVE; id++)
         assert_int_equal(take_id(s), id);
     sched_stats st;
     sched_get_stats(s, &st);
     long long before = st.probes;
     for (int64_t id = ACTIVE + 1; id <= ACTIVE + PUSHED; id++)
-        assert_int_equal(sched_push(s, 2, 0, id), 0);
+        assert_int_equal(sched_push(s, 2, 0, id, 0), 0);
     for (int64_t id = 1; id <= ACTIVE; id += 97)
-        assert_int_equal(sched_push(s, 1, 0, id), -EEXIST);
+        assert_int_equal(sched_push(s, 1, 0, id, 0), -EEXIST);
     for (int64_t id = 1; id <= ACTIVE; id++)
         assert_int_equal(sched_poll(s, id), RUN_CONTINUE);
     for (int64_t id = ACTIVE + 1; id <= ACTIVE + PUSHED; id++) {
@@ -351,11 +351,11 @@ static void cancel_touches_only_its_job(void **state)
     sched *s = new_sched();
     enum { OTHER = 20000 };
     for (int64_t id = 1; id <= OTHER; id++)
-        assert_int_equal(sched_push(s, 1, 0, id), 0);
+        assert_int_equal(sched_push(s, 1, 0, id, 0), 0);
     for (int64_t id = 1; id <= OTHER; id++)
         assert_int_equal(take_id(s), id);
     for (int64_t id = OTHER + 1; id <= OTHER + 1000; id++)
-        assert_int_equal(sched_push(s, 2, 5, id), 0);
+        assert_int_equal(sched_push(s, 2, 5, id, 0), 0);
     assert_int_equal(take_id(s), OTHER + 1);
     sched_stats st;
     sched_get_stats(s, &st);
@@ -379,7 +379,7 @@ static void active_runs_are_bounded(void **state)
     sched *s = new_sched();
     sched_limit_active(s, 3);
     for (int64_t id = 1; id <= 10; id++)
-        assert_int_equal(sched_push(s, 1, 0, id), 0);
+        assert_int_equal(sched_push(s, 1, 0, id, 0), 0);
     for (int64_t id = 1; id <= 3; id++)
         assert_int_equal(take_id(s), id);
     sched_run r;
@@ -421,6 +421,212 @@ static void active_runs_are_bounded(void **state)
     sched_free(s);
 }
 
+/* ---- memory admission (issue 9) ---- */
+
+#define MB ((uint64_t)1 << 20)
+
+/* Waits until n takers wait for memory. */
+static void wait_for_memory_waiters(sched *s, long n)
+{
+    sched_stats st;
+    for (int i = 0; i < 300; i++) {
+        sched_get_stats(s, &st);
+        if (st.waiting_memory == n)
+            return;
+        usleep(10000);
+    }
+    fail_msg("%ld takers wait for memory, expected %ld", st.waiting_memory, n);
+}
+
+/* Runs start while their estimates fit beside the active ones'; the
+ * reservation ends when the engine is done (sched_finished), before the
+ * store releases the run. */
+static void memory_admits_what_fits(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    sched_limit_memory(s, 100 * MB);
+    assert_int_equal(sched_memory_limit(s), 100 * MB);
+    assert_int_equal(sched_push(s, 1, 0, 1, 60 * MB), 0);
+    assert_int_equal(sched_push(s, 1, 0, 2, 30 * MB), 0);
+    assert_int_equal(sched_push(s, 1, 0, 3, 30 * MB), 0);
+    sched_run r;
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), 0);
+    assert_int_equal(r.run_id, 1);
+    assert_int_equal(r.mem_bytes, 60 * MB);
+    assert_false(r.over_limit);
+    assert_int_equal(take_id(s), 2);
+    /* 90 MB reserved: run 3 (30 MB) does not fit */
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+    sched_stats st;
+    sched_get_stats(s, &st);
+    assert_int_equal(st.mem_reserved, 90 * MB);
+    assert_int_equal(st.mem_limit, 100 * MB);
+    taker t = {s, 99, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, take_thread, &t);
+    wait_for_memory_waiters(s, 1);
+    sched_finished(s, 1);              /* 60 MB back: run 3 fits */
+    pthread_join(th, NULL);
+    assert_int_equal(t.rc, 0);
+    assert_int_equal(t.run_id, 3);
+    sched_get_stats(s, &st);
+    assert_int_equal(st.mem_reserved, 60 * MB);
+    sched_finished(s, 1);              /* idempotent */
+    sched_release(s, 1);
+    sched_release(s, 2);               /* release ends a reservation too */
+    sched_get_stats(s, &st);
+    assert_int_equal(st.mem_reserved, 30 * MB);
+    sched_release(s, 3);
+    sched_get_stats(s, &st);
+    assert_int_equal(st.mem_reserved, 0);
+    sched_free(s);
+}
+
+/* The fairness rule: a big run at the head of the order is not overtaken
+ * by small runs behind it that would fit, so it starts as soon as the
+ * running runs leave room, whatever keeps arriving behind it. */
+static void big_run_is_not_starved(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    sched_limit_memory(s, 100 * MB);
+    assert_int_equal(sched_push(s, 1, 0, 1, 40 * MB), 0);
+    assert_int_equal(sched_push(s, 1, 0, 2, 80 * MB), 0);   /* big */
+    for (int64_t id = 3; id < 50; id++)
+        assert_int_equal(sched_push(s, 1, 0, id, 1 * MB), 0);
+    assert_int_equal(take_id(s), 1);
+    sched_run r;
+    /* 60 MB free, run 2 needs 80: nothing starts, small runs included */
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+    /* a new job of the same priority comes after: it waits too */
+    assert_int_equal(sched_push(s, 2, 0, 100, 1 * MB), 0);
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+    sched_finished(s, 1);
+    assert_int_equal(take_id(s), 2);
+    /* beside the big run, the small ones fit again */
+    assert_int_equal(take_id(s), 3);
+    assert_int_equal(take_id(s), 4);
+    sched_stats st;
+    sched_get_stats(s, &st);
+    assert_int_equal(st.mem_reserved, 82 * MB);
+    sched_free(s);
+}
+
+/* With nothing running any run within the limit starts; one over it
+ * (queued under a larger limit) is handed out flagged, reserving
+ * nothing, so that its taker fails it instead of it blocking the queue. */
+static void over_limit_run_is_flagged(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    sched_limit_memory(s, 100 * MB);
+    assert_int_equal(sched_push(s, 1, 0, 1, 100 * MB), 0);
+    assert_int_equal(sched_push(s, 1, 0, 2, 500 * MB), 0);
+    assert_int_equal(sched_push(s, 1, 0, 3, 1 * MB), 0);
+    sched_run r;
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), 0);
+    assert_int_equal(r.run_id, 1);
+    assert_false(r.over_limit);
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), 0);
+    assert_int_equal(r.run_id, 2);
+    assert_true(r.over_limit);
+    assert_int_equal(r.mem_bytes, 500 * MB);
+    sched_stats st;
+    sched_get_stats(s, &st);
+    assert_int_equal(st.mem_reserved, 100 * MB);
+    /* run 3 waits for run 1 only */
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+    sched_release(s, 1);
+    assert_int_equal(take_id(s), 3);
+    /* no limit: everything goes */
+    sched_limit_memory(s, 0);
+    assert_int_equal(sched_push(s, 1, 0, 4, 900 * MB), 0);
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), 0);
+    assert_false(r.over_limit);
+    sched_free(s);
+}
+
+/* Cancelling the job whose run waits for memory lets the next job's run
+ * in; a suspended run requeues with its estimate. */
+static void cancel_and_requeue_keep_accounts(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    sched_limit_memory(s, 100 * MB);
+    assert_int_equal(sched_push(s, 1, 5, 1, 70 * MB), 0);
+    assert_int_equal(sched_push(s, 1, 5, 2, 70 * MB), 0);
+    assert_int_equal(sched_push(s, 2, 0, 3, 20 * MB), 0);
+    assert_int_equal(take_id(s), 1);
+    taker t = {s, 99, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, take_thread, &t);
+    wait_for_memory_waiters(s, 1);
+    sched_cancel_job(s, 1, NULL, NULL);  /* drops run 2 */
+    pthread_join(th, NULL);
+    assert_int_equal(t.run_id, 3);
+    sched_stats st;
+    sched_get_stats(s, &st);
+    assert_int_equal(st.mem_reserved, 90 * MB);
+    assert_int_equal(sched_requeue(s, 3), 0);
+    sched_get_stats(s, &st);
+    assert_int_equal(st.mem_reserved, 70 * MB);
+    assert_int_equal(st.queued, 1);
+    sched_run r;
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), 0);
+    assert_int_equal(r.run_id, 3);
+    assert_int_equal(r.mem_bytes, 20 * MB);
+    assert_int_equal(sched_requeue(s, 999), -ENOENT);
+    sched_stop(s);
+    assert_int_equal(sched_requeue(s, 3), -ESHUTDOWN);
+    sched_get_stats(s, &st);
+    assert_int_equal(st.mem_reserved, 70 * MB);
+    assert_int_equal(st.queued, 0);
+    sched_free(s);
+}
+
+/* Workers on other machines are not metered: they take the next run
+ * whatever it needs and reserve nothing. While they may connect, a run
+ * over the limit waits for one of them, the metered takers behind it, and
+ * submissions accept it (no ceiling). */
+static void remote_takes_are_not_metered(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    sched_limit_memory(s, 100 * MB);
+    assert_int_equal(sched_memory_ceiling(s), 100 * MB);
+    assert_int_equal(sched_push(s, 1, 0, 1, 90 * MB), 0);
+    assert_int_equal(sched_push(s, 1, 0, 2, 90 * MB), 0);
+    assert_int_equal(sched_push(s, 1, 0, 3, 500 * MB), 0);
+    assert_int_equal(sched_push(s, 1, 0, 4, 10 * MB), 0);
+    assert_int_equal(take_id(s), 1);
+    sched_run r;
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+    assert_int_equal(sched_take_remote(s, 0, &r, NULL, NULL), 0);
+    assert_int_equal(r.run_id, 2);
+    assert_false(r.over_limit);
+    sched_stats st;
+    sched_get_stats(s, &st);
+    assert_int_equal(st.mem_reserved, 90 * MB);
+    sched_remote_workers(s, true);
+    assert_int_equal(sched_memory_ceiling(s), 0);
+    sched_finished(s, 1);
+    /* run 3 (500 MB) is left for a remote worker: a metered taker waits */
+    taker t = {s, 99, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, take_thread, &t);
+    wait_for_memory_waiters(s, 1);
+    assert_int_equal(sched_take_remote(s, 0, &r, NULL, NULL), 0);
+    assert_int_equal(r.run_id, 3);
+    assert_false(r.over_limit);
+    pthread_join(th, NULL);   /* woken by that take: run 4 fits */
+    assert_int_equal(t.rc, 0);
+    assert_int_equal(t.run_id, 4);
+    sched_get_stats(s, &st);
+    assert_int_equal(st.mem_reserved, 10 * MB);
+    sched_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +640,11 @@ int main(void)
         cmocka_unit_test(operations_do_not_scan),
         cmocka_unit_test(cancel_touches_only_its_job),
         cmocka_unit_test(active_runs_are_bounded),
+        cmocka_unit_test(memory_admits_what_fits),
+        cmocka_unit_test(big_run_is_not_starved),
+        cmocka_unit_test(over_limit_run_is_flagged),
+        cmocka_unit_test(cancel_and_requeue_keep_accounts),
+        cmocka_unit_test(remote_takes_are_not_metered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -746,6 +746,43 @@ static void bad_spec_rejected(void **state)
                  bs->json, rc, err, bs->message);
 }
 
+/* spec_point names where a run sits in the sweep (the memory admission's
+ * refusal quotes it): swept keys in the order written, then the seed. */
+static void point_names_the_swept_values(void **state)
+{
+    (void)state;
+    job_spec *s = parse_spec("{\"base\": {\"seed\": 7},"
+                             " \"grid\": {\"model.width\": [16, 4096],"
+                             " \"data.dist\": [\"gaussian\", \"sphere\"]},"
+                             " \"seeds\": 2}");
+    char buf[200];
+    /* index digits: width, dist, seed */
+    spec_point(s, 5, buf, sizeof buf);
+    assert_string_equal(buf, "model.width=4096, data.dist=\"gaussian\", seed=8");
+    spec_point(s, 0, buf, sizeof buf);
+    assert_string_equal(buf, "model.width=16, data.dist=\"gaussian\", seed=7");
+    spec_point(s, 99, buf, sizeof buf);
+    assert_string_equal(buf, "");
+    spec_point(s, 5, buf, 12);   /* cut, still terminated */
+    assert_string_equal(buf, "model.width");
+    spec_free(s);
+    s = parse_spec("{\"random\": {\"n\": 3, \"params\":"
+                   " {\"model.width\": {\"choice\": [8, 32]}}}}");
+    spec_point(s, 1, buf, sizeof buf);
+    run_config c;
+    char err[ERR_LEN];
+    assert_int_equal(spec_run(s, 1, &c, err, sizeof err), 0);
+    char want[64];
+    snprintf(want, sizeof want, "model.width=%d", c.model.width);
+    assert_string_equal(buf, want);
+    config_free(&c);
+    spec_free(s);
+    s = parse_spec("{}");
+    spec_point(s, 0, buf, sizeof buf);
+    assert_string_equal(buf, "");
+    spec_free(s);
+}
+
 int main(void)
 {
     static struct CMUnitTest tests[N_BAD + 16];
@@ -765,6 +802,7 @@ int main(void)
     ADD(run_limit_is_checked_before_expansion);
     ADD(ten_thousand_runs_flat_memory);
     ADD(emit_error_stops_and_passes_through);
+    ADD(point_names_the_swept_values);
     for (size_t i = 0; i < N_BAD; i++) {
         /* "bad_spec_07 grid.model.width": the location the sentence names */
         int len = (int)strcspn(bad_specs[i].message, ":");

@@ -329,7 +329,7 @@ static void certificate_bounds_gap_everywhere(void **state)
             random_data(&st, losses[l], X, y, n, d);
             linfit_result lf;
             char err[256];
-            assert_int_equal(linfit_solve(losses[l], X, y, n, d, u, &lf, err, sizeof err), 0);
+            assert_int_equal(linfit_solve(losses[l], X, y, n, d, u, &lf, NULL, err, sizeof err), 0);
             for (int k = 0; k < 50; k++) {
                 model_shape s = {.arch = archs[a], .d = d, .h = 4, .L = 1 + k % 3,
                                  .B = archs[a] == ARCH_DEEP_RESNET ? 1 + k % 3 : 1,
@@ -366,7 +366,7 @@ static void gradient_bound_dominates_certificate(void **state)
         random_data(&st, loss, X, y, n, d);
         linfit_result lf;
         char err[256];
-        assert_int_equal(linfit_solve(loss, X, y, n, d, u, &lf, err, sizeof err), 0);
+        assert_int_equal(linfit_solve(loss, X, y, n, d, u, &lf, NULL, err, sizeof err), 0);
         enum arch a = (k % 3 == 0) ? ARCH_RESNET : (k % 3 == 1) ? ARCH_DECOUPLED : ARCH_LINEAR;
         model_shape s = {.arch = a, .d = d, .h = 4, .L = 2, .B = 1, .act = acts[k % 5]};
         if (a == ARCH_LINEAR)

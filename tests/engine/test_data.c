@@ -51,7 +51,7 @@ static dataset load_ok(const run_config *c)
 {
     dataset ds;
     char err[ERR_LEN] = "";
-    int rc = data_load(c, &ds, err, sizeof err);
+    int rc = data_load(c, &ds, NULL, err, sizeof err);
     if (rc)
         fail_msg("data_load: %s", err);
     return ds;
@@ -60,7 +60,7 @@ static dataset load_ok(const run_config *c)
 static data_gen *gen_ok(const run_config *c)
 {
     char err[ERR_LEN] = "";
-    data_gen *g = data_gen_new(c, err, sizeof err);
+    data_gen *g = data_gen_new(c, NULL, err, sizeof err);
     if (!g)
         fail_msg("data_gen_new: %s", err);
     return g;
@@ -659,7 +659,7 @@ typedef struct job {
 static void *load_in_thread(void *arg)
 {
     job *j = arg;
-    j->rc = data_load(&j->cfg, &j->ds, NULL, 0);
+    j->rc = data_load(&j->cfg, &j->ds, NULL, NULL, 0);
     return NULL;
 }
 
@@ -791,31 +791,31 @@ static void synthetic_size_and_values_are_checked(void **state)
     dataset ds;
     run_config c = synth(DIST_GAUSSIAN, TARGET_LINEAR, CONFIG_MAX_D, 1000);
     c.data.n_test = 201; /* 1201 x 100000 > 1.2e8, one row past the limit */
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), -EINVAL);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "120000000"));
     assert_null(ds.X);
 
     c = synth(DIST_GAUSSIAN, TARGET_PARITY, 3, 10);
     c.data.parity_k = 4;
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), -EINVAL);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), -EINVAL);
     assert_string_equal(err, "data.parity_k: must be an integer in [1, d = 3], got 4");
 
     c = synth(DIST_STUDENT_T, TARGET_LINEAR, 3, 10);
     c.data.nu = 0;
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), -EINVAL);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "data.nu"));
     /* issue 9 §3: every chi-square draw underflowed, and the redraw loop
      * never ended */
     c.data.nu = 1e-300;
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), -EINVAL);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), -EINVAL);
     assert_string_equal(err, "data.nu: must be a finite number >= 0.01, got 1e-300");
 
     c = synth(DIST_GAUSSIAN, TARGET_LINEAR, 3, 0);
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), -EINVAL);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "data.n:"));
 
     c.data.source = DATA_CSV;
-    assert_null(data_gen_new(&c, err, sizeof err));
+    assert_null(data_gen_new(&c, NULL, err, sizeof err));
     assert_non_null(strstr(err, "data.source"));
 }
 
@@ -851,7 +851,7 @@ static int csv_load(const char *name, const char *text, run_config *c, dataset *
                     char *err)
 {
     *c = csv_cfg(write_tmp(name, text));
-    return data_load(c, ds, err, ERR_LEN);
+    return data_load(c, ds, NULL, err, ERR_LEN);
 }
 
 /* Ten rows, target in the middle, blanks, exponents, signs. */
@@ -907,7 +907,7 @@ static void csv_good_file_is_split_by_fraction(void **state)
 
     /* the same seed shuffles the same way; the order is not the file's */
     dataset again;
-    assert_int_equal(data_load(&c, &again, err, sizeof err), 0);
+    assert_int_equal(data_load(&c, &again, NULL, err, sizeof err), 0);
     assert_true(same_dataset(&ds, &again));
     int in_order = 1;
     for (int i = 0; i < ds.n; i++)
@@ -916,20 +916,20 @@ static void csv_good_file_is_split_by_fraction(void **state)
     data_free(&again);
 
     c.seed = 4; /* another split */
-    assert_int_equal(data_load(&c, &again, err, sizeof err), 0);
+    assert_int_equal(data_load(&c, &again, NULL, err, sizeof err), 0);
     assert_false(same_dataset(&ds, &again));
     data_free(&again);
 
     c.data.intercept = true;
     c.data.test_fraction = 0.25; /* round(2.5) = 3 */
-    assert_int_equal(data_load(&c, &again, err, sizeof err), 0);
+    assert_int_equal(data_load(&c, &again, NULL, err, sizeof err), 0);
     assert_int_equal(again.d, 3);
     assert_int_equal(again.n_test, 3);
     check_good_rows(&again, true);
     data_free(&again);
 
     c.data.test_fraction = 0; /* no test set */
-    assert_int_equal(data_load(&c, &again, err, sizeof err), 0);
+    assert_int_equal(data_load(&c, &again, NULL, err, sizeof err), 0);
     assert_int_equal(again.n, 10);
     assert_int_equal(again.n_test, 0);
     assert_null(again.X_test);
@@ -1046,18 +1046,18 @@ static void csv_missing_file_and_column(void **state)
     char path[4096];
     snprintf(path, sizeof path, "%s/no-such-file.csv", dir && *dir ? dir : "/tmp");
     run_config c = csv_cfg(path);
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), -ENOENT);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), -ENOENT);
     snprintf(want, sizeof want, "data.path: cannot open %s: No such file or directory", path);
     assert_string_equal(err, want);
 
     c = csv_cfg(write_tmp("nocol.csv", "a,b\n1,2\n"));
     c.data.target_column = (char *)"label";
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), -EINVAL);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), -EINVAL);
     snprintf(want, sizeof want, "data.target_column: %s has no column \"label\"", c.data.path);
     assert_string_equal(err, want);
 
     c.data.target_column = (char *)"a"; /* any column can be the target */
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), 0);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), 0);
     assert_true(ds.y[0] == 1 && ds.X[0] == 2);
     data_free(&ds);
 }
@@ -1116,20 +1116,20 @@ static void csv_classification_labels_are_checked(void **state)
     c.loss = LOSS_LOGISTIC;
     dataset ds;
     char err[ERR_LEN], want[ERR_LEN + 4096];
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), 0);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), 0);
     assert_true(ds.classification);
     data_free(&ds);
 
     c = csv_cfg(write_tmp("labels0.csv", "x,y\n1,1\n2,-1\n3,0\n"));
     c.loss = LOSS_SOFTPLUS_HINGE;
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), -EINVAL);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), -EINVAL);
     snprintf(want, sizeof want,
              "data.path: %s line 4: column \"y\": label 0 is not -1 or +1 (loss "
              "softplus_hinge needs labels in {-1, +1})",
              c.data.path);
     assert_string_equal(err, want);
     c.loss = LOSS_SQUARED; /* any number is a regression target */
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), 0);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), 0);
     data_free(&ds);
 }
 
@@ -1141,7 +1141,7 @@ static void csv_limits_are_errors(void **state)
     const char *path = write_tmp("limits.csv", "\xEF\xBB\xBF\"a\",b,y\n1,2,3\n4,5,6\n7,8,9\n");
     csv_table t;
     char err[ERR_LEN], want[ERR_LEN + 4096];
-    assert_int_equal(csv_read(path, 3, 9, &t, err, sizeof err), 0);
+    assert_int_equal(csv_read(path, 3, 9, &t, NULL, err, sizeof err), 0);
     assert_int_equal(t.rows, 3);
     assert_int_equal(t.cols, 3);
     assert_string_equal(t.names[0], "a"); /* BOM and quotes dropped */
@@ -1150,20 +1150,20 @@ static void csv_limits_are_errors(void **state)
     assert_true(t.cells[8] == 9 && t.lines[2] == 4);
     csv_free(&t);
 
-    assert_int_equal(csv_read(path, 3, 8, &t, err, sizeof err), -EFBIG);
+    assert_int_equal(csv_read(path, 3, 8, &t, NULL, err, sizeof err), -EFBIG);
     snprintf(want, sizeof want, "%s line 4: more than 8 cells (rows x columns), the limit", path);
     assert_string_equal(err, want);
     assert_null(t.cells);
-    assert_int_equal(csv_read(path, 2, 1000, &t, err, sizeof err), -EFBIG);
+    assert_int_equal(csv_read(path, 2, 1000, &t, NULL, err, sizeof err), -EFBIG);
     snprintf(want, sizeof want, "%s line 1: more than 2 columns", path);
     assert_string_equal(err, want);
     /* what is not a regular file is refused before a byte is read: a
      * device (an endless stream), a directory */
-    assert_int_equal(csv_read("/dev/zero", 10, 1000, &t, err, sizeof err), -EINVAL);
+    assert_int_equal(csv_read("/dev/zero", 10, 1000, &t, NULL, err, sizeof err), -EINVAL);
     assert_string_equal(err, "/dev/zero is a character device, not a regular file");
     const char *dir = getenv("TMPDIR");
     dir = dir && *dir ? dir : "/tmp";
-    assert_int_equal(csv_read(dir, 10, 1000, &t, err, sizeof err), -EINVAL);
+    assert_int_equal(csv_read(dir, 10, 1000, &t, NULL, err, sizeof err), -EINVAL);
     snprintf(want, sizeof want, "%s is a directory, not a regular file", dir);
     assert_string_equal(err, want);
 }
@@ -1181,12 +1181,12 @@ static void csv_fifo_is_refused_without_blocking(void **state)
     unlink(path);
     assert_int_equal(mkfifo(path, 0600), 0);
     csv_table t;
-    assert_int_equal(csv_read(path, 10, 1000, &t, err, sizeof err), -EINVAL);
+    assert_int_equal(csv_read(path, 10, 1000, &t, NULL, err, sizeof err), -EINVAL);
     snprintf(want, sizeof want, "%s is a FIFO, not a regular file", path);
     assert_string_equal(err, want);
     run_config c = csv_cfg(path);
     dataset ds;
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), -EINVAL);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), -EINVAL);
     snprintf(want, sizeof want, "data.path: %s is a FIFO, not a regular file", path);
     assert_string_equal(err, want);
     assert_null(ds.X);
@@ -1210,7 +1210,7 @@ static void inline_arrays_with_and_without_test_set(void **state)
     c.loss = LOSS_LOGISTIC;
     dataset ds;
     char err[ERR_LEN] = "";
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), 0);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), 0);
     assert_int_equal(ds.n, 10);
     assert_int_equal(ds.n_test, 2);
     assert_int_equal(ds.d, 3);
@@ -1224,7 +1224,7 @@ static void inline_arrays_with_and_without_test_set(void **state)
     /* without x_test: shuffled, round(0.3 * 10) = 3 rows held out */
     c.data.x_test = c.data.y_test = NULL, c.data.inline_n_test = 0;
     c.data.test_fraction = 0.3;
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), 0);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), 0);
     assert_int_equal(ds.n, 7);
     assert_int_equal(ds.n_test, 3);
     int seen[10] = {0};
@@ -1240,16 +1240,16 @@ static void inline_arrays_with_and_without_test_set(void **state)
     data_free(&ds);
 
     y[6] = 0.5; /* a classification label out of {-1, +1} */
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), -EINVAL);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), -EINVAL);
     assert_string_equal(err, "data.y[6]: label 0.5 is not -1 or +1 (loss logistic needs "
                              "labels in {-1, +1})");
     c.loss = LOSS_SQUARED;
     x[5] = INFINITY;
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), -EINVAL);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), -EINVAL);
     assert_string_equal(err, "data.x[2][1]: is not a finite number");
     x[5] = 0;
     c.data.test_fraction = 0.96; /* round(9.6) = 10 leaves nothing to train on */
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), -EINVAL);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "data.test_fraction"));
 }
 
@@ -1263,7 +1263,7 @@ static void student_t_smallest_nu_ends(void **state)
     c.data.nu = CONFIG_MIN_NU;
     dataset ds;
     char err[256];
-    assert_int_equal(data_load(&c, &ds, err, sizeof err), 0);
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), 0);
     int zero = 0;
     for (size_t i = 0; i < (size_t)ds.n * 3; i++)
         zero += ds.X[i] == 0;

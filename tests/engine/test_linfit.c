@@ -74,17 +74,45 @@ static void least_squares_match_normal_equations(void **state)
     normal_equations(X, y, n, d, ref);
     int rank;
     char err[256];
-    assert_int_equal(linfit_lstsq(X, y, n, d, u, LINFIT_COPY_LIMIT, &rank, err, sizeof err), 0);
+    assert_int_equal(linfit_lstsq(X, y, n, d, u, LINFIT_COPY_LIMIT, &rank, NULL, err, sizeof err), 0);
     assert_int_equal(rank, d);
     assert_true(tu_relerr(u, ref, d) < 1e-12);
-    /* the streaming path (no copy of X) agrees */
-    assert_int_equal(linfit_lstsq(X, y, n, d, u2, 0, &rank, err, sizeof err), 0);
+    /* without a copy of X: the Cholesky path (X is well-conditioned) */
+    assert_int_equal(linfit_lstsq(X, y, n, d, u2, 0, &rank, NULL, err, sizeof err), 0);
     assert_int_equal(rank, d);
     assert_true(tu_relerr(u2, ref, d) < 1e-12);
     linfit_result r;
-    assert_int_equal(linfit_solve(LOSS_SQUARED, X, y, n, d, u, &r, err, sizeof err), 0);
+    assert_int_equal(linfit_solve(LOSS_SQUARED, X, y, n, d, u, &r, NULL, err, sizeof err), 0);
     assert_true(r.grad_norm < 1e-13);
     assert_false(r.separable);
+}
+
+/* Past LAPACK_MAX_UNITS of dgelsd work, a well-conditioned X is solved by
+ * the tiled Cholesky factor with refinement (issue 9 §4: dgelsd cannot be
+ * interrupted): the same solution as dgelsd on a copy, to rounding. */
+static void large_problems_take_the_cholesky_path(void **state)
+{
+    (void)state;
+    int n = 2000, d = 200; /* n d^2 = 8e7 > 2^26 */
+    double *X = malloc(sizeof *X * (size_t)n * d), *y = malloc(sizeof *y * (size_t)n);
+    double *A = malloc(sizeof *A * (size_t)n * d), *b = malloc(sizeof *b * (size_t)n);
+    double *u = malloc(sizeof *u * (size_t)d);
+    uint64_t s = 21;
+    tu_fill_normal(&s, X, (size_t)n * d, 1.0);
+    tu_fill_normal(&s, y, (size_t)n, 1.0);
+    memcpy(A, X, sizeof *A * (size_t)n * d);
+    memcpy(b, y, sizeof *b * (size_t)n);
+    int rank;
+    char err[256];
+    assert_int_equal(lapack_gelsd(n, d, A, b, 1e-12, &rank), 0);
+    assert_int_equal(linfit_lstsq(X, y, n, d, u, LINFIT_COPY_LIMIT, &rank, NULL, err, sizeof err), 0);
+    assert_int_equal(rank, d);
+    assert_true(tu_relerr(u, b, (size_t)d) < 1e-13);
+    free(X);
+    free(y);
+    free(A);
+    free(b);
+    free(u);
 }
 
 /* Column 3 = column 0 + column 1, so z = (1, 1, 0, -1, 0) spans the null
@@ -105,7 +133,7 @@ static void rank_deficient_gives_minimum_norm(void **state)
     for (int path = 0; path < 2; path++) {
         double *v = path ? u2 : u;
         assert_int_equal(linfit_lstsq(X, y, n, d, v, path ? 0 : LINFIT_COPY_LIMIT,
-                                      &rank, err, sizeof err), 0);
+                                      &rank, NULL, err, sizeof err), 0);
         assert_int_equal(rank, 4);
         double dot = 0;
         for (int k = 0; k < d; k++)
@@ -135,7 +163,7 @@ static void newton_reaches_tiny_gradient(void **state)
         }
         linfit_result r;
         char err[256];
-        assert_int_equal(linfit_solve(ls[l], X, y, n, d, u, &r, err, sizeof err), 0);
+        assert_int_equal(linfit_solve(ls[l], X, y, n, d, u, &r, NULL, err, sizeof err), 0);
         if (!(r.grad_norm < 1e-10))
             fail_msg("%s: ||grad|| = %.3g", config_loss_name(ls[l]), r.grad_norm);
         assert_false(r.separable);
@@ -164,7 +192,7 @@ static void separable_data_is_flagged(void **state)
     for (int l = 0; l < 2; l++) {
         linfit_result r;
         char err[256];
-        assert_int_equal(linfit_solve(ls[l], X, y, n, d, u, &r, err, sizeof err), 0);
+        assert_int_equal(linfit_solve(ls[l], X, y, n, d, u, &r, NULL, err, sizeof err), 0);
         assert_true(r.separable);
         assert_true(r.loss < 1e-10);
     }
@@ -182,6 +210,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(least_squares_match_normal_equations),
         cmocka_unit_test(rank_deficient_gives_minimum_norm),
+        cmocka_unit_test(large_problems_take_the_cholesky_path),
         cmocka_unit_test(newton_reaches_tiny_gradient),
         cmocka_unit_test(separable_data_is_flagged),
     };

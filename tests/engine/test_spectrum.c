@@ -261,8 +261,9 @@ static void gauss_quadrature_brackets_the_measure(void **state)
         double alpha[12], beta[12], Z[144];
         bool capped;
         char err[256];
-        int m = lanczos_tridiagonal(n, hess_apply, &t.h, v, 12, SIZE_MAX,
-                                    alpha, beta, &capped, err, sizeof err);
+        lanczos_opts lo = {.iters = 12, .basis_bytes = SIZE_MAX, .pl = NULL};
+        int m = lanczos_tridiagonal(n, hess_apply, &t.h, v, &lo, alpha, beta,
+                                    &capped, err, sizeof err);
         assert_true(m >= 1 && m <= 12);
         assert_false(capped);
         assert_int_equal(lapack_stev(m, alpha, beta, Z), 0);

@@ -13,6 +13,8 @@
 #   is DESC GOT WANT   ok when equal
 #   wait_until SECONDS CMD...   polls CMD every 0.1 s
 #   stop_daemon        shutdown through the CLI; returns the daemon's status
+#   at_exit CMD        runs CMD (a string for eval) when the test exits,
+#                      before the daemons are stopped; the last one first
 
 set -u
 : "${RESWEEP_BUILD:?run through scripts/run-tests.sh, or set RESWEEP_BUILD to the build directory}"
@@ -29,10 +31,14 @@ T_N=0
 T_FAILED=0
 T_PIDS=""
 SOCK="" DB="" LOG="" DPID=""
+T_AT_EXIT=""
 unset RESWEEP_SOCKET RESWEEP_DB
+
+at_exit() { T_AT_EXIT="$1; $T_AT_EXIT"; }
 
 _t_cleanup() {
     local p
+    [ -n "$T_AT_EXIT" ] && eval "$T_AT_EXIT"
     for p in $T_PIDS; do
         kill -0 "$p" 2>/dev/null || continue
         kill -TERM "$p" 2>/dev/null
@@ -133,3 +139,27 @@ tiny_spec() {  # seeds steps [extra top-level members]
     printf '{"name": "tiny", "base": {"data": {"d": 5, "n": 100, "n_test": 100}, "model": {"width": 8}, "train": {"steps": %s, "curve_points": 20}, "analysis": {"lanczos_iters": 20}}, "seeds": %s%s}\n' \
         "$2" "$1" "${3:+, $3}"
 }
+
+# Every stored number of a job's runs, to 17 digits: results (less the
+# timings), curves, spectra and paths, by run index; two databases that ran the same job
+# the same way print the same text.
+job_dump() {  # db job
+    local db=$1 cols
+    cols=$(sqlite3 "$db" "SELECT group_concat('printf(''%.17g'',' || name || ')', ',')
+                          FROM pragma_table_info('results')
+                          WHERE name NOT IN ('run_id', 'train_s', 'analysis_s', 'total_s')")
+    sqlite3 "$db" "SELECT r.idx, $cols FROM runs r JOIN results x USING (run_id)
+                   WHERE r.job_id = $2 ORDER BY r.idx"
+    sqlite3 "$db" "SELECT r.idx, c.step, printf('%.17g|%.17g|%.17g|%.17g', c.lr,
+                   c.train_loss, c.test_loss, c.grad_norm)
+                   FROM runs r JOIN curves c USING (run_id)
+                   WHERE r.job_id = $2 ORDER BY 1, 2"
+    sqlite3 "$db" "SELECT r.idx, s.bin, printf('%.17g|%.17g|%.17g', s.lo, s.hi,
+                   s.mass) FROM runs r JOIN spectra s USING (run_id)
+                   WHERE r.job_id = $2 ORDER BY 1, 2"
+    sqlite3 "$db" "SELECT r.idx, p.point, printf('%.17g', p.loss)
+                   FROM runs r JOIN paths p USING (run_id)
+                   WHERE r.job_id = $2 ORDER BY 1, 2"
+}
+# The job id of a spec on stdin, submitted without waiting.
+submit_job() { rsw --json submit - | job_of; }

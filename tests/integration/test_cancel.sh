@@ -26,8 +26,8 @@ stopping=$(printf '%s' "$out" | json_get stopping)
 timeout 30 "$RESWEEP" --socket "$SOCK" watch 1 >"$T_DIR/watch.out"
 is "watch of the canceled job exits 5" "$?" "5"
 is "nothing queued or running" "$(sq "SELECT count(*) FROM runs WHERE status IN ('queued', 'running')")" "0"
-# A run told to stop may finish anyway: one past its last step (the end
-# point's analysis does not poll) or whose end is being committed.
+# A run told to stop may finish anyway: one whose end was being committed
+# when the cancel came.
 stopped=$(sq "SELECT count(*) FROM runs WHERE job_id = 1 AND status = 'canceled' AND attempts = 1")
 [ "$stopped" -ge 1 ] && [ "$stopped" -le "$stopping" ] &&
     ok "running runs stopped ($stopped of $stopping; the others had finished training)" ||

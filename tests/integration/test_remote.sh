@@ -21,28 +21,7 @@ spec_long() {  # runs
         "$(steps 500000)" "$1"
 }
 
-# Every stored number of every run, to 17 digits: results (less the
-# timings), curves, spectra and paths, by run index.
-dump() {
-    local db=$1 cols
-    cols=$(sqlite3 "$db" "SELECT group_concat('printf(''%.17g'',' || name || ')', ',')
-                          FROM pragma_table_info('results')
-                          WHERE name NOT IN ('run_id', 'train_s', 'analysis_s', 'total_s')")
-    sqlite3 "$db" "SELECT r.idx, $cols FROM runs r JOIN results x USING (run_id)
-                   WHERE r.job_id = $2 ORDER BY r.idx"
-    sqlite3 "$db" "SELECT r.idx, c.step, printf('%.17g|%.17g|%.17g|%.17g', c.lr,
-                   c.train_loss, c.test_loss, c.grad_norm)
-                   FROM runs r JOIN curves c USING (run_id)
-                   WHERE r.job_id = $2 ORDER BY 1, 2"
-    sqlite3 "$db" "SELECT r.idx, s.bin, printf('%.17g|%.17g|%.17g', s.lo, s.hi,
-                   s.mass) FROM runs r JOIN spectra s USING (run_id)
-                   WHERE r.job_id = $2 ORDER BY 1, 2"
-    sqlite3 "$db" "SELECT r.idx, p.point, printf('%.17g', p.loss)
-                   FROM runs r JOIN paths p USING (run_id)
-                   WHERE r.job_id = $2 ORDER BY 1, 2"
-}
 
-submit_job() { rsw --json submit - | job_of; }
 job_done() { [ "$(sq "SELECT count(*) FROM runs WHERE job_id = $1 AND status IN ('queued', 'running')")" = 0 ]; }
 running() { [ "$(sq "SELECT count(*) FROM runs WHERE job_id = $1 AND status = 'running'")" -ge "$2" ]; }
 checkpointed() { [ "$(sq "SELECT count(*) FROM checkpoints c JOIN runs r USING (run_id) WHERE r.job_id = $1")" -ge "$2" ]; }
@@ -83,10 +62,10 @@ start_worker w2 --threads 1
 J=$(spec_sweep | submit_job)
 wait_until 120 job_done "$J" || bail "the sweep ends on remote workers" "$(tail "$T_DIR"/w1.log)"
 is "the sweep's runs are all done" "$(sq "SELECT count(*) FROM runs WHERE job_id = $J AND status = 'done'")" "8"
-if [ "$(dump "$DB" "$J")" = "$(dump "$LOCALDB" 1)" ]; then
+if [ "$(job_dump "$DB" "$J")" = "$(job_dump "$LOCALDB" 1)" ]; then
     ok "results and curves are bit-identical to the threads'"
 else
-    not_ok "results and curves are bit-identical to the threads'" "$(diff <(dump "$DB" "$J") <(dump "$LOCALDB" 1) | head -5)"
+    not_ok "results and curves are bit-identical to the threads'" "$(diff <(job_dump "$DB" "$J") <(job_dump "$LOCALDB" 1) | head -5)"
 fi
 out=$(rsw workers)
 is "resweep workers lists both" "$(echo "$out" | grep -c ' connected ')" "2"
@@ -118,7 +97,7 @@ start_worker w4 --threads 1
 wait_until 120 job_done "$J" || bail "the run ends after its worker was killed"
 is "it ended done, on its second attempt" "$(sq "SELECT status, attempts FROM runs WHERE job_id = $J")" "done|2"
 grep -q "lease expired" "$LOG" && ok "the lease expired" || not_ok "the lease expired" "$(tail -5 "$LOG")"
-[ "$(dump "$DB" "$J")" = "$(dump "$LOCALDB" 2)" ] && ok "resumed from its checkpoint, it is bit-identical to the uninterrupted run" ||
+[ "$(job_dump "$DB" "$J")" = "$(job_dump "$LOCALDB" 2)" ] && ok "resumed from its checkpoint, it is bit-identical to the uninterrupted run" ||
     not_ok "resumed from its checkpoint, it is bit-identical to the uninterrupted run"
 
 # --- SIGSTOP past the lease, the run finished elsewhere, SIGCONT ---
@@ -134,7 +113,7 @@ wait_until 20 grep -q "another attempt; dropping it" "$T_DIR/w5.log" && ok "the 
     not_ok "the woken worker drops the run" "$(tail -5 "$T_DIR/w5.log")"
 sleep 1
 is "one result, done on the second attempt" "$(sq "SELECT r.status, r.attempts, count(x.run_id) FROM runs r LEFT JOIN results x USING (run_id) WHERE r.job_id = $J")" "done|2|1"
-[ "$(dump "$DB" "$J")" = "$(dump "$LOCALDB" 2)" ] && ok "and it is the uninterrupted run's, bit for bit" ||
+[ "$(job_dump "$DB" "$J")" = "$(job_dump "$LOCALDB" 2)" ] && ok "and it is the uninterrupted run's, bit for bit" ||
     not_ok "and it is the uninterrupted run's, bit for bit"
 
 # --- kill -9 of the daemon under running workers ---
@@ -152,7 +131,12 @@ wait_until 120 job_done "$J" || bail "the four runs end after the restart"
 is "all four done" "$(sq "SELECT count(*) FROM runs WHERE job_id = $J AND status = 'done'")" "4"
 [ "$(grep -c 'connected to' "$T_DIR/w7.log")" -ge 2 ] && ok "a worker reconnected to the new daemon" ||
     not_ok "a worker reconnected to the new daemon" "$(cat "$T_DIR/w7.log")"
-[ "$(dump "$DB" "$J")" = "$(dump "$LOCALDB" 3)" ] && ok "nothing lost or doubled: bit-identical to the threads'" ||
-    not_ok "nothing lost or doubled: bit-identical to the threads'" "$(diff <(dump "$DB" "$J") <(dump "$LOCALDB" 3) | head -5)"
+[ "$(job_dump "$DB" "$J")" = "$(job_dump "$LOCALDB" 3)" ] && ok "nothing lost or doubled: bit-identical to the threads'" ||
+    not_ok "nothing lost or doubled: bit-identical to the threads'" "$(diff <(job_dump "$DB" "$J") <(job_dump "$LOCALDB" 3) | head -5)"
 stop_daemon
 is "daemon exits 0" "$?" "0"
+# A worker whose daemon is gone for good leaves after --idle-exit.
+t0=$(date +%s)
+timeout 30 "$WORKER" --connect "$ADDR" --token-file "$DB.token" --threads 1 --idle-exit 1 2>/dev/null
+is "with the daemon gone, --idle-exit 1 still ends the worker (exit 0)" "$?" "0"
+[ $(( $(date +%s) - t0 )) -le 10 ] && ok "within 10 s" || not_ok "within 10 s"

@@ -1,7 +1,8 @@
--- 005_spectrum.sql — the Hessian's spectrum beyond its extremes, the
--- class of every end point, and the path to the linear predictor (issue
--- 13; docs/theory.md §6.6, §6.7). New columns are NULL for rows written
--- before this version, and whenever the analysis was off.
+-- 006_spectrum.sql — schema version 6: the Hessian's spectrum beyond
+-- its extremes, the class of every end point, and the path to the linear
+-- predictor (issue 13; docs/theory.md §6.6, §6.7). New columns are NULL
+-- for rows written before this version, and whenever the analysis was
+-- off.
 --
 --   hess_trace      tr H by Hutchinson's estimator with
 --                   analysis.trace_probes Rademacher probes;

@@ -1,0 +1,11 @@
+-- 003_mem_estimate.sql — schema version 3: each run's memory estimate
+-- (issue 9, "Memory admission").
+--
+-- runs.mem_bytes is the peak memory resweepd estimated for the run from
+-- its configuration when the job was submitted (engine_estimate_bytes,
+-- include/engine.h): the scheduler starts a run only when this fits
+-- beside the estimates of the runs already running, under the daemon's
+-- --memory-limit. NULL for runs submitted before this version (3); the daemon
+-- estimates those from runs.config when it loads its queue.
+--   SELECT idx, width, mem_bytes / 1048576.0 AS mib FROM runs WHERE job_id = 3;
+ALTER TABLE runs ADD COLUMN mem_bytes INTEGER;
