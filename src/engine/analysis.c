@@ -179,12 +179,16 @@ static void density(const spectrum_quad *q, double lmin, double lmax,
 
 /* SLQ: the density and the estimated count below -class_tol. */
 static int slq_measures(hess_ctx *h, size_t np, const analysis_config *ac,
-                        double lmin, double lmax, rng *r, run_result *res,
-                        char *err, size_t errlen)
+                        double lmin, double lmax, rng *r, poller *pl,
+                        run_result *res, char *err, size_t errlen)
 {
     spectrum_quad q;
-    int rc = spectrum_slq(np, hess_op, h, ac->slq_probes, ac->slq_iters,
-                          (size_t)ac->lanczos_memory_mib << 20, r, &q, err,
+    lanczos_opts lo = {
+        .iters = ac->slq_iters,
+        .basis_bytes = (size_t)ac->lanczos_memory_mib << 20,
+        .pl = pl,
+    };
+    int rc = spectrum_slq(np, hess_op, h, ac->slq_probes, &lo, r, &q, err,
                           errlen);
     if (rc)
         return rc;
@@ -195,37 +199,43 @@ static int slq_measures(hess_ctx *h, size_t np, const analysis_config *ac,
 }
 
 /* §6.6 after the extremes: trace, the dense spectrum of a small network,
- * the class of the point, SLQ. The extremes the class is judged by are
- * the dense ones when there are, else the Lanczos ones in res. */
+ * the class of the point, SLQ, one after the other (each frees its
+ * memory before the next: estimate.c counts the largest). The extremes
+ * the class is judged by are the dense ones when there are, else the
+ * Lanczos ones in res. */
 static int spectrum_measures(hess_ctx *h, size_t np, const analysis_config *ac,
-                             rng *r, run_result *res, char *err, size_t errlen)
+                             rng *r, poller *pl, run_result *res, char *err,
+                             size_t errlen)
 {
-    double lmin = res->hess_min, lmax = res->hess_max, *w = NULL;
+    double lmin = res->hess_min, lmax = res->hess_max;
     int rc = 0;
     if (ac->trace_probes > 0 &&
-        (rc = spectrum_trace(np, hess_op, h, ac->trace_probes, r,
+        (rc = spectrum_trace(np, hess_op, h, ac->trace_probes, r, pl,
                              &res->hess_trace, &res->hess_trace_se, err,
                              errlen)))
         return rc;
-    if (np <= (size_t)ac->exact_max_params) {
+    bool dense = np <= (size_t)ac->exact_max_params;
+    double *w = NULL;
+    if (dense) {
         if (!(w = malloc(sizeof *w * np)))
             return err_set(err, errlen, -ENOMEM, "analysis: out of memory");
-        if ((rc = spectrum_dense(np, hess_op, h, w, err, errlen)))
-            goto out;
+        if ((rc = spectrum_dense(np, hess_op, h, pl, w, err, errlen))) {
+            free(w);
+            return rc;
+        }
         lmin = w[0];
         lmax = w[np - 1];
     }
     res->point_class = spectrum_classify(lmin, lmax, ac->eig_tol,
                                          &res->class_tol);
-    if (w)
+    if (dense)
         res->hess_neg_exact = spectrum_count_below(w, np, -res->class_tol);
+    free(w);
     /* the grid covers the Lanczos extremes too (to rounding, a Rayleigh
      * quotient can lie a little outside the dense spectrum) */
     if (ac->slq_probes > 0)
         rc = slq_measures(h, np, ac, fmin(lmin, res->hess_min),
-                          fmax(lmax, res->hess_max), r, res, err, errlen);
-out:
-    free(w);
+                          fmax(lmax, res->hess_max), r, pl, res, err, errlen);
     return rc;
 }
 
@@ -339,13 +349,13 @@ static int endpoint(model *m, const double *theta, enum loss_kind loss,
         res->lanczos_capped = lz.capped;
         hess_ctx h = {.m = m, .theta = theta, .X = ds->X, .y = ds->y,
                       .loss = loss, .n = ds->n};
-        if ((rc = spectrum_measures(&h, np, ac, r, res, err, errlen)))
+        if ((rc = spectrum_measures(&h, np, ac, r, pl, res, err, errlen)))
             goto out;
     }
     if (ac->path_points > 0 && path_has_linear_point(model_get_shape(m)->arch))
         rc = path_to_linear(m, theta, u_star, loss, ds->X, ds->y, ds->n,
-                            ac->path_points, &res->path, &res->path_barrier,
-                            err, errlen);
+                            ac->path_points, pl, &res->path,
+                            &res->path_barrier, err, errlen);
 out:
     free(grad);
     free(p);

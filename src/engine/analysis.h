@@ -52,7 +52,7 @@ int analysis_hessian(model *m, const double *theta, enum loss_kind loss,
  * their vectors (lanczos.h, spectrum.h). Not interrupted: LAPACK's
  * eigenvalue solves (the min(d, h)^2 Gram of V for cert_grad's ||V||_2;
  * Lanczos's and each SLQ probe's tridiagonal matrix; the dense Hessian's
- * dsyev, README "Reliability" gives their lengths). */
+ * dsyevd; README "Reliability" gives their lengths). */
 int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
                       const dataset *ds, const double *u_star,
                       const analysis_config *ac, rng *r, run_result *res,

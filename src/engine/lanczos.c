@@ -400,7 +400,10 @@ int lanczos_tridiagonal(size_t dim, lanczos_op op, void *ctx,
     int m = *capped ? plain_pass(dim, op, ctx, k, NULL, q0, &s, NULL, NULL)
                     : iterate(dim, op, ctx, k, NULL, q0, &s);
     if (m < 0) {
-        if (m != poller_code(opts->pl))
+        /* a product the model's interrupt hook stopped says -EINTR */
+        if (poller_code(opts->pl))
+            m = poller_code(opts->pl);
+        else
             err_set(err, errlen, m, "lanczos: Hessian-vector product failed");
     } else {
         memcpy(alpha, s.alpha, sizeof(double) * (size_t)m);

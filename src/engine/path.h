@@ -9,6 +9,7 @@
 
 #include "engine.h"
 #include "model.h"
+#include "poller.h"
 
 /* Whether the architecture has a point realising u* exactly: resnet
  * (w = u*, V = 0) and decoupled (u = u*, v = 0). */
@@ -20,11 +21,15 @@ bool path_has_linear_point(enum arch arch);
  * hidden layers are the same at both ends, so they are copied, not
  * interpolated, and stay exact), into out; *barrier = max_i F(t_i) -
  * max(F(0), F(1)), >= 0 because both ends are among the points. theta(0)
- * is theta and theta(1) theta_lin bit for bit. 0, or -EINVAL for an
- * architecture without a linear point, -ENOMEM, with a sentence. */
+ * is theta and theta(1) theta_lin bit for bit. Memory: one vector of
+ * n_params doubles. pl (may be NULL) is ticked every 4096 entries of a
+ * point and by the model's passes when it is m's interrupt hook
+ * (analysis_endpoint). 0; -EINVAL for an architecture without a linear
+ * point, -ENOMEM, with a sentence; or the poller's code without one
+ * (out->points and *barrier are then left as they were). */
 int path_to_linear(model *m, const double *theta, const double *u_star,
                    enum loss_kind loss, const double *X, const double *y,
-                   int n, int points, run_path *out, double *barrier,
-                   char *err, size_t errlen);
+                   int n, int points, poller *pl, run_path *out,
+                   double *barrier, char *err, size_t errlen);
 
 #endif

@@ -90,8 +90,8 @@ static void small_net_new(small_net *t, int c)
     tu_fill_normal(&st, t->theta, t->np, 0.6);
     t->h = (hess_ctx){.m = t->m, .theta = t->theta, .X = t->X, .y = t->y,
                       .loss = l, .n = 40};
-    assert_int_equal(spectrum_dense(t->np, hess_apply, &t->h, t->w, err,
-                                    sizeof err), 0);
+    assert_int_equal(spectrum_dense(t->np, hess_apply, &t->h, NULL, t->w,
+                                    err, sizeof err), 0);
 }
 
 static void small_net_free(small_net *t)
@@ -116,16 +116,16 @@ static void trace_exact_on_a_diagonal(void **state)
     rng_init(&r, 3, RNG_ANALYSIS);
     double t, se;
     char err[256];
-    assert_int_equal(spectrum_trace(57, diag_apply, &o, 1, &r, &t, &se, err,
-                                    sizeof err), 0);
+    assert_int_equal(spectrum_trace(57, diag_apply, &o, 1, &r, NULL, &t, &se,
+                                    err, sizeof err), 0);
     assert_true(fabs(t - tr) <= 1e-12 * fabs(tr) + 1e-12);
     assert_true(isnan(se));
-    assert_int_equal(spectrum_trace(57, diag_apply, &o, 5, &r, &t, &se, err,
-                                    sizeof err), 0);
+    assert_int_equal(spectrum_trace(57, diag_apply, &o, 5, &r, NULL, &t, &se,
+                                    err, sizeof err), 0);
     assert_true(fabs(t - tr) <= 1e-12 * fabs(tr) + 1e-12);
     assert_true(se <= 1e-12 * fabs(tr));
-    assert_int_equal(spectrum_trace(57, diag_apply, &o, 0, &r, &t, &se, err,
-                                    sizeof err), -EINVAL);
+    assert_int_equal(spectrum_trace(57, diag_apply, &o, 0, &r, NULL, &t, &se,
+                                    err, sizeof err), -EINVAL);
 }
 
 /* On real Hessians the estimate with 400 probes is within four of its
@@ -144,10 +144,10 @@ static void trace_within_four_standard_errors(void **state)
         rng_init(&r, 11 + (uint64_t)c, RNG_ANALYSIS);
         double tr, se, tr100, se100;
         char err[256];
-        assert_int_equal(spectrum_trace(t.np, hess_apply, &t.h, 100, &r,
+        assert_int_equal(spectrum_trace(t.np, hess_apply, &t.h, 100, &r, NULL,
                                         &tr100, &se100, err, sizeof err), 0);
-        assert_int_equal(spectrum_trace(t.np, hess_apply, &t.h, 400, &r, &tr,
-                                        &se, err, sizeof err), 0);
+        assert_int_equal(spectrum_trace(t.np, hess_apply, &t.h, 400, &r, NULL,
+                                        &tr, &se, err, sizeof err), 0);
         if (!(fabs(tr - exact) <= 4 * se))
             fail_msg("%s case %d: trace %.6g, exact %.6g, se %.3g", t.name,
                      c, tr, exact, se);
@@ -185,8 +185,9 @@ static void slq_bins_match_the_dense_spectrum(void **state)
             rng_init(&r, 77 + (uint64_t)c, RNG_ANALYSIS);
             spectrum_quad q;
             char err[256];
-            assert_int_equal(spectrum_slq(t.np, hess_apply, &t.h, 100,
-                                          (int)t.np, capped ? 0 : SIZE_MAX,
+            lanczos_opts o = {.iters = (int)t.np,
+                              .basis_bytes = capped ? 0 : SIZE_MAX};
+            assert_int_equal(spectrum_slq(t.np, hess_apply, &t.h, 100, &o,
                                           &r, &q, err, sizeof err), 0);
             spectrum_histogram(&q, lo, hi, 10, got);
             double sum = 0;
@@ -344,7 +345,8 @@ static void zero_plain_network_is_a_saddle_of_index_d(void **state)
         for (int i = 0; i < 50; i++)
             y[i] = 1 + X[i * d] + 0.2 * tu_normal(&st);
         hess_ctx h = {m, theta, X, y, LOSS_SQUARED, 50};
-        assert_int_equal(spectrum_dense(np, hess_apply, &h, w, err, sizeof err), 0);
+        assert_int_equal(spectrum_dense(np, hess_apply, &h, NULL, w, err,
+                                    sizeof err), 0);
         double tol;
         enum point_class pc = spectrum_classify(w[0], w[np - 1], 1e-4, &tol);
         assert_int_equal(pc, POINT_SADDLE);
