@@ -492,6 +492,12 @@ static void version_1_database_migrates(void **state)
                               " lanczos_capped IS NULL"), 3);
     /* version 3: runs stored before it have no memory estimate */
     assert_int_equal(q_int(f, "SELECT count(*) FROM runs WHERE mem_bytes IS NULL"), 3);
+    /* version 6: nor a class, a trace or a path, and no profiles */
+    assert_int_equal(q_int(f, "SELECT count(*) FROM run_results WHERE"
+                              " point_class IS NULL AND point_class_name IS NULL"
+                              " AND hess_trace IS NULL AND path_barrier IS NULL"), 3);
+    assert_int_equal(q_int(f, "SELECT (SELECT count(*) FROM spectra) +"
+                              " (SELECT count(*) FROM paths)"), 0);
     /* the read-back of an old row: unknown is -1 */
     enum run_state st;
     bool has;
@@ -500,6 +506,11 @@ static void version_1_database_migrates(void **state)
     assert_true(has);
     assert_int_equal(back.hess_converged, 0);
     assert_int_equal(back.lanczos_capped, -1);
+    assert_int_equal(back.point_class, POINT_UNCLASSIFIED);
+    assert_int_equal(back.hess_neg_exact, -1);
+    assert_true(isnan(back.hess_trace));
+    assert_int_equal(back.spectrum.bins, 0);
+    assert_int_equal(back.path.points, 0);
     assert_integrity_ok(f);
 }
 
