@@ -125,6 +125,13 @@ int cli_running_runs(const cli_opts *o, long long job, run_progress *out,
  * as many workers as runs are running; NAN when no run has a rate yet. */
 double cli_eta_from_runs(const run_progress *rp, int n, long queued);
 
+/* --- offline.c --- */
+
+/* status's reply ({"job": ...} for job, else {"jobs": [...]}, and
+ * "offline": true) built from the database, for when no daemon answers.
+ * CLI_OK, or the code with why printed. */
+int cli_status_offline(cli_opts *o, long long job, struct cJSON **out);
+
 /* --- watch.c --- */
 
 /* Streams job_id's progress until its end; returns the job's exit code. */

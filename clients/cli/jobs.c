@@ -175,8 +175,18 @@ int cmd_status(cli_opts *o, int argc, char **argv)
     if (argc > 0 && (job = cli_job_arg(argv[0])) < 0)
         return CLI_USAGE;
     cJSON *r = NULL;
-    int rc = cli_call_once(o, build_status, argc > 0 ? &job : NULL,
-                       CLI_TIMEOUT_MS, &r);
+    int rc, fd;
+    char why[ERR_LEN];
+    if (proto_connect(o->socket, &fd, why, sizeof why) < 0) {
+        /* No daemon: what the database says (offline.c). */
+        fprintf(stderr, "resweep: no daemon (%s); the jobs as the database "
+                "shows them, without rates\n", why);
+        rc = cli_status_offline(o, job, &r);
+    } else {
+        close(fd);
+        rc = cli_call_once(o, build_status, argc > 0 ? &job : NULL,
+                           CLI_TIMEOUT_MS, &r);
+    }
     if (rc != CLI_OK)
         return rc;
     if (argc > 0)
