@@ -146,6 +146,7 @@ int cmd_list(cli_opts *o, int argc, char **argv);
 int cmd_watch(cli_opts *o, int argc, char **argv);
 int cmd_cancel(cli_opts *o, int argc, char **argv);
 int cmd_retry(cli_opts *o, int argc, char **argv);
+int cmd_delete(cli_opts *o, int argc, char **argv);
 int cmd_runs(cli_opts *o, int argc, char **argv);
 int cmd_shutdown(cli_opts *o, int argc, char **argv);
 int cmd_workers(cli_opts *o, int argc, char **argv);

@@ -1,5 +1,5 @@
 /* jobs.c — the daemon's commands about jobs and itself: ping, status,
- * list, runs, cancel, retry, shutdown (cli.h). */
+ * list, runs, cancel, retry, delete, shutdown (cli.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -327,6 +327,21 @@ int cmd_retry(cli_opts *o, int argc, char **argv)
                    resumed);
         putchar('\n');
     }
+    cJSON_Delete(r);
+    return CLI_OK;
+}
+
+int cmd_delete(cli_opts *o, int argc, char **argv)
+{
+    cJSON *r = NULL;
+    int rc = simple_job_op(o, "delete", argv[0], &r);
+    if (rc != CLI_OK)
+        return rc;
+    if (o->json)
+        cli_print_json(r);
+    else
+        printf("job %ld deleted, with its %ld runs\n", cli_lnum(r, "job"),
+               cli_lnum(r, "deleted_runs"));
     cJSON_Delete(r);
     return CLI_OK;
 }

@@ -27,6 +27,11 @@ int jobops_apply(writer *w, wreq *r, char *err, size_t errlen)
     if (r->kind == WQ_SLURM)
         return slurm_apply(w, r, err, errlen);
     r->n = 0;
+    if (r->kind == WQ_DELETE) {
+        int rc = store_job_delete(w->st, r->job_id, &r->n, err, errlen);
+        wreq_set_rc(r, rc, err);
+        return rc;
+    }
     int rc = r->kind == WQ_CANCEL
                  ? store_job_cancel(w->st, r->job_id, &r->n, err, errlen)
                  : store_job_retry(w->st, r->job_id, &r->n, err, errlen);
@@ -57,9 +62,10 @@ static int push_job_runs(void *ctx, int64_t job_id, int priority,
 
 void jobops_after(writer *w, wreq *r)
 {
-    writer_event *ev = wev_add(w, r->kind == WQ_CANCEL  ? WEV_CANCELED
-                                  : r->kind == WQ_RETRY ? WEV_RETRIED
-                                                        : WEV_SLURM_RECORDED,
+    writer_event *ev = wev_add(w, r->kind == WQ_CANCEL   ? WEV_CANCELED
+                                  : r->kind == WQ_RETRY  ? WEV_RETRIED
+                                  : r->kind == WQ_DELETE ? WEV_DELETED
+                                                         : WEV_SLURM_RECORDED,
                                r);
     if (!ev)
         return;

@@ -115,6 +115,18 @@ def test_cancel_stops_a_job(client):
     assert final["finished"] == 50
 
 
+def test_delete_refuses_a_running_job_and_removes_an_ended_one(client):
+    job = client.submit(tiny_spec(50, steps(200000)))
+    with pytest.raises(resweep.DaemonError) as e:
+        job.delete()
+    assert "queued or running runs" in str(e.value)
+    job.cancel()
+    job.wait(progress=False, raise_on_failure=False)
+    assert job.delete() == {"job": job.id, "deleted_runs": 50}
+    with pytest.raises(resweep.DaemonError):
+        job.status()
+
+
 def test_runs_pages_through_every_run(tiny_job, monkeypatch):
     monkeypatch.setattr(job_module, "RUNS_PAGE", 2)   # 3 runs: two pages
     runs = records(tiny_job.runs())
