@@ -1,11 +1,12 @@
 #!/bin/bash
 # resweep's benchmarks (issue 5), each against a reference measured in the
 # same invocation:
-#   1. full-batch GD per step, resweep vs PyTorch (CPU, float64, 1 thread,
-#      the faster of its default OpenBLAS kernel and the one resweep picks
-#      for this CPU), same data and initial parameters (dumped by
-#      bench/torch_ref.py), and the final objectives compared to show both
-#      ran the same computation;
+#   1. full-batch GD per step, resweep vs PyTorch (CPU, 1 thread, the
+#      faster of its default OpenBLAS kernel and the one resweep picks for
+#      this CPU), in float64 and in float32 (what PyTorch users run; issue
+#      14), same data and initial parameters (dumped by bench/torch_ref.py),
+#      and the final objectives compared to show both ran the same
+#      computation (float64: to 1e-9; float32: the relative difference);
 #   2. this core's DGEMM peak through resweep's BLAS, for "% of peak".
 # Usage: bench/run.sh [--steps T] [--quick]   (make bench runs it)
 # Environment: BUILD (default build), BENCH_CONFIGS to override the list.
@@ -35,33 +36,41 @@ peak=$(field "$peak_json" gflops)
 kernel=$(field "$peak_json" kernel)
 echo "DGEMM peak (one core, resweep's BLAS, kernel $kernel): $peak GFLOP/s"
 echo
-printf '%-18s %12s %-9s %12s %8s %9s %8s %s\n' "d,h,L,n" "torch s/step" "kernel" "ours s/step" "ratio" "GFLOP/s" "%peak" "objectives agree"
-for cfg in $configs; do
-    IFS=, read -r d h L n <<<"$cfg"
-    args=(--d "$d" --h "$h" --L "$L" --n "$n" --steps "$steps" --threads 1)
-    dump="$work/$cfg"
-    # PyTorch at its best: the faster of its default kernel and the one
-    # resweep picks for this CPU (the widest it can execute; forcing a
-    # wider one, SkylakeX without AVX-512, dies of SIGILL).
-    best_t="" best_json=""
+printf '%-18s %12s %-9s %12s %12s %8s %8s %9s %8s %s\n' "d,h,L,n" "torch s/step" "kernel" "torch32" "ours s/step" "ratio" "ratio32" "GFLOP/s" "%peak" "objectives agree (f64; f32 rel. diff)"
+# PyTorch at its best: the faster of its default kernel and the one
+# resweep picks for this CPU (the widest it can execute; forcing a wider
+# one, SkylakeX without AVX-512, dies of SIGILL). The first call dumps the
+# data and initial parameters for gd_bench.
+torch_best() {  # dump dtype args...
+    local dump=$1 dtype=$2 best_t="" best_json="" ct extra j t; shift 2
     for ct in "" "$kernel"; do
-        extra=(); [ -n "$ct" ] && extra=(--openblas-coretype "$ct")
+        extra=(--dtype "$dtype"); [ -n "$ct" ] && extra+=(--openblas-coretype "$ct")
         [ -d "$dump" ] || extra+=(--dump-dir "$dump")
-        j=$("$py" "$top/bench/torch_ref.py" "${args[@]}" "${extra[@]}")
+        j=$("$py" "$top/bench/torch_ref.py" "$@" "${extra[@]}")
         t=$(field "$j" s_per_step)
         if [ -z "$best_t" ] || "$py" -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)" "$t" "$best_t"; then
             best_t=$t; best_json=$j
         fi
     done
+    printf '%s' "$best_json"
+}
+for cfg in $configs; do
+    IFS=, read -r d h L n <<<"$cfg"
+    args=(--d "$d" --h "$h" --L "$L" --n "$n" --steps "$steps" --threads 1)
+    dump="$work/$cfg"
+    t64=$(torch_best "$dump" float64 "${args[@]}")
+    t32=$(torch_best "$dump" float32 "${args[@]}")
     ours=$("$bin/gd_bench" "$dump")
-    o=$(field "$ours" s_per_step)
-    "$py" - "$best_json" "$ours" "$peak" "$cfg" <<'EOF'
+    "$py" - "$t64" "$t32" "$ours" "$peak" "$cfg" <<'EOF'
 import json, sys
-t, o, peak, cfg = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+t, t32, o = (json.loads(a) for a in sys.argv[1:4])
+peak, cfg = float(sys.argv[4]), sys.argv[5]
 agree = abs(t["obj_final"] - o["obj_final"]) <= 1e-9 * max(1.0, abs(t["obj_final"]))
+rel32 = abs(t32["obj_final"] - o["obj_final"]) / max(1e-300, abs(o["obj_final"]))
 print(f'{cfg:<18} {t["s_per_step"]:12.3e} {t["openblas"].get("corename","?"):<9} '
-      f'{o["s_per_step"]:12.3e} {t["s_per_step"] / o["s_per_step"]:7.2f}x '
+      f'{t32["s_per_step"]:12.3e} {o["s_per_step"]:12.3e} '
+      f'{t["s_per_step"] / o["s_per_step"]:7.2f}x {t32["s_per_step"] / o["s_per_step"]:7.2f}x '
       f'{o["gflops"]:9.1f} {100 * o["gflops"] / peak:7.0f}% '
-      f'{"yes" if agree else "NO"} ({t["obj_final"]:.12g} vs {o["obj_final"]:.12g})')
+      f'{"yes" if agree else "NO"} ({t["obj_final"]:.12g} vs {o["obj_final"]:.12g}; f32 {rel32:.1e})')
 EOF
 done

@@ -7,7 +7,12 @@
 #   scaling  a sweep of mid-size runs on 1 worker and on W: throughput ratio
 #   memory   the daemon's resident memory after 10,000 and after 100,000
 #            tiny runs (long: about 10 minutes on 2 cores)
-# Usage: bench/sweep_bench.sh [latency|tiny|scaling|memory|all] [--workers W]
+#   torch    issue 14: 1,000 tiny runs (d=5, n=100, width 16, unit depth 2,
+#            50 GD steps, least-squares baseline, the curve at every step,
+#            no Hessian) through resweep on W workers and through the
+#            PyTorch script a user writes (bench/torch_sweep.py, a pool of
+#            W processes), best of two each, alternating; the ratio
+# Usage: bench/sweep_bench.sh [latency|tiny|scaling|memory|torch|all] [--workers W]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
@@ -87,8 +92,29 @@ memory() {
     stop
 }
 
+torch_vs() {
+    "$top/scripts/deps.sh" bench >/dev/null
+    local spec='{"name": "tiny16", "base": {"data": {"d": 5, "n": 100}, "model": {"width": 16, "unit_depth": 2},
+      "train": {"steps": 50, "curve_points": 50}, "analysis": {"hessian": false}}, "seeds": 1000}'
+    local ours=0 theirs=0 rep t0 t1 r j
+    for rep in 1 2; do
+        start "$workers"
+        t0=$(now); printf '%s' "$spec" | rsw submit - --wait >/dev/null; t1=$(now)
+        r=$(calc %.0f "60 * 1000 / ($t1 - $t0)")
+        [ "$r" -gt "$ours" ] && ours=$r
+        stop
+        rm -f "$work/torch.db"
+        j=$(/usr/bin/python3 "$top/bench/torch_sweep.py" --runs 1000 --procs "$workers" --db "$work/torch.db")
+        r=$(printf '%s' "$j" | /usr/bin/python3 -c 'import json, sys; print(round(json.load(sys.stdin)["runs_per_min"]))')
+        [ "$r" -gt "$theirs" ] && theirs=$r
+    done
+    echo "torch: 1,000 tiny runs on $workers workers: resweep $ours runs/min," \
+         "the PyTorch script $theirs runs/min: $(calc %.1f "$ours / $theirs")x"
+}
+
 case "$what" in
     latency|tiny|scaling|memory) "$what" ;;
-    all) latency; tiny; scaling ;;
-    *) echo "usage: bench/sweep_bench.sh [latency|tiny|scaling|memory|all] [--workers W]" >&2; exit 2 ;;
+    torch) torch_vs ;;
+    all) latency; tiny; scaling; torch_vs ;;
+    *) echo "usage: bench/sweep_bench.sh [latency|tiny|scaling|memory|torch|all] [--workers W]" >&2; exit 2 ;;
 esac

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-# Vendored from the project's shared benchmark reference (shared/bench/torch_ref.py).
+# Vendored from the project's shared benchmark reference (shared/bench/torch_ref.py);
+# --dtype is ours (issue 14: PyTorch users train in float32).
 """PyTorch (CPU, float64) reference ("anchor") for the residual-net regression
 benchmark.  Prints exactly one JSON line on stdout.
 
@@ -69,6 +70,9 @@ def parse_args(argv=None):
     ap.add_argument("--log-every", type=int, default=0,
                     help="if > 0, record the full objective every k steps in 'trace' "
                          "(costs extra forward passes inside the timed loop)")
+    ap.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                    help="training precision; the data, the initial parameters, the "
+                         "dump and F_lin* stay float64 (default float64)")
     ap.add_argument("--dump-dir", default=None,
                     help="write X, y and the initial parameters as raw little-endian "
                          "float64 files + meta.json, so another implementation can "
@@ -197,13 +201,16 @@ def main(a):
     P = make_params(a)
     if a.dump_dir:
         dump(a, X, y, P, a.dump_dir)
-    fwd = make_forward(a, P)
-
     with torch.no_grad():
         # exact optimum of the linear model: min_w mean 0.5 (Xw - y)^2
         w_star = torch.linalg.lstsq(X, y.unsqueeze(1)).solution.squeeze(1)
         r = X @ w_star - y
         f_lin = float(0.5 * (r * r).mean())
+    if a.dtype == "float32":
+        X, y = X.float(), y.float()
+        P = {k: v.detach().float().requires_grad_(True) for k, v in P.items()}
+    fwd = make_forward(a, P)
+    with torch.no_grad():
         obj_init = float(objective(fwd, X, y))
 
     opt = torch.optim.SGD(list(P.values()), lr=a.lr)
@@ -238,7 +245,7 @@ def main(a):
     pm = matmul_params(a)
     flops_step = 6.0 * bsz * pm
     res = {
-        "impl": "torch",
+        "impl": "torch", "dtype": a.dtype,
         "model": a.model, "d": a.d, "h": a.h, "L": a.L, "n": a.n,
         "steps": a.steps, "lr": a.lr, "batch": bsz, "init_scale": a.init_scale,
         "seeds": [a.seed, a.teacher_seed, a.init_seed, a.batch_seed],

@@ -216,4 +216,14 @@ int engine_run(const run_config *cfg, const run_hooks *hooks, run_result *out,
 #define ENGINE_ESTIMATE_BASE_BYTES ((size_t)4 << 20)
 size_t engine_estimate_bytes(const run_config *cfg);
 
+/* What engine_run would refuse in cfg's data file, found by reading its
+ * header and at most its first ENGINE_CHECK_ROWS rows (a file that is
+ * missing, unreadable or not a regular file; a missing target column; a
+ * cell that is not a number; a label not in {-1, +1} for a
+ * classification loss), with the sentence and line the run would fail
+ * with. 0 for sources other than csv. The run checks the whole file
+ * again: it may change after submission. */
+#define ENGINE_CHECK_ROWS 10000
+int engine_check_data(const run_config *cfg, char *err, size_t errlen);
+
 #endif

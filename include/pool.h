@@ -4,7 +4,8 @@
  * leases a run (which carries the run's canonical configuration and last
  * checkpoint), parses the configuration (config_parse_str), runs
  * engine_run with hooks that buffer
- * curve points into batches of POOL_CURVE_BATCH, hand checkpoints over,
+ * curve points into batches of POOL_CURVE_BATCH (reported when full or
+ * POOL_CURVE_FLUSH_S after their first point), hand checkpoints over,
  * and answer the engine's poll from the host, and reports the outcome.
  * It knows only worker.h and engine.h: the same pool serves the daemon's
  * own threads and a resweep-worker process on another machine.
@@ -18,7 +19,8 @@
 #include "worker.h"
 
 #define POOL_MAX_WORKERS 1024
-#define POOL_CURVE_BATCH 64      /* curve points per report */
+#define POOL_CURVE_BATCH 64      /* curve points per report, at most */
+#define POOL_CURVE_FLUSH_S 1.0   /* a point waits at most this long */
 
 typedef struct pool pool;
 

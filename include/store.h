@@ -164,6 +164,12 @@ int store_job_cancel(store *s, int64_t job_id, long *n, char *err,
  * canceled_at. -ENOENT for an unknown job. */
 int store_job_retry(store *s, int64_t job_id, long *n, char *err,
                     size_t errlen);
+/* Deletes a job whose runs have all ended, with everything of it (runs,
+ * curves, results, spectra, paths, checkpoints, Slurm records); *n: the
+ * runs deleted.
+ * -EBUSY with a sentence while a run is queued or running. */
+int store_job_delete(store *s, int64_t job_id, long *n, char *err,
+                     size_t errlen);
 
 /* Records that Slurm job array slurm_job_id (tasks tasks, submitted with
  * script) was started for job_id (`resweep slurm`; schema/005_slurm.sql).

@@ -106,6 +106,32 @@ void cli_resolve_db(cli_opts *o);
  * printed. */
 int cli_spec_absolute_paths(struct cJSON *spec);
 
+/* --- progress.c: running runs as the database shows them --- */
+
+typedef struct run_progress {
+    long long run;
+    long step, steps;          /* step: the last stored curve point's; -1: none yet */
+    double loss;               /* its train_loss */
+    double run_s;              /* the run's whole training, estimated; NAN: unknown */
+    double eta_s;              /* what is left of it; NAN: unknown */
+} run_progress;
+
+/* Up to max running runs of job into out (*n of them), with an ETA each
+ * from its step rate since it started. CLI_OK, or CLI_ERROR with why in
+ * err (the database could not be read). */
+int cli_running_runs(const cli_opts *o, long long job, run_progress *out,
+                     int max, int *n, char *err, size_t errlen);
+/* The job's ETA from its running runs and its queued count, spread over
+ * as many workers as runs are running; NAN when no run has a rate yet. */
+double cli_eta_from_runs(const run_progress *rp, int n, long queued);
+
+/* --- offline.c --- */
+
+/* status's reply ({"job": ...} for job, else {"jobs": [...]}, and
+ * "offline": true) built from the database, for when no daemon answers.
+ * CLI_OK, or the code with why printed. */
+int cli_status_offline(cli_opts *o, long long job, struct cJSON **out);
+
 /* --- watch.c --- */
 
 /* Streams job_id's progress until its end; returns the job's exit code. */
@@ -120,6 +146,7 @@ int cmd_list(cli_opts *o, int argc, char **argv);
 int cmd_watch(cli_opts *o, int argc, char **argv);
 int cmd_cancel(cli_opts *o, int argc, char **argv);
 int cmd_retry(cli_opts *o, int argc, char **argv);
+int cmd_delete(cli_opts *o, int argc, char **argv);
 int cmd_runs(cli_opts *o, int argc, char **argv);
 int cmd_shutdown(cli_opts *o, int argc, char **argv);
 int cmd_workers(cli_opts *o, int argc, char **argv);

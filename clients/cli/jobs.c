@@ -1,5 +1,5 @@
 /* jobs.c — the daemon's commands about jobs and itself: ping, status,
- * list, runs, cancel, retry, shutdown (cli.h). */
+ * list, runs, cancel, retry, delete, shutdown (cli.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -55,6 +55,57 @@ static cJSON *build_status(session *s, void *job)
     return r;
 }
 
+#define STATUS_MAX_RUNS 16   /* running runs status lists */
+
+/* The job's running runs from the database, into the reply's job as
+ * "running_runs" and, while no run has finished (no rate yet), an
+ * "eta_s" from their step rate. A database that cannot be read is said,
+ * and status goes on without them. */
+static void add_running_runs(cli_opts *o, cJSON *j)
+{
+    run_progress rp[STATUS_MAX_RUNS];
+    int n = 0;
+    char err[ERR_LEN];
+    if (!j || cli_lnum(j, "running") == 0)
+        return;
+    cli_resolve_db(o);
+    if (cli_running_runs(o, cli_lnum(j, "job"), rp, STATUS_MAX_RUNS, &n, err,
+                         sizeof err) != CLI_OK) {
+        fprintf(stderr, "resweep: the running runs' progress is not shown: %s\n",
+                err);
+        return;
+    }
+    cJSON *arr = cJSON_AddArrayToObject(j, "running_runs");
+    for (int i = 0; arr && i < n; i++) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, r);
+        cJSON_AddNumberToObject(r, "run", (double)rp[i].run);
+        cJSON_AddNumberToObject(r, "step", (double)rp[i].step);
+        cJSON_AddNumberToObject(r, "steps", (double)rp[i].steps);
+        cJSON_AddNumberToObject(r, "train_loss", rp[i].loss);
+        cJSON_AddNumberToObject(r, "eta_s", rp[i].eta_s);
+    }
+    double eta = cli_eta_from_runs(rp, n, cli_lnum(j, "queued"));
+    if (isnan(cli_num(j, "eta_s")) && !isnan(eta))
+        cJSON_ReplaceItemInObjectCaseSensitive(j, "eta_s", cJSON_CreateNumber(eta));
+}
+
+static void print_running_runs(const cJSON *j)
+{
+    const cJSON *r, *arr = cJSON_GetObjectItemCaseSensitive(j, "running_runs");
+    cJSON_ArrayForEach(r, arr) {
+        char eta[32];
+        cli_fmt_duration(cli_num(r, "eta_s"), eta, sizeof eta);
+        if (cli_lnum(r, "step") < 0)
+            printf("  run %ld: starting (no curve point yet) of %ld steps\n",
+                   cli_lnum(r, "run"), cli_lnum(r, "steps"));
+        else
+            printf("  run %ld: step %ld/%ld, train loss %.6g, ETA %s\n",
+                   cli_lnum(r, "run"), cli_lnum(r, "step"), cli_lnum(r, "steps"),
+                   cli_num(r, "train_loss"), eta);
+    }
+}
+
 static void print_job(const cJSON *j)
 {
     char rate[32], eta[32], created[64];
@@ -68,8 +119,11 @@ static void print_job(const cJSON *j)
            cli_lnum(j, "total"));
     const char *keys[] = {"queued", "running", "done", "failed", "diverged",
                           "canceled"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         printf("%-9s %ld\n", keys[i], cli_lnum(j, keys[i]));
+        if (strcmp(keys[i], "running") == 0)
+            print_running_runs(j);
+    }
     printf("rate      %s runs/min\neta       %s\ncreated   %s\n", rate, eta,
            created);
     cli_diverged_hint(stdout, j);
@@ -121,10 +175,22 @@ int cmd_status(cli_opts *o, int argc, char **argv)
     if (argc > 0 && (job = cli_job_arg(argv[0])) < 0)
         return CLI_USAGE;
     cJSON *r = NULL;
-    int rc = cli_call_once(o, build_status, argc > 0 ? &job : NULL,
-                       CLI_TIMEOUT_MS, &r);
+    int rc, fd;
+    char why[ERR_LEN];
+    if (proto_connect(o->socket, &fd, why, sizeof why) < 0) {
+        /* No daemon: what the database says (offline.c). */
+        fprintf(stderr, "resweep: no daemon (%s); the jobs as the database "
+                "shows them, without rates\n", why);
+        rc = cli_status_offline(o, job, &r);
+    } else {
+        close(fd);
+        rc = cli_call_once(o, build_status, argc > 0 ? &job : NULL,
+                           CLI_TIMEOUT_MS, &r);
+    }
     if (rc != CLI_OK)
         return rc;
+    if (argc > 0)
+        add_running_runs(o, cJSON_GetObjectItemCaseSensitive(r, "job"));
     if (o->json)
         cli_print_json(r);
     else if (argc > 0)
@@ -261,6 +327,21 @@ int cmd_retry(cli_opts *o, int argc, char **argv)
                    resumed);
         putchar('\n');
     }
+    cJSON_Delete(r);
+    return CLI_OK;
+}
+
+int cmd_delete(cli_opts *o, int argc, char **argv)
+{
+    cJSON *r = NULL;
+    int rc = simple_job_op(o, "delete", argv[0], &r);
+    if (rc != CLI_OK)
+        return rc;
+    if (o->json)
+        cli_print_json(r);
+    else
+        printf("job %ld deleted, with its %ld runs\n", cli_lnum(r, "job"),
+               cli_lnum(r, "deleted_runs"));
     cJSON_Delete(r);
     return CLI_OK;
 }

@@ -20,6 +20,7 @@ static const char usage[] =
     "  runs JOB [--from I] [--limit N]   a job's runs and their states\n"
     "  cancel JOB               cancel a job's queued and running runs\n"
     "  retry JOB                queue a job's failed and canceled runs again\n"
+    "  delete JOB               delete an ended job and everything of it\n"
     "  results JOB [--format table|csv|json]   results, from the database\n"
     "  sql \"SELECT ...\" [--format table|csv|json]   query the database\n"
     "  check                    integrity_check of the database\n"
@@ -79,6 +80,12 @@ static const command commands[] = {
     {"retry", cmd_retry, 1, 1, "",
      "usage: resweep retry JOB [--json]\n"
      "Queues the job's failed and canceled runs again, from scratch.\n"},
+    {"delete", cmd_delete, 1, 1, "",
+     "usage: resweep delete JOB [--json]\n"
+     "Deletes a job whose runs have all ended, with its runs, curves,\n"
+     "results, spectra, paths, checkpoints and Slurm records, in one\n"
+     "transaction. A job with queued or running runs is refused: cancel\n"
+     "it first.\n"},
     {"results", cmd_results, 1, 1, "F",
      "usage: resweep results JOB [--format table|csv|json] [--db PATH]\n"
      "The job's rows of the run_results view, read from the database\n"

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -20,7 +21,46 @@ typedef struct progress {
     bool tty, json;
     long last_finished, last_failed;
     bool drawn;
+    cli_opts *o;
+    bool db_resolved, db_failed;
+    double eta_read_at, eta_runs;   /* monotonic; the running runs' ETA */
 } progress;
+
+static double mono_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Before any run has finished the daemon has no rate, so no ETA: the
+ * running runs' step rate (progress.c) gives one, read once a second. */
+static void eta_from_runs(progress *p, cJSON *job)
+{
+    if (!job || !isnan(cli_num(job, "eta_s")) || cli_lnum(job, "running") == 0 ||
+        p->db_failed)
+        return;
+    double now = mono_now();
+    if (now - p->eta_read_at >= 1.0) {
+        run_progress rp[64];
+        int n = 0;
+        char err[ERR_LEN];
+        if (!p->db_resolved)
+            cli_resolve_db(p->o);
+        p->db_resolved = true;
+        if (cli_running_runs(p->o, cli_lnum(job, "job"), rp, 64, &n, err,
+                             sizeof err) != CLI_OK) {
+            fprintf(stderr, "resweep: no ETA from the running runs: %s\n", err);
+            p->db_failed = true;
+            return;
+        }
+        p->eta_runs = cli_eta_from_runs(rp, n, cli_lnum(job, "queued"));
+        p->eta_read_at = now;
+    }
+    if (!isnan(p->eta_runs))
+        cJSON_ReplaceItemInObjectCaseSensitive(job, "eta_s",
+                                               cJSON_CreateNumber(p->eta_runs));
+}
 
 static int term_columns(void)
 {
@@ -120,7 +160,8 @@ int cli_watch_job(cli_opts *o, session *s, long long job_id)
     if (rc != CLI_OK)
         return rc;
     progress p = {.tty = isatty(STDOUT_FILENO) && !o->json, .json = o->json,
-                  .last_finished = -1, .last_failed = -1};
+                  .last_finished = -1, .last_failed = -1, .o = o,
+                  .eta_read_at = -1e9, .eta_runs = NAN};
     for (;;) {
         cJSON *ev = NULL;
         proto_error e;
@@ -135,8 +176,10 @@ int cli_watch_job(cli_opts *o, session *s, long long job_id)
                 putchar('\n');
             return cli_fail_proto(&e);
         }
-        const cJSON *job = cJSON_GetObjectItemCaseSensitive(ev, "job");
+        cJSON *job = cJSON_GetObjectItemCaseSensitive(ev, "job");
         bool end = strcmp(cli_str(ev, "event"), "end") == 0;
+        if (!end && !p.json)
+            eta_from_runs(&p, job);
         show_progress(&p, ev, job, end);
         int code = end ? cli_job_exit_code(job) : -1;
         cJSON_Delete(ev);

@@ -27,6 +27,11 @@ static void handle_event(server *s, const writer_event *ev)
     case WEV_SLURM_RECORDED:
         server__job_reply(s, ev);
         return;
+    case WEV_DELETED:
+        if (ev->rc == 0)
+            server__job_remove(s, ev->job_id);
+        server__job_reply(s, ev);
+        return;
     case WEV_CANCELED:
     case WEV_RETRIED:
         if (j && ev->rc == 0) {

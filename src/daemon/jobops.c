@@ -27,6 +27,11 @@ int jobops_apply(writer *w, wreq *r, char *err, size_t errlen)
     if (r->kind == WQ_SLURM)
         return slurm_apply(w, r, err, errlen);
     r->n = 0;
+    if (r->kind == WQ_DELETE) {
+        int rc = store_job_delete(w->st, r->job_id, &r->n, err, errlen);
+        wreq_set_rc(r, rc, err);
+        return rc;
+    }
     int rc = r->kind == WQ_CANCEL
                  ? store_job_cancel(w->st, r->job_id, &r->n, err, errlen)
                  : store_job_retry(w->st, r->job_id, &r->n, err, errlen);
@@ -57,9 +62,10 @@ static int push_job_runs(void *ctx, int64_t job_id, int priority,
 
 void jobops_after(writer *w, wreq *r)
 {
-    writer_event *ev = wev_add(w, r->kind == WQ_CANCEL  ? WEV_CANCELED
-                                  : r->kind == WQ_RETRY ? WEV_RETRIED
-                                                        : WEV_SLURM_RECORDED,
+    writer_event *ev = wev_add(w, r->kind == WQ_CANCEL   ? WEV_CANCELED
+                                  : r->kind == WQ_RETRY  ? WEV_RETRIED
+                                  : r->kind == WQ_DELETE ? WEV_DELETED
+                                                         : WEV_SLURM_RECORDED,
                                r);
     if (!ev)
         return;
@@ -144,6 +150,15 @@ void jobops_serve_runs(writer *w, wreq *r)
  * (issue 9 §5). About 1 s of inserts on the machines measured. */
 #define JOBOPS_CHUNK_RUNS 20000
 
+/* The data files a job's runs were checked against at submission, by
+ * what the check depends on (path, target column, loss, intercept): a
+ * sweep over seeds reads its file's head once, not once per run. */
+#define CHECKED_FILES 16
+typedef struct checked_files {
+    char *keys[CHECKED_FILES];   /* owned */
+    int next;                    /* the slot to replace */
+} checked_files;
+
 typedef struct submit_ctx {
     writer *w;
     const job_spec *spec;
@@ -156,7 +171,16 @@ typedef struct submit_ctx {
     jobops_between_fn between;   /* between chunks */
     bool chunked;         /* stored in chunks: partial until the last */
     long since_commit;    /* runs inserted in the open transaction */
+    checked_files checked;
 } submit_ctx;
+
+static void ctx_free(submit_ctx *c)
+{
+    free(c->ids);
+    free(c->bytes);
+    for (int i = 0; i < CHECKED_FILES; i++)
+        free(c->checked.keys[i]);
+}
 
 /* Between two chunks: commit, let other jobs' results in, go on. */
 static int chunk_boundary(submit_ctx *c, char *err, size_t errlen)
@@ -188,15 +212,21 @@ static void abandon(submit_ctx *c)
              "the next start deletes it: %s", (long long)c->job_id, err);
 }
 
+/* " (the sweep point)" of run index, or "". */
+static void point_of(const submit_ctx *c, long index, char *at, size_t len)
+{
+    char point[200];
+    spec_point(c->spec, index, point, sizeof point);
+    snprintf(at, len, point[0] ? " (%s)" : "%s", point);
+}
+
 /* A run that can never start under the memory limit refuses the job,
  * with where the run sits in the sweep and the estimate. */
 static int too_big(const submit_ctx *c, long index, uint64_t need, char *err,
                    size_t errlen)
 {
-    char point[200], at[216] = "", needs[32], lim[32];
-    spec_point(c->spec, index, point, sizeof point);
-    if (point[0])
-        snprintf(at, sizeof at, " (%s)", point);
+    char at[216], needs[32], lim[32];
+    point_of(c, index, at, sizeof at);
     memlimit_format(need, needs, sizeof needs);
     memlimit_format(c->limit, lim, sizeof lim);
     return err_set(err, errlen, -E2BIG,
@@ -204,10 +234,45 @@ static int too_big(const submit_ctx *c, long index, uint64_t need, char *err,
                    "memory limit of %s (--memory-limit)", index, at, needs, lim);
 }
 
+/* A data file the run cannot work with refuses the job, with the run's
+ * place in the sweep and the sentence (and line) it would fail with. */
+static int check_data(submit_ctx *c, long index, const run_config *cfg,
+                      char *err, size_t errlen)
+{
+    const data_config *dc = &cfg->data;
+    if (dc->source != DATA_CSV)
+        return 0;
+    char *key = NULL;
+    if (asprintf(&key, "%s\n%s\n%d\n%d", dc->path ? dc->path : "",
+                 dc->target_column ? dc->target_column : "y",
+                 config_is_classification(cfg->loss), dc->intercept) < 0)
+        return err_set(err, errlen, -ENOMEM, "out of memory");
+    for (int i = 0; i < CHECKED_FILES; i++) {
+        if (c->checked.keys[i] && strcmp(c->checked.keys[i], key) == 0) {
+            free(key);
+            return 0;
+        }
+    }
+    char why[ERR_LEN], at[216];
+    int rc = engine_check_data(cfg, why, sizeof why);
+    if (rc < 0) {
+        free(key);
+        point_of(c, index, at, sizeof at);
+        return err_set(err, errlen, -EINVAL, "run %ld%s: %s", index, at, why);
+    }
+    free(c->checked.keys[c->checked.next]);
+    c->checked.keys[c->checked.next] = key;
+    c->checked.next = (c->checked.next + 1) % CHECKED_FILES;
+    return 0;
+}
+
 static int submit_emit(void *ctx, long index, const run_config *cfg,
                        const char *config_json, char *err, size_t errlen)
 {
     submit_ctx *c = ctx;
+    int crc = check_data(c, index, cfg, err, errlen);
+    if (crc < 0)
+        return crc;
     uint64_t need = engine_estimate_bytes(cfg);
     if (c->limit && need > c->limit)
         return too_big(c, index, need, err, errlen);
@@ -269,12 +334,11 @@ int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
     long n = spec_count(sp);
     submit_ctx c = {w, sp, 0, spec_priority(sp), NULL, NULL,
                     sched_memory_ceiling(w->sc), 0, between, n > JOBOPS_CHUNK_RUNS,
-                    0};
+                    0, {{NULL}, 0}};
     c.ids = malloc((size_t)(n > 0 ? n : 1) * sizeof *c.ids);
     c.bytes = malloc((size_t)(n > 0 ? n : 1) * sizeof *c.bytes);
     if (!c.ids || !c.bytes) {
-        free(c.ids);
-        free(c.bytes);
+        ctx_free(&c);
         submit_failed(w, r, -ENOMEM, false, "out of memory expanding the job");
         return 0;
     }
@@ -296,8 +360,7 @@ int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
         c.store_rc = rc;
     if (rc < 0 && c.store_rc == 0) {
         abandon(&c);
-        free(c.ids);
-        free(c.bytes);
+        ctx_free(&c);
         /* the spec, or a run over the memory limit: invalid_spec */
         submit_failed(w, r, rc, false, err);
         return 0;
@@ -307,8 +370,7 @@ int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
     w->wal_dirty = true;
     for (long i = 0; i < n; i++)
         (void)sched_push(w->sc, c.job_id, c.priority, c.ids[i], c.bytes[i]);
-    free(c.ids);
-    free(c.bytes);
+    ctx_free(&c);
     submitted(w, r, &c, n);
     /* The expansion's transient memory (configurations, ids, SQLite's
      * pages) goes back to the kernel: the daemon keeps freed memory
@@ -319,8 +381,7 @@ int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
     return 1;
 fail_store:
     abandon(&c);
-    free(c.ids);
-    free(c.bytes);
+    ctx_free(&c);
     submit_failed(w, r, rc, true, err);
     /* begin and commit fail only for the disk's reasons; an insert may
      * also fail for a value the schema refused, which is no fault. */

@@ -53,6 +53,18 @@ job *server__job_add(server *s, int64_t id, const char *name, int priority,
     return j;
 }
 
+void server__job_remove(server *s, int64_t id)
+{
+    job *j = server__job_find(s, id);
+    if (!j)
+        return;
+    free(j->name);
+    free(j->rate);
+    size_t at = (size_t)(j - s->jobs);
+    memmove(j, j + 1, (s->njobs - at - 1) * sizeof *j);
+    s->njobs--;
+}
+
 long server__job_active(const job *j)
 {
     return j->counts.by_state[RUN_QUEUED] + j->counts.by_state[RUN_RUNNING];

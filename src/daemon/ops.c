@@ -231,6 +231,28 @@ static void op_retry(const request *rq)
     posted(rq, p, jobctl_retry(s->sc, s->wr, p->tag, j->id, &p->n));
 }
 
+static void op_delete(const request *rq)
+{
+    server *s = rq->c->srv;
+    job *j = want_job(rq);
+    if (!j || store_op_refused(rq, true))
+        return;
+    if (server__job_active(j) > 0) {
+        proto_error e;
+        proto_error_set(&e, -EBUSY, PROTO_E_BAD_REQUEST, "job",
+                        "job %lld has %ld queued or running runs: cancel it "
+                        "(resweep cancel %lld) and delete it once they have "
+                        "ended", (long long)j->id, server__job_active(j),
+                        (long long)j->id);
+        return server__reply_error(rq->c, rq->pr->id, &e);
+    }
+    preq *p = server__preq_new(s, rq->c, rq->pr->id);
+    if (!p)
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_INTERNAL, NULL,
+                                    "out of memory");
+    posted(rq, p, writer_delete(s->wr, p->tag, j->id));
+}
+
 /* `resweep slurm` submitted a job array for the job: the daemon, the
  * database's only writer, records it (schema/005_slurm.sql). */
 static void op_slurm_record(const request *rq)

@@ -34,6 +34,7 @@ typedef struct rworker {
     char host[128];
     long pid;
     int threads;
+    int prefetch;              /* leases it may hold beyond threads */
     double since, last_heard;  /* monotonic */
     long finished;             /* runs it reported the end of */
     int leasing;               /* lease requests being served */

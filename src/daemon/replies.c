@@ -158,6 +158,14 @@ void server__job_reply(server *s, const writer_event *ev)
         if (c)
             server__send(c, r);
         break;
+    case WEV_DELETED:
+        if ((r = reply_for(s, p, &c))) {
+            cJSON_AddNumberToObject(r, "job", (double)ev->job_id);
+            cJSON_AddNumberToObject(r, "deleted_runs", (double)ev->u.jobop.n);
+        }
+        if (c)
+            server__send(c, r);
+        break;
     case WEV_RUNS:
         reply_runs(s, p, ev);
         break;

@@ -162,6 +162,8 @@ job *server__job_add(server *s, int64_t id, const char *name, int priority,
                      long n_runs, double created_at, const job_counts *counts);
 /* Runs queued or running: 0 once the job has ended. */
 long server__job_active(const job *j);
+/* The job is gone from the database (delete): from the table too. */
+void server__job_remove(server *s, int64_t id);
 /* Every change bumps the version watchers compare. */
 void server__job_changed(job *j);
 void server__job_counts_move(job *j, enum run_state from, enum run_state to);

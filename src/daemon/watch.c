@@ -65,8 +65,16 @@ void server__watch_tick(uv_timer_t *t)
         for (watch *w = c->watches, *wn; w && !c->closing; w = wn) {
             wn = w->next;
             job *j = server__job_find(s, w->job_id);
-            if (!j)
+            if (!j) {
+                /* Deleted (delete waits for the end, which a tick may
+                 * not have sent yet). */
+                proto_error e;
+                proto_error_set(&e, -ENOENT, PROTO_E_NOT_FOUND, "job",
+                                "job %lld was deleted", (long long)w->job_id);
+                server__reply_error(c, w->id, &e);
+                watch_remove(c, w);
                 continue;
+            }
             bool end = server__job_active(j) == 0;
             bool due = j->version != w->sent_version ||
                        now - w->sent_at >= PROTO_WATCH_HEARTBEAT_S;

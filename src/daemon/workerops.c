@@ -111,17 +111,22 @@ static void adopt(const request *rq, rworker *w, cJSON *adopted,
     }
 }
 
-static int register_args(const request *rq, const char **hostname,
-                         int64_t *pid, int64_t *threads, proto_error *e)
+typedef struct register_args {
+    const char *host;
+    int64_t pid, threads, prefetch;
+} register_args;
+
+static int register_parse(const request *rq, register_args *a, proto_error *e)
 {
     const cJSON *h = member(rq, "host");
-    *hostname = cJSON_IsString(h) ? h->valuestring : "?";
-    *pid = 0;
-    *threads = 1;
-    int rc = proto_get_int(rq->pr->root, "pid", 0, INT32_MAX, pid, e);
+    *a = (register_args){cJSON_IsString(h) ? h->valuestring : "?", 0, 1, 0};
+    int rc = proto_get_int(rq->pr->root, "pid", 0, INT32_MAX, &a->pid, e);
     if (rc >= 0)
         rc = proto_get_int(rq->pr->root, "threads", 1, POOL_MAX_WORKERS,
-                           threads, e);
+                           &a->threads, e);
+    if (rc >= 0)
+        rc = proto_get_int(rq->pr->root, "prefetch", 0, a->threads,
+                           &a->prefetch, e);
     return rc < 0 ? rc : 0;
 }
 
@@ -129,13 +134,12 @@ void server__op_register(const request *rq)
 {
     conn *c = rq->c;
     server *s = c->srv;
-    const char *hostname;
-    int64_t pid, threads;
+    register_args a;
     proto_error e;
     if (c->worker_id)
         return server__reply_errorf(c, rq->pr->id, PROTO_E_BAD_REQUEST, NULL,
                                     "this connection is already a worker");
-    if (register_args(rq, &hostname, &pid, &threads, &e) < 0)
+    if (register_parse(rq, &a, &e) < 0)
         return server__reply_error(c, rq->pr->id, &e);
     if (s->nworkers >= PROTO_MAX_WORKERS) {
         proto_error_set(&e, -EMFILE, PROTO_E_TOO_MANY_CONNECTIONS, NULL,
@@ -144,13 +148,14 @@ void server__op_register(const request *rq)
         return server__reply_error(c, rq->pr->id, &e);
     }
     /* A Unix peer's pid is the kernel's word, not its own. */
-    rworker *w = remote_worker_add(s->rm, c->id, hostname,
-                                   c->peer_pid ? c->peer_pid : (long)pid,
-                                   (int)threads, server__now());
+    rworker *w = remote_worker_add(s->rm, c->id, a.host,
+                                   c->peer_pid ? c->peer_pid : (long)a.pid,
+                                   (int)a.threads, server__now());
     cJSON *r = w ? proto_reply_new(rq->pr->id, true) : NULL;
     if (!r)
         return (void)server__send(c, NULL);
     c->worker_id = w->id;
+    w->prefetch = (int)a.prefetch;
     s->nworkers++;
     double t = remote_lease_timeout(s->rm);
     cJSON_AddNumberToObject(r, "worker", (double)w->id);
@@ -168,6 +173,7 @@ typedef struct lease_work {
     server *s;
     uint64_t conn_id, worker_id;
     bool local;              /* a Unix-socket peer: on this machine */
+    bool finished;           /* the reply to a finish: it succeeded */
     cJSON *id;
     int rc;
     run_lease l;
@@ -232,7 +238,7 @@ static void lease_done(uv_work_t *req, int status)
             lease_give_back(s, &lw->l);
         }
         server__send(c, r);
-    } else if (c && lw->rc == -EAGAIN) {
+    } else if (c && (lw->rc == -EAGAIN || lw->finished)) {
         cJSON *r = proto_reply_new(lw->id, true);
         if (r)
             cJSON_AddNullToObject(r, "run");
@@ -248,20 +254,12 @@ static void lease_done(uv_work_t *req, int status)
     free(lw);
 }
 
-void server__op_lease(const request *rq)
+/* Leases w a run through the thread pool (the store may be read); the
+ * reply to rq, a lease or a finish with "next", waits for it. */
+static void queue_lease(const request *rq, rworker *w, bool finished)
 {
     conn *c = rq->c;
     server *s = c->srv;
-    rworker *w = want_worker(rq);
-    if (!w)
-        return;
-    if (s->stopping)
-        return server__reply_errorf(c, rq->pr->id, PROTO_E_SHUTTING_DOWN,
-                                    NULL, "the daemon is shutting down");
-    if (w->nleases + w->leasing >= w->threads)
-        return server__reply_errorf(c, rq->pr->id, PROTO_E_TOO_MANY_REQUESTS,
-                                    NULL, "this worker already holds a run "
-                                    "for each of its threads");
     lease_work *lw = calloc(1, sizeof *lw);
     if (lw && rq->pr->id && !(lw->id = cJSON_Duplicate(rq->pr->id, true))) {
         free(lw);
@@ -273,7 +271,8 @@ void server__op_lease(const request *rq)
     /* A TCP peer may be on this machine too, but nothing says so; its
      * memory is its machine's to manage (README, "Memory admission"). */
     *lw = (lease_work){.s = s, .conn_id = c->id, .worker_id = w->id,
-                       .local = !c->tcp, .id = lw->id};
+                       .local = !c->tcp, .finished = finished,
+                       .id = lw->id};
     lw->req.data = lw;
     int rc = uv_queue_work(s->loop, &lw->req, lease_run, lease_done);
     if (rc < 0) {
@@ -284,6 +283,28 @@ void server__op_lease(const request *rq)
     }
     c->inflight++;
     w->leasing++;
+}
+
+static bool lease_room(const rworker *w)
+{
+    return w->nleases + w->leasing < w->threads + w->prefetch;
+}
+
+void server__op_lease(const request *rq)
+{
+    conn *c = rq->c;
+    rworker *w = want_worker(rq);
+    if (!w)
+        return;
+    if (c->srv->stopping)
+        return server__reply_errorf(c, rq->pr->id, PROTO_E_SHUTTING_DOWN,
+                                    NULL, "the daemon is shutting down");
+    if (!lease_room(w))
+        return server__reply_errorf(c, rq->pr->id, PROTO_E_TOO_MANY_REQUESTS,
+                                    NULL, "this worker already holds a run "
+                                    "for each of its threads, and its "
+                                    "prefetch");
+    queue_lease(rq, w, false);
 }
 
 void server__op_heartbeat(const request *rq)
@@ -314,28 +335,40 @@ void server__op_heartbeat(const request *rq)
     server__send(rq->c, r);
 }
 
+/* The report's "points" (absent: none) go to the host's curve; -1 with
+ * the error sent. */
+static int take_points(const request *rq, const run_lease *rl, bool required)
+{
+    const cJSON *arr = member(rq, "points");
+    if (!arr && !required)
+        return 0;
+    curve_point *pts = malloc(WORKER_MAX_CURVE * sizeof *pts);
+    char err[ERR_LEN];
+    int n = pts ? wire_curve_from_json(arr, pts, WORKER_MAX_CURVE, err,
+                                       sizeof err)
+                : err_set(err, sizeof err, -ENOMEM, "out of memory");
+    if (n < 0) {
+        free(pts);
+        server__reply_errorf(rq->c, rq->pr->id, PROTO_E_BAD_REQUEST,
+                             "points", err);
+        return -1;
+    }
+    const worker_host *wh = host_worker(rq->c->srv->hs);
+    if (n > 0)
+        wh->curve(wh->ctx, rl, pts, n);
+    free(pts);
+    return 0;
+}
+
 void server__op_curve(const request *rq)
 {
     rworker *w = want_worker(rq);
     rlease *l = w ? want_lease(rq, w) : NULL;
     if (!l)
         return;
-    curve_point *pts = malloc(WORKER_MAX_CURVE * sizeof *pts);
-    char err[ERR_LEN];
-    int n = pts ? wire_curve_from_json(member(rq, "points"), pts,
-                                       WORKER_MAX_CURVE, err, sizeof err)
-                : err_set(err, sizeof err, -ENOMEM, "out of memory");
-    if (n < 0) {
-        free(pts);
-        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_BAD_REQUEST,
-                                    "points", err);
-    }
     run_lease rl = lease_of(l);
-    const worker_host *wh = host_worker(rq->c->srv->hs);
-    if (n > 0)
-        wh->curve(wh->ctx, &rl, pts, n);
-    free(pts);
-    reply_do(rq, rl.run_id);
+    if (take_points(rq, &rl, true) == 0)
+        reply_do(rq, rl.run_id);
 }
 
 void server__op_checkpoint(const request *rq)
@@ -386,6 +419,9 @@ static int finish_args(const request *rq, run_outcome *o, run_result *res,
     return 0;
 }
 
+/* finish may carry the run's last curve points, and with "next" asks for
+ * the worker's next run in its reply: one round trip per run instead of
+ * three (docs/protocol.md, "Workers"). */
 void server__op_finish(const request *rq)
 {
     rworker *w = want_worker(rq);
@@ -399,11 +435,16 @@ void server__op_finish(const request *rq)
         return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_BAD_REQUEST,
                                     NULL, err);
     run_lease rl = lease_of(l);
+    if (take_points(rq, &rl, false) < 0)
+        return;
     remote_lease_end(rq->c->srv->rm, w, rl.run_id);
     if (o.state != RUN_QUEUED)
         w->finished++;
     const worker_host *wh = host_worker(rq->c->srv->hs);
     wh->finish(wh->ctx, &rl, &o);
+    if (cJSON_IsTrue(member(rq, "next")) && !rq->c->srv->stopping &&
+        lease_room(w))
+        return queue_lease(rq, w, true);
     server__send(rq->c, proto_reply_new(rq->pr->id, true));
 }
 
@@ -416,6 +457,7 @@ static cJSON *worker_json(const rworker *w, double now)
     cJSON_AddStringToObject(o, "host", w->host);
     cJSON_AddNumberToObject(o, "pid", (double)w->pid);
     cJSON_AddNumberToObject(o, "threads", w->threads);
+    cJSON_AddNumberToObject(o, "prefetch", w->prefetch);
     cJSON_AddBoolToObject(o, "connected", w->conn_id != 0);
     cJSON *runs = cJSON_AddArrayToObject(o, "runs");
     for (int i = 0; runs && i < w->nleases; i++)

@@ -50,6 +50,12 @@ static void wreq_free(wreq *r)
     free(r);
 }
 
+static bool is_job_op(const wreq *r)
+{
+    return r->kind == WQ_CANCEL || r->kind == WQ_RETRY ||
+           r->kind == WQ_DELETE || r->kind == WQ_SLURM;
+}
+
 static bool is_report(const wreq *r)
 {
     return r->kind >= WQ_START;
@@ -111,6 +117,11 @@ int writer_cancel(writer *w, uint64_t tag, int64_t job_id)
 int writer_retry(writer *w, uint64_t tag, int64_t job_id)
 {
     return post_job_op(w, WQ_RETRY, tag, job_id);
+}
+
+int writer_delete(writer *w, uint64_t tag, int64_t job_id)
+{
+    return post_job_op(w, WQ_DELETE, tag, job_id);
 }
 
 int writer_runs(writer *w, uint64_t tag, int64_t job_id, long from_index,
@@ -300,7 +311,7 @@ static int apply_one(writer *w, wreq *r)
 {
     char err[ERR_LEN] = "";
     int rc = 0;
-    if (r->kind == WQ_CANCEL || r->kind == WQ_RETRY || r->kind == WQ_SLURM)
+    if (is_job_op(r))
         rc = jobops_apply(w, r, err, sizeof err);
     else if (is_report(r))
         rc = reports_apply(w, r, err, sizeof err);
@@ -329,7 +340,7 @@ static int apply_group(writer *w, wreq *first, wreq *stop, char *err,
 /* What a committed request makes visible. */
 static void after_commit(writer *w, wreq *r)
 {
-    if (r->kind == WQ_CANCEL || r->kind == WQ_RETRY || r->kind == WQ_SLURM)
+    if (is_job_op(r))
         jobops_after(w, r);
     else if (r->kind == WQ_RUNS)
         jobops_serve_runs(w, r);

@@ -57,6 +57,7 @@ typedef enum writer_event_kind {
     WEV_RUN_REQUEUED,   /* job_id, run_id: suspended, queued again */
     WEV_CANCELED,       /* tag, job_id, u.jobop (n: queued runs canceled); or rc, error */
     WEV_RETRIED,        /* tag, job_id, u.jobop (n: runs queued again); or rc, error */
+    WEV_DELETED,        /* tag, job_id, u.jobop (n: runs deleted); or rc, error */
     WEV_RUNS,           /* tag, job_id, u.runs; or rc, error */
     WEV_SLURM_RECORDED, /* tag, job_id, u.slurm; or rc, error */
     WEV_FAULT,          /* error: the database refuses writes */
@@ -90,7 +91,7 @@ typedef struct writer_event {
             job_counts counts;
         } submitted;
         enum run_state state;    /* WEV_RUN_ENDED */
-        struct {                 /* WEV_CANCELED, WEV_RETRIED */
+        struct {                 /* WEV_CANCELED, WEV_RETRIED, WEV_DELETED */
             long n;
             job_counts counts;   /* the job right after the operation */
         } jobop;
@@ -122,6 +123,8 @@ int writer_start(writer *w, char *err, size_t errlen);
 int writer_submit(writer *w, uint64_t tag, job_spec *spec);
 int writer_cancel(writer *w, uint64_t tag, int64_t job_id);
 int writer_retry(writer *w, uint64_t tag, int64_t job_id);
+/* Deletes a job whose runs have all ended (store_job_delete). */
+int writer_delete(writer *w, uint64_t tag, int64_t job_id);
 /* Up to limit (<= WRITER_MAX_RUNS_PAGE) runs of the job from index on. */
 int writer_runs(writer *w, uint64_t tag, int64_t job_id, long from_index,
                 int limit);

@@ -23,7 +23,7 @@
 
 typedef enum wreq_kind {
     /* job operations: a client waits for each one's event */
-    WQ_SUBMIT, WQ_CANCEL, WQ_RETRY, WQ_RUNS, WQ_SLURM,
+    WQ_SUBMIT, WQ_CANCEL, WQ_RETRY, WQ_DELETE, WQ_RUNS, WQ_SLURM,
     /* run reports */
     WQ_START, WQ_CURVE, WQ_CHECKPOINT, WQ_FINISH, WQ_REQUEUE, WQ_LOST,
 } wreq_kind;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -334,11 +335,11 @@ static int read_row(reader *r, cell *c, long line, double *row, const csv_table 
     }
 }
 
-static int read_rows(reader *r, cell *c, long max_cells, csv_table *t,
-                     char *err, size_t errlen)
+static int read_rows(reader *r, cell *c, long max_cells, long max_rows,
+                     csv_table *t, char *err, size_t errlen)
 {
     size_t cap = 0;
-    for (;;) {
+    while (t->rows < max_rows) {
         long line = r->line;
         read_cell(r, c);
         if (r->read_errno)
@@ -362,6 +363,7 @@ static int read_rows(reader *r, cell *c, long max_cells, csv_table *t,
         if (c->end == END_EOF)
             return 0;
     }
+    return 0;
 }
 
 /* ---- public ---------------------------------------------------------- */
@@ -414,8 +416,9 @@ static int open_regular(const char *path, FILE **out, char *err, size_t errlen)
     return rc;
 }
 
-int csv_read(const char *path, int max_cols, long max_cells, csv_table *out,
-             poller *p, char *err, size_t errlen)
+static int read_table(const char *path, int max_cols, long max_cells,
+                      long max_rows, csv_table *out, poller *p, char *err,
+                      size_t errlen)
 {
     memset(out, 0, sizeof *out);
     FILE *f = NULL;
@@ -431,13 +434,26 @@ int csv_read(const char *path, int max_cols, long max_cells, csv_table *out,
     }
     rc = read_header(&r, c, max_cols, out, err, errlen);
     if (rc == 0 && c->end != END_EOF)
-        rc = read_rows(&r, c, max_cells, out, err, errlen);
+        rc = read_rows(&r, c, max_cells, max_rows, out, err, errlen);
 out:
     free(c);
     fclose(f);
     if (rc)
         csv_free(out);
     return rc;
+}
+
+int csv_read(const char *path, int max_cols, long max_cells, csv_table *out,
+             poller *p, char *err, size_t errlen)
+{
+    return read_table(path, max_cols, max_cells, LONG_MAX, out, p, err, errlen);
+}
+
+int csv_read_head(const char *path, int max_cols, long max_rows,
+                  csv_table *out, char *err, size_t errlen)
+{
+    return read_table(path, max_cols, LONG_MAX, max_rows, out, NULL, err,
+                      errlen);
 }
 
 /* ---- measuring without parsing (csv_measure) ---- */

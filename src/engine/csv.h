@@ -51,6 +51,12 @@ typedef struct csv_table {
 int csv_read(const char *path, int max_cols, long max_cells, csv_table *out,
              poller *p, char *err, size_t errlen);
 
+/* The header and at most the first max_rows rows of path, as csv_read
+ * reads them, for checking a file before a run reads all of it: the
+ * same errors, for the lines it reads. */
+int csv_read_head(const char *path, int max_cols, long max_rows,
+                  csv_table *out, char *err, size_t errlen);
+
 /* What csv_read would find in a file, measured in one pass over its
  * bytes without parsing a cell, for estimating a run's memory before it
  * runs: cols is exact (the commas of the first non-blank line, plus

@@ -612,6 +612,39 @@ static bool is_label(double y)
     return y == 1.0 || y == -1.0;
 }
 
+/* What a run needs of its table: the target column, a feature beside
+ * it, rows, and labels in {-1, +1} for a classification loss. */
+static int csv_table_check(const run_config *cfg, const csv_table *t,
+                           poller *p, char *err, size_t errlen)
+{
+    const data_config *dc = &cfg->data;
+    const char *path = dc->path, *tcol = dc->target_column ? dc->target_column : "y";
+    int tc = csv_column(t, tcol);
+    int d = t->cols - 1 + (dc->intercept ? 1 : 0);
+    if (tc < 0)
+        return err_set(err, errlen, -EINVAL,
+                       "data.target_column: %s has no column \"%s\"", path, tcol);
+    if (d < 1)
+        return err_set(err, errlen, -EINVAL,
+                       "data.path: %s has no feature column besides \"%s\"", path, tcol);
+    if (t->rows == 0)
+        return err_set(err, errlen, -EINVAL,
+                       "data.path: %s has a header but no data rows", path);
+    bool cls = config_is_classification(cfg->loss);
+    for (int i = 0; cls && i < t->rows; i++) {
+        double y = t->cells[(size_t)i * (size_t)t->cols + (size_t)tc];
+        int rc = poller_tick(p, 1);
+        if (rc)
+            return rc;
+        if (!is_label(y))
+            return err_set(err, errlen, -EINVAL,
+                           "data.path: %s line %ld: column \"%s\": label %g is not "
+                           "-1 or +1 (loss %s needs labels in {-1, +1})",
+                           path, t->lines[i], tcol, y, config_loss_name(cfg->loss));
+    }
+    return 0;
+}
+
 static int load_csv(const run_config *cfg, dataset *ds, poller *p, char *err, size_t errlen)
 {
     const data_config *dc = &cfg->data;
@@ -622,34 +655,30 @@ static int load_csv(const run_config *cfg, dataset *ds, poller *p, char *err, si
     int rc = csv_read(path, CONFIG_MAX_D + 1, CONFIG_MAX_CELLS, &t, p, err, errlen);
     if (rc)
         return poller_code(p) ? rc : err_prefix(err, errlen, rc, "data.path");
-    int tc = csv_column(&t, tcol);
-    int d = t.cols - 1 + (dc->intercept ? 1 : 0);
-    if (tc < 0) {
-        rc = err_set(err, errlen, -EINVAL, "data.target_column: %s has no column \"%s\"",
-                     path, tcol);
-    } else if (d < 1) {
-        rc = err_set(err, errlen, -EINVAL,
-                     "data.path: %s has no feature column besides \"%s\"", path, tcol);
-    } else if (t.rows == 0) {
-        rc = err_set(err, errlen, -EINVAL, "data.path: %s has a header but no data rows",
-                     path);
-    }
-    bool cls = config_is_classification(cfg->loss);
-    for (int i = 0; rc == 0 && cls && i < t.rows; i++) {
-        double y = t.cells[(size_t)i * (size_t)t.cols + (size_t)tc];
-        if ((rc = poller_tick(p, 1)))
-            break;
-        if (!is_label(y))
-            rc = err_set(err, errlen, -EINVAL,
-                         "data.path: %s line %ld: column \"%s\": label %g is not -1 or +1 "
-                         "(loss %s needs labels in {-1, +1})",
-                         path, t.lines[i], tcol, y, config_loss_name(cfg->loss));
-    }
+    rc = csv_table_check(cfg, &t, p, err, errlen);
     if (rc == 0) {
+        int tc = csv_column(&t, tcol);
+        int d = t.cols - 1 + (dc->intercept ? 1 : 0);
         user_rows u = {.feat = t.cells, .stride = t.cols, .skip = tc,
                        .y = t.cells + tc, .ystride = t.cols};
         rc = split_rows(cfg, &u, t.rows, d, ds, p, err, errlen);
     }
+    csv_free(&t);
+    return rc;
+}
+
+int data_check(const run_config *cfg, long max_rows, char *err, size_t errlen)
+{
+    const char *path = cfg->data.path;
+    if (cfg->data.source != DATA_CSV)
+        return 0;
+    if (!path || !*path)
+        return err_set(err, errlen, -EINVAL, "data.path: required for source csv");
+    csv_table t;
+    int rc = csv_read_head(path, CONFIG_MAX_D + 1, max_rows, &t, err, errlen);
+    if (rc)
+        return err_prefix(err, errlen, rc, "data.path");
+    rc = csv_table_check(cfg, &t, NULL, err, errlen);
     csv_free(&t);
     return rc;
 }

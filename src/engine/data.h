@@ -42,6 +42,9 @@ typedef struct data_gen data_gen;
  * (may be NULL) says stop, its code without a sentence. On error *out
  * holds nothing to free. */
 int data_load(const run_config *cfg, dataset *out, poller *p, char *err, size_t errlen);
+/* What data_load would refuse in cfg's CSV file, read up to its first
+ * max_rows rows (nothing to check for other sources): 0, or its error. */
+int data_check(const run_config *cfg, long max_rows, char *err, size_t errlen);
 
 void data_free(dataset *ds);
 

@@ -23,6 +23,15 @@ static const char *const stmt_sql[ST_COUNT] = {
         "INSERT INTO jobs (name, priority, max_attempts, spec, n_runs,"
         " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE job_id = ?1",
+    /* A job with queued or running runs is not deleted; the rest of it
+     * (curves, results, spectra, paths, checkpoints, Slurm records)
+     * cascades. */
+    [ST_DELETE_RUNS] =
+        "DELETE FROM runs WHERE job_id = ?1 AND NOT EXISTS (SELECT 1 FROM runs"
+        " WHERE job_id = ?1 AND status IN ('queued', 'running'))",
+    [ST_DELETE_JOB] =
+        "DELETE FROM jobs WHERE job_id = ?1 AND complete = 1 AND NOT EXISTS"
+        " (SELECT 1 FROM runs WHERE job_id = ?1)",
     [ST_JOB_PARTIAL] = "UPDATE jobs SET complete = 0 WHERE job_id = ?1",
     [ST_JOB_COMPLETE] = "UPDATE jobs SET complete = 1 WHERE job_id = ?1",
     [ST_JOB_DISCARD_RUNS] =

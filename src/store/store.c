@@ -557,6 +557,29 @@ int store_job_cancel(store *s, int64_t job_id, long *n, char *err,
     return rc;
 }
 
+int store_job_delete(store *s, int64_t job_id, long *n, char *err,
+                     size_t errlen)
+{
+    long jobs = 0;
+    *n = 0;
+    int rc = op_begin(s, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = job_step(s, ST_DELETE_RUNS, job_id, n, "deleting the runs", err,
+                  errlen);
+    if (rc == 0)
+        rc = job_step(s, ST_DELETE_JOB, job_id, &jobs, "deleting", err, errlen);
+    if (rc == 0 && jobs == 0)
+        rc = err_set(err, errlen, -EBUSY, "job %lld has queued or running "
+                     "runs, or does not exist: cancel it (resweep cancel "
+                     "%lld) and delete it once its runs have ended",
+                     (long long)job_id, (long long)job_id);
+    rc = op_end(s, rc, err, errlen);
+    if (rc < 0)
+        *n = 0;
+    return rc;
+}
+
 int store_job_retry(store *s, int64_t job_id, long *n, char *err,
                     size_t errlen)
 {

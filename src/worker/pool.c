@@ -20,6 +20,7 @@ typedef struct worker {
     run_lease lease;                       /* the run being executed */
     curve_point curve[POOL_CURVE_BATCH];   /* buffered, not yet reported */
     int ncurve;
+    double first_at;                       /* monotonic: curve[0] buffered */
 } worker;
 
 struct pool {
@@ -39,12 +40,30 @@ static void flush_curve(worker *w)
     w->ncurve = 0;
 }
 
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* A batch is reported when full, or once its first point is
+ * POOL_CURVE_FLUSH_S old (checked here and at every poll), so a long run's
+ * curve reaches the database while it trains. */
+static void flush_if_due(worker *w)
+{
+    if (w->ncurve == POOL_CURVE_BATCH ||
+        (w->ncurve > 0 && now_s() - w->first_at >= POOL_CURVE_FLUSH_S))
+        flush_curve(w);
+}
+
 static void hook_curve(void *ctx, const curve_point *pt)
 {
     worker *w = ctx;
+    if (w->ncurve == 0)
+        w->first_at = now_s();
     w->curve[w->ncurve++] = *pt;
-    if (w->ncurve == POOL_CURVE_BATCH)
-        flush_curve(w);
+    flush_if_due(w);
 }
 
 /* Curve points before a checkpoint are reported first, so that a resumed
@@ -60,6 +79,7 @@ static int hook_checkpoint(void *ctx, const checkpoint *ck)
 static enum run_poll hook_poll(void *ctx)
 {
     worker *w = ctx;
+    flush_if_due(w);
     const worker_host *h = w->pool->host;
     return h->poll(h->ctx, &w->lease);
 }

@@ -1,58 +1,22 @@
-/* rhost.c — the worker interface over the protocol (rhost.h). */
-#include "rhost.h"
+/* rhost.c — the worker interface over the protocol (rhost.h); the sender
+ * thread that takes runs' ends to the daemon is rhost_tx.c. */
+#include "rhost_internal.h"
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-
-#include "err.h"
 #include "log.h"
-#include "uplink.h"
 #include "wire.h"
 
-#define LEASE_BACKOFF_MIN_S 0.02   /* nothing queued: ask again after */
-#define LEASE_BACKOFF_MAX_S 0.5
 /* A checkpoint travels in one frame, as base64 (4/3 of its bytes). */
 #define CHECKPOINT_MAX_BYTES ((PROTO_MAX_FRAME - 4096) / 4 * 3)
-
-typedef struct slot {
-    bool used;
-    int64_t run_id;
-    int attempt;
-    int poll;                  /* enum run_poll the daemon said last */
-    bool stale;
-} slot;
-
-struct rhost {
-    worker_host wh;
-    uplink *up;
-    atomic_bool stop;          /* hand runs back, lease no more */
-    atomic_bool quit;          /* the heartbeat thread leaves */
-    int threads;
-    double idle_exit_s, deadline;   /* monotonic; deadline 0: none */
-    pthread_mutex_t lock;      /* slots, busy, last_busy, fatal */
-    slot *slots;
-    int busy;
-    double last_busy;
-    pthread_t hb;
-    bool hb_started;
-    int fatal;
-    char fatal_msg[ERR_LEN];
-};
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
+/* A run younger than this keeps its curve points for its finish message,
+ * so a short run's whole report is one message. */
+#define CURVE_HOLD_S 1.0
 
 static void sleep_s(double s)
 {
@@ -60,246 +24,131 @@ static void sleep_s(double s)
     nanosleep(&t, NULL);
 }
 
-static bool stopping(rhost *h)
-{
-    if (!atomic_load(&h->stop) && h->deadline > 0 && now_s() >= h->deadline) {
-        log_info("time limit reached: handing the runs back");
-        atomic_store(&h->stop, true);
-    }
-    return atomic_load(&h->stop);
-}
-
-/* The slot of run (lock held); NULL when none. */
-static slot *slot_find(rhost *h, int64_t run_id)
-{
-    for (int i = 0; i < h->threads; i++)
-        if (h->slots[i].used && h->slots[i].run_id == run_id)
-            return &h->slots[i];
-    return NULL;
-}
-
-static void slot_set(rhost *h, int64_t run_id, const char *what)
-{
-    pthread_mutex_lock(&h->lock);
-    slot *s = slot_find(h, run_id);
-    if (s && what) {
-        if (strcmp(what, "stale") == 0) {
-            if (!s->stale)
-                log_warn("run %lld: the daemon gave it to another attempt; "
-                         "dropping it", (long long)run_id);
-            s->stale = true;
-        } else {
-            s->poll = strcmp(what, "cancel") == 0    ? RUN_CANCEL
-                      : strcmp(what, "suspend") == 0 ? RUN_SUSPEND
-                                                     : RUN_CONTINUE;
-        }
-    }
-    pthread_mutex_unlock(&h->lock);
-}
-
-static cJSON *op_new(const char *op, const run_lease *l)
-{
-    cJSON *r = cJSON_CreateObject();
-    if (r && (!cJSON_AddStringToObject(r, "op", op) ||
-              (l && (!cJSON_AddNumberToObject(r, "run", (double)l->run_id) ||
-                     !cJSON_AddNumberToObject(r, "attempt", l->attempt))))) {
-        cJSON_Delete(r);
-        return NULL;
-    }
-    return r;
-}
-
-/* Sends a report of run l; applies the reply's "do", or marks the run
- * stale when the daemon refuses the lease. Consumes req. */
-static int report(rhost *h, const run_lease *l, cJSON *req)
-{
-    if (!req)
-        return -ENOMEM;
-    cJSON *rep = NULL;
-    proto_error e;
-    char op[16];
-    snprintf(op, sizeof op, "%s",
-             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "op")));
-    int rc = uplink_call(h->up, req, &rep, &e);
-    cJSON_Delete(req);
-    if (rc == 0) {
-        const cJSON *d = cJSON_GetObjectItemCaseSensitive(rep, "do");
-        slot_set(h, l->run_id, cJSON_IsString(d) ? d->valuestring : NULL);
-    } else if (rc == -EREMOTEIO && strcmp(e.code, PROTO_E_STALE_LEASE) == 0) {
-        slot_set(h, l->run_id, "stale");
-    } else {
-        log_warn("run %lld: %s failed: %s", (long long)l->run_id, op,
-                 e.message);
-    }
-    cJSON_Delete(rep);
-    return rc;
-}
-
 static bool is_stale(rhost *h, int64_t run_id)
 {
     pthread_mutex_lock(&h->lock);
-    slot *s = slot_find(h, run_id);
+    slot *s = rhost__slot_find(h, run_id);
     bool stale = !s || s->stale;
     pthread_mutex_unlock(&h->lock);
     return stale;
 }
 
-static int lease_parse(const cJSON *run, run_lease *out, char *err,
-                       size_t errlen)
-{
-    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(run, "config");
-    const cJSON *ck = cJSON_GetObjectItemCaseSensitive(run, "checkpoint");
-    proto_error e;
-    int64_t id = 0, job = 0, attempt = 0, prio = 0;
-    if (proto_get_int(run, "run", 1, (int64_t)1 << 53, &id, &e) != 0 ||
-        proto_get_int(run, "job", 1, (int64_t)1 << 53, &job, &e) != 0 ||
-        proto_get_int(run, "attempt", 1, 1 << 30, &attempt, &e) != 0 ||
-        proto_get_int(run, "priority", INT32_MIN, INT32_MAX, &prio, &e) < 0 ||
-        !cJSON_IsString(cfg))
-        return err_set(err, errlen, -EPROTO, "a lease without run, job, "
-                       "attempt and config");
-    *out = (run_lease){.run_id = id, .job_id = job, .attempt = (int)attempt,
-                       .priority = (int)prio};
-    if (!(out->config_json = strdup(cfg->valuestring)))
-        return err_set(err, errlen, -ENOMEM, "out of memory");
-    if (cJSON_IsString(ck) &&
-        wire_unbase64(ck->valuestring, &out->ck_data, &out->ck_len) < 0) {
-        run_lease_clear(out);
-        return err_set(err, errlen, -EPROTO, "run %lld: a checkpoint that is "
-                       "not base64", (long long)id);
-    }
-    return 0;
-}
-
-static void slot_take(rhost *h, const run_lease *l)
-{
-    pthread_mutex_lock(&h->lock);
-    for (int i = 0; i < h->threads; i++) {
-        if (!h->slots[i].used) {
-            h->slots[i] = (slot){true, l->run_id, l->attempt, RUN_CONTINUE,
-                                 false};
-            break;
-        }
-    }
-    h->busy++;
-    pthread_mutex_unlock(&h->lock);
-}
-
-/* Idle past --idle-exit (leased nothing, or could not reach the daemon):
- * stops the worker. */
-static bool idle_out(rhost *h)
-{
-    pthread_mutex_lock(&h->lock);
-    bool idle = h->idle_exit_s > 0 && h->busy == 0 &&
-                now_s() - h->last_busy >= h->idle_exit_s;
-    pthread_mutex_unlock(&h->lock);
-    if (idle && !atomic_exchange(&h->stop, true))
-        log_info("nothing to run for %g s: leaving", h->idle_exit_s);
-    return idle;
-}
-
 static bool give_up(void *ctx)
 {
     rhost *h = ctx;
-    return stopping(h) || idle_out(h);
+    return rhost__stopping(h) || rhost__idle_out(h);
 }
 
-/* Nothing to lease: stop when idle long enough, else wait a little. */
-static bool idle_wait(rhost *h, double *backoff)
-{
-    if (idle_out(h))
-        return true;
-    sleep_s(*backoff);
-    *backoff = fmin(*backoff * 2, LEASE_BACKOFF_MAX_S);
-    return false;
-}
-
-static void set_fatal(rhost *h, int rc, const char *msg)
-{
-    pthread_mutex_lock(&h->lock);
-    if (!h->fatal) {
-        h->fatal = rc;
-        snprintf(h->fatal_msg, sizeof h->fatal_msg, "%s", msg);
-    }
-    pthread_mutex_unlock(&h->lock);
-    atomic_store(&h->stop, true);
-}
-
-/* One lease request: 1 with a run, 0 to ask again, -ESHUTDOWN. */
-static int lease_once(rhost *h, run_lease *out, double *backoff)
-{
-    cJSON *req = op_new("lease", NULL), *rep = NULL;
-    proto_error e;
-    char err[ERR_LEN];
-    int rc = req ? uplink_call(h->up, req, &rep, &e) : -ENOMEM;
-    cJSON_Delete(req);
-    const cJSON *run = rc == 0 ? cJSON_GetObjectItemCaseSensitive(rep, "run") : NULL;
-    int out_rc = 0;
-    if (rc == -ESHUTDOWN) {
-        out_rc = -ESHUTDOWN;
-    } else if (rc == -EACCES) {
-        set_fatal(h, rc, e.message);
-        out_rc = -ESHUTDOWN;
-    } else if (rc < 0) {
-        /* The daemon is stopping, or busy: ask again later. */
-        log_debug("lease: %s", rc == -ENOMEM ? "out of memory" : e.message);
-        sleep_s(LEASE_BACKOFF_MAX_S);
-    } else if (cJSON_IsObject(run)) {
-        if ((rc = lease_parse(run, out, err, sizeof err)) == 0)
-            out_rc = 1;
-        else
-            log_error("%s", err);
-    } else if (idle_wait(h, backoff)) {
-        out_rc = -ESHUTDOWN;
-    }
-    cJSON_Delete(rep);
-    return out_rc;
-}
-
+/* Waits for a run the sender leased; the wait wakes every 50 ms to notice
+ * a stop (rhost_stop may come from a signal handler, which cannot
+ * signal a condition variable). */
 static int rh_lease(void *ctx, run_lease *out)
 {
     rhost *h = ctx;
-    double backoff = LEASE_BACKOFF_MIN_S;
-    while (!stopping(h)) {
-        int rc = lease_once(h, out, &backoff);
-        if (rc == 1) {
-            slot_take(h, out);
-            return 0;
+    pthread_mutex_lock(&h->lock);
+    h->waiting++;
+    pthread_cond_broadcast(&h->cond);
+    while (!rhost__stopping(h) && h->nready == 0) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_nsec += 50 * 1000000L;
+        if (t.tv_nsec >= 1000000000L) {
+            t.tv_sec++;
+            t.tv_nsec -= 1000000000L;
         }
-        if (rc < 0)
-            return rc;
+        pthread_cond_timedwait(&h->cond, &h->lock, &t);
     }
-    return -ESHUTDOWN;
+    h->waiting--;
+    int rc = -ESHUTDOWN;
+    if (!rhost__stopping(h)) {
+        *out = h->ready[0];   /* in the order the daemon leased them */
+        memmove(h->ready, h->ready + 1, (size_t)--h->nready * sizeof *h->ready);
+        slot *s = rhost__slot_find(h, out->run_id);
+        if (s)
+            s->started_at = rhost__now();
+        rc = 0;
+    }
+    while (rc < 0 && h->nready > 0)
+        rhost__hand_back(h, &h->ready[--h->nready]);
+    pthread_mutex_unlock(&h->lock);
+    return rc;
 }
 
 static enum run_poll rh_poll(void *ctx, const run_lease *l)
 {
     rhost *h = ctx;
-    if (stopping(h))
+    if (rhost__stopping(h))
         return RUN_SUSPEND;
     pthread_mutex_lock(&h->lock);
-    slot *s = slot_find(h, l->run_id);
+    slot *s = rhost__slot_find(h, l->run_id);
     enum run_poll p = !s || s->stale ? RUN_CANCEL : (enum run_poll)s->poll;
     pthread_mutex_unlock(&h->lock);
     return p;
+}
+
+/* Keeps pts in the run's slot while the run is young and they fit: true.
+ * Otherwise (always with flush) moves what it held to buf (room for
+ * RHOST_CURVE_HOLD_MAX) and returns false with *nheld set. */
+static bool hold_curve(rhost *h, int64_t run_id, const curve_point *pts,
+                       int n, bool flush, curve_point *buf, int *nheld)
+{
+    pthread_mutex_lock(&h->lock);
+    slot *s = rhost__slot_find(h, run_id);
+    bool hold = s && !flush && s->nheld + n <= RHOST_CURVE_HOLD_MAX &&
+                rhost__now() - s->started_at < CURVE_HOLD_S;
+    *nheld = 0;
+    if (hold) {
+        memcpy(s->held + s->nheld, pts, (size_t)n * sizeof *pts);
+        s->nheld += n;
+    } else if (s) {
+        memcpy(buf, s->held, (size_t)s->nheld * sizeof *buf);
+        *nheld = s->nheld;
+        s->nheld = 0;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return hold;
+}
+
+/* A "points" array of the held points followed by pts. */
+static cJSON *points_json(const curve_point *held, int nheld,
+                          const curve_point *pts, int n)
+{
+    curve_point *all = malloc((size_t)(nheld + n) * sizeof *all + 1);
+    if (!all)
+        return NULL;
+    memcpy(all, held, (size_t)nheld * sizeof *all);
+    if (n > 0)
+        memcpy(all + nheld, pts, (size_t)n * sizeof *all);
+    cJSON *arr = wire_curve_to_json(all, nheld + n);
+    free(all);
+    return arr;
+}
+
+static void send_curve(rhost *h, const run_lease *l, const curve_point *pts,
+                       int n, bool flush)
+{
+    curve_point held[RHOST_CURVE_HOLD_MAX];
+    int nheld;
+    if (hold_curve(h, l->run_id, pts, n, flush, held, &nheld) || nheld + n == 0)
+        return;
+    cJSON *req = rhost__op_new("curve", l);
+    cJSON *arr = points_json(held, nheld, pts, n);
+    if (!req || !arr || !cJSON_AddItemToObject(req, "points", arr)) {
+        cJSON_Delete(arr);
+        cJSON_Delete(req);
+        log_error("run %lld: out of memory; %d curve points dropped",
+                  (long long)l->run_id, nheld + n);
+        return;
+    }
+    rhost__report(h, l, req, NULL);
 }
 
 static void rh_curve(void *ctx, const run_lease *l, const curve_point *pts,
                      int n)
 {
     rhost *h = ctx;
-    if (is_stale(h, l->run_id))
-        return;
-    cJSON *req = op_new("curve", l);
-    cJSON *arr = wire_curve_to_json(pts, n);
-    if (!req || !arr || !cJSON_AddItemToObject(req, "points", arr)) {
-        cJSON_Delete(arr);
-        cJSON_Delete(req);
-        log_error("run %lld: out of memory; %d curve points dropped",
-                  (long long)l->run_id, n);
-        return;
-    }
-    report(h, l, req);
+    if (!is_stale(h, l->run_id))
+        send_curve(h, l, pts, n, false);
 }
 
 static int rh_checkpoint(void *ctx, const run_lease *l, const checkpoint *ck)
@@ -313,7 +162,9 @@ static int rh_checkpoint(void *ctx, const run_lease *l, const checkpoint *ck)
                  ck->len);
         return -EMSGSIZE;
     }
-    cJSON *req = op_new("checkpoint", l);
+    /* The points up to the checkpoint are stored before it. */
+    send_curve(h, l, NULL, 0, true);
+    cJSON *req = rhost__op_new("checkpoint", l);
     char *b64 = wire_base64(ck->data, ck->len);
     if (!req || !b64 || !cJSON_AddNumberToObject(req, "step", (double)ck->step) ||
         !cJSON_AddStringToObject(req, "data", b64)) {
@@ -322,13 +173,24 @@ static int rh_checkpoint(void *ctx, const run_lease *l, const checkpoint *ck)
         return -ENOMEM;
     }
     free(b64);
-    return report(h, l, req) == 0 ? 0 : -EIO;
+    return rhost__report(h, l, req, NULL) == 0 ? 0 : -EIO;
 }
 
-static cJSON *finish_req(const run_lease *l, const run_outcome *o)
+/* finish, with the run's held curve points; "next" is the sender's to
+ * add. */
+static cJSON *finish_req(rhost *h, const run_lease *l, const run_outcome *o)
 {
-    cJSON *req = op_new("finish", l);
-    if (!req || !cJSON_AddStringToObject(req, "state", run_state_name(o->state)) ||
+    curve_point held[RHOST_CURVE_HOLD_MAX];
+    int nheld;
+    hold_curve(h, l->run_id, NULL, 0, true, held, &nheld);
+    cJSON *req = rhost__op_new("finish", l);
+    cJSON *pts = req && nheld > 0 ? points_json(held, nheld, NULL, 0) : NULL;
+    if (pts && !cJSON_AddItemToObject(req, "points", pts)) {
+        cJSON_Delete(pts);
+        pts = NULL;
+    }
+    if (!req || (nheld > 0 && !pts) ||
+        !cJSON_AddStringToObject(req, "state", run_state_name(o->state)) ||
         (o->error && !cJSON_AddStringToObject(req, "error", o->error))) {
         cJSON_Delete(req);
         return NULL;
@@ -344,37 +206,34 @@ static cJSON *finish_req(const run_lease *l, const run_outcome *o)
     return req;
 }
 
-static void slot_release(rhost *h, int64_t run_id)
-{
-    pthread_mutex_lock(&h->lock);
-    slot *s = slot_find(h, run_id);
-    if (s)
-        s->used = false;
-    h->busy--;
-    h->last_busy = now_s();
-    pthread_mutex_unlock(&h->lock);
-}
-
+/* Queued for the sender: the pool thread goes on to its next run. */
 static void rh_finish(void *ctx, const run_lease *l, const run_outcome *o)
 {
     rhost *h = ctx;
-    if (!is_stale(h, l->run_id)) {
-        cJSON *req = finish_req(l, o);
-        if (!req)
+    cJSON *req = is_stale(h, l->run_id) ? NULL : finish_req(h, l, o);
+    pthread_mutex_lock(&h->lock);
+    slot *s = rhost__slot_find(h, l->run_id);
+    if (s && s->started_at > 0)
+        h->spare = rhost__now() - s->started_at < RHOST_SPARE_RUN_S;
+    if (req) {
+        rhost__queue(h, l, req, !rhost__stopping(h));
+    } else {
+        if (s && !s->stale)
             log_error("run %lld: out of memory reporting its end; the daemon "
                       "runs it again when the lease expires",
                       (long long)l->run_id);
-        report(h, l, req);
+        rhost__slot_free(h, l->run_id);
     }
-    slot_release(h, l->run_id);
+    pthread_mutex_unlock(&h->lock);
 }
 
-/* register's "resume": the runs this worker still executes. */
+/* register's "resume": the runs this worker holds (running, ready, or
+ * ending). */
 static void on_resume(void *ctx, cJSON *arr)
 {
     rhost *h = ctx;
     pthread_mutex_lock(&h->lock);
-    for (int i = 0; i < h->threads; i++) {
+    for (int i = 0; i < h->nslots; i++) {
         const slot *s = &h->slots[i];
         if (!s->used || s->stale)
             continue;
@@ -393,13 +252,13 @@ static void on_registered(void *ctx, const cJSON *reply)
         refused = NULL;
     cJSON_ArrayForEach(it, refused) {
         if (cJSON_IsNumber(it))
-            slot_set(ctx, (int64_t)it->valuedouble, "stale");
+            rhost__slot_set(ctx, (int64_t)it->valuedouble, "stale");
     }
 }
 
 static cJSON *heartbeat_req(rhost *h)
 {
-    cJSON *req = op_new("heartbeat", NULL);
+    cJSON *req = rhost__op_new("heartbeat", NULL);
     cJSON *arr = req ? cJSON_AddArrayToObject(req, "runs") : NULL;
     if (!arr) {
         cJSON_Delete(req);
@@ -424,52 +283,72 @@ static void heartbeat_once(rhost *h)
         const cJSON *run = cJSON_GetObjectItemCaseSensitive(it, "run");
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(it, "do");
         if (cJSON_IsNumber(run) && cJSON_IsString(d))
-            slot_set(h, (int64_t)run->valuedouble, d->valuestring);
+            rhost__slot_set(h, (int64_t)run->valuedouble, d->valuestring);
     }
     if (rc == -EACCES)
-        set_fatal(h, rc, e.message);
+        rhost__set_fatal(h, rc, e.message);
     cJSON_Delete(rep);
 }
 
 static void *heartbeat_main(void *arg)
 {
     rhost *h = arg;
-    double next = now_s();
+    double next = rhost__now();
     while (!atomic_load(&h->quit)) {
         sleep_s(0.05);
-        stopping(h);   /* the time limit is noticed even while idle */
-        if (now_s() < next)
+        rhost__stopping(h);   /* the time limit is noticed even while idle */
+        if (rhost__now() < next)
             continue;
         heartbeat_once(h);
-        next = now_s() + uplink_heartbeat_s(h->up);
+        next = rhost__now() + uplink_heartbeat_s(h->up);
     }
     return NULL;
 }
 
+static int start_threads(rhost *h, char *err, size_t errlen)
+{
+    int rc = -pthread_create(&h->hb, NULL, heartbeat_main, h);
+    h->hb_started = rc == 0;
+    if (rc == 0) {
+        rc = -pthread_create(&h->tx, NULL, rhost__tx_main, h);
+        h->tx_started = rc == 0;
+    }
+    return rc < 0 ? err_set(err, errlen, rc, "cannot start a thread: %s",
+                            strerror(-rc))
+                  : 0;
+}
+
 int rhost_new(const rhost_config *cfg, rhost **out, char *err, size_t errlen)
 {
+    /* A slot per thread's run, per run ending, and per run ready. */
+    int nslots = 3 * cfg->threads + 1;
     rhost *h = calloc(1, sizeof *h);
-    slot *slots = calloc((size_t)cfg->threads, sizeof *slots);
-    if (!h || !slots) {
+    slot *slots = calloc((size_t)nslots, sizeof *slots);
+    run_lease *ready = calloc((size_t)nslots, sizeof *ready);
+    if (!h || !slots || !ready) {
         free(h);
         free(slots);
+        free(ready);
         return err_set(err, errlen, -ENOMEM, "out of memory");
     }
     h->slots = slots;
+    h->ready = ready;
+    h->nslots = nslots;
     h->threads = cfg->threads;
     h->idle_exit_s = cfg->idle_exit_s;
-    h->last_busy = now_s();
-    h->deadline = cfg->time_limit_s > 0 ? now_s() + cfg->time_limit_s : 0;
+    h->last_busy = rhost__now();
+    h->deadline = cfg->time_limit_s > 0 ? rhost__now() + cfg->time_limit_s : 0;
     atomic_init(&h->stop, false);
     atomic_init(&h->quit, false);
     pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->cond, NULL);
     uplink_hooks hooks = {h, on_resume, on_registered, give_up};
-    int rc = uplink_new(cfg->addr, cfg->key, cfg->threads, &hooks, &h->stop,
-                        &h->up, err, errlen);
-    if (rc == 0 && (rc = -pthread_create(&h->hb, NULL, heartbeat_main, h)) < 0)
-        err_set(err, errlen, rc, "cannot start the heartbeat thread");
-    h->hb_started = rc == 0;
+    int rc = uplink_new(cfg->addr, cfg->key, cfg->threads, 1, &hooks,
+                        &h->stop, &h->up, err, errlen);
+    if (rc == 0)
+        rc = start_threads(h, err, errlen);
     if (rc < 0) {
+        atomic_store(&h->stop, true);
         rhost_free(h);
         return rc;
     }
@@ -499,15 +378,26 @@ int rhost_status(rhost *h, char *err, size_t errlen)
     return rc;
 }
 
+/* The sender first: it sends what is queued, then leaves. */
 void rhost_free(rhost *h)
 {
     if (!h)
         return;
+    pthread_mutex_lock(&h->lock);
+    h->tx_quit = true;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+    if (h->tx_started)
+        pthread_join(h->tx, NULL);
     atomic_store(&h->quit, true);
     if (h->hb_started)
         pthread_join(h->hb, NULL);
     uplink_free(h->up);
+    for (int i = 0; i < h->nready; i++)
+        run_lease_clear(&h->ready[i]);
+    pthread_cond_destroy(&h->cond);
     pthread_mutex_destroy(&h->lock);
+    free(h->ready);
     free(h->slots);
     free(h);
 }

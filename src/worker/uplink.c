@@ -18,7 +18,7 @@ struct uplink {
     char *addr;
     bool has_key;
     auth_key key;
-    int threads;
+    int threads, prefetch;
     uplink_hooks hooks;
     const atomic_bool *stop;
     pthread_mutex_t lock;
@@ -53,6 +53,7 @@ static int do_register(uplink *u, proto_error *e)
     cJSON_AddStringToObject(req, "host", host);
     cJSON_AddNumberToObject(req, "pid", (double)getpid());
     cJSON_AddNumberToObject(req, "threads", u->threads);
+    cJSON_AddNumberToObject(req, "prefetch", u->prefetch);
     cJSON *arr = cJSON_AddArrayToObject(req, "resume");
     if (u->hooks.resume && arr)
         u->hooks.resume(u->hooks.ctx, arr);
@@ -153,6 +154,7 @@ double uplink_heartbeat_s(uplink *u)
 }
 
 int uplink_new(const char *addr, const auth_key *key, int threads,
+               int prefetch,
                const uplink_hooks *hooks, const atomic_bool *stop,
                uplink **out, char *err, size_t errlen)
 {
@@ -166,6 +168,7 @@ int uplink_new(const char *addr, const auth_key *key, int threads,
         u->has_key = true;
     }
     u->threads = threads;
+    u->prefetch = prefetch;
     u->hooks = *hooks;
     u->stop = stop;
     u->fd = -1;

@@ -32,8 +32,10 @@ typedef struct uplink_hooks {
 } uplink_hooks;
 
 /* addr as proto_connect_addr takes it; key NULL over a Unix socket of our
- * own uid. stop is borrowed: once true, calls give up reconnecting. */
+ * own uid. threads and prefetch go to register: the worker may hold
+ * threads + prefetch leases. stop is borrowed: once true, calls give up reconnecting. */
 int uplink_new(const char *addr, const auth_key *key, int threads,
+               int prefetch,
                const uplink_hooks *hooks, const atomic_bool *stop,
                uplink **out, char *err, size_t errlen);
 void uplink_free(uplink *u);

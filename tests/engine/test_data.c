@@ -1006,6 +1006,46 @@ static void csv_errors_name_file_and_line(void **state)
     }
 }
 
+/* data_check (the daemon's check at submission) refuses what data_load
+ * refuses, with the same sentence, as long as the fault lies within the
+ * rows it reads; past them only the run finds it. */
+static void csv_check_agrees_with_load_within_its_rows(void **state)
+{
+    (void)state;
+    const struct {
+        const char *name, *text;
+        enum loss_kind loss;
+    } cases[] = {
+        {"c_bad.csv", "x1,x2,y\n1,2,3\n1,abc,4\n", LOSS_SQUARED},
+        {"c_short.csv", "x1,x2,y\n1,2,3\n1,2\n", LOSS_SQUARED},
+        {"c_header.csv", "x,y\n", LOSS_SQUARED},
+        {"c_target.csv", "x,z\n1,2\n", LOSS_SQUARED},
+        {"c_label.csv", "x,y\n1,1\n2,0.5\n", LOSS_LOGISTIC},
+        {"c_good.csv", "x,y\n1,1\n2,-1\n", LOSS_LOGISTIC},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        run_config c = csv_cfg(write_tmp(cases[k].name, cases[k].text));
+        c.loss = cases[k].loss;
+        c.data.test_fraction = 0;
+        dataset ds;
+        char lerr[ERR_LEN] = "", cerr[ERR_LEN] = "";
+        int lrc = data_load(&c, &ds, NULL, lerr, sizeof lerr);
+        int crc = data_check(&c, 100, cerr, sizeof cerr);
+        if (lrc == 0)
+            data_free(&ds);
+        assert_int_equal(crc, lrc);
+        assert_string_equal(cerr, lerr);
+    }
+    run_config c = csv_cfg(write_tmp("c_late.csv", "x,y\n1,2\n3,4\n5,6\n7,z\n"));
+    char err[ERR_LEN];
+    assert_int_equal(data_check(&c, 3, err, sizeof err), 0);
+    assert_int_equal(data_check(&c, 4, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "line 5: column \"y\": \"z\" is not a number"));
+    run_config inl;
+    config_defaults(&inl);
+    assert_int_equal(data_check(&inl, 1, err, sizeof err), 0);   /* synthetic */
+}
+
 /* A file that is not a CSV (a system file given as data.path) must not
  * have its lines copied into the run's stored error: a cell or column name
  * is quoted as at most CSV_QUOTE_BYTES bytes, control and non-ASCII bytes
@@ -1292,6 +1332,7 @@ int main(void)
         cmocka_unit_test(classification_labels_are_signs_with_flips),
         cmocka_unit_test(zero_target_labels_plus_one),
         cmocka_unit_test(intercept_appends_a_constant_column),
+        cmocka_unit_test(csv_check_agrees_with_load_within_its_rows),
         cmocka_unit_test(n_test_zero_gives_no_test_set),
         cmocka_unit_test(same_config_gives_identical_data_on_any_thread),
         cmocka_unit_test(teacher_does_not_depend_on_n),

@@ -9,6 +9,7 @@ remote-worker tests (standard library only).
   tcpclient.py ADDR replay TOKEN          a recorded auth on a new connection
   tcpclient.py ADDR unknown TOKEN         handshake, register, an unknown op
   tcpclient.py ADDR stale TOKEN           handshake, register, finish of a run never leased
+  tcpclient.py ADDR prefetch TOKEN        handshake, register with prefetch beyond threads
 Prints the error code of the reply that matters ("ok" when none), or
 "closed" when the daemon hung up without one.
 """
@@ -99,6 +100,10 @@ def main():
         s = connect(addr)
         call(s, "hello")
         r = call(s, "auth", **rec)
+    elif mode == "prefetch":
+        r = handshake(s, key)
+        if code(r) == "ok":
+            r = call(s, "register", host="test", pid=1, threads=1, prefetch=2)
     elif mode in ("unknown", "stale"):
         r = handshake(s, key)
         if code(r) == "ok":

@@ -21,8 +21,13 @@ spec_long() {  # runs
         "$(steps 500000)" "$1"
 }
 
+# Runs of a few milliseconds, no Hessian: the round trips dominate.
+spec_tiny() {  # runs
+    printf '{"name": "tiny", "base": {"data": {"d": 5, "n": 100}, "train": {"steps": 50, "curve_points": 10}, "analysis": {"hessian": false}}, "seeds": %s}\n' "$1"
+}
 
 job_done() { [ "$(sq "SELECT count(*) FROM runs WHERE job_id = $1 AND status IN ('queued', 'running')")" = 0 ]; }
+done_at_least() { [ "$(sq "SELECT count(*) FROM runs WHERE job_id = $1 AND status = 'done'")" -ge "$2" ]; }
 running() { [ "$(sq "SELECT count(*) FROM runs WHERE job_id = $1 AND status = 'running'")" -ge "$2" ]; }
 checkpointed() { [ "$(sq "SELECT count(*) FROM checkpoints c JOIN runs r USING (run_id) WHERE r.job_id = $1")" -ge "$2" ]; }
 
@@ -80,6 +85,7 @@ is "a replayed handshake is refused" "$(python3 "$TCP" "$ADDR" replay "$DB.token
 is "the right token gets in" "$(python3 "$TCP" "$ADDR" good "$DB.token")" "ok"
 is "an unknown op of a worker" "$(python3 "$TCP" "$ADDR" unknown "$DB.token")" "unknown_op"
 is "a report for a run never leased" "$(python3 "$TCP" "$ADDR" stale "$DB.token")" "stale_lease"
+is "a prefetch beyond the threads is refused" "$(python3 "$TCP" "$ADDR" prefetch "$DB.token")" "bad_request"
 head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n' | head -c 64 > "$T_DIR/bad.token"; echo >> "$T_DIR/bad.token"
 chmod 600 "$T_DIR/bad.token"
 out=$("$WORKER" --connect "$ADDR" --token-file "$T_DIR/bad.token" --threads 1 2>&1); rc=$?
@@ -115,6 +121,26 @@ sleep 1
 is "one result, done on the second attempt" "$(sq "SELECT r.status, r.attempts, count(x.run_id) FROM runs r LEFT JOIN results x USING (run_id) WHERE r.job_id = $J")" "done|2|1"
 [ "$(job_dump "$DB" "$J")" = "$(job_dump "$LOCALDB" 2)" ] && ok "and it is the uninterrupted run's, bit for bit" ||
     not_ok "and it is the uninterrupted run's, bit for bit"
+
+# --- short runs: a spare leased behind the running one, handed back on SIGTERM ---
+stop_workers
+start_worker w9 --threads 1; W9=$WPID
+J=$(spec_tiny 400 | submit_job)
+holds_spare() {
+    rsw --json workers | python3 -c 'import json, sys
+sys.exit(not any(w["threads"] == 1 and len(w["runs"]) == 2 for w in json.load(sys.stdin)["workers"]))'
+}
+wait_until 30 holds_spare && ok "a one-thread worker on short runs holds a spare" ||
+    not_ok "a one-thread worker on short runs holds a spare" "$(rsw --json workers)"
+wait_until 30 done_at_least "$J" 20 || bail "the short runs are done on worker 9"
+kill -TERM "$W9"; wait "$W9"
+is "worker 9 exits 0 on SIGTERM" "$?" "0"
+WPIDS=""
+is "nothing of it is left running: the spare went back too" "$(sq "SELECT count(*) FROM runs WHERE job_id = $J AND status = 'running'")" "0"
+start_worker w10 --threads 1
+wait_until 120 job_done "$J" || bail "worker 10 ends the short runs"
+is "every short run done once, with one result" "$(sq "SELECT count(*), sum(r.status = 'done'), count(x.run_id) FROM runs r LEFT JOIN results x USING (run_id) WHERE r.job_id = $J")" "400|400|400"
+is "every short run has its curve" "$(sq "SELECT count(DISTINCT c.run_id) FROM curves c JOIN runs r USING (run_id) WHERE r.job_id = $J")" "400"
 
 # --- kill -9 of the daemon under running workers ---
 stop_workers

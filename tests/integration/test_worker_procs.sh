@@ -6,9 +6,10 @@
 # attempts fails with the signal named, while the daemon serves on.
 # resweep-test: long
 . "$(dirname "$0")/lib.sh"
-# Under ASan a SIGSEGV would be caught and turned into exit status 1: let
+# Under ASan or TSan a SIGSEGV would be caught and turned into exit status 1: let
 # the worker processes die of the signal, as a release build's would.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}handle_segv=0"
 
 sweep() {
     printf '{"name": "sweep", "base": {"data": {"d": 5, "n": 100}, "train": {"steps": 200, "curve_points": 10}, "analysis": {"lanczos_iters": 10}}, "grid": {"model.width": [4, 8]}, "seeds": 2}\n'

@@ -19,8 +19,9 @@ from conftest import Daemon, HIDDEN, records, steps, tiny_spec
 
 
 def csv_spec(good: Path, missing: Path) -> dict:
-    """Two runs: one on a CSV file that exists, one on one that does not
-    (it fails, naming the file)."""
+    """Two runs: one on a good CSV file, one on a file whose bad cell lies
+    past the rows the daemon checks at submission (include/engine.h,
+    ENGINE_CHECK_ROWS): that run fails when it reads it, naming the file."""
     return {"name": "csv",
             "base": {"data": {"source": "csv", "path": str(good)},
                      "model": {"width": 4}, "train": {"steps": steps(100)},
@@ -32,6 +33,14 @@ def write_csv(path: Path) -> None:
     rows = ["x1,x2,y"] + [f"{i / 60:.3f},{(i % 7) / 7:.3f},"
                           f"{2 * i / 60 - (i % 7) / 7:.3f}"
                           for i in range(1, 61)]
+    path.write_text("\n".join(rows) + "\n")
+
+
+ENGINE_CHECK_ROWS = 10000
+
+
+def write_late_bad_csv(path: Path) -> None:
+    rows = ["x1,x2,y"] + ["0.5,0.25,1"] * ENGINE_CHECK_ROWS + ["1,two,3"]
     path.write_text("\n".join(rows) + "\n")
 
 
@@ -80,6 +89,7 @@ def test_wait_without_progress_prints_nothing(client, capsys):
 def test_failed_runs_raise_unless_told_and_retry_requeues(client, tmp_path):
     good, missing = tmp_path / "good.csv", tmp_path / "later.csv"
     write_csv(good)
+    write_late_bad_csv(missing)
     job = client.submit(csv_spec(good, missing))
     with pytest.raises(resweep.RunsFailed) as e:
         job.wait(progress=False)
@@ -105,6 +115,18 @@ def test_cancel_stops_a_job(client):
     assert final["finished"] == 50
 
 
+def test_delete_refuses_a_running_job_and_removes_an_ended_one(client):
+    job = client.submit(tiny_spec(50, steps(200000)))
+    with pytest.raises(resweep.DaemonError) as e:
+        job.delete()
+    assert "queued or running runs" in str(e.value)
+    job.cancel()
+    job.wait(progress=False, raise_on_failure=False)
+    assert job.delete() == {"job": job.id, "deleted_runs": 50}
+    with pytest.raises(resweep.DaemonError):
+        job.status()
+
+
 def test_runs_pages_through_every_run(tiny_job, monkeypatch):
     monkeypatch.setattr(job_module, "RUNS_PAGE", 2)   # 3 runs: two pages
     runs = records(tiny_job.runs())
@@ -117,6 +139,7 @@ def test_runs_pages_through_every_run(tiny_job, monkeypatch):
 def test_results_equal_the_clis_json(daemon, tiny_job, tmp_path):
     good, missing = tmp_path / "good.csv", tmp_path / "missing.csv"
     write_csv(good)
+    write_late_bad_csv(missing)
     c = daemon.client()
     mixed = c.submit(csv_spec(good, missing))   # a failed run's NULLs too
     mixed.wait(progress=False, raise_on_failure=False)

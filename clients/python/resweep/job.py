@@ -93,6 +93,13 @@ class Job:
         ``resumed`` (runs still stopping for a cancel, which go on)."""
         return _members(self.client.call("retry", job=self.id))
 
+    def delete(self) -> Dict[str, Any]:
+        """Deletes the job, whose runs must all have ended, with its runs,
+        curves, results and checkpoints: ``deleted_runs`` counts them. A
+        job with queued or running runs raises DaemonError (cancel and
+        wait first)."""
+        return _members(self.client.call("delete", job=self.id))
+
     def runs(self) -> Rows:
         """Every run: run (id), index, state, attempts, error, gap; read
         from the daemon page by page."""

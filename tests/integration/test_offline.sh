@@ -1,0 +1,26 @@
+#!/bin/bash
+# Issue 11: `status` and `list` with no daemon read the database, as
+# `results`, `sql` and `report` do, and say that they did.
+. "$(dirname "$0")/lib.sh"
+
+start_daemon offline --workers 2
+J=$(tiny_spec 3 20 | submit_job)
+rsw watch "$J" >/dev/null 2>&1
+K=$(tiny_spec 2 20 | submit_job)
+rsw watch "$K" >/dev/null 2>&1
+rsw cancel "$K" >/dev/null 2>&1
+online=$(rsw status "$J")
+stop_daemon
+
+out=$(rsw status "$J" 2>"$T_DIR/err"); rc=$?
+is "status without a daemon exits 0" "$rc" "0"
+grep -q "no daemon" "$T_DIR/err" && ok "and says the daemon is not there" || not_ok "and says the daemon is not there" "$(cat "$T_DIR/err")"
+is "the counts are the daemon's" "$(echo "$out" | grep -E '^(state|progress|done|failed) ')" "$(echo "$online" | grep -E '^(state|progress|done|failed) ')"
+is "--json says offline, with the counts" "$(rsw --json status "$J" 2>/dev/null | python3 -c 'import json, sys
+r = json.load(sys.stdin)
+print(r["offline"], r["job"]["done"], r["job"]["total"], r["job"]["state"])')" "True 3 3 done"
+list=$(rsw list 2>/dev/null)
+is "list shows both jobs" "$(echo "$list" | grep -cE "^ *($J|$K) ")" "2"
+rsw status 99 >/dev/null 2>"$T_DIR/err99"
+is "an unknown job: exit 1" "$?" "1"
+grep -q "job 99: no such job" "$T_DIR/err99" && ok "naming it" || not_ok "naming it" "$(cat "$T_DIR/err99")"
