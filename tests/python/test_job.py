@@ -100,7 +100,8 @@ def test_failed_runs_raise_unless_told_and_retry_requeues(client, tmp_path):
     failed = [r for r in runs if r["state"] == "failed"]
     assert len(failed) == 1 and str(missing) in failed[0]["error"]
     write_csv(missing)
-    assert job.retry() == {"job": job.id, "requeued": 1, "resumed": 0}
+    assert job.retry() == {"job": job.id, "requeued": 1, "resumed": 0,
+                           "from_checkpoint": 0}
     final = job.wait(progress=False)
     assert (final["done"], final["failed"]) == (2, 0)
 
