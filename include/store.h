@@ -164,6 +164,12 @@ int store_job_cancel(store *s, int64_t job_id, long *n, char *err,
  * canceled_at. -ENOENT for an unknown job. */
 int store_job_retry(store *s, int64_t job_id, long *n, char *err,
                     size_t errlen);
+/* How many of the job's failed runs kept a checkpoint: a retry resumes
+ * those from it (their curves up to its step stay), the rest start from
+ * scratch. A run fails keeping its last checkpoint; a canceled run keeps
+ * none. */
+int store_job_resumable(store *s, int64_t job_id, long *n, char *err,
+                        size_t errlen);
 /* Deletes a job whose runs have all ended, with everything of it (runs,
  * curves, results, spectra, paths, checkpoints, Slurm records); *n: the
  * runs deleted.

@@ -20,6 +20,9 @@
 #include "paths.h"
 #include "proto.h"
 
+struct sqlite3;        /* sqlite3.h */
+struct sqlite3_stmt;
+
 struct cJSON;
 
 enum {
@@ -125,6 +128,17 @@ int cli_running_runs(const cli_opts *o, long long job, run_progress *out,
  * as many workers as runs are running; NAN when no run has a rate yet. */
 double cli_eta_from_runs(const run_progress *rp, int n, long queued);
 
+/* --- cell.c: a database cell as sql and results write it --- */
+
+#define CLI_CELL_MAX 60   /* characters of a table's text cell, but the last column's */
+/* Column i of st's row into buf: for a table (NULL shown, reals to 6
+ * digits, long text cut unless last) or for CSV (reals exact, NULL
+ * empty). Times (REAL *_at columns) ISO 8601, BLOBs their size. */
+void cli_cell_text(struct sqlite3_stmt *st, int i, bool for_table, bool last,
+                   char *buf, size_t len);
+/* The row as a JSON object: numbers as numbers, BLOBs their size. */
+struct cJSON *cli_row_json(struct sqlite3_stmt *st);
+
 /* --- offline.c --- */
 
 /* status's reply ({"job": ...} for job, else {"jobs": [...]}, and
@@ -163,8 +177,6 @@ int cmd_check(cli_opts *o, int argc, char **argv);
  * reaches the file system. *denied (borrowed, may be NULL) turns true at
  * a refusal, so the caller can say why compiling failed. cli_sql_check refuses a compiled statement
  * that is not read-only (CLI_ERROR, with the sentence printed). */
-struct sqlite3;
-struct sqlite3_stmt;
 void cli_sql_guard(struct sqlite3 *db, bool *denied);
 int cli_sql_check(struct sqlite3_stmt *st);
 

@@ -37,28 +37,6 @@ static int db_open(const cli_opts *o, sqlite3 **out, bool *denied)
     return CLI_OK;
 }
 
-/* A cell as text for tables and CSV (NULL -> ""). Doubles get %.17g for
- * CSV (round trip) and %.6g for tables. */
-static void cell_text(sqlite3_stmt *st, int i, bool full, char *buf,
-                      size_t len)
-{
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_NULL:
-        snprintf(buf, len, "%s", full ? "" : "NULL");
-        break;
-    case SQLITE_INTEGER:
-        snprintf(buf, len, "%lld", (long long)sqlite3_column_int64(st, i));
-        break;
-    case SQLITE_FLOAT:
-        snprintf(buf, len, full ? "%.17g" : "%.6g",
-                 sqlite3_column_double(st, i));
-        break;
-    default:
-        snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, i));
-        break;
-    }
-}
-
 static void csv_field(const char *s)
 {
     if (!strpbrk(s, ",\"\n\r")) {
@@ -73,33 +51,6 @@ static void csv_field(const char *s)
     }
     putchar('"');
 }
-
-static cJSON *row_json(sqlite3_stmt *st)
-{
-    cJSON *o = cJSON_CreateObject();
-    int n = sqlite3_column_count(st);
-    for (int i = 0; o && i < n; i++) {
-        const char *name = sqlite3_column_name(st, i);
-        switch (sqlite3_column_type(st, i)) {
-        case SQLITE_NULL:
-            cJSON_AddNullToObject(o, name);
-            break;
-        case SQLITE_INTEGER:
-            cJSON_AddNumberToObject(o, name,
-                                    (double)sqlite3_column_int64(st, i));
-            break;
-        case SQLITE_FLOAT:
-            cJSON_AddNumberToObject(o, name, sqlite3_column_double(st, i));
-            break;
-        default:
-            cJSON_AddStringToObject(o, name,
-                                    (const char *)sqlite3_column_text(st, i));
-            break;
-        }
-    }
-    return o;
-}
-
 
 /* Prints every row of st in the format; CLI_OK or CLI_ERROR. Tables are
  * buffered (to align them); CSV and JSON stream. */
@@ -134,19 +85,19 @@ static int print_rows(sqlite3 *db, sqlite3_stmt *st, const char *format)
             for (int i = 0; i < n; i++) {
                 int type = sqlite3_column_type(st, i);
                 text_col[i] |= type == SQLITE_TEXT || type == SQLITE_BLOB;
-                cell_text(st, i, false, buf, sizeof buf);
+                cli_cell_text(st, i, true, i == n - 1, buf, sizeof buf);
                 table_cell(t, buf);
             }
         } else if (csv) {
             for (int i = 0; i < n; i++) {
                 if (i)
                     putchar(',');
-                cell_text(st, i, true, buf, sizeof buf);
+                cli_cell_text(st, i, false, true, buf, sizeof buf);
                 csv_field(buf);
             }
             putchar('\n');
         } else {
-            cJSON *o = row_json(st);
+            cJSON *o = cli_row_json(st);
             char *text = cJSON_PrintUnformatted(o);
             printf("%s\n%s", rows ? "," : "", text ? text : "null");
             free(text);

@@ -322,6 +322,10 @@ int cmd_retry(cli_opts *o, int argc, char **argv)
     } else {
         printf("job %ld: %ld failed or canceled runs queued again",
                cli_lnum(r, "job"), cli_lnum(r, "requeued"));
+        long ck = cli_lnum(r, "from_checkpoint");
+        if (ck > 0)
+            printf(" (%ld resume from their last checkpoint, %ld start "
+                   "from scratch)", ck, cli_lnum(r, "requeued") - ck);
         if (resumed > 0)
             printf("; %ld runs that were stopping for the cancel go on",
                    resumed);

@@ -79,7 +79,8 @@ static const command commands[] = {
      "Cancels the job's queued runs and stops its running ones.\n"},
     {"retry", cmd_retry, 1, 1, "",
      "usage: resweep retry JOB [--json]\n"
-     "Queues the job's failed and canceled runs again, from scratch.\n"},
+     "Queues the job's failed and canceled runs again: failed runs that\n"
+     "kept a checkpoint resume from it, the others start from scratch.\n"},
     {"delete", cmd_delete, 1, 1, "",
      "usage: resweep delete JOB [--json]\n"
      "Deletes a job whose runs have all ended, with its runs, curves,\n"

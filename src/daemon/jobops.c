@@ -32,7 +32,13 @@ int jobops_apply(writer *w, wreq *r, char *err, size_t errlen)
         wreq_set_rc(r, rc, err);
         return rc;
     }
-    int rc = r->kind == WQ_CANCEL
+    r->resumable = 0;
+    int rc = r->kind == WQ_RETRY ? store_job_resumable(w->st, r->job_id,
+                                                       &r->resumable, err,
+                                                       errlen)
+                                 : 0;
+    if (rc == 0)
+        rc = r->kind == WQ_CANCEL
                  ? store_job_cancel(w->st, r->job_id, &r->n, err, errlen)
                  : store_job_retry(w->st, r->job_id, &r->n, err, errlen);
     /* Counted here, inside the transaction, so that the snapshot sits
@@ -78,6 +84,7 @@ void jobops_after(writer *w, wreq *r)
         return;
     }
     ev->u.jobop.n = r->n;
+    ev->u.jobop.resumable = r->resumable;
     if (r->rc < 0) {
         ev->error = r->rc_error ? strdup(r->rc_error) : NULL;
         return;

@@ -152,6 +152,8 @@ void server__job_reply(server *s, const writer_event *ev)
                 cJSON_AddNumberToObject(r, "stopping", (double)p->n);
             } else {
                 cJSON_AddNumberToObject(r, "requeued", (double)ev->u.jobop.n);
+                cJSON_AddNumberToObject(r, "from_checkpoint",
+                                        (double)ev->u.jobop.resumable);
                 cJSON_AddNumberToObject(r, "resumed", (double)p->n);
             }
         }

@@ -93,6 +93,7 @@ typedef struct writer_event {
         enum run_state state;    /* WEV_RUN_ENDED */
         struct {                 /* WEV_CANCELED, WEV_RETRIED, WEV_DELETED */
             long n;
+            long resumable;      /* WEV_RETRIED: of n, from their checkpoint */
             job_counts counts;   /* the job right after the operation */
         } jobop;
         struct {                 /* WEV_RUNS */

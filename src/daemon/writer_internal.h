@@ -55,6 +55,7 @@ typedef struct wreq {
     /* Outcome of the last application (rewritten on a retry). */
     int rc;
     long n;
+    long resumable;                /* RETRY: runs resuming from a checkpoint */
     job_counts counts;             /* CANCEL/RETRY: the job right after it */
     char *rc_error;                /* owned */
 } wreq;

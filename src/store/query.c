@@ -107,6 +107,25 @@ int store_job_counts(store *s, int64_t job_id, job_counts *out, char *err,
     return rc;
 }
 
+int store_job_resumable(store *s, int64_t job_id, long *n, char *err,
+                        size_t errlen)
+{
+    sqlite3_stmt *st;
+    *n = 0;
+    int rc = store__stmt(&s->c, ST_RETRY_RESUMABLE, &st, err, errlen);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, job_id);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        *n = (long)sqlite3_column_int64(st, 0);
+    else
+        rc = store__fail(&s->c, src, err, errlen, "counting the checkpoints "
+                         "of job %lld", (long long)job_id);
+    sqlite3_reset(st);
+    return rc;
+}
+
 static const char *column_text_or_null(sqlite3_stmt *st, int i)
 {
     return (const char *)sqlite3_column_text(st, i);

@@ -131,15 +131,22 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_RETRY_RESULTS] =
         "DELETE FROM results WHERE run_id IN (SELECT run_id FROM runs"
         " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
+    /* A failed run keeps its checkpoint, and a retry resumes from it:
+     * the points up to its step stay. */
     [ST_RETRY_CURVES] =
         "DELETE FROM curves WHERE run_id IN (SELECT run_id FROM runs"
-        " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
+        " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))"
+        " AND step > coalesce((SELECT k.step FROM checkpoints k"
+        " WHERE k.run_id = curves.run_id), -1)",
     [ST_RETRY_SPECTRA] =
         "DELETE FROM spectra WHERE run_id IN (SELECT run_id FROM runs"
         " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
     [ST_RETRY_PATHS] =
         "DELETE FROM paths WHERE run_id IN (SELECT run_id FROM runs"
         " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
+    [ST_RETRY_RESUMABLE] =
+        "SELECT count(*) FROM checkpoints k JOIN runs r USING (run_id)"
+        " WHERE r.job_id = ?1 AND r.status = 'failed'",
     [ST_RETRY_RUNS] =
         "UPDATE runs SET status = 'queued', attempts = 0, error = NULL,"
         " started_at = NULL, finished_at = NULL"
@@ -163,8 +170,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         " WHERE status = 'running' AND attempts >="
         " (SELECT max_attempts FROM jobs j WHERE j.job_id = runs.job_id)",
     [ST_RECOVER_CKPTS] =
-        "DELETE FROM checkpoints WHERE run_id IN"
-        " (SELECT run_id FROM runs WHERE status IN ('failed', 'canceled'))",
+        "DELETE FROM checkpoints WHERE run_id IN (SELECT run_id FROM runs"
+        " WHERE status IN ('done', 'diverged', 'canceled'))",
     [ST_RECOVER_REQUEUE] =
         "UPDATE runs SET status = 'queued' WHERE status = 'running'",
 

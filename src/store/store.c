@@ -341,9 +341,8 @@ int store_run_lost(store *s, int64_t run_id, const char *why, bool *failed,
     int rc = op_begin(s, err, errlen);
     if (rc < 0)
         return rc;
+    /* A run failed here keeps its checkpoint: a retry resumes from it. */
     rc = lost_step(s, run_id, why, failed, err, errlen);
-    if (rc == 0 && *failed)
-        rc = checkpoint_delete(s, run_id, err, errlen);
     return op_end(s, rc, err, errlen);
 }
 
@@ -413,7 +412,9 @@ int store_run_finish(store *s, int64_t run_id, enum run_state state,
                 (rc = store__profiles_insert(&s->c, run_id, res, err,
                                              errlen)) < 0))
         goto out;
-    rc = checkpoint_delete(s, run_id, err, errlen);
+    /* A failed run keeps its checkpoint for a retry (store_job_retry). */
+    if (state != RUN_FAILED)
+        rc = checkpoint_delete(s, run_id, err, errlen);
 out:
     return op_end(s, rc, err, errlen);
 }

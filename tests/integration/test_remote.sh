@@ -106,6 +106,26 @@ grep -q "lease expired" "$LOG" && ok "the lease expired" || not_ok "the lease ex
 [ "$(job_dump "$DB" "$J")" = "$(job_dump "$LOCALDB" 2)" ] && ok "resumed from its checkpoint, it is bit-identical to the uninterrupted run" ||
     not_ok "resumed from its checkpoint, it is bit-identical to the uninterrupted run"
 
+# --- its only attempt lost: the run fails keeping its checkpoint, and a
+# retry resumes it from there (issue 11) ---
+stop_workers
+start_worker w3b --threads 1; W3=$WPID
+J=$(spec_long 1 | sed 's/^{/{"max_attempts": 1, /' | submit_job)
+wait_until 60 checkpointed "$J" 1 || bail "the run is checkpointed on worker 3b"
+kill -KILL "$W3"; wait "$W3" 2>/dev/null; WPIDS=""
+wait_until 60 job_done "$J" || bail "the run fails once its lease expires"
+is "its one attempt lost, the run failed" "$(sq "SELECT status FROM runs WHERE job_id = $J")" "failed"
+is "and kept its checkpoint" "$(sq "SELECT count(*) FROM checkpoints c JOIN runs r USING (run_id) WHERE r.job_id = $J")" "1"
+out=$(rsw retry "$J")
+case "$out" in *"1 failed or canceled runs queued again (1 resume from their last checkpoint, 0 start from scratch)"*)
+    ok "retry says it resumes from the checkpoint: $out" ;;
+    *) not_ok "retry says it resumes from the checkpoint" "$out" ;; esac
+start_worker w4b --threads 1
+wait_until 120 job_done "$J" || bail "the retried run ends"
+is "the retried run is done" "$(sq "SELECT status FROM runs WHERE job_id = $J")" "done"
+[ "$(job_dump "$DB" "$J")" = "$(job_dump "$LOCALDB" 2)" ] && ok "resumed by the retry, it is bit-identical to the uninterrupted run, curve included" ||
+    not_ok "resumed by the retry, it is bit-identical to the uninterrupted run" "$(diff <(job_dump "$DB" "$J") <(job_dump "$LOCALDB" 2) | head -5)"
+
 # --- SIGSTOP past the lease, the run finished elsewhere, SIGCONT ---
 stop_workers
 start_worker w5 --threads 1; W5=$WPID

@@ -38,4 +38,15 @@ check "PRAGMA table_info(runs) works" rsw sql "PRAGMA table_info(runs)"
 is "pragma_table_info('runs') works" "$(rsw sql "SELECT count(*) > 5 AS many FROM pragma_table_info('runs')" --format csv | tail -n 1)" "1"
 is "PRAGMA integrity_check works" "$(rsw sql 'PRAGMA integrity_check' --format csv | tail -n 1)" "ok"
 check "results still works" rsw results 1
+
+# Issue 11: what sql writes.
+is "a real is its shortest exact text in CSV" "$(rsw sql 'SELECT 0.1 AS x, 1.0 / 3 AS y' --format csv | tail -n 1)" "0.1,0.3333333333333333"
+is "a time (*_at) is ISO 8601 in UTC" "$(rsw sql 'SELECT 1764765296.5 AS created_at' --format csv | tail -n 1)" "2025-12-03T12:34:56.500Z"
+case "$(rsw sql 'SELECT created_at FROM jobs LIMIT 1' --format csv | tail -n 1)" in
+    20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z) ok "so are the jobs' times" ;;
+    *) not_ok "so are the jobs' times" "$(rsw sql 'SELECT created_at FROM jobs LIMIT 1' --format csv)" ;; esac
+is "a BLOB is its size, in every format" "$(rsw sql 'SELECT zeroblob(10) AS b' --format csv | tail -n 1) $(rsw sql 'SELECT zeroblob(3) AS b' --format json | tr -d '\n')" "<10-byte blob> [{\"b\":\"<3-byte blob>\"}]"
+line=$(rsw sql "SELECT printf('%.100c', 'x') AS s, 'end' AS t" | tail -n 1)
+is "a long text is cut in a table" "$(echo "$line" | awk '{ print length($1), $2 }')" "60 end"
+is "but not in CSV" "$(rsw sql "SELECT printf('%.100c', 'x') AS s" --format csv | tail -n 1 | awk '{ print length($0) }')" "100"
 stop_daemon

@@ -4,6 +4,7 @@ dropped."""
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import math
@@ -100,7 +101,8 @@ def test_failed_runs_raise_unless_told_and_retry_requeues(client, tmp_path):
     failed = [r for r in runs if r["state"] == "failed"]
     assert len(failed) == 1 and str(missing) in failed[0]["error"]
     write_csv(missing)
-    assert job.retry() == {"job": job.id, "requeued": 1, "resumed": 0}
+    assert job.retry() == {"job": job.id, "requeued": 1, "resumed": 0,
+                           "from_checkpoint": 0}
     final = job.wait(progress=False)
     assert (final["done"], final["failed"]) == (2, 0)
 
@@ -166,15 +168,24 @@ def test_results_equal_the_clis_json(daemon, tiny_job, tmp_path):
         assert cli.returncode == 0, cli.stderr
         exact = list(csv.DictReader(io.StringIO(cli.stdout)))
         for g, w in zip(got, exact):
-            assert {k: _csv_cell(v) for k, v in g.items()} == w
+            assert {k: _csv_cell(k, v) for k, v in g.items()} == w
 
 
-def _csv_cell(v: object) -> str:
-    """A value as the CLI's CSV writes it: %.17g for reals, "" for NULL."""
+def _csv_cell(key: str, v: object) -> str:
+    """A value as the CLI's CSV writes it (clients/cli/cell.c): reals the
+    shortest %g that reads back the same, times (*_at) ISO 8601 in UTC,
+    "" for NULL."""
     if v is None:
         return ""
+    if isinstance(v, float) and key.endswith("_at"):
+        t = datetime.datetime.fromtimestamp(math.floor(v), datetime.timezone.utc)
+        ms = min(int(math.floor((v - math.floor(v)) * 1000)), 999)
+        return t.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % ms
     if isinstance(v, float):
-        return "%.17g" % v
+        for p in (15, 16, 17):
+            text = "%.*g" % (p, v)
+            if float(text) == v:
+                return text
     return str(v)
 
 

@@ -1494,9 +1494,15 @@ static void recover_requeues_and_fails(void **state)
     assert_string_equal(q_text(f, "SELECT status || attempts FROM runs WHERE"
                                   " run_id = %lld", (long long)r[2]),
                         "queued0");
-    /* the failed run's checkpoint is gone, the requeued one's kept */
+    /* both keep their checkpoints: the failed run's for a retry, which
+     * resumes from it (store_job_resumable) */
     assert_int_equal(q_int(f, "SELECT count(*) FROM checkpoints WHERE run_id"
-                              " = %lld", (long long)r[0]), 0);
+                              " = %lld", (long long)r[0]), 1);
+    long resumable = 0;
+    OK(store_job_resumable(f->s, q_int(f, "SELECT job_id FROM runs WHERE run_id"
+                                          " = %lld", (long long)r[0]),
+                           &resumable, f->err, sizeof f->err));
+    assert_int_equal(resumable, 1);
     assert_int_equal(q_int(f, "SELECT count(*) FROM checkpoints WHERE run_id"
                               " = %lld", (long long)r[1]), 1);
     /* nothing left to recover */

@@ -89,8 +89,10 @@ class Job:
         return _members(self.client.call("cancel", job=self.id))
 
     def retry(self) -> Dict[str, Any]:
-        """Queues the failed and canceled runs again: ``requeued``, and
-        ``resumed`` (runs still stopping for a cancel, which go on)."""
+        """Queues the failed and canceled runs again: ``requeued``,
+        ``from_checkpoint`` (failed runs resuming from the checkpoint they
+        kept), and ``resumed`` (runs still stopping for a cancel, which go
+        on)."""
         return _members(self.client.call("retry", job=self.id))
 
     def delete(self) -> Dict[str, Any]:
