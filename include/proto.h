@@ -44,6 +44,7 @@ struct cJSON;
 #define PROTO_MAX_WORKERS       1024           /* registered workers at once (too_many_connections) */
 #define PROTO_MAX_WORKER_LEASES 256            /* runs one worker holds at once (too_many_requests) */
 #define PROTO_AUTH_TIMEOUT_S    10.0           /* a TCP peer's connect to its proof, else disconnect */
+#define PROTO_MAX_PREAUTH_FRAME 4096            /* bytes of a frame from a TCP peer before auth (frame_too_large) */
 #define PROTO_MAX_INFLIGHT      16             /* requests awaiting the store, per connection (too_many_requests) */
 #define PROTO_MAX_WATCHES       16             /* watched jobs per connection (too_many_requests) */
 #define PROTO_MAX_PENDING_WRITE (16u * 1024u * 1024u)  /* unread reply bytes before a disconnect */

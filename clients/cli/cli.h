@@ -124,6 +124,9 @@ typedef struct run_progress {
  * err (the database could not be read). */
 int cli_running_runs(const cli_opts *o, long long job, run_progress *out,
                      int max, int *n, char *err, size_t errlen);
+/* Seconds from the job's submission to its last run's end, from the
+ * database; NAN when it cannot be read or no run has ended. */
+double cli_job_elapsed(const cli_opts *o, long long job);
 /* The job's ETA from its running runs and its queued count, spread over
  * as many workers as runs are running; NAN when no run has a rate yet. */
 double cli_eta_from_runs(const run_progress *rp, int n, long queued);

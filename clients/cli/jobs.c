@@ -90,6 +90,17 @@ static void add_running_runs(cli_opts *o, cJSON *j)
         cJSON_ReplaceItemInObjectCaseSensitive(j, "eta_s", cJSON_CreateNumber(eta));
 }
 
+/* An ended job's "elapsed_s", from the database. */
+static void add_elapsed(cli_opts *o, cJSON *j)
+{
+    if (!j || cli_lnum(j, "queued") + cli_lnum(j, "running") > 0)
+        return;
+    cli_resolve_db(o);
+    double s = cli_job_elapsed(o, cli_lnum(j, "job"));
+    if (!isnan(s))
+        cJSON_AddNumberToObject(j, "elapsed_s", s);
+}
+
 static void print_running_runs(const cJSON *j)
 {
     const cJSON *r, *arr = cJSON_GetObjectItemCaseSensitive(j, "running_runs");
@@ -126,6 +137,12 @@ static void print_job(const cJSON *j)
     }
     printf("rate      %s runs/min\neta       %s\ncreated   %s\n", rate, eta,
            created);
+    double took = cli_num(j, "elapsed_s");
+    if (!isnan(took)) {
+        char buf[32];
+        cli_fmt_duration(took, buf, sizeof buf);
+        printf("elapsed   %s (submission to the last run's end)\n", buf);
+    }
     cli_diverged_hint(stdout, j);
 }
 
@@ -189,8 +206,11 @@ int cmd_status(cli_opts *o, int argc, char **argv)
     }
     if (rc != CLI_OK)
         return rc;
-    if (argc > 0)
-        add_running_runs(o, cJSON_GetObjectItemCaseSensitive(r, "job"));
+    if (argc > 0) {
+        cJSON *j = cJSON_GetObjectItemCaseSensitive(r, "job");
+        add_running_runs(o, j);
+        add_elapsed(o, j);
+    }
     if (o->json)
         cli_print_json(r);
     else if (argc > 0)

@@ -17,6 +17,11 @@ static const char *const RUNNING_SQL =
     "  (SELECT max(step) FROM curves WHERE run_id = r.run_id)"
     " WHERE r.job_id = ?1 AND r.status = 'running' ORDER BY r.run_id LIMIT ?2";
 
+/* From the submission to the last run's end. */
+static const char *const ELAPSED_SQL =
+    "SELECT max(r.finished_at) - j.created_at FROM jobs j JOIN runs r"
+    " USING (job_id) WHERE j.job_id = ?1";
+
 static double wall_now(void)
 {
     struct timespec t;
@@ -72,6 +77,25 @@ int cli_running_runs(const cli_opts *o, long long job, run_progress *out,
     sqlite3_finalize(st);
     sqlite3_close(db);
     return code;
+}
+
+double cli_job_elapsed(const cli_opts *o, long long job)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    double s = NAN;
+    if (o->db[0] &&
+        sqlite3_open_v2(o->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, ELAPSED_SQL, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 1000);
+        sqlite3_bind_int64(st, 1, job);
+        if (sqlite3_step(st) == SQLITE_ROW &&
+            sqlite3_column_type(st, 0) != SQLITE_NULL)
+            s = sqlite3_column_double(st, 0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return s;
 }
 
 double cli_eta_from_runs(const run_progress *rp, int n, long queued)

@@ -141,12 +141,22 @@ static void show_progress(progress *p, const cJSON *ev, const cJSON *job,
     }
     p->last_finished = cli_lnum(job, "finished");
     p->last_failed = cli_lnum(job, "failed");
-    if (end)
+    if (end) {
         printf("job %ld %s: %s: %ld done, %ld failed, %ld diverged, %ld "
-               "canceled of %ld runs\n",
+               "canceled of %ld runs",
                cli_lnum(job, "job"), cli_str(job, "name"), cli_str(job, "state"),
                cli_lnum(job, "done"), cli_lnum(job, "failed"), cli_lnum(job, "diverged"),
                cli_lnum(job, "canceled"), cli_lnum(job, "total"));
+        if (!p->db_resolved)
+            cli_resolve_db(p->o);
+        p->db_resolved = true;
+        char took[32];
+        double s = cli_job_elapsed(p->o, cli_lnum(job, "job"));
+        cli_fmt_duration(s, took, sizeof took);
+        if (!isnan(s))
+            printf(", in %s", took);
+        putchar('\n');
+    }
     if (end)
         cli_diverged_hint(stdout, job);
 }

@@ -66,6 +66,7 @@ void server__op_auth(const request *rq)
     if (!auth_mac_equal(mac, want))
         return refuse(rq, "the proof does not match this daemon's token");
     c->authed = true;
+    c->dec.max = PROTO_MAX_FRAME;
     auth_mac(&c->srv->key, AUTH_SERVER, c->nonce, cn, mac);
     char hex[AUTH_HEX(AUTH_MAC_LEN)];
     auth_hex(mac, sizeof mac, hex);

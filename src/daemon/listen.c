@@ -156,6 +156,9 @@ static void on_tcp_connection(uv_stream_t *l, int status)
         return;
     uv_tcp_init(s->loop, &c->h.tcp);
     c->tcp = true;
+    /* hello and auth are small: an unauthenticated peer cannot make the
+     * daemon hold large frames (authops.c lifts the limit). */
+    c->dec.max = PROTO_MAX_PREAUTH_FRAME;
     if (uv_accept(l, &c->h.stream) != 0)
         return server__conn_close(c);
     uv_tcp_nodelay(&c->h.tcp, 1);

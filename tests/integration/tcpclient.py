@@ -10,6 +10,8 @@ remote-worker tests (standard library only).
   tcpclient.py ADDR unknown TOKEN         handshake, register, an unknown op
   tcpclient.py ADDR stale TOKEN           handshake, register, finish of a run never leased
   tcpclient.py ADDR prefetch TOKEN        handshake, register with prefetch beyond threads
+  tcpclient.py ADDR bigframe              a 5,000-byte ping before authenticating
+  tcpclient.py ADDR bigauthed TOKEN       handshake, then a 5,000-byte ping
 Prints the error code of the reply that matters ("ok" when none), or
 "closed" when the daemon hung up without one.
 """
@@ -100,6 +102,12 @@ def main():
         s = connect(addr)
         call(s, "hello")
         r = call(s, "auth", **rec)
+    elif mode == "bigframe":
+        r = call(s, "ping", pad="x" * 5000)
+    elif mode == "bigauthed":
+        r = handshake(s, key)
+        if code(r) == "ok":
+            r = call(s, "ping", pad="x" * 5000)
     elif mode == "prefetch":
         r = handshake(s, key)
         if code(r) == "ok":

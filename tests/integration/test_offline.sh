@@ -1,6 +1,7 @@
 #!/bin/bash
 # Issue 11: `status` and `list` with no daemon read the database, as
-# `results`, `sql` and `report` do, and say that they did.
+# `results`, `sql` and `report` do, and say that they did; an ended job
+# shows its elapsed time.
 . "$(dirname "$0")/lib.sh"
 
 start_daemon offline --workers 2
@@ -10,6 +11,10 @@ K=$(tiny_spec 2 20 | submit_job)
 rsw watch "$K" >/dev/null 2>&1
 rsw cancel "$K" >/dev/null 2>&1
 online=$(rsw status "$J")
+case "$online" in *"elapsed   0:0"[0-9]" (submission to the last run's end)"*) ok "an ended job's status shows its elapsed time" ;;
+    *) not_ok "an ended job's status shows its elapsed time" "$online" ;; esac
+case "$(rsw watch "$J" | tail -n 1)" in *"canceled of 3 runs, in 0:0"[0-9]) ok "and so does watch's last line" ;;
+    *) not_ok "and so does watch's last line" "$(rsw watch "$J")" ;; esac
 stop_daemon
 
 out=$(rsw status "$J" 2>"$T_DIR/err"); rc=$?

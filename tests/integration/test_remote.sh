@@ -86,6 +86,8 @@ is "the right token gets in" "$(python3 "$TCP" "$ADDR" good "$DB.token")" "ok"
 is "an unknown op of a worker" "$(python3 "$TCP" "$ADDR" unknown "$DB.token")" "unknown_op"
 is "a report for a run never leased" "$(python3 "$TCP" "$ADDR" stale "$DB.token")" "stale_lease"
 is "a prefetch beyond the threads is refused" "$(python3 "$TCP" "$ADDR" prefetch "$DB.token")" "bad_request"
+is "a 5,000-byte frame before authenticating is refused" "$(python3 "$TCP" "$ADDR" bigframe)" "frame_too_large"
+is "after authenticating it is fine" "$(python3 "$TCP" "$ADDR" bigauthed "$DB.token")" "ok"
 head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n' | head -c 64 > "$T_DIR/bad.token"; echo >> "$T_DIR/bad.token"
 chmod 600 "$T_DIR/bad.token"
 out=$("$WORKER" --connect "$ADDR" --token-file "$T_DIR/bad.token" --threads 1 2>&1); rc=$?
