@@ -39,6 +39,11 @@ struct cJSON *wire_curve_to_json(const curve_point *pts, int n);
 int wire_curve_from_json(const struct cJSON *arr, curve_point *pts, int max,
                          char *err, size_t errlen);
 
+/* Raw bytes of a checkpoint that one frame carries, as base64 (4/3 of
+ * them) beside the message's other members; a larger checkpoint travels
+ * in parts of this size (docs/protocol.md, "Workers"). */
+#define WIRE_CHECKPOINT_PART ((PROTO_MAX_FRAME - 4096) / 4 * 3)
+
 /* Base64 of len bytes (malloc'd, NUL-terminated); NULL when out of
  * memory. */
 char *wire_base64(const void *data, size_t len);

@@ -1,6 +1,8 @@
 /* remote.c — the book of remote workers and leases (remote.h). */
 #include "remote.h"
 
+#include "ckparts.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@ struct remote {
     uint64_t next_id;
     rworker *workers;          /* newest first */
     long nleases;
+    ckparts *parts;            /* checkpoints arriving in parts, by run */
 };
 
 int remote_new(double lease_timeout_s, remote **out)
@@ -40,6 +43,7 @@ void remote_free(remote *rm)
         n = w->next;
         worker_free(w);
     }
+    ckparts_free(&rm->parts);
     free(rm);
 }
 
@@ -145,8 +149,11 @@ static int lease_push(remote *rm, rworker *w, const rlease *l)
     return 0;
 }
 
+/* A lease ends (or moves to a reconnected worker): a checkpoint of its
+ * run still arriving in parts is dropped; the next one starts afresh. */
 static void lease_drop(remote *rm, rworker *w, int i)
 {
+    ckparts_drop(&rm->parts, w->leases[i].run_id);
     w->leases[i] = w->leases[--w->nleases];
     rm->nleases--;
 }
@@ -228,6 +235,29 @@ bool remote_lease_pop(remote *rm, rworker *w, rlease *out)
     *out = w->leases[w->nleases - 1];
     lease_drop(rm, w, w->nleases - 1);
     return true;
+}
+
+int remote_ck_part(remote *rm, const rlease *l, long step, size_t offset,
+                   size_t total, const void *data, size_t len,
+                   checkpoint *whole)
+{
+    return ckparts_add(&rm->parts, l->run_id, step, offset, total, data, len,
+                       whole);
+}
+
+void remote_ck_done(remote *rm, const rlease *l)
+{
+    ckparts_drop(&rm->parts, l->run_id);
+}
+
+int remote_ck_keep(remote *rm, int64_t run_id, void *data, size_t len)
+{
+    return ckparts_keep(&rm->parts, run_id, data, len);
+}
+
+int remote_ck_get(remote *rm, const rlease *l, checkpoint *whole)
+{
+    return ckparts_get(&rm->parts, l->run_id, whole);
 }
 
 long remote_nleases(const remote *rm)

@@ -90,4 +90,17 @@ bool remote_lease_pop(remote *rm, rworker *w, rlease *out);
 /* Leases held in all. */
 long remote_nleases(const remote *rm);
 
+/* A part of lease l's checkpoint (ckparts.h): 1 with *whole once complete
+ * (its bytes held until remote_ck_done or the lease's end), 0 while parts
+ * are due, -EINVAL out of order, -ENOMEM. */
+int remote_ck_part(remote *rm, const rlease *l, long step, size_t offset,
+                   size_t total, const void *data, size_t len,
+                   checkpoint *whole);
+void remote_ck_done(remote *rm, const rlease *l);
+/* A checkpoint too big for the lease reply, kept for checkpoint_get:
+ * remote_ck_keep takes data (0, or -ENOMEM with data freed); remote_ck_get
+ * gives it (1) or says none is kept (0). */
+int remote_ck_keep(remote *rm, int64_t run_id, void *data, size_t len);
+int remote_ck_get(remote *rm, const rlease *l, checkpoint *whole);
+
 #endif

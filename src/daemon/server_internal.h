@@ -236,6 +236,7 @@ void server__op_lease(const request *rq);
 void server__op_heartbeat(const request *rq);
 void server__op_curve(const request *rq);
 void server__op_checkpoint(const request *rq);
+void server__op_checkpoint_get(const request *rq);
 void server__op_finish(const request *rq);
 void server__op_workers(const request *rq);
 /* Leases past their deadline: their runs requeued (every second). */

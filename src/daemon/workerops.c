@@ -185,8 +185,10 @@ static void lease_run(uv_work_t *req)
     lw->rc = host_try_lease(lw->s->hs, lw->local, &lw->l);
 }
 
-/* The lease reply: the run, its configuration and its checkpoint. */
-static cJSON *lease_reply(const lease_work *lw)
+/* The lease reply: the run, its configuration and its checkpoint; one
+ * too big for the reply (big bytes, kept) is fetched with
+ * checkpoint_get. */
+static cJSON *lease_reply(const lease_work *lw, size_t big)
 {
     cJSON *r = proto_reply_new(lw->id, true);
     cJSON *o = r ? cJSON_AddObjectToObject(r, "run") : NULL;
@@ -198,7 +200,9 @@ static cJSON *lease_reply(const lease_work *lw)
               cJSON_AddNumberToObject(o, "priority", lw->l.priority) &&
               cJSON_AddStringToObject(o, "config", lw->l.config_json) &&
               (ck ? cJSON_AddStringToObject(o, "checkpoint", ck)
-                  : cJSON_AddNullToObject(o, "checkpoint"));
+                  : cJSON_AddNullToObject(o, "checkpoint")) &&
+              (!big || cJSON_AddNumberToObject(o, "checkpoint_total",
+                                               (double)big));
     free(ck);
     if (!ok) {
         cJSON_Delete(r);
@@ -232,7 +236,15 @@ static void lease_done(uv_work_t *req, int status)
         lw->rc = -ECONNRESET;
     }
     if (c && lw->rc == 0) {
-        cJSON *r = lease_reply(lw);
+        size_t big = 0;
+        if (lw->l.ck_data && lw->l.ck_len > WIRE_CHECKPOINT_PART) {
+            /* Out of memory keeping it, the run starts from scratch. */
+            big = remote_ck_keep(s->rm, lw->l.run_id, lw->l.ck_data,
+                                 lw->l.ck_len) == 0 ? lw->l.ck_len : 0;
+            lw->l.ck_data = NULL;
+            lw->l.ck_len = 0;
+        }
+        cJSON *r = lease_reply(lw, big);
         if (!r) {
             remote_lease_end(s->rm, w, lw->l.run_id);
             lease_give_back(s, &lw->l);
@@ -378,25 +390,80 @@ void server__op_checkpoint(const request *rq)
     if (!l)
         return;
     proto_error e;
-    int64_t step = 0;
+    int64_t step = 0, offset = 0, total = -1;
     const cJSON *data = member(rq, "data");
     void *bytes = NULL;
     size_t len = 0;
-    if (proto_get_int(rq->pr->root, "step", 0, (int64_t)1 << 53, &step, &e) < 0)
+    if (proto_get_int(rq->pr->root, "step", 0, (int64_t)1 << 53, &step, &e) < 0 ||
+        proto_get_int(rq->pr->root, "offset", 0, PROTO_MAX_CHECKPOINT, &offset,
+                      &e) < 0 ||
+        proto_get_int(rq->pr->root, "total", 1, PROTO_MAX_CHECKPOINT, &total,
+                      &e) < 0)
         return server__reply_error(rq->c, rq->pr->id, &e);
     if (!cJSON_IsString(data) || wire_unbase64(data->valuestring, &bytes, &len) < 0)
         return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_BAD_REQUEST,
                                     "data", "must be the state in base64");
+    checkpoint ck = {bytes, len, (long)step};
+    int part = 1;
+    if (total >= 0 && (offset > 0 || (size_t)total != len))
+        part = remote_ck_part(rq->c->srv->rm, l, (long)step, (size_t)offset,
+                              (size_t)total, bytes, len, &ck);
+    if (part == -EINVAL || part == -ENOMEM) {
+        free(bytes);
+        return server__reply_errorf(rq->c, rq->pr->id,
+                                    part == -ENOMEM ? PROTO_E_INTERNAL
+                                                    : PROTO_E_BAD_REQUEST,
+                                    "offset", part == -ENOMEM
+                                    ? "out of memory assembling the checkpoint"
+                                    : "a part out of order: parts of a "
+                                      "checkpoint come in order from offset "
+                                      "0, with the same step and total");
+    }
     run_lease rl = lease_of(l);
     const worker_host *wh = host_worker(rq->c->srv->hs);
-    checkpoint ck = {bytes, len, (long)step};
-    int rc = wh->checkpoint(wh->ctx, &rl, &ck);
+    int rc = part == 1 ? wh->checkpoint(wh->ctx, &rl, &ck) : 0;
+    if (part == 1 && ck.data != bytes)
+        remote_ck_done(rq->c->srv->rm, l);
     free(bytes);
     if (rc < 0)
         return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_INTERNAL, NULL,
                                     "the checkpoint was not kept (out of "
                                     "memory); the run goes on");
     reply_do(rq, rl.run_id);
+}
+
+void server__op_checkpoint_get(const request *rq)
+{
+    rworker *w = want_worker(rq);
+    rlease *l = w ? want_lease(rq, w) : NULL;
+    if (!l)
+        return;
+    proto_error e;
+    int64_t offset = 0;
+    checkpoint ck;
+    if (proto_get_int(rq->pr->root, "offset", 0, PROTO_MAX_CHECKPOINT, &offset,
+                      &e) < 0)
+        return server__reply_error(rq->c, rq->pr->id, &e);
+    remote *rm = rq->c->srv->rm;
+    if (!remote_ck_get(rm, l, &ck) || (size_t)offset >= ck.len)
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_NOT_FOUND,
+                                    "offset", "no checkpoint of this lease "
+                                    "waits to be fetched at this offset");
+    size_t len = ck.len - (size_t)offset < WIRE_CHECKPOINT_PART
+                     ? ck.len - (size_t)offset : WIRE_CHECKPOINT_PART;
+    char *b64 = wire_base64((const char *)ck.data + offset, len);
+    cJSON *r = b64 ? proto_reply_new(rq->pr->id, true) : NULL;
+    if (r && (!cJSON_AddStringToObject(r, "data", b64) ||
+              !cJSON_AddNumberToObject(r, "offset", (double)offset) ||
+              !cJSON_AddNumberToObject(r, "total", (double)ck.len))) {
+        cJSON_Delete(r);
+        r = NULL;
+    }
+    free(b64);
+    /* Fetched to the end: the worker holds it now. */
+    if (r && (size_t)offset + len == ck.len)
+        remote_ck_done(rm, l);
+    server__send(rq->c, r);
 }
 
 static int finish_args(const request *rq, run_outcome *o, run_result *res,

@@ -12,8 +12,6 @@
 #include "log.h"
 #include "wire.h"
 
-/* A checkpoint travels in one frame, as base64 (4/3 of its bytes). */
-#define CHECKPOINT_MAX_BYTES ((PROTO_MAX_FRAME - 4096) / 4 * 3)
 /* A run younger than this keeps its curve points for its finish message,
  * so a short run's whole report is one message. */
 #define CURVE_HOLD_S 1.0
@@ -151,22 +149,15 @@ static void rh_curve(void *ctx, const run_lease *l, const curve_point *pts,
         send_curve(h, l, pts, n, false);
 }
 
-static int rh_checkpoint(void *ctx, const run_lease *l, const checkpoint *ck)
+/* One frame of checkpoint ck: bytes [off, off + len) of it. */
+static int send_ck_part(rhost *h, const run_lease *l, const checkpoint *ck,
+                        size_t off, size_t len)
 {
-    rhost *h = ctx;
-    if (is_stale(h, l->run_id))
-        return -ESTALE;
-    if (ck->len > CHECKPOINT_MAX_BYTES) {
-        log_warn("run %lld: a checkpoint of %zu bytes does not fit in one "
-                 "frame; the run goes on without it", (long long)l->run_id,
-                 ck->len);
-        return -EMSGSIZE;
-    }
-    /* The points up to the checkpoint are stored before it. */
-    send_curve(h, l, NULL, 0, true);
     cJSON *req = rhost__op_new("checkpoint", l);
-    char *b64 = wire_base64(ck->data, ck->len);
+    char *b64 = wire_base64((const char *)ck->data + off, len);
     if (!req || !b64 || !cJSON_AddNumberToObject(req, "step", (double)ck->step) ||
+        !cJSON_AddNumberToObject(req, "offset", (double)off) ||
+        !cJSON_AddNumberToObject(req, "total", (double)ck->len) ||
         !cJSON_AddStringToObject(req, "data", b64)) {
         free(b64);
         cJSON_Delete(req);
@@ -174,6 +165,32 @@ static int rh_checkpoint(void *ctx, const run_lease *l, const checkpoint *ck)
     }
     free(b64);
     return rhost__report(h, l, req, NULL) == 0 ? 0 : -EIO;
+}
+
+/* A checkpoint larger than a frame goes in parts, in order; the daemon
+ * keeps it once the last part is there. */
+static int rh_checkpoint(void *ctx, const run_lease *l, const checkpoint *ck)
+{
+    rhost *h = ctx;
+    if (is_stale(h, l->run_id))
+        return -ESTALE;
+    if (ck->len > PROTO_MAX_CHECKPOINT) {
+        log_warn("run %lld: a checkpoint of %zu bytes is over the protocol's "
+                 "%zu; the run goes on without it", (long long)l->run_id,
+                 ck->len, (size_t)PROTO_MAX_CHECKPOINT);
+        return -EMSGSIZE;
+    }
+    /* The points up to the checkpoint are stored before it. */
+    send_curve(h, l, NULL, 0, true);
+    size_t off = 0;
+    int rc = 0;
+    do {
+        size_t len = ck->len - off < WIRE_CHECKPOINT_PART ? ck->len - off
+                                                          : WIRE_CHECKPOINT_PART;
+        rc = send_ck_part(h, l, ck, off, len);
+        off += len;
+    } while (rc == 0 && off < ck->len && !is_stale(h, l->run_id));
+    return rc;
 }
 
 /* finish, with the run's held curve points; "next" is the sender's to

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "wire.h"
 
 /* Lock held: a lease request would bring a run someone waits for. */
 static bool want_lease(rhost *h)
@@ -32,15 +33,66 @@ static void accept_run(rhost *h, run_lease *l)
     pthread_cond_broadcast(&h->cond);
 }
 
+/* One part of l's checkpoint from offset, appended to buf (total bytes
+ * of room); the bytes it added, or a negative code. */
+static long fetch_part(rhost *h, const run_lease *l, size_t offset,
+                       unsigned char *buf, size_t total)
+{
+    cJSON *req = rhost__op_new("checkpoint_get", l), *rep = NULL;
+    if (!req || !cJSON_AddNumberToObject(req, "offset", (double)offset)) {
+        cJSON_Delete(req);
+        return -ENOMEM;
+    }
+    int rc = rhost__report(h, l, req, &rep);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(rep, "data");
+    void *bytes = NULL;
+    size_t len = 0;
+    long got = rc < 0 ? rc : -EPROTO;
+    if (rc == 0 && cJSON_IsString(data) &&
+        wire_unbase64(data->valuestring, &bytes, &len) == 0 && len > 0 &&
+        len <= total - offset) {
+        memcpy(buf + offset, bytes, len);
+        got = (long)len;
+    }
+    free(bytes);
+    cJSON_Delete(rep);
+    return got;
+}
+
+/* A checkpoint too big for the lease reply, fetched in parts; on failure
+ * the run starts from its beginning instead. */
+static void fetch_checkpoint(rhost *h, run_lease *l, size_t total)
+{
+    unsigned char *buf = malloc(total);
+    size_t have = 0;
+    long got = buf ? 0 : -ENOMEM;
+    while (buf && have < total && (got = fetch_part(h, l, have, buf, total)) > 0)
+        have += (size_t)got;
+    if (have == total) {
+        l->ck_data = buf;
+        l->ck_len = total;
+        return;
+    }
+    free(buf);
+    log_warn("run %lld: its checkpoint of %zu bytes could not be fetched "
+             "(%s); the run starts from its beginning", (long long)l->run_id,
+             total, strerror(got < 0 ? (int)-got : EPROTO));
+}
+
 /* The run a reply carries: 0 with *out, or -1 (none, or not valid). */
-static int reply_run(const cJSON *rep, run_lease *out)
+static int reply_run(rhost *h, const cJSON *rep, run_lease *out)
 {
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(rep, "run");
+    const cJSON *big = cJSON_GetObjectItemCaseSensitive(run, "checkpoint_total");
     char err[ERR_LEN];
     if (!cJSON_IsObject(run))
         return -1;
-    if (rhost__lease_parse(run, out, err, sizeof err) == 0)
+    if (rhost__lease_parse(run, out, err, sizeof err) == 0) {
+        if (!out->ck_data && cJSON_IsNumber(big) && big->valuedouble >= 1 &&
+            big->valuedouble <= (double)PROTO_MAX_CHECKPOINT)
+            fetch_checkpoint(h, out, (size_t)big->valuedouble);
         return 0;
+    }
     /* The daemon's lease of it expires and the run goes to a worker. */
     log_error("%s", err);
     return -1;
@@ -51,7 +103,7 @@ static void send_finish(rhost *h, out_msg *m)
     cJSON *rep = NULL;
     run_lease next;
     int rc = rhost__report(h, &m->l, m->req, &rep);
-    bool got = rc == 0 && m->next_run && reply_run(rep, &next) == 0;
+    bool got = rc == 0 && m->next_run && reply_run(h, rep, &next) == 0;
     cJSON_Delete(rep);
     pthread_mutex_lock(&h->lock);
     h->pending_next -= m->next_run;
@@ -102,7 +154,7 @@ static void tx_lease(rhost *h, lease_pace *p)
                                    "out of memory");
     cJSON_Delete(req);
     run_lease l;
-    if (rc == 0 && reply_run(rep, &l) == 0) {
+    if (rc == 0 && reply_run(h, rep, &l) == 0) {
         pthread_mutex_lock(&h->lock);
         accept_run(h, &l);
         pthread_mutex_unlock(&h->lock);

@@ -21,6 +21,10 @@ spec_long() {  # runs
         "$(steps 500000)" "$1"
 }
 
+# 1.1M parameters: a checkpoint of 9 MB, more than one frame holds.
+spec_big() {
+    printf '{"name": "big", "base": {"data": {"d": 50, "n": 100}, "model": {"width": 1024}, "train": {"steps": %s, "lr": 0.001, "tol": 0, "curve_points": 20}, "analysis": {"hessian": false}}}\n' "$(steps 300)"
+}
 # Runs of a few milliseconds, no Hessian: the round trips dominate.
 spec_tiny() {  # runs
     printf '{"name": "tiny", "base": {"data": {"d": 5, "n": 100}, "train": {"steps": 50, "curve_points": 10}, "analysis": {"hessian": false}}, "seeds": %s}\n' "$1"
@@ -53,6 +57,7 @@ start_daemon local --workers 2
 spec_sweep | rsw submit - --wait >/dev/null || bail "the sweep runs on threads"
 spec_long 1 | rsw submit - --wait >/dev/null || bail "a long run on threads"
 spec_long 4 | rsw submit - --wait >/dev/null || bail "four long runs on threads"
+spec_big | rsw submit - --wait >/dev/null || bail "a run of 1.1M parameters on threads"
 LOCALDB=$DB
 stop_daemon
 
@@ -107,6 +112,21 @@ is "it ended done, on its second attempt" "$(sq "SELECT status, attempts FROM ru
 grep -q "lease expired" "$LOG" && ok "the lease expired" || not_ok "the lease expired" "$(tail -5 "$LOG")"
 [ "$(job_dump "$DB" "$J")" = "$(job_dump "$LOCALDB" 2)" ] && ok "resumed from its checkpoint, it is bit-identical to the uninterrupted run" ||
     not_ok "resumed from its checkpoint, it is bit-identical to the uninterrupted run"
+
+# --- a checkpoint larger than a frame goes in parts ---
+stop_workers
+start_worker w11 --threads 1; W11=$WPID
+J=$(spec_big | submit_job)
+big_ck() { [ "$(sq "SELECT count(*) FROM checkpoints c JOIN runs r USING (run_id) WHERE r.job_id = $J AND length(c.state) > 8388608")" = 1 ]; }
+wait_until 120 big_ck && ok "a checkpoint of more than 8 MiB reached the database, in parts" ||
+    bail "a checkpoint of more than 8 MiB reached the database" "$(tail -3 "$T_DIR/w11.log")"
+kill -KILL "$W11"; wait "$W11" 2>/dev/null; WPIDS=""
+start_worker w12 --threads 1
+wait_until 180 job_done "$J" || bail "the big run ends on worker 12"
+is "it ended done, on its second attempt" "$(sq "SELECT status, attempts FROM runs WHERE job_id = $J")" "done|2"
+[ "$(job_dump "$DB" "$J")" = "$(job_dump "$LOCALDB" 4)" ] && ok "resumed from the checkpoint in parts, it is bit-identical to the uninterrupted run" ||
+    not_ok "resumed from the checkpoint in parts, it is bit-identical to the uninterrupted run" "$(diff <(job_dump "$DB" "$J") <(job_dump "$LOCALDB" 4) | head -5)"
+grep -q "does not fit" "$T_DIR/w11.log" && not_ok "no checkpoint was dropped" "$(grep "does not fit" "$T_DIR/w11.log")" || ok "no checkpoint was dropped"
 
 # --- its only attempt lost: the run fails keeping its checkpoint, and a
 # retry resumes it from there (issue 11) ---
