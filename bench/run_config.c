@@ -83,6 +83,13 @@ int main(int argc, char **argv)
     printf("hessian [%.6g, %.6g] res [%.2e, %.2e] iters %d  |w| %.4g |V| %.4g |u*| %.4g sep %d\n",
            r.hess_min, r.hess_max, r.hess_min_res, r.hess_max_res, r.lanczos_iters,
            r.w_norm, r.v_norm, r.u_norm, r.separable);
+    static const char *const cls[] = {"minimum", "saddle", "flat"};
+    printf("trace %.6g (se %.2g)  neg est %.3g exact %ld  class %s (tol %.2g)"
+           "  path barrier %.6g over %d points\n",
+           r.hess_trace, r.hess_trace_se, r.hess_neg_est,
+           r.hess_neg_exact,
+           r.point_class >= 0 ? cls[r.point_class] : "-", r.class_tol,
+           r.path_barrier, r.path.points);
     printf("regret lhs %.6g lin %.6g dist %.3g grad %.3g bound %.6g\n",
            r.regret_lhs, r.regret_lin, r.regret_dist, r.regret_grad, r.regret_bound);
     printf("time train %.3fs analysis %.3fs total %.3fs (%.3g s/step)\n",

@@ -135,9 +135,14 @@ static void build(gen *g)
     model_section(g);
     put(g, ", ");
     train_section(g);
-    /* 0 MiB: the two-pass recurrence; 1 MiB stores these small bases */
+    /* 0 MiB: the two-pass recurrence; 1 MiB stores these small bases;
+     * the spectrum's keys small, the dense Hessian on or off */
     put(g, ", \"analysis\": {\"lanczos_iters\": %u, "
-        "\"lanczos_memory_mib\": %u}}", 1 + pick(g, 20), pick(g, 2));
+        "\"lanczos_memory_mib\": %u, \"trace_probes\": %u, "
+        "\"slq_probes\": %u, \"slq_iters\": %u, \"slq_bins\": %u, "
+        "\"exact_max_params\": %u, \"path_points\": %u}}",
+        1 + pick(g, 20), pick(g, 2), pick(g, 4), pick(g, 3), 1 + pick(g, 10),
+        1 + pick(g, 200), pick(g, 2) ? 500 : 0, pick(g, 2) ? 0 : 2 + pick(g, 20));
 }
 
 static double now_s(void)

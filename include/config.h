@@ -31,6 +31,11 @@ struct cJSON;
 #define CONFIG_MAX_CURVE_POINTS 100000
 #define CONFIG_MAX_LANCZOS    1000
 #define CONFIG_MAX_LANCZOS_MIB 1048576    /* MiB of stored Lanczos basis (1 TiB) */
+#define CONFIG_MAX_PROBES     10000       /* Hutchinson probes (each one product) */
+#define CONFIG_MAX_SLQ_PROBES 1000        /* SLQ probes (slq_iters products each) */
+#define CONFIG_MAX_SLQ_BINS   200         /* bins of a stored spectral density */
+#define CONFIG_MAX_EXACT_PARAMS 4000      /* dense Hessian: n^2 doubles, 128 MB */
+#define CONFIG_MAX_PATH_POINTS 101        /* points of a stored loss path */
 #define CONFIG_MAX_COMPONENTS 1000        /* mixture components */
 /* Smallest student_t nu: below it the chi-square draw underflows to 0 in
  * most tries (at nu = 1e-300 in all of them, issue 9 §3). */
@@ -104,11 +109,23 @@ typedef struct train_config {
     int curve_points;            /* "curve_points", default 100 */
 } train_config;
 
+/* docs/theory.md §6.3, §6.6, §6.7. Everything but path_points needs
+ * hessian; each of the others is off at 0. */
 typedef struct analysis_config {
     bool hessian;                /* "hessian", default true */
     int lanczos_iters;           /* "lanczos_iters", default 60 */
     int lanczos_memory_mib;      /* "lanczos_memory_mib", default 64: past it
                                     the basis is not stored (lanczos.h) */
+    int trace_probes;            /* "trace_probes", default 10: Hutchinson */
+    int slq_probes;              /* "slq_probes", default 1: SLQ start vectors */
+    int slq_iters;               /* "slq_iters", default 30: Lanczos steps each */
+    int slq_bins;                /* "slq_bins", default 40: density grid */
+    int exact_max_params;        /* "exact_max_params", default 500: dense
+                                    Hessian up to this many parameters */
+    double eig_tol;              /* "eig_tol", default 1e-4: classification
+                                    tolerance, relative to max(1, ||H||) */
+    int path_points;             /* "path_points", default 11 (0 off, else
+                                    >= 2): path to the linear predictor */
 } analysis_config;
 
 typedef struct run_config {
@@ -133,6 +150,19 @@ int config_parse(const struct cJSON *json, run_config *out, char *err, size_t er
 
 /* Same, from text. */
 int config_parse_str(const char *text, run_config *out, char *err, size_t errlen);
+
+/* Generations of the canonical form: an older resweep's form lacks the
+ * keys added since. CONFIG_GEN_0 had neither analysis.lanczos_memory_mib
+ * (added in 1) nor the spectrum and path keys (added in 2). */
+enum { CONFIG_GEN_0 = 0, CONFIG_GEN_LANCZOS_MEMORY = 1,
+       CONFIG_GEN_SPECTRUM = 2, CONFIG_GEN_CURRENT = 2 };
+
+/* The canonical form a resweep of generation gen wrote for cfg: without
+ * the keys added after gen. NULL with *representable false when one of
+ * those keys is not at its default (no such resweep could have run cfg);
+ * NULL with *representable true only when out of memory. For checkpoints
+ * written before an upgrade (engine.c). */
+char *config_to_json_gen(const run_config *cfg, int gen, bool *representable);
 
 /* Checks that a dotted path ("model.width", "data", "seed") names a key or
  * section of the configuration, for callers that address keys by path (job

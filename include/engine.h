@@ -120,11 +120,20 @@ typedef struct run_hooks {
     X(lanczos_iters, lanczos_iters, INT, "Lanczos iterations run")            \
     X(hess_converged, hess_converged, INT, "1: both residuals within LANCZOS_RTOL of max(|hess_min|, |hess_max|); 0: not, hess_min only bounds the smallest eigenvalue from above") \
     X(lanczos_capped, lanczos_capped, INT, "1: the basis exceeded analysis.lanczos_memory_mib: two passes, no reorthogonalisation") \
+    /* §6.6: NAN/NULL without analysis.hessian or with the key at 0 */          \
+    X(hess_trace, hess_trace, REAL, "tr H by Hutchinson's estimator (analysis.trace_probes Rademacher probes)") \
+    X(hess_trace_se, hess_trace_se, REAL, "standard error of hess_trace (NAN with one probe)") \
+    X(class_tol, class_tol, REAL, "tolerance of the classification: eig_tol * max(1, ||H||)") \
+    X(hess_neg_est, hess_neg_est, REAL, "n_params * SLQ mass below -class_tol: estimated number of eigenvalues below it") \
+    X(hess_neg_exact, hess_neg_exact, COUNT, "eigenvalues below -class_tol of the dense Hessian; -1 (NULL) above analysis.exact_max_params") \
+    X(point_class, point_class, INT, "enum point_class: 0 minimum, 1 saddle, 2 flat; -1 (NULL) not classified") \
     /* §6.4 */                                                                 \
     X(cert, cert, REAL, "the certificate c - <a, u*> >= gap")                 \
     X(cert_grad, cert_grad, REAL, "gradient-norm bound; NAN where §6.4 gives none") \
     X(w_norm, w_norm, REAL, "||w|| (output weights)")                         \
     X(v_norm, v_norm, REAL, "||V||_2 (or ||v||)")                             \
+    /* §6.7: resnet and decoupled with analysis.path_points > 0 */           \
+    X(path_barrier, path_barrier, REAL, "max of F on the segment to the linear point, minus its larger end; >= 0") \
     /* §7: SGD runs; the bound terms only for decoupled, constant schedule */  \
     X(regret_lhs, regret_lhs, REAL, "(1/T) sum_t f_t(z_t)")                   \
     X(regret_lin, regret_lin, REAL, "(1/T) sum_t l(u*^T x_t; y_t)")           \
@@ -140,11 +149,35 @@ typedef struct run_hooks {
 #define RUN_RESULT_CTYPE_INT   int
 #define RUN_RESULT_CTYPE_BOOL  bool
 
+/* docs/theory.md §6.6: what the curvature at the end point says. */
+enum point_class {
+    POINT_UNCLASSIFIED = -1,  /* no Hessian analysis */
+    POINT_MINIMUM = 0,        /* no eigenvalue below -class_tol */
+    POINT_SADDLE = 1,         /* one below -class_tol, certified */
+    POINT_FLAT = 2            /* every eigenvalue within class_tol of 0 */
+};
+
+/* The curves of §6.6 and §6.7, beside the columns: fixed-size, so that a
+ * run_result stays a value the writer copies (tables spectra and paths;
+ * 2.5 KB). */
+typedef struct run_spectrum {
+    int bins;                  /* 0: no density */
+    double lo, hi;             /* the grid: bin b is [lo + b w, lo + (b+1) w) */
+    double mass[CONFIG_MAX_SLQ_BINS];  /* fraction of eigenvalues per bin */
+} run_spectrum;
+
+typedef struct run_path {
+    int points;                /* 0: no path; else t_i = i / (points - 1) */
+    double loss[CONFIG_MAX_PATH_POINTS];
+} run_path;
+
 typedef struct run_result {
     enum run_status status;
 #define X(field, column, type, doc) RUN_RESULT_CTYPE_##type field;
     RUN_RESULT_COLUMNS(X)
 #undef X
+    run_spectrum spectrum;
+    run_path path;
 } run_result;
 
 /* Loads and configures the BLAS (one thread per run, the kernel for this
@@ -155,7 +188,8 @@ int engine_init(char *err, size_t errlen);
 void engine_blas_describe(char *buf, size_t len);
 
 /* Fills every field with its "not measured" value: NAN, false, 0, and -1
- * for diverged_step, hess_converged and lanczos_capped. */
+ * for diverged_step, hess_converged, lanczos_capped, hess_neg_exact and
+ * point_class; no spectrum, no path. */
 void run_result_clear(run_result *r);
 
 /* Runs cfg to the end. Returns 0 with out->status RUN_DONE or RUN_DIVERGED;

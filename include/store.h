@@ -43,7 +43,7 @@
 #include "engine.h"
 #include "run_state.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* Page cache per connection, in KiB (strings: they go into PRAGMAs). */
 #define STORE_WRITER_CACHE_KIB "4096"
@@ -171,7 +171,8 @@ int store_job_retry(store *s, int64_t job_id, long *n, char *err,
 int store_job_resumable(store *s, int64_t job_id, long *n, char *err,
                         size_t errlen);
 /* Deletes a job whose runs have all ended, with everything of it (runs,
- * curves, results, checkpoints, Slurm records); *n: the runs deleted.
+ * curves, results, spectra, paths, checkpoints, Slurm records); *n: the
+ * runs deleted.
  * -EBUSY with a sentence while a run is queued or running. */
 int store_job_delete(store *s, int64_t job_id, long *n, char *err,
                      size_t errlen);

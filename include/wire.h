@@ -23,7 +23,9 @@ struct cJSON *wire_add_real(struct cJSON *obj, const char *key, double x);
 /* A double from a member written by wire_add_real; -EINVAL otherwise. */
 int wire_get_real(const struct cJSON *obj, const char *key, double *out);
 
-/* Every field of r as a member of a new object; NULL when out of memory. */
+/* Every field of r as a member of a new object, with its spectrum
+ * ({"lo", "hi", "mass": [...]}) and path ([...]); NULL when out of
+ * memory. */
 struct cJSON *wire_result_to_json(const run_result *r);
 /* r from such an object (every field must be present); 0, or -EINVAL
  * with a sentence naming the field. */

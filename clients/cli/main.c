@@ -84,8 +84,9 @@ static const command commands[] = {
     {"delete", cmd_delete, 1, 1, "",
      "usage: resweep delete JOB [--json]\n"
      "Deletes a job whose runs have all ended, with its runs, curves,\n"
-     "results, checkpoints and Slurm records, in one transaction. A job\n"
-     "with queued or running runs is refused: cancel it first.\n"},
+     "results, spectra, paths, checkpoints and Slurm records, in one\n"
+     "transaction. A job with queued or running runs is refused: cancel\n"
+     "it first.\n"},
     {"results", cmd_results, 1, 1, "F",
      "usage: resweep results JOB [--format table|csv|json] [--db PATH]\n"
      "The job's rows of the run_results view, read from the database\n"

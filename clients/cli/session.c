@@ -113,10 +113,11 @@ void cli_resolve_db(cli_opts *o)
     char err[ERR_LEN];
     if (proto_connect(o->socket, &s.fd, err, sizeof err) == 0) {
         s.next_id = 1;
-        cJSON *r = NULL;
+        cJSON *r = NULL, *req = cli_req_new(&s, "ping");
         proto_error e;
-        if (proto_send(s.fd, cli_req_new(&s, "ping"), &e) == 0 &&
-            proto_recv(s.fd, 2000, &r, &e) == 0 &&
+        int sent = req ? proto_send(s.fd, req, &e) : -1;
+        cJSON_Delete(req);   /* proto_send borrows it */
+        if (sent == 0 && proto_recv(s.fd, 2000, &r, &e) == 0 &&
             proto_reply_status(r, &e) == 0 && *cli_str(r, "db")) {
             snprintf(o->db, sizeof o->db, "%s", cli_str(r, "db"));
             cJSON_Delete(r);

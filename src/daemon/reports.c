@@ -22,8 +22,7 @@ int reports_apply(writer *w, wreq *r, char *err, size_t errlen)
     }
     case WQ_FINISH:
         rc = store_run_finish(w->st, r->run_id, r->u.finish.state,
-                              r->u.finish.has_result ? &r->u.finish.result
-                                                     : NULL,
+                              r->u.finish.result,
                               r->u.finish.error, err, errlen);
         break;
     case WQ_REQUEUE:

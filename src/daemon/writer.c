@@ -39,7 +39,10 @@ static void wreq_free(wreq *r)
     case WQ_CURVE: free(r->u.curve.pts); break;
     case WQ_CHECKPOINT: free(r->u.ck.data); break;
     case WQ_FINISH:
-    case WQ_LOST: free(r->u.finish.error); break;
+    case WQ_LOST:
+        free(r->u.finish.result);
+        free(r->u.finish.error);
+        break;
     case WQ_SLURM: free(r->u.slurm.script); break;
     default: break;
     }
@@ -214,14 +217,13 @@ int writer_run_finish(writer *w, const writer_run *run, enum run_state state,
     if (!r)
         return -ENOMEM;
     r->u.finish.state = state;
-    if (res) {
-        r->u.finish.has_result = true;
-        r->u.finish.result = *res;
-    }
-    if (error && !(r->u.finish.error = strdup(error))) {
+    if ((res && !(r->u.finish.result = malloc(sizeof *res))) ||
+        (error && !(r->u.finish.error = strdup(error)))) {
         wreq_free(r);
         return -ENOMEM;
     }
+    if (res)
+        *r->u.finish.result = *res;
     return post(w, r);
 }
 

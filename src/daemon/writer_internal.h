@@ -40,8 +40,9 @@ typedef struct wreq {
         struct { void *data; size_t len; long step; } ck;   /* CHECKPOINT, data owned */
         struct {                              /* FINISH; LOST (error: why) */
             enum run_state state;
-            bool has_result;
-            run_result result;
+            /* owned, NULL without one: a run_result is 2.5 KB with its
+             * spectrum and path, and inline it would size every request */
+            run_result *result;
             char *error;                      /* the run's reason, owned */
         } finish;
         struct { long from_index; int limit; } runs;   /* RUNS */

@@ -9,6 +9,8 @@
 #include "blas.h"
 #include "err.h"
 #include "loss.h"
+#include "path.h"
+#include "spectrum.h"
 
 static double norm2(const double *x, size_t n)
 {
@@ -153,6 +155,90 @@ int analysis_hessian(model *m, const double *theta, enum loss_kind loss,
                             errlen);
 }
 
+/* The density grid: [lmin, lmax] widened to every node, so that no mass
+ * falls outside (Ritz values of an unconverged estimate lie inside the
+ * spectrum, not necessarily inside [hess_min, hess_max]); a spectrum at
+ * one point gets the interval of half-width max(1, |l|) / 2 around it. */
+static void density(const spectrum_quad *q, double lmin, double lmax,
+                    int bins, run_spectrum *out)
+{
+    double lo, hi;
+    spectrum_quad_range(q, &lo, &hi);
+    lo = fmin(lo, lmin);
+    hi = fmax(hi, lmax);
+    if (!(hi > lo)) {
+        double half = 0.5 * fmax(1.0, fabs(lo));
+        lo -= half;
+        hi += half;
+    }
+    out->lo = lo;
+    out->hi = hi;
+    out->bins = bins;
+    spectrum_histogram(q, lo, hi, bins, out->mass);
+}
+
+/* SLQ: the density and the estimated count below -class_tol. */
+static int slq_measures(hess_ctx *h, size_t np, const analysis_config *ac,
+                        double lmin, double lmax, rng *r, poller *pl,
+                        run_result *res, char *err, size_t errlen)
+{
+    spectrum_quad q;
+    lanczos_opts lo = {
+        .iters = ac->slq_iters,
+        .basis_bytes = (size_t)ac->lanczos_memory_mib << 20,
+        .pl = pl,
+    };
+    int rc = spectrum_slq(np, hess_op, h, ac->slq_probes, &lo, r, &q, err,
+                          errlen);
+    if (rc)
+        return rc;
+    res->hess_neg_est = (double)np * spectrum_mass_below(&q, -res->class_tol);
+    density(&q, lmin, lmax, ac->slq_bins, &res->spectrum);
+    spectrum_quad_free(&q);
+    return 0;
+}
+
+/* §6.6 after the extremes: trace, the dense spectrum of a small network,
+ * the class of the point, SLQ, one after the other (each frees its
+ * memory before the next: estimate.c counts the largest). The extremes
+ * the class is judged by are the dense ones when there are, else the
+ * Lanczos ones in res. */
+static int spectrum_measures(hess_ctx *h, size_t np, const analysis_config *ac,
+                             rng *r, poller *pl, run_result *res, char *err,
+                             size_t errlen)
+{
+    double lmin = res->hess_min, lmax = res->hess_max;
+    int rc = 0;
+    if (ac->trace_probes > 0 &&
+        (rc = spectrum_trace(np, hess_op, h, ac->trace_probes, r, pl,
+                             &res->hess_trace, &res->hess_trace_se, err,
+                             errlen)))
+        return rc;
+    bool dense = np <= (size_t)ac->exact_max_params;
+    double *w = NULL;
+    if (dense) {
+        if (!(w = malloc(sizeof *w * np)))
+            return err_set(err, errlen, -ENOMEM, "analysis: out of memory");
+        if ((rc = spectrum_dense(np, hess_op, h, pl, w, err, errlen))) {
+            free(w);
+            return rc;
+        }
+        lmin = w[0];
+        lmax = w[np - 1];
+    }
+    res->point_class = spectrum_classify(lmin, lmax, ac->eig_tol,
+                                         &res->class_tol);
+    if (dense)
+        res->hess_neg_exact = spectrum_count_below(w, np, -res->class_tol);
+    free(w);
+    /* the grid covers the Lanczos extremes too (to rounding, a Rayleigh
+     * quotient can lie a little outside the dense spectrum) */
+    if (ac->slq_probes > 0)
+        rc = slq_measures(h, np, ac, fmin(lmin, res->hess_min),
+                          fmax(lmax, res->hess_max), r, pl, res, err, errlen);
+    return rc;
+}
+
 static void group_norms(const model *m, const double *grad, run_result *res)
 {
     double *dst[MODEL_GROUPS] = {&res->grad_out, &res->grad_v, &res->grad_theta};
@@ -261,7 +347,15 @@ static int endpoint(model *m, const double *theta, enum loss_kind loss,
         res->lanczos_iters = lz.iters;
         res->hess_converged = lz.converged;
         res->lanczos_capped = lz.capped;
+        hess_ctx h = {.m = m, .theta = theta, .X = ds->X, .y = ds->y,
+                      .loss = loss, .n = ds->n};
+        if ((rc = spectrum_measures(&h, np, ac, r, pl, res, err, errlen)))
+            goto out;
     }
+    if (ac->path_points > 0 && path_has_linear_point(model_get_shape(m)->arch))
+        rc = path_to_linear(m, theta, u_star, loss, ds->X, ds->y, ds->n,
+                            ac->path_points, pl, &res->path,
+                            &res->path_barrier, err, errlen);
 out:
     free(grad);
     free(p);

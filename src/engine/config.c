@@ -73,8 +73,13 @@ void config_defaults(run_config *cfg)
         .schedule = SCHED_CONSTANT, .gamma = 0.1, .step_every = 0,
         .steps = 2000, .batch = 32, .tol = 1e-8, .curve_points = 100,
     };
-    cfg->analysis = (analysis_config){.hessian = true, .lanczos_iters = 60,
-                                      .lanczos_memory_mib = 64};
+    /* trace_probes, slq_*: the default run's analysis within 20% of its
+     * training (README, Performance) */
+    cfg->analysis = (analysis_config){
+        .hessian = true, .lanczos_iters = 60, .lanczos_memory_mib = 64,
+        .trace_probes = 10, .slq_probes = 1, .slq_iters = 30, .slq_bins = 40,
+        .exact_max_params = 500, .eig_tol = 1e-4, .path_points = 11,
+    };
 }
 
 void config_free(run_config *cfg)
@@ -136,6 +141,8 @@ enum key_id {
     K_OPTIMIZER, K_LR, K_THETA_LR, K_SCHEDULE, K_GAMMA, K_STEP_EVERY,
     K_STEPS, K_BATCH, K_TOL, K_CURVE_POINTS,
     K_HESSIAN, K_LANCZOS_ITERS, K_LANCZOS_MEMORY_MIB,
+    K_TRACE_PROBES, K_SLQ_PROBES, K_SLQ_ITERS, K_SLQ_BINS,
+    K_EXACT_MAX_PARAMS, K_EIG_TOL, K_PATH_POINTS,
     K_COUNT
 };
 
@@ -149,6 +156,7 @@ struct key_def {
     const char *const *names;    /* T_ENUM */
     unsigned nnames;
     enum section sub;            /* T_SECTION */
+    int since;                   /* CONFIG_GEN_* that added the key */
 };
 
 #define OFF(f) offsetof(run_config, f)
@@ -212,7 +220,14 @@ static const struct key_def keys[K_COUNT] = {
 
     [K_HESSIAN] = {SEC_ANALYSIS, "hessian", BOOL_AT(analysis.hessian)},
     [K_LANCZOS_ITERS] = {SEC_ANALYSIS, "lanczos_iters", INT_IN(analysis.lanczos_iters, 1, CONFIG_MAX_LANCZOS)},
-    [K_LANCZOS_MEMORY_MIB] = {SEC_ANALYSIS, "lanczos_memory_mib", INT_IN(analysis.lanczos_memory_mib, 0, CONFIG_MAX_LANCZOS_MIB)},
+    [K_LANCZOS_MEMORY_MIB] = {SEC_ANALYSIS, "lanczos_memory_mib", INT_IN(analysis.lanczos_memory_mib, 0, CONFIG_MAX_LANCZOS_MIB), .since = CONFIG_GEN_LANCZOS_MEMORY},
+    [K_TRACE_PROBES] = {SEC_ANALYSIS, "trace_probes", INT_IN(analysis.trace_probes, 0, CONFIG_MAX_PROBES), .since = CONFIG_GEN_SPECTRUM},
+    [K_SLQ_PROBES] = {SEC_ANALYSIS, "slq_probes", INT_IN(analysis.slq_probes, 0, CONFIG_MAX_SLQ_PROBES), .since = CONFIG_GEN_SPECTRUM},
+    [K_SLQ_ITERS] = {SEC_ANALYSIS, "slq_iters", INT_IN(analysis.slq_iters, 1, CONFIG_MAX_LANCZOS), .since = CONFIG_GEN_SPECTRUM},
+    [K_SLQ_BINS] = {SEC_ANALYSIS, "slq_bins", INT_IN(analysis.slq_bins, 1, CONFIG_MAX_SLQ_BINS), .since = CONFIG_GEN_SPECTRUM},
+    [K_EXACT_MAX_PARAMS] = {SEC_ANALYSIS, "exact_max_params", INT_IN(analysis.exact_max_params, 0, CONFIG_MAX_EXACT_PARAMS), .since = CONFIG_GEN_SPECTRUM},
+    [K_EIG_TOL] = {SEC_ANALYSIS, "eig_tol", NUM_IN(analysis.eig_tol, 0, INFINITY), .since = CONFIG_GEN_SPECTRUM},
+    [K_PATH_POINTS] = {SEC_ANALYSIS, "path_points", INT_IN(analysis.path_points, 0, CONFIG_MAX_PATH_POINTS), .since = CONFIG_GEN_SPECTRUM},
 };
 
 #define FIELD(c, k, type) ((type *)((char *)(c) + keys[k].off))
@@ -856,6 +871,10 @@ static int check_combinations(struct parse *p)
     if (dc->source == DATA_CSV && !dc->path)
         return err_set(p->err, p->errlen, -EINVAL,
                        "data.path: required with data.source \"csv\"");
+    if (c->analysis.path_points == 1)
+        return err_set(p->err, p->errlen, -EINVAL,
+                       "analysis.path_points: must be 0 (no path) or at "
+                       "least 2 (the two ends), got 1");
     if (dc->source == DATA_INLINE) {
         int rc = check_inline(p);
         if (rc < 0)
@@ -933,6 +952,7 @@ struct sb {
     char *buf;
     size_t len, cap;
     bool oom;
+    int gen;   /* emit only the keys of this generation (CONFIG_GEN_*) */
 };
 
 static void sb_add(struct sb *b, const char *fmt, ...)
@@ -1035,7 +1055,7 @@ static void emit_section(struct sb *b, const run_config *c, enum section sec)
     bool first = true;
     sb_add(b, "{");
     for (int k = 0; k < K_COUNT; k++) {
-        if (keys[k].sec != sec || !emit_key(c, k))
+        if (keys[k].sec != sec || keys[k].since > b->gen || !emit_key(c, k))
             continue;
         sb_add(b, "%s\"%s\":", first ? "" : ",", keys[k].name);
         first = false;
@@ -1085,15 +1105,49 @@ static void emit_value(struct sb *b, const run_config *c, enum key_id k)
     }
 }
 
-char *config_to_json(const run_config *cfg)
+static char *to_json_gen(const run_config *cfg, int gen)
 {
-    struct sb b = {0};
+    struct sb b = {.gen = gen};
     emit_section(&b, cfg, SEC_TOP);
     if (b.oom) {
         free(b.buf);
         return NULL;
     }
     return b.buf;
+}
+
+char *config_to_json(const run_config *cfg)
+{
+    return to_json_gen(cfg, CONFIG_GEN_CURRENT);
+}
+
+/* Key k of a and b written the same (1), not (0), or out of memory (-1). */
+static int same_value(const run_config *a, const run_config *b, enum key_id k)
+{
+    struct sb x = {0}, y = {0};
+    emit_value(&x, a, k);
+    emit_value(&y, b, k);
+    int r = x.oom || y.oom ? -1 : strcmp(x.buf, y.buf) == 0;
+    free(x.buf);
+    free(y.buf);
+    return r;
+}
+
+char *config_to_json_gen(const run_config *cfg, int gen, bool *representable)
+{
+    run_config def;
+    config_defaults(&def);
+    *representable = true;
+    for (int k = 0; k < K_COUNT; k++) {
+        if (keys[k].since <= gen || keys[k].kind == T_SECTION)
+            continue;
+        int r = same_value(cfg, &def, k);
+        if (r <= 0) {
+            *representable = r == 0 ? false : true;
+            return NULL;
+        }
+    }
+    return to_json_gen(cfg, gen);
 }
 
 /* ---------------------------------------------------------------------

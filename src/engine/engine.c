@@ -36,6 +36,8 @@ void run_result_clear(run_result *r)
     r->diverged_step = -1;
     r->hess_converged = -1;
     r->lanczos_capped = -1;
+    r->hess_neg_exact = -1;
+    r->point_class = POINT_UNCLASSIFIED;
 }
 
 static uint64_t fnv1a(const char *s)
@@ -47,30 +49,28 @@ static uint64_t fnv1a(const char *s)
 }
 
 /* FNV-1a of the canonical configuration: a checkpoint is only accepted by
- * the configuration that wrote it. *legacy is the hash a resweep without
- * analysis.lanczos_memory_mib (schema 1) wrote for the same configuration,
- * so that the runs it checkpointed at its shutdown resume after an
- * upgrade; 0 when there is none. Its canonical form lacked the key, the
- * last one; and reading that form back gives the default, so only the
- * default has a legacy hash. */
-static int config_hash(const run_config *cfg, uint64_t *out, uint64_t *legacy)
+ * the configuration that wrote it. legacy[g] is the hash a resweep of
+ * generation g (config.h: before analysis.lanczos_memory_mib, before the
+ * spectrum keys) wrote for the same configuration, so that the runs it
+ * checkpointed at its shutdown resume after an upgrade; 0 when it could
+ * not have run it (a key it lacked is not at its default). */
+static int config_hash(const run_config *cfg, uint64_t *out,
+                       uint64_t legacy[CONFIG_GEN_CURRENT])
 {
-    char *json = config_to_json(cfg), tail[64];
+    char *json = config_to_json(cfg);
     if (!json)
         return -ENOMEM;
     *out = fnv1a(json);
-    *legacy = 0;
-    run_config def;
-    config_defaults(&def);
-    snprintf(tail, sizeof tail, ",\"lanczos_memory_mib\":%d}}",
-             def.analysis.lanczos_memory_mib);
-    size_t n = strlen(json), t = strlen(tail);
-    if (cfg->analysis.lanczos_memory_mib == def.analysis.lanczos_memory_mib &&
-        n > t && strcmp(json + n - t, tail) == 0) {
-        strcpy(json + n - t, "}}");
-        *legacy = fnv1a(json);
-    }
     free(json);
+    for (int g = 0; g < CONFIG_GEN_CURRENT; g++) {
+        bool representable;
+        legacy[g] = 0;
+        if ((json = config_to_json_gen(cfg, g, &representable)))
+            legacy[g] = fnv1a(json);
+        else if (representable)
+            return -ENOMEM;
+        free(json);
+    }
     return 0;
 }
 
@@ -80,7 +80,7 @@ typedef struct run_env {
     data_gen *gen;
     model *m;
     double *theta, *u_star;
-    uint64_t legacy_hash;   /* see config_hash */
+    uint64_t legacy_hash[CONFIG_GEN_CURRENT];   /* see config_hash */
 } run_env;
 
 static void env_free(run_env *e)
@@ -156,10 +156,11 @@ static int start_state(const run_config *cfg, const run_hooks *hooks,
     int rc = train_state_unpack(st, model_nparams(e->m), tc->config_hash,
                                 hooks->resume->data, hooks->resume->len, err,
                                 errlen);
-    if (rc && e->legacy_hash)
-        rc = train_state_unpack(st, model_nparams(e->m), e->legacy_hash,
-                                hooks->resume->data, hooks->resume->len, err,
-                                errlen);
+    for (int g = CONFIG_GEN_CURRENT - 1; rc && g >= 0; g--)
+        if (e->legacy_hash[g])
+            rc = train_state_unpack(st, model_nparams(e->m), e->legacy_hash[g],
+                                    hooks->resume->data, hooks->resume->len,
+                                    err, errlen);
     return rc;
 }
 
@@ -235,7 +236,7 @@ int engine_run(const run_config *cfg, const run_hooks *hooks, run_result *out,
     train_ctx tc = {.cfg = cfg, .m = e.m, .ds = &e.ds, .gen = e.gen,
                     .u_star = e.u_star, .hooks = hooks};
     train_state st;
-    if ((rc = config_hash(cfg, &tc.config_hash, &e.legacy_hash)) ||
+    if ((rc = config_hash(cfg, &tc.config_hash, e.legacy_hash)) ||
         (rc = start_state(cfg, hooks, &tc, &e, &st, err, errlen)))
         goto out;
     enter(hooks, RUN_PHASE_TRAIN);

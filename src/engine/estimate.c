@@ -15,16 +15,21 @@
  *             predictions, then one of: the test predictions, the Gram
  *             matrix of V's smaller side and its eigenvalues (||V||_2 of
  *             the certificate), Lanczos (its basis within
- *             analysis.lanczos_memory_mib, or five vectors past it); or,
- *             after them, the checkpoint a suspend hands over
+ *             analysis.lanczos_memory_mib, or five vectors past it),
+ *             Hutchinson's two vectors, the dense Hessian (n_params^2
+ *             doubles and dsyevd's work, up to analysis.exact_max_params),
+ *             SLQ (a Lanczos workspace as above and its probes' measure),
+ *             the path's point; or, after them, the checkpoint a suspend
+ *             hands over
  *
  * The peak is the largest phase. Each module states its own allocations
  * beside them (data_load_bytes, linfit_bytes, model_workspace_bytes,
- * train_bytes, lapack_*_bytes); analysis.c and lanczos.c are mirrored
- * here, so a change to their allocations must be made here too: the test
- * (tests/engine/test_estimate.c) runs configurations of every kind under
- * a counting allocator and fails when the estimate is below what was
- * used, or more than twice it plus ENGINE_ESTIMATE_BASE_BYTES.
+ * train_bytes, lapack_*_bytes); analysis.c, lanczos.c, spectrum.c and
+ * path.c are mirrored here, so a change to their allocations must be
+ * made here too: the test (tests/engine/test_estimate.c) runs
+ * configurations of every kind under a counting allocator and fails when
+ * the estimate is below what was used, or more than twice it plus
+ * ENGINE_ESTIMATE_BASE_BYTES.
  *
  * Beside engine_run's own, the estimate counts what its caller (a worker)
  * holds for the run: the configuration's text and parsed arrays (inline
@@ -48,6 +53,7 @@
 #include "lanczos.h"
 #include "linfit.h"
 #include "model.h"
+#include "path.h"
 #include "train.h"
 
 /* Longest text of one number in config_to_json ("%.17g" of a negative
@@ -123,20 +129,31 @@ static size_t config_parse_bytes(const run_config *cfg)
     return JSON_NODE_BYTES * (z.values + z.rows) + JSON_KEYS_BYTES;
 }
 
-/* ---- analysis.c and lanczos.c, mirrored ---- */
+/* ---- analysis.c, lanczos.c, spectrum.c and path.c, mirrored ---- */
 
-/* lanczos_extremes (lanczos.h states it): for k = min(iters, dim), the
- * stored basis of k vectors and two more when k vectors fit in
- * basis_bytes, else five vectors (the two-pass recurrence); T's k x k
- * eigenvectors and its small arrays, and dstev's work. */
+/* lanczos_extremes's and lanczos_tridiagonal's workspace (lanczos.h), for
+ * k = min(iters, dim) steps: the stored basis of k vectors and two more
+ * when k vectors fit in basis_bytes, else five vectors (the two-pass
+ * recurrence); T's k x k eigenvectors and its small arrays. */
+static size_t lanczos_ws_bytes(size_t dim, size_t k, size_t basis_bytes)
+{
+    bool capped = k > basis_bytes / (sizeof(double) * dim);
+    size_t vectors = capped ? 5 : k + 2;
+    return sizeof(double) * (dim * vectors + (capped ? 0 : k) + 4 * k + k * k);
+}
+
+static size_t steps_of(size_t dim, int iters)
+{
+    return (size_t)iters < dim ? (size_t)iters : dim;
+}
+
+/* lanczos_extremes: its workspace and dstev's work. */
 static size_t lanczos_bytes(size_t dim, int iters, size_t basis_bytes)
 {
     if (dim == 0 || iters < 1)
         return 0;
-    size_t k = (size_t)iters < dim ? (size_t)iters : dim;
-    bool capped = k > basis_bytes / (sizeof(double) * dim);
-    size_t vectors = capped ? 5 : k + 2;
-    return sizeof(double) * (dim * vectors + (capped ? 0 : k) + 4 * k + k * k) +
+    size_t k = steps_of(dim, iters);
+    return lanczos_ws_bytes(dim, k, basis_bytes) +
            lapack_stev_bytes((int)k, true);
 }
 
@@ -151,18 +168,61 @@ static size_t gram_bytes(const model_shape *s)
     return sizeof(double) * (K * K + K) + lapack_syev_bytes(k, false);
 }
 
+/* spectrum_trace: a probe and its product. */
+static size_t trace_bytes(size_t np, const analysis_config *ac)
+{
+    return ac->trace_probes > 0 ? sizeof(double) * 2 * np : 0;
+}
+
+/* spectrum_dense (and analysis.c's eigenvalues w): the n_params^2 matrix,
+ * a unit vector and w, then dsyevd's work beside them. */
+static size_t dense_bytes(size_t np, const analysis_config *ac)
+{
+    if (np == 0 || np > (size_t)ac->exact_max_params)
+        return 0;
+    return sizeof(double) * (np * np + 2 * np) +
+           lapack_syev_bytes((int)np, false);
+}
+
+/* spectrum_slq for k = min(slq_iters, np) steps a probe: the start vector,
+ * T's diagonals and k x k eigenvectors, the measure's nodes and weights
+ * (k a probe); and beside them lanczos_tridiagonal's workspace, then
+ * dstev's work. */
+static size_t slq_bytes(size_t np, const analysis_config *ac)
+{
+    if (np == 0 || ac->slq_probes < 1 || ac->slq_iters < 1)
+        return 0;
+    size_t k = steps_of(np, ac->slq_iters);
+    size_t own = sizeof(double) *
+                 (np + 2 * k + k * k + 2 * (size_t)ac->slq_probes * k);
+    return own + max2(lanczos_ws_bytes(np, k, (size_t)ac->lanczos_memory_mib << 20),
+                      lapack_stev_bytes((int)k, true));
+}
+
+/* path_to_linear: the point on the segment. */
+static size_t path_bytes(size_t np, const analysis_config *ac,
+                         const model_shape *ms)
+{
+    return path_has_linear_point(ms->arch) && ac->path_points > 0
+               ? sizeof(double) * np : 0;
+}
+
 /* analysis_endpoint beyond the model's workspace: grad (np) and p (n),
- * then, one after the other, the test predictions, ||V||_2, Lanczos. */
+ * then, one after the other, the test predictions, ||V||_2, Lanczos, and
+ * with the Hessian the trace, the dense spectrum and SLQ; the path. */
 static size_t analysis_bytes(const run_config *cfg, const data_shape *sh,
                              const model_shape *ms, size_t np)
 {
     const analysis_config *ac = &cfg->analysis;
-    size_t lz = ac->hessian ? lanczos_bytes(np, ac->lanczos_iters,
-                                            (size_t)ac->lanczos_memory_mib << 20)
-                            : 0;
+    size_t hess = 0;
+    if (ac->hessian)
+        hess = max2(max2(lanczos_bytes(np, ac->lanczos_iters,
+                                       (size_t)ac->lanczos_memory_mib << 20),
+                         trace_bytes(np, ac)),
+                    max2(dense_bytes(np, ac), slq_bytes(np, ac)));
     size_t test = sizeof(double) * (size_t)(sh->n_test > 0 ? sh->n_test : 0);
     return sizeof(double) * (np + (size_t)(sh->n > 0 ? sh->n : 0)) +
-           max3(test, gram_bytes(ms), lz);
+           max2(max3(test, gram_bytes(ms), hess), path_bytes(np, ac, ms));
 }
 
 /* ---- CSV files: measured once per version of the file ---- */

@@ -71,16 +71,24 @@ static int divide_into(double *dst, const double *src, double a, size_t n,
     return 0;
 }
 
-static int start_vector(double *q, size_t dim, rng *r, poller *pl)
+/* q0 when given (a caller's unit vector), else a random unit vector
+ * drawn from r. */
+static int start_vector(double *q, size_t dim, rng *r, const double *q0,
+                        poller *pl)
 {
     for (size_t i0 = 0; i0 < dim; i0 += PASS_BLOCK) {
         size_t end = block_end(i0, dim);
-        for (size_t i = i0; i < end; i++)
-            q[i] = rng_normal(r);
+        if (q0)
+            memcpy(q + i0, q0 + i0, sizeof(double) * (end - i0));
+        else
+            for (size_t i = i0; i < end; i++)
+                q[i] = rng_normal(r);
         int rc = poller_tick(pl, end - i0);
         if (rc)
             return rc;
     }
+    if (q0)
+        return 0;
     double nq = sqrt(dot(q, q, dim, pl));
     return poller_code(pl) ? poller_code(pl) : divide_into(q, q, nq, dim, pl);
 }
@@ -190,14 +198,14 @@ static int ws_alloc(lanczos_ws *s, size_t dim, int k, bool capped, poller *pl)
     return 0;
 }
 
-/* The recurrence with full reorthogonalisation against the stored basis;
- * returns the number of steps taken (stops early on an invariant
+/* The recurrence with full reorthogonalisation against the stored basis,
+ * from q0 (or a start drawn from r when it is NULL); returns the number of steps taken (stops early on an invariant
  * subspace) or a negative code. */
 static int iterate(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
-                   lanczos_ws *s)
+                   const double *q0, lanczos_ws *s)
 {
     double *w = s->w, anorm = 0;
-    int rc = start_vector(s->Q, dim, r, s->pl);
+    int rc = start_vector(s->Q, dim, r, q0, s->pl);
     if (rc)
         return rc;
     for (int j = 0; j < k; j++) {
@@ -220,8 +228,8 @@ static int iterate(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
     return k;
 }
 
-/* The plain three-term recurrence (Paige's form) from the start drawn
- * from r, keeping q_{j-1}, q_j and w only; returns the steps taken or a
+/* The plain three-term recurrence (Paige's form) from q0 (or the start
+ * drawn from r when it is NULL), keeping q_{j-1}, q_j and w only; returns the steps taken or a
  * negative code. The first pass (zlo == NULL) records T and stops early
  * on an invariant subspace. The second runs the same k steps from the
  * same start, so it regenerates the same vectors (the products are
@@ -229,11 +237,12 @@ static int iterate(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
  * and accumulates the Ritz vectors Q z for the eigenvectors zlo and zhi
  * of T into s->y. */
 static int plain_pass(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
-                      lanczos_ws *s, const double *zlo, const double *zhi)
+                      const double *q0, lanczos_ws *s, const double *zlo,
+                      const double *zhi)
 {
     double *prev = s->Q, *q = s->Q + dim, *w = s->w;
     double anorm = 0, beta_prev = 0;
-    int rc = start_vector(q, dim, r, s->pl);
+    int rc = start_vector(q, dim, r, q0, s->pl);
     if (rc)
         return rc;
     for (size_t i0 = 0; zlo && i0 < 2 * dim; i0 += PASS_BLOCK) {
@@ -313,7 +322,7 @@ static int measure_ends(size_t dim, lanczos_op op, void *ctx, int m,
     out->lmin = s->d[0];
     out->lmax = s->d[m - 1];
     if (capped) {
-        int rc = plain_pass(dim, op, ctx, m, start, s, zlo, zhi);
+        int rc = plain_pass(dim, op, ctx, m, start, NULL, s, zlo, zhi);
         if (rc < 0 || (rc = rayleigh(dim, op, ctx, s->y, s->Q, &out->lmin,
                                      &out->res_min, s->pl)))
             return rc;
@@ -342,8 +351,8 @@ int lanczos_extremes(size_t dim, lanczos_op op, void *ctx,
         return err_set(err, errlen, -ENOMEM, "lanczos: out of memory for "
                        "%d iterations on %zu parameters", k, dim);
     rng start = *r;
-    int rc = capped ? plain_pass(dim, op, ctx, k, r, &s, NULL, NULL)
-                    : iterate(dim, op, ctx, k, r, &s);
+    int rc = capped ? plain_pass(dim, op, ctx, k, r, NULL, &s, NULL, NULL)
+                    : iterate(dim, op, ctx, k, r, NULL, &s);
     if (rc < 0) {
         if (rc != poller_code(opts->pl))
             err_set(err, errlen, rc, "lanczos: Hessian-vector product failed");
@@ -371,4 +380,35 @@ int lanczos_extremes(size_t dim, lanczos_op op, void *ctx,
 out:
     ws_free(&s);
     return rc;
+}
+
+/* The same first pass as lanczos_extremes, from the caller's start; T is
+ * all that is kept. */
+int lanczos_tridiagonal(size_t dim, lanczos_op op, void *ctx,
+                        const double *q0, const lanczos_opts *opts,
+                        double *alpha, double *beta, bool *capped, char *err,
+                        size_t errlen)
+{
+    if (dim == 0 || opts->iters < 1)
+        return err_set(err, errlen, -EINVAL, "lanczos: nothing to iterate on");
+    int k = (size_t)opts->iters > dim ? (int)dim : opts->iters;
+    *capped = (size_t)k > opts->basis_bytes / (sizeof(double) * dim);
+    lanczos_ws s;
+    if (ws_alloc(&s, dim, k, *capped, opts->pl))
+        return err_set(err, errlen, -ENOMEM, "lanczos: out of memory for "
+                       "%d iterations on %zu parameters", k, dim);
+    int m = *capped ? plain_pass(dim, op, ctx, k, NULL, q0, &s, NULL, NULL)
+                    : iterate(dim, op, ctx, k, NULL, q0, &s);
+    if (m < 0) {
+        /* a product the model's interrupt hook stopped says -EINTR */
+        if (poller_code(opts->pl))
+            m = poller_code(opts->pl);
+        else
+            err_set(err, errlen, m, "lanczos: Hessian-vector product failed");
+    } else {
+        memcpy(alpha, s.alpha, sizeof(double) * (size_t)m);
+        memcpy(beta, s.beta, sizeof(double) * (size_t)m);
+    }
+    ws_free(&s);
+    return m;
 }

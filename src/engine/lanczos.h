@@ -62,11 +62,28 @@ typedef struct lanczos_result {
 /* Runs Lanczos on the dim-dimensional operator, started from a random unit
  * vector drawn from r. Memory, for k = min(iters, dim): k + 2 vectors of
  * dim doubles when k of them fit in basis_bytes, else 5; plus k^2 doubles
- * for T's eigenvectors. Products: k + 2, or 2k + 2 when capped. 0, or a negative code with a sentence (the
- * operator's code when a product failed; -ENOMEM; -EDOM when the
- * tridiagonal eigensolver fails, e.g. on products that are not finite). */
+ * for T's eigenvectors. Products: k + 2, or 2k + 2 when capped. 0, or a
+ * negative code with a sentence (the operator's code when a product
+ * failed; -ENOMEM; -EDOM when the tridiagonal eigensolver fails, e.g. on
+ * products that are not finite). */
 int lanczos_extremes(size_t dim, lanczos_op op, void *ctx,
                      const lanczos_opts *opts, rng *r, lanczos_result *out,
                      char *err, size_t errlen);
+
+/* The tridiagonal matrix T of k = min(opts->iters, dim) Lanczos steps
+ * from the unit vector q0 (borrowed), by the same method lanczos_extremes
+ * would choose for opts->basis_bytes (*capped: the plain recurrence, no
+ * reorthogonalisation), ticking opts->pl as it does: alpha[0..m-1] its
+ * diagonal, beta[0..m-2] its off-diagonal (beta[m-1] the norm of what
+ * was left). Returns m, fewer than the steps asked when the Krylov space
+ * of q0 is exhausted; or a negative code with a sentence (the poller's
+ * code without one). alpha and beta hold k. Memory: lanczos_extremes's
+ * workspace (k + 2 vectors, or 5 when capped, and k^2 doubles) without
+ * dstev's. Products: m. For stochastic Lanczos quadrature (spectrum.h,
+ * docs/theory.md §6.6). */
+int lanczos_tridiagonal(size_t dim, lanczos_op op, void *ctx,
+                        const double *q0, const lanczos_opts *opts,
+                        double *alpha, double *beta, bool *capped, char *err,
+                        size_t errlen);
 
 #endif

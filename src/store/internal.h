@@ -26,10 +26,11 @@ enum stmt_id {
     ST_RUN_STATUS, ST_RUN_LIST, ST_RUN_CONFIG,
     ST_RESULT_INSERT, ST_RESULT_SELECT,
     ST_CURVE_INSERT,
+    ST_SPECTRUM_INSERT, ST_PATH_INSERT, ST_SPECTRUM_SELECT, ST_PATH_SELECT,
     ST_CKPT_PUT, ST_CKPT_GET, ST_CKPT_DELETE,
     ST_CANCEL_RUNS, ST_CANCEL_CKPTS, ST_CANCEL_JOB,
-    ST_RETRY_RESULTS, ST_RETRY_CURVES, ST_RETRY_RUNS, ST_RETRY_JOB,
-    ST_RETRY_RESUMABLE,
+    ST_RETRY_RESULTS, ST_RETRY_CURVES, ST_RETRY_SPECTRA, ST_RETRY_PATHS,
+    ST_RETRY_RUNS, ST_RETRY_JOB, ST_RETRY_RESUMABLE,
     ST_DELETE_RUNS, ST_DELETE_JOB,
     ST_RECOVER_CANCEL, ST_RECOVER_FAIL, ST_RECOVER_CKPTS, ST_RECOVER_REQUEUE,
     ST_QUEUE,
@@ -64,6 +65,7 @@ struct store_reader {
  *   conn.c     a connection: open, close, errors as sentences, NULL <-> NaN
  *   columns.c  the results table's columns (engine.h RUN_RESULT_COLUMNS)
  *   stmt.c     every statement's SQL and the per-connection cache
+ *   profiles.c a result's spectrum and path as rows of spectra, paths
  *   fault.c    the fault-injection VFS
  *   open.c     opening the writer: the directory lock, WAL, migrations
  *   query.c    reads: results, listings, the reader connections
@@ -132,6 +134,18 @@ int store__exec(struct conn *c, enum stmt_id id, char *err, size_t errlen,
  * store__op_end takes the write's rc and returns the call's. */
 int store__op_begin(store *s, char *err, size_t errlen);
 int store__op_end(store *s, int rc, char *err, size_t errlen);
+
+/* --- profiles.c --- */
+
+/* The rows of res->spectrum and res->path for run_id (none when they are
+ * empty). A run finishes once, and a retry deletes its rows first. */
+int store__profiles_insert(struct conn *c, int64_t run_id,
+                           const run_result *res, char *err, size_t errlen);
+/* Reads them back into out->spectrum and out->path (empty when the run
+ * has no rows). -EIO when the rows are not what the writer stores (bins
+ * or points missing, too many): someone edited the file. */
+int store__profiles_read(struct conn *c, int64_t run_id, run_result *out,
+                         char *err, size_t errlen);
 
 /* --- check.c --- */
 #define STORE_CHECK_BUDGET_MS 2000   /* start-up quick_check, at most */

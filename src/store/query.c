@@ -48,6 +48,8 @@ int store__result_read(struct conn *c, int64_t run_id, enum run_state *state,
         out->status = *state == RUN_STATE_DIVERGED ? RUN_DIVERGED : RUN_DONE;
     }
     sqlite3_reset(st);
+    if (rc == 0 && *has_result)
+        rc = store__profiles_read(c, run_id, out, err, errlen);
     return rc;
 }
 

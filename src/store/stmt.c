@@ -24,7 +24,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE job_id = ?1",
     /* A job with queued or running runs is not deleted; the rest of it
-     * (curves, results, checkpoints, Slurm records) cascades. */
+     * (curves, results, spectra, paths, checkpoints, Slurm records)
+     * cascades. */
     [ST_DELETE_RUNS] =
         "DELETE FROM runs WHERE job_id = ?1 AND NOT EXISTS (SELECT 1 FROM runs"
         " WHERE job_id = ?1 AND status IN ('queued', 'running'))",
@@ -98,6 +99,17 @@ static const char *const stmt_sql[ST_COUNT] = {
         " test_loss, grad_norm, online_loss)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 
+    [ST_SPECTRUM_INSERT] =
+        "INSERT OR REPLACE INTO spectra (run_id, bin, lo, hi, mass, density)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_PATH_INSERT] =
+        "INSERT OR REPLACE INTO paths (run_id, point, t, loss)"
+        " VALUES (?1, ?2, ?3, ?4)",
+    [ST_SPECTRUM_SELECT] =
+        "SELECT bin, lo, hi, mass FROM spectra WHERE run_id = ?1 ORDER BY bin",
+    [ST_PATH_SELECT] =
+        "SELECT point, loss FROM paths WHERE run_id = ?1 ORDER BY point",
+
     [ST_CKPT_PUT] =
         "INSERT OR REPLACE INTO checkpoints (run_id, step, saved_at, state)"
         " SELECT ?1, ?2, ?3, ?4 WHERE EXISTS"
@@ -126,6 +138,12 @@ static const char *const stmt_sql[ST_COUNT] = {
         " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))"
         " AND step > coalesce((SELECT k.step FROM checkpoints k"
         " WHERE k.run_id = curves.run_id), -1)",
+    [ST_RETRY_SPECTRA] =
+        "DELETE FROM spectra WHERE run_id IN (SELECT run_id FROM runs"
+        " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
+    [ST_RETRY_PATHS] =
+        "DELETE FROM paths WHERE run_id IN (SELECT run_id FROM runs"
+        " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
     [ST_RETRY_RESUMABLE] =
         "SELECT count(*) FROM checkpoints k JOIN runs r USING (run_id)"
         " WHERE r.job_id = ?1 AND r.status = 'failed'",

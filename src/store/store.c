@@ -408,7 +408,9 @@ int store_run_finish(store *s, int64_t run_id, enum run_state state,
                          err, errlen);
         goto out;
     }
-    if (res && (rc = result_insert(s, run_id, res, err, errlen)) < 0)
+    if (res && ((rc = result_insert(s, run_id, res, err, errlen)) < 0 ||
+                (rc = store__profiles_insert(&s->c, run_id, res, err,
+                                             errlen)) < 0))
         goto out;
     /* A failed run keeps its checkpoint for a retry (store_job_retry). */
     if (state != RUN_FAILED)
@@ -598,6 +600,12 @@ int store_job_retry(store *s, int64_t job_id, long *n, char *err,
     if (rc == 0)
         rc = job_step(s, ST_RETRY_CURVES, job_id, NULL,
                       "deleting old curves", err, errlen);
+    if (rc == 0)
+        rc = job_step(s, ST_RETRY_SPECTRA, job_id, NULL,
+                      "deleting old spectra", err, errlen);
+    if (rc == 0)
+        rc = job_step(s, ST_RETRY_PATHS, job_id, NULL,
+                      "deleting old paths", err, errlen);
     if (rc == 0)
         rc = job_step(s, ST_RETRY_RUNS, job_id, n, "requeueing the runs",
                       err, errlen);

@@ -13,22 +13,33 @@
 
 #include "err.h"
 
-cJSON *wire_add_real(cJSON *obj, const char *key, double x)
+/* x as a JSON item: a number of 17 digits, or "nan"/"inf"/"-inf". */
+static cJSON *real_item(double x)
 {
     if (isnan(x))
-        return cJSON_AddStringToObject(obj, key, "nan");
+        return cJSON_CreateString("nan");
     if (isinf(x))
-        return cJSON_AddStringToObject(obj, key, x > 0 ? "inf" : "-inf");
+        return cJSON_CreateString(x > 0 ? "inf" : "-inf");
     /* cJSON writes 15 digits when they read back within a relative
      * DBL_EPSILON, which is not always the same double: 17 always are. */
     char buf[32];
     snprintf(buf, sizeof buf, "%.17g", x);
-    return cJSON_AddRawToObject(obj, key, buf);
+    return cJSON_CreateRaw(buf);
 }
 
-int wire_get_real(const cJSON *obj, const char *key, double *out)
+cJSON *wire_add_real(cJSON *obj, const char *key, double x)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    cJSON *v = real_item(x);
+    if (!v || !cJSON_AddItemToObject(obj, key, v)) {
+        cJSON_Delete(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* The double of an item written by real_item; -EINVAL otherwise. */
+static int real_of(const cJSON *v, double *out)
+{
     if (cJSON_IsNumber(v)) {
         *out = v->valuedouble;
         return 0;
@@ -44,6 +55,11 @@ int wire_get_real(const cJSON *obj, const char *key, double *out)
     else
         return -EINVAL;
     return 0;
+}
+
+int wire_get_real(const cJSON *obj, const char *key, double *out)
+{
+    return real_of(cJSON_GetObjectItemCaseSensitive(obj, key), out);
 }
 
 /* Integers of a result are exact in a double (|x| < 2^53). */
@@ -62,6 +78,32 @@ static int get_integer(const cJSON *obj, const char *key, double *out)
 #define ADD_INT(o, k, x)   cJSON_AddNumberToObject(o, k, (double)(x))
 #define ADD_BOOL(o, k, x)  cJSON_AddBoolToObject(o, k, x)
 
+/* n doubles as an array under key. */
+static bool add_reals(cJSON *obj, const char *key, const double *x, int n)
+{
+    cJSON *arr = cJSON_AddArrayToObject(obj, key);
+    for (int i = 0; arr && i < n; i++) {
+        cJSON *v = real_item(x[i]);
+        if (!v || !cJSON_AddItemToArray(arr, v)) {
+            cJSON_Delete(v);
+            return false;
+        }
+    }
+    return arr != NULL;
+}
+
+/* The curves beside the columns (engine.h run_spectrum, run_path):
+ * "spectrum": {"lo", "hi", "mass": [...]} and "path": [...], empty
+ * arrays when there are none. */
+static bool add_profiles(cJSON *o, const run_result *r)
+{
+    cJSON *sp = cJSON_AddObjectToObject(o, "spectrum");
+    return sp && wire_add_real(sp, "lo", r->spectrum.lo) &&
+           wire_add_real(sp, "hi", r->spectrum.hi) &&
+           add_reals(sp, "mass", r->spectrum.mass, r->spectrum.bins) &&
+           add_reals(o, "path", r->path.loss, r->path.points);
+}
+
 cJSON *wire_result_to_json(const run_result *r)
 {
     cJSON *o = cJSON_CreateObject();
@@ -71,6 +113,7 @@ cJSON *wire_result_to_json(const run_result *r)
 #define X(field, column, type, doc) ok = ok && ADD_##type(o, #field, r->field);
     RUN_RESULT_COLUMNS(X)
 #undef X
+    ok = ok && add_profiles(o, r);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -92,6 +135,41 @@ static int get_bool(const cJSON *obj, const char *key, bool *out)
 #define GET_INT(o, k, dst) (get_integer(o, k, &x) < 0 || fabs(x) > 2147483647.0 ? -EINVAL : ((dst) = (int)x, 0))
 #define GET_BOOL(o, k, dst) get_bool(o, k, &(dst))
 
+/* At most max doubles from the array under key; the count, or -EINVAL. */
+static int get_reals(const cJSON *obj, const char *key, double *x, int max)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key), *v;
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > max)
+        return -EINVAL;
+    int n = 0;
+    cJSON_ArrayForEach(v, arr) {
+        if (real_of(v, &x[n++]) < 0)
+            return -EINVAL;
+    }
+    return n;
+}
+
+static int get_profiles(const cJSON *obj, run_result *r, char *err,
+                        size_t errlen)
+{
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(obj, "spectrum");
+    int bins = -1;
+    if (cJSON_IsObject(sp) && wire_get_real(sp, "lo", &r->spectrum.lo) == 0 &&
+        wire_get_real(sp, "hi", &r->spectrum.hi) == 0)
+        bins = get_reals(sp, "mass", r->spectrum.mass, CONFIG_MAX_SLQ_BINS);
+    if (bins < 0 || (bins > 0 && !(r->spectrum.hi > r->spectrum.lo)))
+        return err_set(err, errlen, -EINVAL, "result.spectrum: must be "
+                       "{\"lo\", \"hi\" > lo, \"mass\": at most %d "
+                       "numbers}", CONFIG_MAX_SLQ_BINS);
+    r->spectrum.bins = bins;
+    int points = get_reals(obj, "path", r->path.loss, CONFIG_MAX_PATH_POINTS);
+    if (points < 0 || points == 1)
+        return err_set(err, errlen, -EINVAL, "result.path: must be an array "
+                       "of 0 or 2 to %d numbers", CONFIG_MAX_PATH_POINTS);
+    r->path.points = points;
+    return 0;
+}
+
 int wire_result_from_json(const cJSON *obj, run_result *r, char *err,
                           size_t errlen)
 {
@@ -110,7 +188,7 @@ int wire_result_from_json(const cJSON *obj, run_result *r, char *err,
                        #type);
     RUN_RESULT_COLUMNS(X)
 #undef X
-    return 0;
+    return get_profiles(obj, r, err, errlen);
 }
 
 cJSON *wire_curve_to_json(const curve_point *pts, int n)

@@ -94,6 +94,13 @@ static void assert_same_config(const run_config *a, const run_config *b)
     assert_int_equal(a->analysis.hessian, b->analysis.hessian);
     assert_int_equal(a->analysis.lanczos_iters, b->analysis.lanczos_iters);
     assert_int_equal(a->analysis.lanczos_memory_mib, b->analysis.lanczos_memory_mib);
+    assert_int_equal(a->analysis.trace_probes, b->analysis.trace_probes);
+    assert_int_equal(a->analysis.slq_probes, b->analysis.slq_probes);
+    assert_int_equal(a->analysis.slq_iters, b->analysis.slq_iters);
+    assert_int_equal(a->analysis.slq_bins, b->analysis.slq_bins);
+    assert_int_equal(a->analysis.exact_max_params, b->analysis.exact_max_params);
+    assert_true(same_double(a->analysis.eig_tol, b->analysis.eig_tol));
+    assert_int_equal(a->analysis.path_points, b->analysis.path_points);
 }
 
 /* Parses text that must be valid. */
@@ -205,6 +212,22 @@ static const struct bad_case bad_cases[] = {
      "analysis.lanczos_memory_mib: must be an integer in [0, 1048576], got -1"},
     {"{\"analysis\": {\"lanczos_memory_mib\": 1048577}}",
      "analysis.lanczos_memory_mib: must be an integer in [0, 1048576], got 1048577"},
+    {"{\"analysis\": {\"trace_probes\": 10001}}",
+     "analysis.trace_probes: must be an integer in [0, 10000], got 10001"},
+    {"{\"analysis\": {\"slq_probes\": -1}}",
+     "analysis.slq_probes: must be an integer in [0, 1000], got -1"},
+    {"{\"analysis\": {\"slq_iters\": 0}}",
+     "analysis.slq_iters: must be an integer in [1, 1000], got 0"},
+    {"{\"analysis\": {\"slq_bins\": 201}}",
+     "analysis.slq_bins: must be an integer in [1, 200], got 201"},
+    {"{\"analysis\": {\"exact_max_params\": 4001}}",
+     "analysis.exact_max_params: must be an integer in [0, 4000], got 4001"},
+    {"{\"analysis\": {\"eig_tol\": -1e-9}}",
+     "analysis.eig_tol: must be a finite number >= 0, got -1e-09"},
+    {"{\"analysis\": {\"path_points\": 102}}",
+     "analysis.path_points: must be an integer in [0, 101], got 102"},
+    {"{\"analysis\": {\"path_points\": 1}}",
+     "analysis.path_points: must be 0 (no path) or at least 2 (the two ends), got 1"},
     {"{\"seed\": -1}", "seed: must be an integer in [0, 9007199254740992], got -1"},
     {"{\"seed\": 9007199254740994}",
      "seed: must be an integer in [0, 9007199254740992], got 9007199254740994"},
@@ -386,7 +409,9 @@ static const char *const default_json =
     "\"theta_lr\":null,\"schedule\":\"constant\",\"gamma\":0.1,"
     "\"step_every\":0,\"steps\":2000,\"batch\":32,\"tol\":1e-08,"
     "\"curve_points\":100},\"analysis\":{\"hessian\":true,"
-    "\"lanczos_iters\":60,\"lanczos_memory_mib\":64}}";
+    "\"lanczos_iters\":60,\"lanczos_memory_mib\":64,\"trace_probes\":10,"
+    "\"slq_probes\":1,\"slq_iters\":30,\"slq_bins\":40,"
+    "\"exact_max_params\":500,\"eig_tol\":0.0001,\"path_points\":11}}";
 
 static void empty_object_gives_defaults(void **state)
 {
@@ -404,12 +429,62 @@ static void empty_object_gives_defaults(void **state)
     assert_true(c.train.theta_lr < 0);
     assert_int_equal(c.analysis.lanczos_iters, 60);
     assert_int_equal(c.analysis.lanczos_memory_mib, 64);
+    assert_int_equal(c.analysis.trace_probes, 10);
+    assert_int_equal(c.analysis.slq_probes, 1);
+    assert_int_equal(c.analysis.slq_iters, 30);
+    assert_int_equal(c.analysis.slq_bins, 40);
+    assert_int_equal(c.analysis.exact_max_params, 500);
+    assert_true(c.analysis.eig_tol == 1e-4);
+    assert_int_equal(c.analysis.path_points, 11);
     char *json = config_to_json(&c);
     assert_non_null(json);
     assert_string_equal(json, default_json);
     free(json);
     parse_ok("{\"data\": {}, \"model\": {}, \"train\": {}, \"analysis\": {}}", &c);
     assert_same_config(&c, &d);
+}
+
+/* The canonical forms of older resweeps (config_to_json_gen), against
+ * the current one edited by hand: generation 1 lacks the spectrum keys,
+ * generation 0 lanczos_memory_mib too; a key an older resweep lacked,
+ * set to other than its default, has no older form. */
+static void older_canonical_forms(void **state)
+{
+    (void)state;
+    run_config c;
+    config_defaults(&c);
+    bool ok;
+    char *g1 = config_to_json_gen(&c, CONFIG_GEN_LANCZOS_MEMORY, &ok);
+    assert_true(ok);
+    assert_non_null(g1);
+    char want[2048];
+    const char *cut = strstr(default_json, ",\"trace_probes\"");
+    assert_non_null(cut);
+    snprintf(want, sizeof want, "%.*s}}", (int)(cut - default_json),
+             default_json);
+    assert_string_equal(g1, want);
+    char *g0 = config_to_json_gen(&c, CONFIG_GEN_0, &ok);
+    assert_true(ok);
+    cut = strstr(want, ",\"lanczos_memory_mib\"");
+    assert_non_null(cut);
+    strcpy((char *)cut, "}}");
+    assert_string_equal(g0, want);
+    char *now = config_to_json_gen(&c, CONFIG_GEN_CURRENT, &ok);
+    assert_string_equal(now, default_json);
+    free(g0);
+    free(g1);
+    free(now);
+    c.analysis.path_points = 0;
+    assert_null(config_to_json_gen(&c, CONFIG_GEN_LANCZOS_MEMORY, &ok));
+    assert_false(ok);
+    c.analysis.path_points = 11;
+    c.analysis.lanczos_memory_mib = 1;
+    assert_null(config_to_json_gen(&c, CONFIG_GEN_0, &ok));
+    assert_false(ok);
+    g1 = config_to_json_gen(&c, CONFIG_GEN_LANCZOS_MEMORY, &ok);
+    assert_true(ok);
+    assert_non_null(strstr(g1, "\"lanczos_memory_mib\":1}}"));
+    free(g1);
 }
 
 static void defaults_written_out_parse_back(void **state)
@@ -709,6 +784,13 @@ static cJSON *rnd_config(void)
         cJSON_AddBoolToObject(an, "hessian", coin());
     maybe_num(an, "lanczos_iters", rnd_int(1, 1000));
     maybe_num(an, "lanczos_memory_mib", rnd_int(0, 1048576));
+    maybe_num(an, "trace_probes", rnd_int(0, 10000));
+    maybe_num(an, "slq_probes", rnd_int(0, 1000));
+    maybe_num(an, "slq_iters", rnd_int(1, 1000));
+    maybe_num(an, "slq_bins", rnd_int(1, 200));
+    maybe_num(an, "exact_max_params", rnd_int(0, 4000));
+    maybe_num(an, "eig_tol", coin() ? 0 : rnd_pos(-12, 2));
+    maybe_num(an, "path_points", coin() ? 0 : rnd_int(2, 101));
     return o;
 }
 
@@ -792,6 +874,7 @@ static void key_paths_are_checked(void **state)
     char err[ERR_LEN];
     const char *ok[] = {"seed", "data", "model.width", "data.x", "train.theta_lr",
                         "analysis.lanczos_iters", "analysis.lanczos_memory_mib",
+                        "analysis.slq_bins", "analysis.path_points",
                         "loss"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         assert_int_equal(config_check_path(ok[i], err, sizeof err), 0);
@@ -834,6 +917,7 @@ int main(void)
     ADD(sources_keep_only_their_keys);
     ADD(mixture_and_student_keys);
     ADD(random_configs_round_trip);
+    ADD(older_canonical_forms);
     ADD(numbers_are_exact);
     ADD(copy_is_deep);
     ADD(key_paths_are_checked);

@@ -244,11 +244,13 @@ static void resume_is_bit_identical(void **state)
     }
 }
 
-/* A run suspended by a resweep from before analysis.lanczos_memory_mib
- * resumes after the upgrade: its checkpoint carries the hash of the
- * canonical form without that key (SIGTERM checkpoints every running run,
- * so this is the normal upgrade). With another value of the key, which no
- * such resweep could have run, it is refused. */
+/* A run suspended by an older resweep resumes after the upgrade: its
+ * checkpoint carries the hash of the canonical form without the keys
+ * added since (SIGTERM checkpoints every running run, so this is the
+ * normal upgrade). Generation 1 lacked the spectrum and path keys, 0 also
+ * analysis.lanczos_memory_mib; the old forms are made here by hand from
+ * the current one. With another value of a key the old resweep lacked,
+ * which it could not have run, the checkpoint is refused. */
 static uint64_t fnv1a(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -257,9 +259,8 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-static void checkpoint_from_before_the_memory_key_resumes(void **state)
+static void resume_from_generation(int gen)
 {
-    (void)state;
     run_config c = base_config();
     c.train.steps = 300;
     run_result a = run_ok(&c, NULL);
@@ -270,12 +271,13 @@ static void checkpoint_from_before_the_memory_key_resumes(void **state)
     assert_int_equal(engine_run(&c, &hp, &b, err, sizeof err), ENGINE_ESUSPENDED);
     /* rewrite the checkpoint's configuration hash as the old resweep's */
     char *json = config_to_json(&c);
-    const char *tail = ",\"lanczos_memory_mib\":64}}";
-    size_t n = strlen(json);
-    assert_string_equal(json + n - strlen(tail), tail);
     uint64_t now = fnv1a(json);
-    strcpy(json + n - strlen(tail), "}}");
-    assert_null(strstr(json, "lanczos_memory_mib"));
+    char *cut = strstr(json, gen == 0 ? ",\"lanczos_memory_mib\":64,"
+                                      : ",\"trace_probes\":10,");
+    assert_non_null(cut);
+    assert_non_null(strstr(json, "\"path_points\":11}}"));
+    strcpy(cut, "}}");
+    assert_null(strstr(json, "trace_probes"));
     uint64_t old = fnv1a(json);
     free(json);
     unsigned char *at = memmem(part.ckpt, part.ckpt_len, &now, sizeof now);
@@ -285,10 +287,111 @@ static void checkpoint_from_before_the_memory_key_resumes(void **state)
     run_hooks hr = {.resume = &ck};
     run_result r = run_ok(&c, &hr);
     assert_same_numbers(&a, &r);
-    c.analysis.lanczos_memory_mib = 1;
+    if (gen == 0)
+        c.analysis.lanczos_memory_mib = 1;
+    else
+        c.analysis.trace_probes = 3;
     assert_int_equal(engine_run(&c, &hr, &r, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "another configuration"));
     free(part.ckpt);
+}
+
+static void checkpoint_from_before_the_memory_key_resumes(void **state)
+{
+    (void)state;
+    resume_from_generation(0);
+}
+
+static void checkpoint_from_before_the_spectrum_keys_resumes(void **state)
+{
+    (void)state;
+    resume_from_generation(1);
+}
+
+/* docs/theory.md §6.6 through a whole run: plain started at w = V = 0
+ * stays there (its gradient is 0) and is a saddle of index d exactly;
+ * the dense count says d, SLQ with 50 probes within one of it, the class
+ * saddle; the trace is 0 (the spectrum is +-||g|| and zeros) within four
+ * standard errors. A converged linear model (convex) is a minimum. Above
+ * exact_max_params there is no exact count. */
+static void known_saddle_is_classified(void **state)
+{
+    (void)state;
+    run_config c = base_config();
+    c.model.arch = ARCH_PLAIN;
+    c.model.init_scale = 0;
+    c.data.d = 3;
+    c.model.width = 4;
+    c.model.unit_depth = 1;
+    c.train.steps = 20;
+    c.analysis.slq_probes = 50;
+    c.analysis.trace_probes = 200;
+    run_result r = run_ok(&c, NULL);
+    assert_true(r.grad_norm == 0);
+    assert_int_equal(r.n_params, 3 + 12 + 12 + 4);
+    assert_int_equal(r.hess_neg_exact, 3);
+    assert_int_equal(r.point_class, POINT_SADDLE);
+    assert_true(fabs(r.hess_neg_est - 3) <= 1);
+    assert_true(fabs(r.hess_trace) <= 4 * r.hess_trace_se);
+    /* judged by the dense extremes, which Lanczos found too */
+    assert_true(fabs(r.class_tol - c.analysis.eig_tol * fmax(1, r.hess_max)) <=
+                1e-9 * r.class_tol);
+    assert_int_equal(r.path.points, 0);  /* plain has no linear point */
+    assert_true(isnan(r.path_barrier));
+    c.analysis.exact_max_params = 30;
+    r = run_ok(&c, NULL);
+    assert_int_equal(r.hess_neg_exact, -1);
+    assert_int_equal(r.point_class, POINT_SADDLE);  /* hess_min < -tol */
+    c = base_config();
+    c.model.arch = ARCH_LINEAR;
+    c.train.steps = 5000;
+    c.train.lr = 0.5;
+    r = run_ok(&c, NULL);
+    assert_int_equal(r.hess_neg_exact, 0);
+    assert_int_equal(r.point_class, POINT_MINIMUM);
+    /* off: nothing of §6.6 */
+    c.analysis.hessian = false;
+    r = run_ok(&c, NULL);
+    assert_int_equal(r.point_class, POINT_UNCLASSIFIED);
+    assert_true(isnan(r.hess_trace) && isnan(r.hess_neg_est));
+    assert_int_equal(r.spectrum.bins, 0);
+}
+
+/* §6.7: the path's ends are the run's F and F_lin* to rounding, for
+ * resnet and decoupled; its barrier is the maximum over the points minus
+ * the larger end, so >= 0; path_points 0 turns it off. The SLQ density
+ * has slq_bins bins covering [hess_min, hess_max] and mass 1. */
+static void path_ends_are_the_run_and_the_linear_predictor(void **state)
+{
+    (void)state;
+    enum arch a[] = {ARCH_RESNET, ARCH_DECOUPLED};
+    for (int i = 0; i < 2; i++) {
+        run_config c = base_config();
+        c.model.arch = a[i];
+        c.analysis.path_points = 21;
+        run_result r = run_ok(&c, NULL);
+        assert_int_equal(r.path.points, 21);
+        assert_true(fabs(r.path.loss[0] - r.train_loss) <= 1e-13 * r.train_loss);
+        assert_true(fabs(r.path.loss[20] - r.lin_loss) <= 1e-12 * r.lin_loss);
+        double top = -INFINITY;
+        for (int k = 0; k < 21; k++)
+            top = fmax(top, r.path.loss[k]);
+        assert_true(r.path_barrier >= 0);
+        assert_true(r.path_barrier == top - fmax(r.path.loss[0], r.path.loss[20]));
+        /* decoupled: p is affine in t, F convex along the segment */
+        if (a[i] == ARCH_DECOUPLED)
+            assert_true(r.path_barrier <= 1e-12 * r.path.loss[0]);
+        assert_int_equal(r.spectrum.bins, c.analysis.slq_bins);
+        assert_true(r.spectrum.lo <= r.hess_min && r.spectrum.hi >= r.hess_max);
+        double sum = 0;
+        for (int b = 0; b < r.spectrum.bins; b++)
+            sum += r.spectrum.mass[b];
+        assert_true(fabs(sum - 1) < 1e-12);
+        c.analysis.path_points = 0;
+        r = run_ok(&c, NULL);
+        assert_int_equal(r.path.points, 0);
+        assert_true(isnan(r.path_barrier));
+    }
 }
 
 static void periodic_checkpoints_are_handed_over(void **state)
@@ -415,6 +518,9 @@ int main(void)
         cmocka_unit_test(certificate_vanishes_at_converged_decoupled),
         cmocka_unit_test(resume_is_bit_identical),
         cmocka_unit_test(checkpoint_from_before_the_memory_key_resumes),
+        cmocka_unit_test(checkpoint_from_before_the_spectrum_keys_resumes),
+        cmocka_unit_test(known_saddle_is_classified),
+        cmocka_unit_test(path_ends_are_the_run_and_the_linear_predictor),
         cmocka_unit_test(periodic_checkpoints_are_handed_over),
         cmocka_unit_test(cancel_stops_the_run),
         cmocka_unit_test(curves_are_log_spaced_with_the_last_step),

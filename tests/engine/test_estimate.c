@@ -10,8 +10,8 @@
  * peak: large n, large d (least squares by dgelsd on a copy, by the tiled
  * Cholesky of X^T X and by the normal equations, and Cholesky giving way
  * to each of the other two), Newton's method, wide and deep networks with
- * and without the Hessian, ||V||_2 of a square V, SGD and stream mode, CSV
- * and inline data. */
+ * and without the Hessian, ||V||_2 of a square V, the dense Hessian and
+ * SLQ's basis (issue 13), SGD and stream mode, CSV and inline data. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,6 +307,35 @@ static void plain_decoupled(void **state)
           "\"train\":{\"steps\":2},\"analysis\":{\"lanczos_iters\":10}}");
 }
 
+/* The analyses of issue 13 where they are the peak: the dense Hessian of
+ * 2,388 parameters (analysis.exact_max_params raised to its limit: a
+ * 45.6 MB matrix and dsyevd's work; 5.7 MiB of estimate without it), and
+ * SLQ's stored basis of 60 steps on 117,348 parameters (56.3 MB, within
+ * the default 64 MiB) past Lanczos's 10 (27.9 MiB without it). SLQ capped
+ * runs in "wide (h 1024), lanczos capped" above (the default 30 steps
+ * past 64 MiB): its start vector beside the five of the two-pass
+ * recurrence, 8.4 MiB of estimate more than Lanczos's. */
+static void spectrum_dense(void **state)
+{
+    (void)state;
+    skip_without_counter();
+    check("dense spectrum, 2388 params",
+          "{\"data\":{\"d\":20,\"n\":200,\"n_test\":50},"
+          "\"model\":{\"width\":32},\"train\":{\"steps\":2},"
+          "\"analysis\":{\"lanczos_iters\":10,\"exact_max_params\":4000}}");
+}
+
+static void spectrum_slq(void **state)
+{
+    (void)state;
+    skip_without_counter();
+    check("slq, basis of 60 stored",
+          "{\"data\":{\"d\":100,\"n\":200,\"n_test\":50},"
+          "\"model\":{\"width\":256},\"train\":{\"steps\":2},"
+          "\"analysis\":{\"lanczos_iters\":10,\"slq_probes\":2,"
+          "\"slq_iters\":60}}");
+}
+
 /* Stream mode keeps the generator through the run: a mixture of 300
  * means in 1000 dimensions and a wide teacher. */
 static void stream_generator(void **state)
@@ -494,6 +523,8 @@ int main(void)
         cmocka_unit_test(square_v_norm),
         cmocka_unit_test(deep_sgd),
         cmocka_unit_test(plain_decoupled),
+        cmocka_unit_test(spectrum_dense),
+        cmocka_unit_test(spectrum_slq),
         cmocka_unit_test(stream_generator),
         cmocka_unit_test(csv_data),
         cmocka_unit_test(inline_data),

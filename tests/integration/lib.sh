@@ -141,7 +141,7 @@ tiny_spec() {  # seeds steps [extra top-level members]
 }
 
 # Every stored number of a job's runs, to 17 digits: results (less the
-# timings) and curves, by run index; two databases that ran the same job
+# timings), curves, spectra and paths, by run index; two databases that ran the same job
 # the same way print the same text.
 job_dump() {  # db job
     local db=$1 cols
@@ -153,6 +153,12 @@ job_dump() {  # db job
     sqlite3 "$db" "SELECT r.idx, c.step, printf('%.17g|%.17g|%.17g|%.17g', c.lr,
                    c.train_loss, c.test_loss, c.grad_norm)
                    FROM runs r JOIN curves c USING (run_id)
+                   WHERE r.job_id = $2 ORDER BY 1, 2"
+    sqlite3 "$db" "SELECT r.idx, s.bin, printf('%.17g|%.17g|%.17g', s.lo, s.hi,
+                   s.mass) FROM runs r JOIN spectra s USING (run_id)
+                   WHERE r.job_id = $2 ORDER BY 1, 2"
+    sqlite3 "$db" "SELECT r.idx, p.point, printf('%.17g', p.loss)
+                   FROM runs r JOIN paths p USING (run_id)
                    WHERE r.job_id = $2 ORDER BY 1, 2"
 }
 # The job id of a spec on stdin, submitted without waiting.

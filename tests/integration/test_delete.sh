@@ -8,8 +8,8 @@ start_daemon del --workers 1
 A=$(tiny_spec 3 20 | submit_job)
 B=$(tiny_spec 2 20 | submit_job)
 rsw watch "$B" >/dev/null 2>&1
-counts() { sq "SELECT (SELECT count(*) FROM runs WHERE job_id = $1), (SELECT count(*) FROM results JOIN runs USING (run_id) WHERE job_id = $1), (SELECT count(*) FROM curves JOIN runs USING (run_id) WHERE job_id = $1) > 0"; }
-is "job A has its runs, results and curves" "$(counts "$A")" "3|3|1"
+counts() { sq "SELECT (SELECT count(*) FROM runs WHERE job_id = $1), (SELECT count(*) FROM results JOIN runs USING (run_id) WHERE job_id = $1), (SELECT count(*) FROM curves JOIN runs USING (run_id) WHERE job_id = $1) > 0, (SELECT count(*) FROM spectra JOIN runs USING (run_id) WHERE job_id = $1) > 0, (SELECT count(*) FROM paths JOIN runs USING (run_id) WHERE job_id = $1) > 0"; }
+is "job A has its runs, results, curves, spectra and paths" "$(counts "$A")" "3|3|1|1|1"
 
 L=$(printf '{"name": "long", "base": {"data": {"d": 5, "n": 100}, "train": {"steps": %s, "tol": 0}}}\n' "$(steps 100000000)" | submit_job)
 wait_until 30 [ "$(sq "SELECT status FROM runs WHERE job_id = $L")" = running ] || bail "the long run starts"
@@ -22,9 +22,9 @@ is "and it is all still there" "$(sq "SELECT count(*) FROM runs WHERE job_id = $
 out=$(rsw delete "$A"); rc=$?
 is "deleting an ended job: exit 0" "$rc" "0"
 is "says what went" "$out" "job $A deleted, with its 3 runs"
-is "its runs, results and curves are gone" "$(counts "$A")" "0|0|0"
+is "its runs, results, curves, spectra and paths are gone" "$(counts "$A")" "0|0|0|0|0"
 is "the job row too" "$(sq "SELECT count(*) FROM jobs WHERE job_id = $A")" "0"
-is "the other jobs are untouched" "$(counts "$B")" "2|2|1"
+is "the other jobs are untouched" "$(counts "$B")" "2|2|1|1|1"
 rsw status "$A" >/dev/null 2>&1
 is "status of it: not found (exit 1)" "$?" "1"
 rsw delete "$A" >/dev/null 2>&1

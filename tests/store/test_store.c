@@ -249,6 +249,8 @@ static void result_fill(run_result *r, double base)
     r->lanczos_iters = 42;
     r->hess_converged = 1;
     r->lanczos_capped = 0;
+    r->hess_neg_exact = 17;
+    r->point_class = POINT_SADDLE;
     double *fields[] = {
         &r->init_loss, &r->train_loss, &r->test_loss, &r->lin_loss,
         &r->lin_test_loss, &r->gap, &r->err01, &r->test_err01,
@@ -257,7 +259,8 @@ static void result_fill(run_result *r, double base)
         &r->hess_min, &r->hess_max, &r->hess_min_res, &r->hess_max_res,
         &r->cert, &r->cert_grad, &r->w_norm, &r->v_norm, &r->regret_lhs,
         &r->regret_lin, &r->regret_dist, &r->regret_grad, &r->regret_bound,
-        &r->train_s, &r->analysis_s, &r->total_s,
+        &r->train_s, &r->analysis_s, &r->total_s, &r->hess_trace,
+        &r->hess_trace_se, &r->class_tol, &r->hess_neg_est, &r->path_barrier,
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         *fields[i] = base + 0.125 * (double)(i + 1);
@@ -489,6 +492,12 @@ static void version_1_database_migrates(void **state)
                               " lanczos_capped IS NULL"), 3);
     /* version 3: runs stored before it have no memory estimate */
     assert_int_equal(q_int(f, "SELECT count(*) FROM runs WHERE mem_bytes IS NULL"), 3);
+    /* version 6: nor a class, a trace or a path, and no profiles */
+    assert_int_equal(q_int(f, "SELECT count(*) FROM run_results WHERE"
+                              " point_class IS NULL AND point_class_name IS NULL"
+                              " AND hess_trace IS NULL AND path_barrier IS NULL"), 3);
+    assert_int_equal(q_int(f, "SELECT (SELECT count(*) FROM spectra) +"
+                              " (SELECT count(*) FROM paths)"), 0);
     /* the read-back of an old row: unknown is -1 */
     enum run_state st;
     bool has;
@@ -497,6 +506,11 @@ static void version_1_database_migrates(void **state)
     assert_true(has);
     assert_int_equal(back.hess_converged, 0);
     assert_int_equal(back.lanczos_capped, -1);
+    assert_int_equal(back.point_class, POINT_UNCLASSIFIED);
+    assert_int_equal(back.hess_neg_exact, -1);
+    assert_true(isnan(back.hess_trace));
+    assert_int_equal(back.spectrum.bins, 0);
+    assert_int_equal(back.path.points, 0);
     assert_integrity_ok(f);
 }
 
@@ -997,7 +1011,14 @@ static void result_round_trip(void **state)
     EQ(lanczos_iters); EQ(hess_converged); EQ(lanczos_capped); EQ(cert); EQ(cert_grad); EQ(w_norm); EQ(v_norm);
     EQ(regret_lhs); EQ(regret_lin); EQ(regret_dist); EQ(regret_grad);
     EQ(regret_bound); EQ(train_s); EQ(analysis_s); EQ(total_s);
+    EQ(hess_trace); EQ(hess_trace_se); EQ(class_tol); EQ(hess_neg_est);
+    EQ(hess_neg_exact); EQ(point_class); EQ(path_barrier);
 #undef EQ
+    assert_int_equal(b.spectrum.bins, 0);
+    assert_int_equal(b.path.points, 0);
+    assert_string_equal(q_text(f, "SELECT point_class_name FROM run_results"
+                                  " WHERE run_id = %lld", (long long)run[0]),
+                        "saddle");
     /* The view shows the same numbers under the documented names. */
     assert_true(q_real(f, "SELECT cert FROM run_results WHERE run_id = %lld",
                        (long long)run[0]) == a.cert);
@@ -1018,6 +1039,128 @@ static void result_round_trip(void **state)
     assert_int_equal(store_reader_result(rd, 999, &st, &b, &has, f->err,
                                          sizeof f->err), -ENOENT);
     store_reader_close(rd);
+}
+
+static void assert_close(double got, double want)
+{
+    if (!(fabs(got - want) <= 1e-12 * (1 + fabs(want))))
+        fail_msg("got %.17g, want %.17g", got, want);
+}
+
+/* A result's spectrum and path: rows of spectra and paths with the
+ * documented edges, t and density, read back bit for bit; a path with a
+ * NaN point keeps it (NULL in the table); a retry of a failed run with
+ * a result deletes its rows; impossible sizes are refused. */
+static void profiles_round_trip(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t run[3];
+    int64_t job = add_job(f, 0, 3, NULL, 3, run);
+    run_result a, b;
+    result_fill(&a, 3.0);
+    a.spectrum.bins = 7;
+    a.spectrum.lo = -0.3;
+    a.spectrum.hi = 12.7;
+    for (int i = 0; i < 7; i++)
+        a.spectrum.mass[i] = (i + 1) / 28.0;
+    a.path.points = 5;
+    for (int i = 0; i < 5; i++)
+        a.path.loss[i] = 0.5 + 0.01 * i * (4 - i);
+    a.path.loss[3] = NAN;
+    OK(store_run_start(f->s, run[0], f->err, sizeof f->err));
+    OK(store_run_finish(f->s, run[0], RUN_STATE_DONE, &a, NULL, f->err,
+                        sizeof f->err));
+    enum run_state st;
+    bool has;
+    OK(store_result_get(f->s, run[0], &st, &b, &has, f->err, sizeof f->err));
+    assert_int_equal(b.spectrum.bins, 7);
+    assert_true(b.spectrum.lo == a.spectrum.lo && b.spectrum.hi == a.spectrum.hi);
+    assert_memory_equal(b.spectrum.mass, a.spectrum.mass, 7 * sizeof(double));
+    assert_int_equal(b.path.points, 5);
+    for (int i = 0; i < 5; i++)
+        assert_true(i == 3 ? isnan(b.path.loss[i]) : b.path.loss[i] == a.path.loss[i]);
+    assert_close(q_real(f, "SELECT sum(mass) FROM spectra WHERE run_id = %lld",
+                        (long long)run[0]), 1.0);
+    assert_close(q_real(f, "SELECT hi - lo FROM spectra WHERE run_id = %lld"
+                           " AND bin = 2", (long long)run[0]), 13.0 / 7);
+    assert_close(q_real(f, "SELECT density FROM spectra WHERE run_id = %lld"
+                           " AND bin = 6", (long long)run[0]),
+                 (7 / 28.0) / (13.0 / 7));
+    assert_true(q_real(f, "SELECT hi FROM spectra WHERE run_id = %lld AND"
+                          " bin = 6", (long long)run[0]) == 12.7);
+    assert_true(q_real(f, "SELECT t FROM paths WHERE run_id = %lld AND"
+                          " point = 4", (long long)run[0]) == 1.0);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM paths WHERE run_id = %lld"
+                              " AND loss IS NULL", (long long)run[0]), 1);
+    /* failed with a result, then retried: its rows go with the result */
+    OK(store_run_start(f->s, run[1], f->err, sizeof f->err));
+    OK(store_run_finish(f->s, run[1], RUN_FAILED, &a, "boom", f->err,
+                        sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT count(*) FROM spectra"), 14);
+    long n;
+    OK(store_job_retry(f->s, job, &n, f->err, sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT count(*) FROM spectra"), 7);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM paths"), 5);
+    /* sizes the engine never makes */
+    OK(store_run_start(f->s, run[2], f->err, sizeof f->err));
+    a.path.points = 1;
+    assert_int_equal(store_run_finish(f->s, run[2], RUN_STATE_DONE, &a, NULL,
+                                      f->err, sizeof f->err), -EINVAL);
+    a.path.points = 0;
+    a.spectrum.bins = CONFIG_MAX_SLQ_BINS + 1;
+    assert_int_equal(store_run_finish(f->s, run[2], RUN_STATE_DONE, &a, NULL,
+                                      f->err, sizeof f->err), -EINVAL);
+    a.spectrum.bins = CONFIG_MAX_SLQ_BINS;
+    OK(store_run_finish(f->s, run[2], RUN_STATE_DONE, &a, NULL, f->err,
+                        sizeof f->err));
+    assert_integrity_ok(f);
+}
+
+/* A database of version 2 gains the columns (NULL in its rows), the two
+ * tables and the view's new columns. */
+static void version_2_database_migrates(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    store_close(f->s);
+    f->s = NULL;
+    remove(f->db);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    for (int v = 0; v < 2; v++)
+        if (sqlite3_exec(db, schema_migrations[v].sql, NULL, NULL, NULL) != SQLITE_OK)
+            fail_msg("%s: %s", schema_migrations[v].name, sqlite3_errmsg(db));
+    const char *rows =
+        "INSERT INTO schema_version VALUES (1, 0), (2, 0);"
+        "INSERT INTO jobs (job_id, n_runs, created_at) VALUES (1, 1, 0);"
+        "INSERT INTO runs (run_id, job_id, idx, status, arch, blocks,"
+        " unit_depth, width, activation, init, gain, init_scale, loss,"
+        " source, intercept, stream, optimizer, lr, schedule, steps, batch,"
+        " tol, seed, config) VALUES (1, 1, 0, 'done', 'resnet', 1, 2, 16,"
+        " 'relu', 'he', 1, 0.01, 'squared', 'synthetic', 0, 0, 'gd', 0.05,"
+        " 'constant', 10, 32, 1e-8, 0, '{}');"
+        "INSERT INTO results (run_id, hess_min, hess_max) VALUES (1, -1, 2);";
+    if (sqlite3_exec(db, rows, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("v2 rows: %s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    fx_open(f);
+    assert_int_equal(q_int(f, "SELECT max(version) FROM schema_version"),
+                     STORE_SCHEMA_VERSION);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM run_results WHERE"
+                              " hess_min = -1 AND hess_trace IS NULL AND"
+                              " point_class IS NULL AND point_class_name IS"
+                              " NULL AND path_barrier IS NULL"), 1);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM spectra"), 0);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM paths"), 0);
+    enum run_state st;
+    bool has;
+    run_result back;
+    OK(store_result_get(f->s, 1, &st, &back, &has, f->err, sizeof f->err));
+    assert_int_equal(back.point_class, POINT_UNCLASSIFIED);
+    assert_int_equal(back.hess_neg_exact, -1);
+    assert_int_equal(back.spectrum.bins, 0);
+    assert_integrity_ok(f);
 }
 
 /* --- the views ------------------------------------------------------ */
@@ -1042,11 +1185,6 @@ static double quantile(const double *x, int m, double p)
     return sorted[lo] + (h - lo) * (sorted[lo + 1] - sorted[lo]);
 }
 
-static void assert_close(double got, double want)
-{
-    if (!(fabs(got - want) <= 1e-12 * (1 + fabs(want))))
-        fail_msg("got %.17g, want %.17g", got, want);
-}
 
 /* Runs of one (arch, unit_depth, dist) group with the given gaps, all
  * done. */
@@ -1897,6 +2035,8 @@ int main(void)
         T(state_names_round_trip),
         T(nan_stored_as_null),
         T(result_round_trip),
+        T(profiles_round_trip),
+        T(version_2_database_migrates),
         T(views_on_a_hand_made_set),
         T(curve_replace_on_same_step),
         T(checkpoint_put_get_and_deleted_at_finish),
