@@ -167,7 +167,10 @@ is "one result, done on the second attempt" "$(sq "SELECT r.status, r.attempts, 
 # --- short runs: a spare leased behind the running one, handed back on SIGTERM ---
 stop_workers
 start_worker w9 --threads 1; W9=$WPID
-J=$(spec_tiny 400 | submit_job)
+# 3,000 runs of a few milliseconds keep the worker busy for seconds even
+# on an idle machine: 400 were over before a loaded machine's `workers`
+# sampled the spare.
+J=$(spec_tiny 3000 | submit_job)
 holds_spare() {
     rsw --json workers | python3 -c 'import json, sys
 sys.exit(not any(w["threads"] == 1 and len(w["runs"]) == 2 for w in json.load(sys.stdin)["workers"]))'
@@ -181,8 +184,8 @@ WPIDS=""
 is "nothing of it is left running: the spare went back too" "$(sq "SELECT count(*) FROM runs WHERE job_id = $J AND status = 'running'")" "0"
 start_worker w10 --threads 1
 wait_until 120 job_done "$J" || bail "worker 10 ends the short runs"
-is "every short run done once, with one result" "$(sq "SELECT count(*), sum(r.status = 'done'), count(x.run_id) FROM runs r LEFT JOIN results x USING (run_id) WHERE r.job_id = $J")" "400|400|400"
-is "every short run has its curve" "$(sq "SELECT count(DISTINCT c.run_id) FROM curves c JOIN runs r USING (run_id) WHERE r.job_id = $J")" "400"
+is "every short run done once, with one result" "$(sq "SELECT count(*), sum(r.status = 'done'), count(x.run_id) FROM runs r LEFT JOIN results x USING (run_id) WHERE r.job_id = $J")" "3000|3000|3000"
+is "every short run has its curve" "$(sq "SELECT count(DISTINCT c.run_id) FROM curves c JOIN runs r USING (run_id) WHERE r.job_id = $J")" "3000"
 
 # --- kill -9 of the daemon under running workers ---
 stop_workers
