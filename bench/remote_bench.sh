@@ -6,16 +6,20 @@
 # stored), and the ratio remote/local.
 #   mid   100 runs of d=20, n=2000, width 64, 300 GD steps, with the Hessian analysis
 #   tiny  2,000 runs of d=5, n=100, 50 GD steps, no Hessian analysis
-# Usage: bench/remote_bench.sh [--workers W] [--quick]
+# Usage: bench/remote_bench.sh [--workers W] [--quick] [--reps R] [--only mid|tiny]
+# Each side R times (default 2), alternating, the best of each: on a shared
+# machine one repetition of the same work varies by 10% or more.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 bin="$top/$BUILD"
-workers=2 scale=1
+workers=2 scale=1 reps=2 kinds="mid tiny"
 while [ $# -gt 0 ]; do
     case "$1" in
         --workers) workers=$2; shift 2 ;;
         --quick) scale=4; shift ;;
+        --reps) reps=$2; shift 2 ;;
+        --only) kinds=$2; shift 2 ;;
         *) echo "bench/remote_bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -74,9 +78,9 @@ printf '%-6s %14s %14s %8s\n' sweep "threads/min" "remote/min" ratio
 # Each side twice, alternating, the better of each: other load on the
 # machine then hurts both sides alike.
 best() { awk "BEGIN { print ($1 > $2) ? $1 : $2 }"; }
-for kind in mid tiny; do
+for kind in $kinds; do
     local_rate=0 remote_rate=0
-    for rep in 1 2; do
+    for rep in $(seq "$reps"); do
         start --workers "$workers"
         [ "$rep" = 1 ] && rate "$kind" >/dev/null   # warm up: page cache, BLAS
         local_rate=$(best "$local_rate" "$(rate "$kind")")

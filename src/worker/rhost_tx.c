@@ -212,7 +212,9 @@ void *rhost__tx_main(void *arg)
             tx_lease(h, &pace);
             pthread_mutex_lock(&h->lock);
         } else {
-            tx_wait(h, pace.until);
+            /* Woken by the condition when there is something to do; a
+             * stale pace.until would make this a 1 ms spin. */
+            tx_wait(h, want_lease(h) ? pace.until : rhost__now() + 0.05);
         }
     }
     pthread_mutex_unlock(&h->lock);
