@@ -177,6 +177,14 @@ static void density(const spectrum_quad *q, double lmin, double lmax,
     spectrum_histogram(q, lo, hi, bins, out->mass);
 }
 
+static bool quad_finite(const spectrum_quad *q)
+{
+    for (int i = 0; i < q->n; i++)
+        if (!isfinite(q->node[i]) || !isfinite(q->weight[i]))
+            return false;
+    return q->n > 0;
+}
+
 /* SLQ: the density and the estimated count below -class_tol. */
 static int slq_measures(hess_ctx *h, size_t np, const analysis_config *ac,
                         double lmin, double lmax, rng *r, poller *pl,
@@ -192,8 +200,12 @@ static int slq_measures(hess_ctx *h, size_t np, const analysis_config *ac,
                           errlen);
     if (rc)
         return rc;
-    res->hess_neg_est = (double)np * spectrum_mass_below(&q, -res->class_tol);
-    density(&q, lmin, lmax, ac->slq_bins, &res->spectrum);
+    /* A Hessian whose products are not finite (a point at the edge of
+     * overflow) has no density: left unmeasured, not binned as NaN. */
+    if (quad_finite(&q) && isfinite(lmin) && isfinite(lmax)) {
+        res->hess_neg_est = (double)np * spectrum_mass_below(&q, -res->class_tol);
+        density(&q, lmin, lmax, ac->slq_bins, &res->spectrum);
+    }
     spectrum_quad_free(&q);
     return 0;
 }

@@ -204,6 +204,8 @@ void spectrum_histogram(const spectrum_quad *q, double lo, double hi,
     memset(mass, 0, sizeof *mass * (size_t)bins);
     for (int i = 0; i < q->n; i++) {
         double b = floor((q->node[i] - lo) / w);
+        if (isnan(b))
+            continue;   /* a node that is not a number has no bin */
         int k = b < 0 ? 0 : b >= bins ? bins - 1 : (int)b;
         mass[k] += q->weight[i];
     }

@@ -67,7 +67,8 @@ void spectrum_quad_range(const spectrum_quad *q, double *lo, double *hi);
 
 /* The measure as `bins` masses on equal bins of [lo, hi]: bin b is
  * [lo + b w, lo + (b + 1) w) with w = (hi - lo) / bins, the last one
- * closed; nodes outside [lo, hi] go to the nearest end bin. Needs
+ * closed; nodes outside [lo, hi] go to the nearest end bin, NaN nodes
+ * to none. Needs
  * hi > lo and 1 <= bins <= CONFIG_MAX_SLQ_BINS. */
 void spectrum_histogram(const spectrum_quad *q, double lo, double hi,
                         int bins, double *mass);
