@@ -366,6 +366,19 @@ static void done_with(writer *w, wreq *r)
     wreq_free(r);
 }
 
+/* The requests up to stop are committed: what they make visible, then
+ * they are done. */
+static void group_committed(writer *w, wreq *stop)
+{
+    w->wal_dirty = true;
+    while (w->pending != stop) {
+        wreq *q = pending_pop(w);
+        after_commit(w, q);
+        done_with(w, q);
+    }
+    wev_publish(w);
+}
+
 static int commit_reports(writer *w, char *err, size_t errlen);
 
 /* Works through pending in order. 0 when all is committed, or a fault code
@@ -396,14 +409,8 @@ static int process_pending(writer *w)
         int rc = apply_group(w, r, stop, err, sizeof err);
         if (rc < 0)
             return enter_fault(w, rc, err);
-        w->wal_dirty = true;
         clear_fault(w);
-        while (w->pending != stop) {
-            wreq *q = pending_pop(w);
-            after_commit(w, q);
-            done_with(w, q);
-        }
-        wev_publish(w);
+        group_committed(w, stop);
     }
     return 0;
 }
@@ -439,13 +446,7 @@ static int commit_reports(writer *w, char *err, size_t errlen)
     int rc = apply_group(w, w->pending, stop, err, errlen);
     if (rc < 0)
         return rc;
-    w->wal_dirty = true;
-    while (w->pending != stop) {
-        wreq *q = pending_pop(w);
-        after_commit(w, q);
-        done_with(w, q);
-    }
-    wev_publish(w);
+    group_committed(w, stop);
     return 0;
 }
 

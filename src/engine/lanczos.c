@@ -9,6 +9,7 @@
 
 #include "blas.h"
 #include "err.h"
+#include "polled.h"
 
 #define LANCZOS_BREAKDOWN 1e-10
 
@@ -16,7 +17,7 @@
  * analysis.lanczos_memory_mib allows and a vector has up to 1.7e7
  * entries, so Lanczos's own work between two products is ticked too: a
  * BLAS call over the basis takes at most POLLER_CALL_UNITS multiply-adds,
- * and a pass over a vector ticks every PASS_BLOCK entries (one pass at
+ * and a pass over a vector ticks every POLLED_BLOCK entries (one pass at
  * 1.7e7 is 15 ms, 60 ms where it first touches the pages, and an
  * iteration makes several). A helper that returns a value returns a
  * meaningless one when the poller says stop, and its caller returns
@@ -25,30 +26,10 @@
  * to 2^25 entries (256 MiB, four times the default) is one BLAS call as
  * before: only past that may the numbers differ, in their last bits,
  * from those of a single call. */
-#define PASS_BLOCK 4096
-
-static size_t block_end(size_t i0, size_t n)
-{
-    return n - i0 < PASS_BLOCK ? n : i0 + PASS_BLOCK;
-}
-
-static double dot(const double *a, const double *b, size_t n, poller *pl)
-{
-    double s = 0;
-    for (size_t i0 = 0; i0 < n; i0 += PASS_BLOCK) {
-        size_t end = block_end(i0, n);
-        for (size_t i = i0; i < end; i++)
-            s += a[i] * b[i];
-        if (poller_tick(pl, end - i0))
-            return NAN;
-    }
-    return s;
-}
-
 static void axpy(double a, const double *x, double *y, size_t n, poller *pl)
 {
-    for (size_t i0 = 0; i0 < n; i0 += PASS_BLOCK) {
-        size_t end = block_end(i0, n);
+    for (size_t i0 = 0; i0 < n; i0 += POLLED_BLOCK) {
+        size_t end = polled_block_end(i0, n);
         for (size_t i = i0; i < end; i++)
             y[i] += a * x[i];
         if (poller_tick(pl, end - i0))
@@ -60,8 +41,8 @@ static void axpy(double a, const double *x, double *y, size_t n, poller *pl)
 static int divide_into(double *dst, const double *src, double a, size_t n,
                        poller *pl)
 {
-    for (size_t i0 = 0; i0 < n; i0 += PASS_BLOCK) {
-        size_t end = block_end(i0, n);
+    for (size_t i0 = 0; i0 < n; i0 += POLLED_BLOCK) {
+        size_t end = polled_block_end(i0, n);
         for (size_t i = i0; i < end; i++)
             dst[i] = src[i] / a;
         int rc = poller_tick(pl, end - i0);
@@ -76,8 +57,8 @@ static int divide_into(double *dst, const double *src, double a, size_t n,
 static int start_vector(double *q, size_t dim, rng *r, const double *q0,
                         poller *pl)
 {
-    for (size_t i0 = 0; i0 < dim; i0 += PASS_BLOCK) {
-        size_t end = block_end(i0, dim);
+    for (size_t i0 = 0; i0 < dim; i0 += POLLED_BLOCK) {
+        size_t end = polled_block_end(i0, dim);
         if (q0)
             memcpy(q + i0, q0 + i0, sizeof(double) * (end - i0));
         else
@@ -89,7 +70,7 @@ static int start_vector(double *q, size_t dim, rng *r, const double *q0,
     }
     if (q0)
         return 0;
-    double nq = sqrt(dot(q, q, dim, pl));
+    double nq = sqrt(polled_dot(q, q, dim, pl));
     return poller_code(pl) ? poller_code(pl) : divide_into(q, q, nq, dim, pl);
 }
 
@@ -212,11 +193,11 @@ static int iterate(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
         double *qj = s->Q + (size_t)j * dim;
         if ((rc = op(ctx, qj, w)))
             return rc;
-        s->alpha[j] = dot(qj, w, dim, s->pl);
+        s->alpha[j] = polled_dot(qj, w, dim, s->pl);
         if ((rc = poller_code(s->pl)) ||
             (rc = reorthogonalise(s->Q, j + 1, dim, w, s->coef, s->pl)))
             return rc;
-        s->beta[j] = sqrt(dot(w, w, dim, s->pl));
+        s->beta[j] = sqrt(polled_dot(w, w, dim, s->pl));
         if ((rc = poller_code(s->pl)))
             return rc;
         if (j + 1 == k || breakdown(s->alpha[j], s->beta[j],
@@ -245,8 +226,8 @@ static int plain_pass(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
     int rc = start_vector(q, dim, r, q0, s->pl);
     if (rc)
         return rc;
-    for (size_t i0 = 0; zlo && i0 < 2 * dim; i0 += PASS_BLOCK) {
-        size_t end = block_end(i0, 2 * dim);
+    for (size_t i0 = 0; zlo && i0 < 2 * dim; i0 += POLLED_BLOCK) {
+        size_t end = polled_block_end(i0, 2 * dim);
         memset(s->y + i0, 0, sizeof(double) * (end - i0));
         if ((rc = poller_tick(s->pl, end - i0)))
             return rc;
@@ -256,9 +237,9 @@ static int plain_pass(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
             return rc;
         if (j)
             axpy(-beta_prev, prev, w, dim, s->pl);
-        double a = dot(q, w, dim, s->pl);
+        double a = polled_dot(q, w, dim, s->pl);
         axpy(-a, q, w, dim, s->pl);
-        double b = sqrt(dot(w, w, dim, s->pl));
+        double b = sqrt(polled_dot(w, w, dim, s->pl));
         if ((rc = poller_code(s->pl)))
             return rc;
         if (zlo) {
@@ -291,7 +272,7 @@ static int plain_pass(size_t dim, lanczos_op op, void *ctx, int k, rng *r,
 static int rayleigh(size_t dim, lanczos_op op, void *ctx, double *y,
                     double *Ay, double *l, double *res, poller *pl)
 {
-    double ny = sqrt(dot(y, y, dim, pl));
+    double ny = sqrt(polled_dot(y, y, dim, pl));
     int rc = poller_code(pl);
     if (rc)
         return rc;
@@ -301,10 +282,10 @@ static int rayleigh(size_t dim, lanczos_op op, void *ctx, double *y,
     }
     if ((rc = divide_into(y, y, ny, dim, pl)) || (rc = op(ctx, y, Ay)))
         return rc;
-    *l = dot(y, Ay, dim, pl);
+    *l = polled_dot(y, Ay, dim, pl);
     double sum = 0;
-    for (size_t i0 = 0; i0 < dim && !rc; i0 += PASS_BLOCK) {
-        size_t end = block_end(i0, dim);
+    for (size_t i0 = 0; i0 < dim && !rc; i0 += POLLED_BLOCK) {
+        size_t end = polled_block_end(i0, dim);
         for (size_t i = i0; i < end; i++)
             sum += (Ay[i] - *l * y[i]) * (Ay[i] - *l * y[i]);
         rc = poller_tick(pl, end - i0);

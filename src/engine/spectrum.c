@@ -8,39 +8,20 @@
 
 #include "blas.h"
 #include "err.h"
+#include "polled.h"
 
 /* The poller (issue 9 §4): a product polls through the model's interrupt
  * hook, and the passes here over a vector (up to 1.7e7 entries: a
- * Rademacher draw of that size is 50 ms) tick it every PASS_BLOCK
+ * Rademacher draw of that size is 50 ms) tick it every POLLED_BLOCK
  * entries, as lanczos.c's do. A product stopped by the hook returns
  * -EINTR; the functions here then return the poller's code, without a
- * sentence. The blocks do not change the order of any sum. */
-#define PASS_BLOCK 4096
-
-static size_t block_end(size_t i0, size_t n)
-{
-    return n - i0 < PASS_BLOCK ? n : i0 + PASS_BLOCK;
-}
-
-/* NAN when the poller says stop (the caller returns poller_code()). */
-static double dot(const double *a, const double *b, size_t n, poller *pl)
-{
-    double s = 0;
-    for (size_t i0 = 0; i0 < n; i0 += PASS_BLOCK) {
-        size_t end = block_end(i0, n);
-        for (size_t i = i0; i < end; i++)
-            s += a[i] * b[i];
-        if (poller_tick(pl, end - i0))
-            return NAN;
-    }
-    return s;
-}
+ * sentence (polled.h). */
 
 /* z = a Rademacher vector times scale. 0 or the poller's code. */
 static int rademacher(double *z, size_t dim, double scale, rng *r, poller *pl)
 {
-    for (size_t i0 = 0; i0 < dim; i0 += PASS_BLOCK) {
-        size_t end = block_end(i0, dim);
+    for (size_t i0 = 0; i0 < dim; i0 += POLLED_BLOCK) {
+        size_t end = polled_block_end(i0, dim);
         for (size_t i = i0; i < end; i++)
             z[i] = scale * rng_sign(r);
         int rc = poller_tick(pl, end - i0);
@@ -83,7 +64,7 @@ int spectrum_trace(size_t dim, lanczos_op op, void *ctx, int probes, rng *r,
             rc = product_failed(rc, pl, "trace", err, errlen);
             goto out;
         }
-        double x = dot(z, Az, dim, pl), delta = x - mean;
+        double x = polled_dot(z, Az, dim, pl), delta = x - mean;
         if ((rc = poller_code(pl)))
             goto out;
         mean += delta / (k + 1);
