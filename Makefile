@@ -87,7 +87,7 @@ TESTS     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES   := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 SCHEMA_C  := $(BUILD)/gen/schema_sql.c
 
-LIBS_ENGINE := -lcjson -ldl -lm
+LIBS_ENGINE := -lxsmm -lxsmmnoblas -lcjson -ldl -lm -lrt
 LIBS_PROTO  := -lcjson -lcrypto -lm
 LIBS_WORKER := $(LIBS_ENGINE) -lcrypto
 LIBS_DAEMON := -luv -lsqlite3 $(LIBS_WORKER)

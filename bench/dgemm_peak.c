@@ -8,6 +8,7 @@
 
 #include "blas.h"
 #include "err.h"
+#include "smallgemm.h"
 
 static double now_s(void)
 {
@@ -43,8 +44,9 @@ int main(int argc, char **argv)
         if (g > best)
             best = g;
     }
-    printf("{\"n\": %d, \"gflops\": %.2f, \"kernel\": \"%s\", \"expected\": \"%s\"}\n",
-           n, best, blas_kernel(), blas_kernel_expected());
+    printf("{\"n\": %d, \"gflops\": %.2f, \"kernel\": \"%s\", \"expected\": \"%s\", "
+           "\"small\": \"%s\"}\n", n, best, blas_kernel(), blas_kernel_expected(),
+           smallgemm_enabled() ? smallgemm_target() : "off");
     free(A);
     free(B);
     free(C);

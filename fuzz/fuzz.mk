@@ -25,7 +25,7 @@ WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS := -Iinclude -Isrc/daemon -Isrc/engine -Ifuzz -D_GNU_SOURCE -DRESWEEP_VERSION='"fuzz"'
 CFLAGS   := -g -O1 $(WARN) $(SAN) -fsanitize=fuzzer-no-link -MMD -MP
 LDFLAGS  := $(SAN) -fsanitize=fuzzer
-LDLIBS   := -lcjson -lcrypto -ldl -lm
+LDLIBS   := -lxsmm -lxsmmnoblas -lcjson -lcrypto -ldl -lm -lrt
 
 # What each target links: the code it exercises and what that needs.
 COMMON_SRC := src/common/err.c src/common/suggest.c src/common/utf8.c src/common/rng.c src/engine/config.c \

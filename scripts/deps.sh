@@ -4,7 +4,7 @@
 # As root it runs apt-get; otherwise it uses sudo when it can, or says
 # which packages to install and fails.
 set -eu
-build="gcc make libc6-dev libuv1-dev libsqlite3-dev libcjson-dev libssl-dev libopenblas0-pthread"
+build="gcc make libc6-dev libuv1-dev libsqlite3-dev libcjson-dev libssl-dev libopenblas0-pthread libxsmm-dev"
 case "${1:-build}" in
     build) pkgs="$build" ;;
     run)   pkgs="$build sqlite3" ;;

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "err.h"
+#include "smallgemm.h"
 
 enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112,
        CBLAS_UPPER = 121, CBLAS_LOWER = 122, CBLAS_NON_UNIT = 131,
@@ -164,6 +165,7 @@ static void blas_load(void)
              corename ? corename() : "unknown");
     if (!B.expected)
         B.expected = B.kernel;
+    smallgemm_init();
 }
 
 int blas_init(char *err, size_t errlen)
@@ -183,6 +185,9 @@ void blas_gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha,
                const double *A, int lda, const double *Bm, int ldb,
                double beta, double *C, int ldc)
 {
+    if (smallgemm_run(trans_a, trans_b, m, n, k, alpha, A, lda, Bm, ldb, beta,
+                      C, ldc))
+        return;
     B.dgemm(CBLAS_ROW_MAJOR, trans_a ? CBLAS_TRANS : CBLAS_NO_TRANS,
             trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, A, lda,
             Bm, ldb, beta, C, ldc);

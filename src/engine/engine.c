@@ -17,6 +17,7 @@
 #include "loss.h"
 #include "model.h"
 #include "poller.h"
+#include "smallgemm.h"
 #include "train.h"
 
 static double now_s(void)
@@ -179,7 +180,9 @@ int engine_init(char *err, size_t errlen)
 
 void engine_blas_describe(char *buf, size_t len)
 {
-    snprintf(buf, len, "%s (%s)", blas_kernel(), blas_library());
+    snprintf(buf, len, "%s (%s); small products: %s", blas_kernel(),
+             blas_library(), smallgemm_enabled()
+                 ? smallgemm_target() : "OpenBLAS (RESWEEP_SMALLGEMM=off)");
 }
 
 static void enter(const run_hooks *hooks, enum run_phase phase)

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "blas.h"
+#include "smallgemm.h"
 #include "testutil.h"
 
 static const char *cpu_family(void)
@@ -47,6 +48,28 @@ static void kernel_matches_the_cpu(void **state)
                  blas_kernel(), want, blas_note());
 }
 
+/* The same for LIBXSMM's small products (src/engine/smallgemm.h): the
+ * code path its CPU detection picked must be the widest the CPU runs,
+ * never "generic" (no generated code: every small product would go back
+ * to OpenBLAS) on a machine with AVX2. */
+static void small_products_use_the_cpus_vector_code(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(blas_init(err, sizeof err), 0);
+    const char *fam = cpu_family(), *t = smallgemm_target();
+    if (!fam || strcmp(fam, "Sandybridge") == 0 || !smallgemm_enabled())
+        skip();
+    static const char *const avx512[] = {"skx", "clx", "cpx", "spr"};
+    bool wide = false;
+    for (size_t i = 0; i < sizeof avx512 / sizeof *avx512; i++)
+        wide |= strcmp(t, avx512[i]) == 0;
+    if (strcmp(fam, "SkylakeX") == 0 && !wide)
+        fail_msg("LIBXSMM generates %s code on a CPU with AVX-512", t);
+    if (strcmp(fam, "Haswell") == 0 && strcmp(t, "hsw") != 0)
+        fail_msg("LIBXSMM generates %s code on a CPU with AVX2", t);
+}
+
 /* The loaded routines compute what they should (row-major conventions). */
 static void gemm_matches_naive_product(void **state)
 {
@@ -77,6 +100,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(kernel_matches_the_cpu),
+        cmocka_unit_test(small_products_use_the_cpus_vector_code),
         cmocka_unit_test(gemm_matches_naive_product),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
