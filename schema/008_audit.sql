@@ -41,6 +41,31 @@ CREATE TABLE run_params (
     PRIMARY KEY (run_id, key)
 ) WITHOUT ROWID;
 
+-- run_config_values: every value of every run's configuration, swept or
+-- not, as key/value rows read from runs.config when queried (nothing
+-- more is stored): key the dotted path ("data.d", "train.lr"), value
+-- as the JSON reads (booleans 0/1; a real written without a fraction,
+-- "gain": 1, reads as INTEGER, which compares and groups equal to the
+-- REAL of run_params), swept 1 when the run's job sweeps the key or a
+-- section holding it. Inline arrays (data.x, ...) are left out: their
+-- elements are not configuration keys.
+--   SELECT key, value FROM run_config_values WHERE run_id = 7;
+CREATE VIEW run_config_values AS
+WITH leaf AS (
+    SELECT r.run_id, r.job_id,
+           CASE t.path WHEN '$' THEN t.key
+                       ELSE substr(t.path, 3) || '.' || t.key END AS key,
+           t.atom AS value
+      FROM runs r, json_tree(r.config) t
+     WHERE t.type NOT IN ('object', 'array') AND typeof(t.key) = 'text'
+)
+SELECT run_id, job_id, key, value,
+       EXISTS (SELECT 1 FROM job_params j
+                WHERE j.job_id = leaf.job_id
+                  AND (j.key = leaf.key OR leaf.key LIKE j.key || '.%'))
+           AS swept
+  FROM leaf;
+
 -- runs.data_path: the CSV file a run reads, as the daemon resolved it
 -- (absolute: a relative data.path is taken from the daemon's working
 -- directory); NULL for synthetic and inline data, and for runs stored

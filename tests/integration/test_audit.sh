@@ -32,6 +32,13 @@ is "run_params: typed (lr and init_scale real, seed integer)" \
    "model.init_scale=real,seed=integer,train.lr=real"
 is "run_params: each value is the run's configuration" \
    "$(sq "SELECT count(*) FROM run_params p JOIN runs r USING (run_id) WHERE p.value IS json_extract(r.config, '\$.' || p.key)")" "36"
+is "run_config_values: every key of every run, the swept ones flagged" \
+   "$(sq "SELECT count(DISTINCT run_id), sum(swept), count(*) / 12 FROM run_config_values WHERE job_id = 1")" "12|36|41"
+is "run_config_values: the swept values are run_params'" \
+   "$(sq "SELECT count(*) FROM run_config_values v JOIN run_params p USING (run_id, key) WHERE v.swept AND v.value = p.value")" "36"
+is "run_config_values: keys as dotted paths, unquoted" \
+   "$(sq "SELECT group_concat(key || '=' || value) FROM run_config_values WHERE run_id = 1 AND key IN ('data.n_test', 'model.init_scale', 'train.theta_lr', 'seed')")" \
+   "seed=0,data.n_test=20,model.init_scale=0.01"
 
 # The documented queries, run as written but for the job id.
 doc_query() {  # FILE HEADING: the sqlite3 query after the comment HEADING
