@@ -8,6 +8,9 @@
  * with every default spelled out; that is what the store keeps, so a run
  * can be re-executed bit for bit from its row.
  *
+ * The one default not spelled out is data.standardize "none" (see
+ * CONFIG_GEN_CURRENT): an absent key means it.
+ *
  * Ownership: a parsed run_config owns its strings and inline arrays;
  * release them with config_free(). config_copy() makes an independent copy.
  */
@@ -56,6 +59,10 @@ enum init_kind { INIT_HE, INIT_XAVIER };
 enum loss_kind { LOSS_SQUARED, LOSS_LOGISTIC, LOSS_LOGCOSH, LOSS_SOFTPLUS_HINGE };
 enum optimizer { OPT_GD, OPT_SGD };
 enum schedule { SCHED_CONSTANT, SCHED_INV_SQRT, SCHED_STEP };
+/* data.standardize (docs/data.md): centre and scale by the training
+ * split's mean and standard deviation. */
+enum standardize { STANDARDIZE_NONE, STANDARDIZE_FEATURES,
+                   STANDARDIZE_FEATURES_AND_TARGET };
 
 /* docs/theory.md §2. For csv and inline sources, d/n/n_test are filled in when the
  * data are loaded (data_load), not by config_parse. */
@@ -78,6 +85,8 @@ typedef struct data_config {
     char *path;                  /* "path" (csv), owned */
     char *target_column;         /* "target_column" (csv), default "y", owned */
     double test_fraction;        /* "test_fraction", default 0.2 (csv; inline without x_test) */
+    enum standardize standardize; /* "standardize", default none; features_and_target
+                                    only with a regression loss, none with stream */
     /* inline arrays, row-major, owned; NULL unless source is inline */
     double *x, *y, *x_test, *y_test;
     int inline_n, inline_n_test, inline_d;
@@ -153,7 +162,9 @@ int config_parse_str(const char *text, run_config *out, char *err, size_t errlen
 
 /* Generations of the canonical form: an older resweep's form lacks the
  * keys added since. CONFIG_GEN_0 had neither analysis.lanczos_memory_mib
- * (added in 1) nor the spectrum and path keys (added in 2). */
+ * (added in 1) nor the spectrum and path keys (added in 2).
+ * data.standardize needs no generation: it is written only when it is
+ * not "none", so every earlier form is still the current one. */
 enum { CONFIG_GEN_0 = 0, CONFIG_GEN_LANCZOS_MEMORY = 1,
        CONFIG_GEN_SPECTRUM = 2, CONFIG_GEN_CURRENT = 2 };
 
@@ -199,5 +210,27 @@ const char *config_init_name(enum init_kind v);
 const char *config_loss_name(enum loss_kind v);
 const char *config_optimizer_name(enum optimizer v);
 const char *config_schedule_name(enum schedule v);
+const char *config_standardize_name(enum standardize v);
+
+/* The value at a dotted key path ("train.lr", "seed", "data") of cfg as
+ * its canonical form writes it, typed for a database column: integers
+ * and booleans (0/1) as CONFIG_VALUE_INT, reals as CONFIG_VALUE_REAL,
+ * names and strings as CONFIG_VALUE_TEXT, a section or an inline array
+ * as CONFIG_VALUE_TEXT holding its JSON; CONFIG_VALUE_NULL for JSON null
+ * (train.theta_lr "same as lr") and for a key the canonical form leaves
+ * out (data.noise of a classification loss). text is borrowed from cfg
+ * or a name table, or is `owned`: config_value_free releases that.
+ * -EINVAL with a sentence for a path that names no key, -ENOMEM. */
+typedef struct config_value {
+    enum { CONFIG_VALUE_NULL, CONFIG_VALUE_INT, CONFIG_VALUE_REAL,
+           CONFIG_VALUE_TEXT } type;
+    int64_t i;
+    double x;
+    const char *text;
+    char *owned;
+} config_value;
+int config_value_at(const run_config *cfg, const char *path,
+                    config_value *out, char *err, size_t errlen);
+void config_value_free(config_value *v);
 
 #endif

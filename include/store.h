@@ -43,7 +43,7 @@
 #include "engine.h"
 #include "run_state.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 8
 
 /* Page cache per connection, in KiB (strings: they go into PRAGMAs). */
 #define STORE_WRITER_CACHE_KIB "4096"
@@ -109,11 +109,28 @@ int store_job_discard(store *s, int64_t job_id, char *err, size_t errlen);
 
 /* A queued run of job_id: the configuration's columns (arch, blocks,
  * unit_depth, width, ...), its canonical JSON, and mem_bytes, its memory
- * estimate (engine_estimate_bytes; runs.mem_bytes). */
+ * estimate (engine_estimate_bytes; runs.mem_bytes). A CSV file's path
+ * goes to runs.data_path as this process resolves it: a relative one
+ * joined to the working directory. */
 int store_run_insert(store *s, int64_t job_id, long index, int priority,
                      const run_config *cfg, const char *config_json,
                      uint64_t mem_bytes, int64_t *run_id, char *err,
                      size_t errlen);
+
+/* The keys job_id sweeps (job_params, schema/008_audit.sql), n of them
+ * in its spec's order; sweeps[i] is where key i is swept: "grid", "zip",
+ * "random" or "seeds". Strings are borrowed. */
+int store_job_params_insert(store *s, int64_t job_id, int n,
+                            const char *const *keys,
+                            const char *const *sweeps, char *err,
+                            size_t errlen);
+
+/* Run run_id's values of those keys (run_params), vals[i] for keys[i],
+ * in one savepoint. Borrowed. */
+int store_run_params_insert(store *s, int64_t run_id, int n,
+                            const char *const *keys,
+                            const config_value *vals, char *err,
+                            size_t errlen);
 
 /* queued -> running; attempts += 1; started_at = now. -EINVAL when the
  * run is not queued (the sentence names its state), -ENOENT when it does

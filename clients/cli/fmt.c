@@ -103,7 +103,8 @@ void cli_diverged_hint(FILE *f, const cJSON *job)
     fprintf(f,
             "%ld run%s diverged (the loss or the parameters stopped being "
             "finite): a smaller train.lr, a smaller model.init_scale, or "
-            "features on a common scale usually help; `resweep runs %ld` "
-            "shows which\n",
+            "features on a common scale (data.standardize \"features\", or "
+            "\"features_and_target\" for a regression) usually help; "
+            "`resweep runs %ld` shows which\n",
             n, n == 1 ? "" : "s", cli_lnum(job, "job"));
 }

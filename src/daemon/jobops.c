@@ -273,6 +273,41 @@ static int check_data(submit_ctx *c, long index, const run_config *cfg,
     return 0;
 }
 
+/* The job's swept keys into job_params, once, before its runs. */
+static int record_keys(const submit_ctx *c, char *err, size_t errlen)
+{
+    const char *keys[SPEC_MAX_SWEEP_KEYS + 1], *sweeps[SPEC_MAX_SWEEP_KEYS + 1];
+    int n = spec_nkeys(c->spec);
+    for (int k = 0; k < n; k++) {
+        keys[k] = spec_key(c->spec, k);
+        sweeps[k] = spec_key_sweep(c->spec, k);
+    }
+    return n ? store_job_params_insert(c->w->st, c->job_id, n, keys, sweeps,
+                                       err, errlen)
+             : 0;
+}
+
+/* The run's value of each swept key into run_params, in the transaction
+ * that stores the run, taken from the validated configuration (so typed
+ * and spelled as runs.config writes them). */
+static int record_values(const submit_ctx *c, int64_t run_id,
+                         const run_config *cfg, char *err, size_t errlen)
+{
+    const char *keys[SPEC_MAX_SWEEP_KEYS + 1];
+    config_value vals[SPEC_MAX_SWEEP_KEYS + 1];
+    int n = spec_nkeys(c->spec), got = 0, rc = 0;
+    for (; got < n && rc == 0; got++) {
+        keys[got] = spec_key(c->spec, got);
+        rc = config_value_at(cfg, keys[got], &vals[got], err, errlen);
+    }
+    if (rc == 0 && n)
+        rc = store_run_params_insert(c->w->st, run_id, n, keys, vals, err,
+                                     errlen);
+    for (int k = 0; k < got; k++)
+        config_value_free(&vals[k]);
+    return rc;
+}
+
 static int submit_emit(void *ctx, long index, const run_config *cfg,
                        const char *config_json, char *err, size_t errlen)
 {
@@ -286,6 +321,8 @@ static int submit_emit(void *ctx, long index, const run_config *cfg,
     c->bytes[index] = need;
     int rc = store_run_insert(c->w->st, c->job_id, index, c->priority, cfg,
                               config_json, need, &c->ids[index], err, errlen);
+    if (rc == 0)
+        rc = record_values(c, c->ids[index], cfg, err, errlen);
     if (rc == 0 && c->chunked && ++c->since_commit >= JOBOPS_CHUNK_RUNS)
         rc = chunk_boundary(c, err, errlen);
     if (rc < 0)
@@ -355,6 +392,8 @@ int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
     rc = store_job_insert(w->st, spec_name(sp), c.priority,
                           spec_max_attempts(sp), spec_json(sp), n, &c.job_id,
                           err, errlen);
+    if (rc == 0)
+        rc = record_keys(&c, err, errlen);
     if (rc == 0 && c.chunked)
         rc = store_job_partial(w->st, c.job_id, err, errlen);
     if (rc < 0) {

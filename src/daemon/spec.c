@@ -854,6 +854,26 @@ int spec_run(const job_spec *s, long index, run_config *out, char *err,
     return rc;
 }
 
+int spec_nkeys(const job_spec *s)
+{
+    return s->nsweeps + (s->seeds != SEEDS_NONE);
+}
+
+const char *spec_key(const job_spec *s, int k)
+{
+    if (k >= 0 && k < s->nsweeps)
+        return s->sweeps[k].path;
+    return k == s->nsweeps && s->seeds != SEEDS_NONE ? "seed" : NULL;
+}
+
+const char *spec_key_sweep(const job_spec *s, int k)
+{
+    static const char *const sweep_names[] = {"grid", "zip", "random"};
+    if (k >= 0 && k < s->nsweeps)
+        return sweep_names[s->sweeps[k].src];
+    return k == s->nsweeps && s->seeds != SEEDS_NONE ? "seeds" : NULL;
+}
+
 /* "model.width=4096, seed=3" into buf, appended at *used. */
 static void point_add(char *buf, size_t len, size_t *used, const char *key,
                       const char *value)

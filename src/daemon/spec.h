@@ -51,6 +51,15 @@ long spec_count(const job_spec *s);          /* number of runs */
 /* The spec as canonical JSON text, owned by s. */
 const char *spec_json(const job_spec *s);
 
+/* The keys the job sweeps, in the order spec_point writes them: grid,
+ * zip, random.params, then "seed" when the spec has "seeds" (at most
+ * SPEC_MAX_SWEEP_KEYS + 1 of them). spec_key is the dotted path
+ * (borrowed from s), spec_key_sweep where it is swept: "grid", "zip",
+ * "random" or "seeds". NULL for k out of range. */
+int spec_nkeys(const job_spec *s);
+const char *spec_key(const job_spec *s, int k);
+const char *spec_key_sweep(const job_spec *s, int k);
+
 /* Called once per run, in index order, with the validated configuration
  * and its canonical JSON (both borrowed for the call). Return 0 to go on,
  * or a negative code (with a sentence in err) to stop the expansion. */

@@ -32,6 +32,8 @@ static const char *const loss_names[] = {"squared", "logistic", "logcosh",
                                          "softplus_hinge"};
 static const char *const optimizer_names[] = {"gd", "sgd"};
 static const char *const schedule_names[] = {"constant", "inv_sqrt", "step"};
+static const char *const standardize_names[] = {"none", "features",
+                                                "features_and_target"};
 
 #define NAME_OF(table, v)                                                  \
     ((unsigned)(v) < sizeof table / sizeof table[0] ? table[v] : "?")
@@ -45,6 +47,7 @@ const char *config_init_name(enum init_kind v) { return NAME_OF(init_names, v); 
 const char *config_loss_name(enum loss_kind v) { return NAME_OF(loss_names, v); }
 const char *config_optimizer_name(enum optimizer v) { return NAME_OF(optimizer_names, v); }
 const char *config_schedule_name(enum schedule v) { return NAME_OF(schedule_names, v); }
+const char *config_standardize_name(enum standardize v) { return NAME_OF(standardize_names, v); }
 
 bool config_is_classification(enum loss_kind loss)
 {
@@ -60,7 +63,7 @@ void config_defaults(run_config *cfg)
         .n_test = 500, .cond = 1, .nu = 3, .components = 3,
         .target = TARGET_TEACHER_MLP, .teacher_width = 8, .parity_k = 2,
         .noise = 0.1, .flip = 0, .intercept = false, .stream = false,
-        .test_fraction = 0.2,
+        .test_fraction = 0.2, .standardize = STANDARDIZE_NONE,
     };
     cfg->model = (model_config){
         .arch = ARCH_RESNET, .blocks = 1, .unit_depth = 2, .width = 16,
@@ -134,7 +137,7 @@ enum key_id {
     K_SEED, K_DATA, K_MODEL, K_LOSS, K_TRAIN, K_ANALYSIS,
     K_SOURCE, K_DIST, K_D, K_N, K_N_TEST, K_COND, K_NU, K_COMPONENTS,
     K_TARGET, K_TEACHER_WIDTH, K_PARITY_K, K_NOISE, K_FLIP, K_INTERCEPT,
-    K_STREAM, K_PATH, K_TARGET_COLUMN, K_TEST_FRACTION, K_X, K_Y, K_X_TEST,
+    K_STREAM, K_STANDARDIZE, K_PATH, K_TARGET_COLUMN, K_TEST_FRACTION, K_X, K_Y, K_X_TEST,
     K_Y_TEST,
     K_ARCH, K_BLOCKS, K_UNIT_DEPTH, K_WIDTH, K_ACTIVATION, K_INIT, K_GAIN,
     K_INIT_SCALE,
@@ -190,6 +193,7 @@ static const struct key_def keys[K_COUNT] = {
     [K_FLIP] = {SEC_DATA, "flip", NUM_IN(data.flip, 0, 0.5)},
     [K_INTERCEPT] = {SEC_DATA, "intercept", BOOL_AT(data.intercept)},
     [K_STREAM] = {SEC_DATA, "stream", BOOL_AT(data.stream)},
+    [K_STANDARDIZE] = {SEC_DATA, "standardize", ENUM_OF(data.standardize, standardize_names)},
     [K_PATH] = {SEC_DATA, "path", .kind = T_STR, .off = OFF(data.path), .hi = CONFIG_MAX_PATH},
     [K_TARGET_COLUMN] = {SEC_DATA, "target_column", .kind = T_STR, .off = OFF(data.target_column), .hi = CONFIG_MAX_COLUMN},
     [K_TEST_FRACTION] = {SEC_DATA, "test_fraction", NUM_IN(data.test_fraction, 0, 1), .hi_open = true},
@@ -356,7 +360,8 @@ static int unknown_key(char *err, size_t errlen, const char *path,
                    path, list);
 }
 
-int config_check_path(const char *path, char *err, size_t errlen)
+/* The key a dotted path names (*key), or -EINVAL with the sentence. */
+static int path_key(const char *path, int *key, char *err, size_t errlen)
 {
     enum section sec = SEC_TOP;
     const char *seg = path;
@@ -371,6 +376,7 @@ int config_check_path(const char *path, char *err, size_t errlen)
         int k = len <= SUGGEST_MAX ? find_key(sec, name) : -1;
         if (k < 0)
             return unknown_key(err, errlen, path, sec, name);
+        *key = k;
         if (!dot)
             return 0;
         if (keys[k].kind != T_SECTION) {
@@ -382,6 +388,12 @@ int config_check_path(const char *path, char *err, size_t errlen)
         sec = keys[k].sub;
         seg = dot + 1;
     }
+}
+
+int config_check_path(const char *path, char *err, size_t errlen)
+{
+    int k;
+    return path_key(path, &k, err, errlen);
 }
 
 /* ---------------------------------------------------------------------
@@ -858,6 +870,18 @@ static int check_combinations(struct parse *p)
                        "data.stream: needs train.optimizer \"sgd\" (a fresh "
                        "sample at every step), not \"%s\"",
                        config_optimizer_name(c->train.optimizer));
+    if (dc->standardize == STANDARDIZE_FEATURES_AND_TARGET &&
+        config_is_classification(c->loss))
+        return err_set(p->err, p->errlen, -EINVAL,
+                       "data.standardize: \"features_and_target\" needs a "
+                       "regression loss (squared, logcosh), not \"%s\": "
+                       "labels must stay in {-1, +1}; use \"features\"",
+                       config_loss_name(c->loss));
+    if (dc->standardize != STANDARDIZE_NONE && dc->stream)
+        return err_set(p->err, p->errlen, -EINVAL,
+                       "data.standardize: must be \"none\" with data.stream "
+                       "true (a stream has no training split to take the "
+                       "statistics from)");
     if (dc->source == DATA_SYNTHETIC && dc->target == TARGET_PARITY &&
         dc->parity_k > dc->d)
         return err_set(p->err, p->errlen, -EINVAL,
@@ -1042,6 +1066,10 @@ static bool emit_key(const run_config *c, enum key_id k)
     const data_config *dc = &c->data;
     switch (k) {
     case K_PATH: return dc->path != NULL;
+    /* "none" unwritten: the forms of runs stored before the key existed
+     * stay byte for byte what they were (their hashes, their
+     * checkpoints). */
+    case K_STANDARDIZE: return dc->standardize != STANDARDIZE_NONE;
     case K_X: case K_Y: return dc->x && dc->y;
     case K_X_TEST: case K_Y_TEST: return dc->x_test && dc->y_test;
     default: return true;
@@ -1148,6 +1176,72 @@ char *config_to_json_gen(const run_config *cfg, int gen, bool *representable)
         }
     }
     return to_json_gen(cfg, gen);
+}
+
+/* Sections, inline arrays and strings that need JSON text: emitted as
+ * the canonical form writes them. */
+static int value_json(const run_config *c, int k, config_value *out)
+{
+    struct sb b = {.gen = CONFIG_GEN_CURRENT};
+    emit_value(&b, c, k);
+    if (b.oom) {
+        free(b.buf);
+        return -ENOMEM;
+    }
+    out->type = CONFIG_VALUE_TEXT;
+    out->text = out->owned = b.buf;
+    return 0;
+}
+
+int config_value_at(const run_config *cfg, const char *path,
+                    config_value *out, char *err, size_t errlen)
+{
+    *out = (config_value){.type = CONFIG_VALUE_NULL};
+    int k, rc = path_key(path, &k, err, errlen);
+    char why[160];
+    if (rc < 0 || unused_reason(cfg, k, why, sizeof why) ||
+        (k != K_STANDARDIZE && !emit_key(cfg, k)))
+        return rc;
+    switch (keys[k].kind) {
+    case T_SEED:
+        out->type = CONFIG_VALUE_INT;
+        out->i = (int64_t)*CFIELD(cfg, k, uint64_t);
+        return 0;
+    case T_INT: out->type = CONFIG_VALUE_INT; out->i = *CFIELD(cfg, k, int); return 0;
+    case T_LONG: out->type = CONFIG_VALUE_INT; out->i = *CFIELD(cfg, k, long); return 0;
+    case T_BOOL: out->type = CONFIG_VALUE_INT; out->i = *CFIELD(cfg, k, bool); return 0;
+    case T_NUM_NULL:
+        if (*CFIELD(cfg, k, double) < 0)
+            return 0;
+        /* fall through */
+    case T_NUM:
+        out->type = CONFIG_VALUE_REAL;
+        out->x = *CFIELD(cfg, k, double);
+        return 0;
+    case T_ENUM: {
+        unsigned v = (unsigned)*CFIELD(cfg, k, int);
+        out->type = CONFIG_VALUE_TEXT;
+        out->text = v < keys[k].nnames ? keys[k].names[v] : "?";
+        return 0;
+    }
+    case T_STR: {
+        const char *s = *CFIELD(cfg, k, char *);
+        out->type = CONFIG_VALUE_TEXT;
+        out->text = s ? s : "y";   /* as emit_value: only target_column */
+        return 0;
+    }
+    default:
+        rc = value_json(cfg, k, out);
+        return rc < 0 ? err_set(err, errlen, rc, "%s: out of memory", path)
+                      : 0;
+    }
+}
+
+void config_value_free(config_value *v)
+{
+    free(v->owned);
+    v->owned = NULL;
+    v->text = NULL;
 }
 
 /* ---------------------------------------------------------------------

@@ -749,12 +749,13 @@ int data_load(const run_config *cfg, dataset *out, poller *p, char *err, size_t 
         rc = err_set(err, errlen, -EINVAL, "data.source: unknown source %d",
                      (int)cfg->data.source);
     }
-    if (rc) {
-        data_free(out);
-        return rc;
-    }
     out->classification = config_is_classification(cfg->loss);
-    return 0;
+    if (rc == 0)
+        rc = data_standardize(out, cfg->data.standardize,
+                              cfg->data.intercept, err, errlen);
+    if (rc)
+        data_free(out);
+    return rc;
 }
 
 void data_free(dataset *ds)

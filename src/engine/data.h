@@ -48,6 +48,16 @@ int data_check(const run_config *cfg, long max_rows, char *err, size_t errlen);
 
 void data_free(dataset *ds);
 
+/* data.standardize (docs/data.md): every feature column j (not the
+ * intercept's constant 1) becomes (x - mean_j) / std_j, and with
+ * features_and_target the target too, where mean and std (population:
+ * divided by n) are those of the training split alone, applied alike to
+ * the test split. A column constant on the training split (std 0) is
+ * only centred (divided by 1), so it never makes NaN. features_and_target on a classification data set is
+ * -EINVAL (labels stay in {-1, +1}); config_parse refuses it before. */
+int data_standardize(dataset *ds, enum standardize kind, bool intercept,
+                     char *err, size_t errlen);
+
 /* The sizes data_load will give a configuration, known before loading:
  * synthetic and inline data from the configuration; csv from the file's
  * header and line count (csv_measure reads the file, without parsing),

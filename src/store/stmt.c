@@ -57,11 +57,16 @@ static const char *const stmt_sql[ST_COUNT] = {
         " init_scale, loss,"
         " source, dist, target, d, n, n_test, noise, flip, intercept, stream,"
         " optimizer, lr, theta_lr, schedule, steps, batch, tol, seed, config,"
-        " mem_bytes)"
+        " mem_bytes, data_path)"
         " VALUES (?1, ?2, ?3,"
         " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
         " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
+        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)",
+    [ST_JOB_PARAM_INSERT] =
+        "INSERT INTO job_params (job_id, pos, key, sweep)"
+        " VALUES (?1, ?2, ?3, ?4)",
+    [ST_RUN_PARAM_INSERT] =
+        "INSERT INTO run_params (run_id, key, value) VALUES (?1, ?2, ?3)",
     [ST_RUN_START] =
         "UPDATE runs SET status = 'running', attempts = attempts + 1,"
         " started_at = ?2 WHERE run_id = ?1 AND status = 'queued'",

@@ -242,6 +242,27 @@ static void bind_config(sqlite3_stmt *st, const run_config *cfg,
     sqlite3_bind_text(st, 31, config_json, -1, SQLITE_STATIC);
 }
 
+/* Binds ?33, the CSV file as this process opens it: a relative path is
+ * taken from the working directory, so the row names the file read
+ * whatever directory a later reader is in. NULL for other sources, and
+ * when the directory cannot be told (the row then keeps the path as
+ * written in runs.config). */
+static void bind_data_path(sqlite3_stmt *st, const data_config *d)
+{
+    if (d->source != DATA_CSV || !d->path)
+        return;
+    if (d->path[0] == '/') {
+        sqlite3_bind_text(st, 33, d->path, -1, SQLITE_STATIC);
+        return;
+    }
+    char cwd[PATHS_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return;
+    char *abs = sqlite3_mprintf("%s/%s", cwd, d->path);
+    if (abs)
+        sqlite3_bind_text(st, 33, abs, -1, sqlite3_free);
+}
+
 int store_run_insert(store *s, int64_t job_id, long index, int priority,
                      const run_config *cfg, const char *config_json,
                      uint64_t mem_bytes, int64_t *run_id, char *err,
@@ -261,11 +282,71 @@ int store_run_insert(store *s, int64_t job_id, long index, int priority,
         sqlite3_bind_int(st, 3, priority);
         bind_config(st, cfg, config_json);
         sqlite3_bind_int64(st, 32, (sqlite3_int64)mem_bytes);
+        bind_data_path(st, &cfg->data);
         rc = store__step_done(&s->c, st, err, errlen,
                             "inserting run %ld of job %lld", index,
                             (long long)job_id);
         if (rc == 0)
             *run_id = sqlite3_last_insert_rowid(s->c.db);
+    }
+    return op_end(s, rc, err, errlen);
+}
+
+int store_job_params_insert(store *s, int64_t job_id, int n,
+                            const char *const *keys,
+                            const char *const *sweeps, char *err,
+                            size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc = op_begin(s, err, errlen);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < n && rc == 0; i++) {
+        if ((rc = store__stmt(&s->c, ST_JOB_PARAM_INSERT, &st, err,
+                              errlen)) < 0)
+            break;
+        sqlite3_bind_int64(st, 1, job_id);
+        sqlite3_bind_int(st, 2, i);
+        sqlite3_bind_text(st, 3, keys[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, sweeps[i], -1, SQLITE_STATIC);
+        rc = store__step_done(&s->c, st, err, errlen,
+                              "recording key %s of job %lld", keys[i],
+                              (long long)job_id);
+    }
+    return op_end(s, rc, err, errlen);
+}
+
+static void bind_value(sqlite3_stmt *st, int i, const config_value *v)
+{
+    switch (v->type) {
+    case CONFIG_VALUE_INT: sqlite3_bind_int64(st, i, v->i); break;
+    case CONFIG_VALUE_REAL: store__bind_real(st, i, v->x); break;
+    case CONFIG_VALUE_TEXT:
+        sqlite3_bind_text(st, i, v->text, -1, SQLITE_STATIC);
+        break;
+    default: sqlite3_bind_null(st, i); break;
+    }
+}
+
+int store_run_params_insert(store *s, int64_t run_id, int n,
+                            const char *const *keys,
+                            const config_value *vals, char *err,
+                            size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc = op_begin(s, err, errlen);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < n && rc == 0; i++) {
+        if ((rc = store__stmt(&s->c, ST_RUN_PARAM_INSERT, &st, err,
+                              errlen)) < 0)
+            break;
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_text(st, 2, keys[i], -1, SQLITE_STATIC);
+        bind_value(st, 3, &vals[i]);
+        rc = store__step_done(&s->c, st, err, errlen,
+                              "recording %s of run %lld", keys[i],
+                              (long long)run_id);
     }
     return op_end(s, rc, err, errlen);
 }

@@ -132,8 +132,20 @@ static const struct bad_case bad_cases[] = {
     {"{\"data\": {\"foo\": 1}}",
      "data.foo: unknown key; expected one of source, dist, d, n, n_test, "
      "cond, nu, components, target, teacher_width, parity_k, noise, flip, "
-     "intercept, stream, path, target_column, test_fraction, x, y, x_test, "
-     "y_test"},
+     "intercept, stream, standardize, path, target_column, test_fraction, "
+     "x, y, x_test, y_test"},
+    {"{\"data\": {\"standardize\": \"features_and_target\"}, "
+     "\"loss\": \"logistic\"}",
+     "data.standardize: \"features_and_target\" needs a regression loss "
+     "(squared, logcosh), not \"logistic\": labels must stay in {-1, +1}; "
+     "use \"features\""},
+    {"{\"data\": {\"standardize\": \"features\", \"stream\": true}, "
+     "\"train\": {\"optimizer\": \"sgd\"}}",
+     "data.standardize: must be \"none\" with data.stream true (a stream "
+     "has no training split to take the statistics from)"},
+    {"{\"data\": {\"standardize\": \"zscore\"}}",
+     "data.standardize: unknown value \"zscore\"; expected one of none, "
+     "features, features_and_target"},
     {"{\"analysis\": {\"hessian\": true, \"hessian\": false}}",
      "analysis.hessian: duplicate key"},
     /* whole-document and section shapes */
@@ -894,6 +906,75 @@ static void key_paths_are_checked(void **state)
                              "batch, tol, curve_points");
 }
 
+/* data.standardize is kept by the canonical form when it is not the
+ * default, and "none" is not written (earlier forms stay the same). */
+static void standardize_round_trips(void **state)
+{
+    (void)state;
+    run_config c, back;
+    parse_ok("{\"data\": {\"standardize\": \"features_and_target\"}}", &c);
+    assert_int_equal(c.data.standardize, STANDARDIZE_FEATURES_AND_TARGET);
+    char *json = config_to_json(&c);
+    assert_non_null(strstr(json, "\"standardize\":\"features_and_target\""));
+    parse_ok(json, &back);
+    assert_int_equal(back.data.standardize, STANDARDIZE_FEATURES_AND_TARGET);
+    free(json);
+    config_free(&back);
+    config_free(&c);
+    parse_ok("{\"data\": {\"standardize\": \"none\"}}", &c);
+    json = config_to_json(&c);
+    assert_null(strstr(json, "standardize"));
+    free(json);
+    config_free(&c);
+    parse_ok("{\"data\": {\"standardize\": \"features\"}, \"loss\": "
+             "\"logistic\"}", &c);
+    assert_int_equal(c.data.standardize, STANDARDIZE_FEATURES);
+    config_free(&c);
+}
+
+/* config_value_at: each kind typed as the canonical form writes it. */
+static void values_at_paths(void **state)
+{
+    (void)state;
+    run_config c;
+    config_value v;
+    char err[ERR_LEN];
+    parse_ok("{\"seed\": 9007199254740992, \"loss\": \"logistic\", "
+             "\"model\": {\"width\": 7}, \"train\": {\"lr\": 0.1, "
+             "\"steps\": 30}, \"data\": {\"intercept\": true}}", &c);
+    assert_int_equal(config_value_at(&c, "seed", &v, err, sizeof err), 0);
+    assert_int_equal(v.type, CONFIG_VALUE_INT);
+    assert_true(v.i == 9007199254740992LL);
+    assert_int_equal(config_value_at(&c, "model.width", &v, err, sizeof err), 0);
+    assert_true(v.type == CONFIG_VALUE_INT && v.i == 7);
+    assert_int_equal(config_value_at(&c, "train.steps", &v, err, sizeof err), 0);
+    assert_true(v.type == CONFIG_VALUE_INT && v.i == 30);
+    assert_int_equal(config_value_at(&c, "data.intercept", &v, err, sizeof err), 0);
+    assert_true(v.type == CONFIG_VALUE_INT && v.i == 1);
+    assert_int_equal(config_value_at(&c, "train.lr", &v, err, sizeof err), 0);
+    assert_true(v.type == CONFIG_VALUE_REAL && v.x == 0.1);
+    assert_int_equal(config_value_at(&c, "loss", &v, err, sizeof err), 0);
+    assert_true(v.type == CONFIG_VALUE_TEXT);
+    assert_string_equal(v.text, "logistic");
+    assert_int_equal(config_value_at(&c, "data.standardize", &v, err, sizeof err), 0);
+    assert_true(v.type == CONFIG_VALUE_TEXT);
+    assert_string_equal(v.text, "none");
+    /* JSON null, and a key a classification run does not use */
+    assert_int_equal(config_value_at(&c, "train.theta_lr", &v, err, sizeof err), 0);
+    assert_int_equal(v.type, CONFIG_VALUE_NULL);
+    assert_int_equal(config_value_at(&c, "data.noise", &v, err, sizeof err), 0);
+    assert_int_equal(v.type, CONFIG_VALUE_NULL);
+    /* a section: its canonical JSON, owned */
+    assert_int_equal(config_value_at(&c, "model", &v, err, sizeof err), 0);
+    assert_true(v.type == CONFIG_VALUE_TEXT && v.owned == v.text);
+    assert_non_null(strstr(v.text, "\"width\":7"));
+    assert_int_equal(v.text[0], '{');
+    config_value_free(&v);
+    assert_int_equal(config_value_at(&c, "train.lrr", &v, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "train.lrr: unknown key; did you mean train.lr?");
+    config_free(&c);
+}
+
 static void null_error_buffer_is_fine(void **state)
 {
     (void)state;
@@ -922,6 +1003,8 @@ int main(void)
     ADD(copy_is_deep);
     ADD(key_paths_are_checked);
     ADD(null_error_buffer_is_fine);
+    ADD(standardize_round_trips);
+    ADD(values_at_paths);
     for (size_t i = 0; i < N_BAD; i++) {
         /* "bad_config_07 model.width": the path the sentence must name */
         int len = (int)strcspn(bad_cases[i].message, ":");

@@ -536,15 +536,17 @@ static void newer_schema_refused(void **state)
     store_close(f->s);
     f->s = NULL;
     sqlite3 *db = raw_open(f->db, true);
-    assert_int_equal(sqlite3_exec(db, "INSERT INTO schema_version VALUES"
-                                      " (7, 0)", NULL, NULL, NULL), SQLITE_OK);
+    char sql[96], want[128];
+    snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d, 0)",
+             STORE_SCHEMA_VERSION + 1);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     int rc = store_open(f->db, &f->s, f->err, sizeof f->err);
     assert_int_equal(rc, -EPROTO);
     assert_null(f->s);
-    char want[128];
-    snprintf(want, sizeof want, "database schema version 7 is newer than "
-             "this resweepd (%d); upgrade resweep", STORE_SCHEMA_VERSION);
+    snprintf(want, sizeof want, "database schema version %d is newer than "
+             "this resweepd (%d); upgrade resweep", STORE_SCHEMA_VERSION + 1,
+             STORE_SCHEMA_VERSION);
     assert_err_has(f->err, want);
     /* Refused, not modified. */
     assert_int_equal(q_int(f, "SELECT count(*) FROM schema_version"),
@@ -809,6 +811,87 @@ static void run_columns_match_config(void **state)
     assert_string_equal(q_text(f, COL("n")), "NULL");
     assert_string_equal(q_text(f, COL("arch")), "resnet");
 #undef COL
+}
+
+/* runs.data_path: a CSV file's path as the process resolves it (relative
+ * ones from its working directory), NULL for other sources; run_results
+ * shows it with priority and mem_bytes. */
+static void data_path_resolved(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    run_config c;
+    config_defaults(&c);
+    int64_t run;
+    add_job(f, 0, 3, &c, 1, &run);
+#define COL(name) "SELECT " name " FROM run_results WHERE run_id = %lld", (long long)run
+    assert_string_equal(q_text(f, COL("data_path")), "NULL");
+    c.data.source = DATA_CSV;
+    c.data.path = "/abs/train.csv";
+    add_job(f, 4, 3, &c, 1, &run);
+    assert_string_equal(q_text(f, COL("data_path")), "/abs/train.csv");
+    assert_int_equal(q_int(f, COL("priority")), 4);
+    assert_int_equal(q_int(f, COL("mem_bytes")), 1000);
+    c.data.path = "sub/train.csv";
+    add_job(f, 0, 3, &c, 1, &run);
+    char cwd[4096], want[4200];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(want, sizeof want, "%s/sub/train.csv", cwd);
+    assert_string_equal(q_text(f, COL("data_path")), want);
+#undef COL
+}
+
+/* job_params and run_params: the keys in order with where they are
+ * swept; each value with the SQLite type of its kind; both go with the
+ * job when it is deleted. */
+static void swept_values_typed(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t run;
+    int64_t job = add_job(f, 0, 3, NULL, 1, &run);
+    const char *keys[] = {"train.lr", "model.width", "model.activation",
+                          "train.theta_lr", "seed"};
+    const char *sweeps[] = {"grid", "grid", "zip", "random", "seeds"};
+    OK(store_job_params_insert(f->s, job, 5, keys, sweeps, f->err,
+                               sizeof f->err));
+    config_value v[5] = {
+        {.type = CONFIG_VALUE_REAL, .x = 0.1},
+        {.type = CONFIG_VALUE_INT, .i = 16},
+        {.type = CONFIG_VALUE_TEXT, .text = "tanh"},
+        {.type = CONFIG_VALUE_NULL},
+        {.type = CONFIG_VALUE_INT, .i = 9007199254740992LL},
+    };
+    OK(store_run_params_insert(f->s, run, 5, keys, v, f->err, sizeof f->err));
+    assert_string_equal(q_text(f, "SELECT group_concat(key || ':' || sweep)"
+                                  " FROM (SELECT * FROM job_params WHERE"
+                                  " job_id = %lld ORDER BY pos)",
+                               (long long)job),
+                        "train.lr:grid,model.width:grid,model.activation:zip,"
+                        "train.theta_lr:random,seed:seeds");
+    assert_string_equal(q_text(f, "SELECT group_concat(key || '=' ||"
+                                  " coalesce(value, 'NULL') || ':' ||"
+                                  " typeof(value)) FROM (SELECT * FROM"
+                                  " run_params WHERE run_id = %lld ORDER BY"
+                                  " key)", (long long)run),
+                        "model.activation=tanh:text,model.width=16:integer,"
+                        "seed=9007199254740992:integer,"
+                        "train.lr=0.1:real,train.theta_lr=NULL:null");
+    assert_true(q_real(f, "SELECT value FROM run_params WHERE run_id = %lld"
+                          " AND key = 'train.lr'", (long long)run) == 0.1);
+    /* a key twice for one run is refused, and the savepoint undoes the
+     * first rows of the call */
+    const char *twice[] = {"x.y", "x.y"};
+    assert_int_equal(store_run_params_insert(f->s, run, 2, twice, v, f->err,
+                                             sizeof f->err), -EINVAL);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM run_params WHERE key ="
+                              " 'x.y'"), 0);
+    long n;
+    OK(store_run_finish(f->s, run, RUN_CANCELED, NULL, NULL, f->err,
+                        sizeof f->err));
+    OK(store_job_delete(f->s, job, &n, f->err, sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT count(*) FROM run_params"), 0);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM job_params"), 0);
 }
 
 /* --- the run state machine -------------------------------------------- */
@@ -2031,6 +2114,8 @@ int main(void)
         T(sync_setting),
         T(job_and_runs_in_one_transaction),
         T(run_columns_match_config),
+        T(data_path_resolved),
+        T(swept_values_typed),
         T(run_state_transitions),
         T(state_names_round_trip),
         T(nan_stored_as_null),
