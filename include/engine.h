@@ -52,6 +52,39 @@ typedef struct checkpoint {
     long step;
 } checkpoint;
 
+/* An array a run keeps beside its columns (table run_arrays,
+ * schema/011_arrays.sql): float64, row-major, at most RUN_ARRAY_MAX_DIMS
+ * dimensions. */
+#define RUN_ARRAY_MAX_DIMS 4
+#define RUN_ARRAY_NAME_LEN 16     /* bytes of a name, NUL included */
+#define RUN_ARRAYS_MAX     8      /* u_star and at most 7 parameter arrays */
+typedef struct run_array {
+    char name[RUN_ARRAY_NAME_LEN];
+    int ndim;                     /* 1 .. RUN_ARRAY_MAX_DIMS */
+    long shape[RUN_ARRAY_MAX_DIMS];
+    double *data;                 /* shape[0] * ... * shape[ndim-1] values */
+} run_array;
+
+/* What a finished run keeps (docs/theory.md §5 and §3): "u_star" (d), the
+ * best linear predictor, always; with analysis.save_params its trained
+ * parameters, named as model.h lays them out: "w" or "u" (d), "V" (d, h),
+ * "v" (h, decoupled), "W1" (h, d), "b1" (h) and, when unit_depth L > 1,
+ * "W_hidden" (L-1, h, h) and "b_hidden" (L-1, h) for layers 2..L; a
+ * deep_resnet's V, W1, b1, W_hidden and b_hidden carry its B blocks as a
+ * first dimension. */
+typedef struct run_arrays {
+    int n;
+    run_array a[RUN_ARRAYS_MAX];
+} run_arrays;
+
+/* Values of one array (the product of its shape). */
+size_t run_array_count(const run_array *a);
+/* A deep copy in a single allocation (release it with free()); NULL when
+ * out of memory. */
+run_arrays *run_arrays_copy(const run_arrays *src);
+/* The array named name, or NULL. */
+const run_array *run_arrays_find(const run_arrays *as, const char *name);
+
 typedef struct run_hooks {
     void *ctx;
     /* A curve point was measured. May be NULL. */
@@ -73,6 +106,11 @@ typedef struct run_hooks {
      * a resume starts from its last checkpoint or the beginning). May be
      * NULL (never cancelled). */
     enum run_poll (*poll)(void *ctx);
+    /* The run's arrays (run_arrays), once, just before engine_run returns
+     * 0 (done or diverged); borrowed for the call: copy them to keep
+     * them. Return 0, or a negative code to fail the run (out of memory
+     * for the copy). May be NULL. */
+    int (*arrays)(void *ctx, const run_arrays *a);
     /* The run enters a phase; for logs and tests. May be NULL. */
     void (*phase)(void *ctx, enum run_phase phase);
     double checkpoint_s;       /* <= 0: only on suspend */

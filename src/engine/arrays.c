@@ -1,0 +1,46 @@
+/* arrays.c — a run's kept arrays as a value (engine.h, run_arrays). */
+#include "engine.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t run_array_count(const run_array *a)
+{
+    size_t n = 1;
+    for (int k = 0; k < a->ndim; k++)
+        n *= (size_t)a->shape[k];
+    return n;
+}
+
+/* One block, the struct first and the values after it, so that the copy
+ * has a single owner and a single free(). */
+run_arrays *run_arrays_copy(const run_arrays *src)
+{
+    size_t total = 0;
+    for (int i = 0; i < src->n; i++)
+        total += run_array_count(&src->a[i]);
+    if (total > (SIZE_MAX - sizeof(run_arrays)) / sizeof(double))
+        return NULL;
+    run_arrays *c = malloc(sizeof *c + total * sizeof(double));
+    if (!c)
+        return NULL;
+    *c = *src;
+    double *p = (double *)(c + 1);
+    for (int i = 0; i < c->n; i++) {
+        size_t n = run_array_count(&c->a[i]);
+        if (n)
+            memcpy(p, src->a[i].data, n * sizeof *p);
+        c->a[i].data = p;
+        p += n;
+    }
+    return c;
+}
+
+const run_array *run_arrays_find(const run_arrays *as, const char *name)
+{
+    for (int i = 0; as && i < as->n; i++)
+        if (strcmp(as->a[i].name, name) == 0)
+            return &as->a[i];
+    return NULL;
+}
