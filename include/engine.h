@@ -82,6 +82,12 @@ size_t run_array_count(const run_array *a);
 /* A deep copy in a single allocation (release it with free()); NULL when
  * out of memory. */
 run_arrays *run_arrays_copy(const run_arrays *src);
+/* The stored form of values (table run_arrays, the wire, .npy files):
+ * little-endian IEEE 754 float64, 8 bytes each. run_array_host_le: the
+ * host's doubles already are that. */
+bool run_array_host_le(void);
+void run_array_to_le(const double *src, size_t n, unsigned char *dst);
+void run_array_from_le(const unsigned char *src, size_t n, double *dst);
 /* The array named name, or NULL. */
 const run_array *run_arrays_find(const run_arrays *as, const char *name);
 
