@@ -79,7 +79,7 @@ LIBWORKER := $(call lib,worker)
 LIBDAEMON := $(call lib,daemon)
 # Link order: users before what they use.
 DAEMON_LIBS := $(LIBDAEMON) $(LIBWORKER) $(LIBSTORE) $(LIBENGINE) $(LIBPROTO) $(LIBCOMMON)
-CLI_LIBS    := $(LIBPROTO) $(LIBCOMMON)
+CLI_LIBS    := $(LIBENGINE) $(LIBPROTO) $(LIBCOMMON)
 RESWEEPD  := $(BUILD)/resweepd
 RESWEEP   := $(BUILD)/resweep
 RESWEEPW  := $(BUILD)/resweep-worker
@@ -157,7 +157,9 @@ $(RESWEEPD): $(call obj,src/daemon/main.c) $(DAEMON_LIBS)
 $(RESWEEPW): $(call obj,src/worker/main.c) $(LIBWORKER) $(LIBENGINE) $(LIBPROTO) $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_WORKER)
 
-# The CLI speaks the protocol and reads the database: no libuv, no engine.
+# The CLI speaks the protocol and reads the database: no libuv, and of
+# the engine only the configuration and the data generation (`resweep
+# export` makes a run's samples again), not the BLAS (layers.py).
 $(RESWEEP): $(call obj,$(CLI_SRC)) $(CLI_LIBS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CLI)
 

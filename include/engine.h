@@ -268,6 +268,28 @@ size_t engine_estimate_bytes(const run_config *cfg);
  * with. 0 for sources other than csv. The run checks the whole file
  * again: it may change after submission. */
 #define ENGINE_CHECK_ROWS 10000
+
+/* A run's training and test samples, row-major (X[i*d + j]; d counts the
+ * intercept column). Owned: release with engine_data_free. */
+typedef struct run_data {
+    int n, d, n_test;
+    double *X, *y, *X_test, *y_test;   /* the test pair NULL when n_test is 0 */
+} run_data;
+
+/* The samples engine_run(cfg) trains and tests on, made again from the
+ * configuration alone: synthetic data from its seed, inline data from
+ * its arrays, a CSV file read and split again (the same file gives the
+ * same split; a changed file, another one). 0, or data_load's error
+ * sentence (a missing file, a bad cell with its line). For `resweep
+ * export`, which stores no rows (README, "Exporting a run"). */
+int engine_regenerate_data(const run_config *cfg, run_data *out, char *err,
+                           size_t errlen);
+void engine_data_free(run_data *rd);
+/* F_lin(u) = (1/n) sum_i l(u^T x_i; y_i) over rd's training rows
+ * (docs/theory.md §5): at the stored u* it is the run's lin_loss to
+ * rounding when rd are the run's rows, the export's check. */
+double engine_linear_loss(enum loss_kind loss, const run_data *rd,
+                          const double *u);
 int engine_check_data(const run_config *cfg, char *err, size_t errlen);
 
 #endif
