@@ -119,7 +119,7 @@ $(BUILD)/obj/src/engine/%.o $(BUILD)/obj/tests/engine/%.o $(BUILD)/obj/bench/%.o
 $(BUILD)/obj/src/store/%.o $(BUILD)/obj/tests/store/%.o: PRIV = -Isrc/store
 $(BUILD)/obj/src/daemon/%.o $(BUILD)/obj/tests/daemon/%.o: PRIV = -Isrc/daemon
 $(BUILD)/obj/src/worker/%.o $(BUILD)/obj/tests/worker/%.o: PRIV = -Isrc/worker
-$(BUILD)/obj/clients/cli/%.o: PRIV = -Iclients/cli
+$(BUILD)/obj/clients/cli/%.o $(BUILD)/obj/tests/cli/%.o: PRIV = -Iclients/cli
 
 # The training step's code is worth -O3 (vectorised loops); see bench/.
 # -fno-trapping-math lets GCC turn the piecewise-linear activations'
@@ -188,6 +188,11 @@ $(BUILD)/tests/worker/%: $(BUILD)/obj/tests/worker/%.o $(LIBWORKER) $(LIBENGINE)
 $(BUILD)/tests/daemon/%: $(BUILD)/obj/tests/daemon/%.o $(DAEMON_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LIBS_DAEMON)
+
+# The CLI's own pieces, each test with the one file it tests.
+$(BUILD)/tests/cli/test_npy: $(BUILD)/obj/tests/cli/test_npy.o $(call obj,clients/cli/npy.c) $(LIBENGINE) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LIBS_ENGINE)
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBENGINE) $(LIBCOMMON)
 	@mkdir -p $(@D)
