@@ -79,7 +79,7 @@ LIBWORKER := $(call lib,worker)
 LIBDAEMON := $(call lib,daemon)
 # Link order: users before what they use.
 DAEMON_LIBS := $(LIBDAEMON) $(LIBWORKER) $(LIBSTORE) $(LIBENGINE) $(LIBPROTO) $(LIBCOMMON)
-CLI_LIBS    := $(LIBPROTO) $(LIBCOMMON)
+CLI_LIBS    := $(LIBENGINE) $(LIBPROTO) $(LIBCOMMON)
 RESWEEPD  := $(BUILD)/resweepd
 RESWEEP   := $(BUILD)/resweep
 RESWEEPW  := $(BUILD)/resweep-worker
@@ -119,7 +119,7 @@ $(BUILD)/obj/src/engine/%.o $(BUILD)/obj/tests/engine/%.o $(BUILD)/obj/bench/%.o
 $(BUILD)/obj/src/store/%.o $(BUILD)/obj/tests/store/%.o: PRIV = -Isrc/store
 $(BUILD)/obj/src/daemon/%.o $(BUILD)/obj/tests/daemon/%.o: PRIV = -Isrc/daemon
 $(BUILD)/obj/src/worker/%.o $(BUILD)/obj/tests/worker/%.o: PRIV = -Isrc/worker
-$(BUILD)/obj/clients/cli/%.o: PRIV = -Iclients/cli
+$(BUILD)/obj/clients/cli/%.o $(BUILD)/obj/tests/cli/%.o: PRIV = -Iclients/cli
 
 # The training step's code is worth -O3 (vectorised loops); see bench/.
 # -fno-trapping-math lets GCC turn the piecewise-linear activations'
@@ -157,7 +157,9 @@ $(RESWEEPD): $(call obj,src/daemon/main.c) $(DAEMON_LIBS)
 $(RESWEEPW): $(call obj,src/worker/main.c) $(LIBWORKER) $(LIBENGINE) $(LIBPROTO) $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_WORKER)
 
-# The CLI speaks the protocol and reads the database: no libuv, no engine.
+# The CLI speaks the protocol and reads the database: no libuv, and of
+# the engine only the configuration and the data generation (`resweep
+# export` makes a run's samples again), not the BLAS (layers.py).
 $(RESWEEP): $(call obj,$(CLI_SRC)) $(CLI_LIBS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CLI)
 
@@ -186,6 +188,11 @@ $(BUILD)/tests/worker/%: $(BUILD)/obj/tests/worker/%.o $(LIBWORKER) $(LIBENGINE)
 $(BUILD)/tests/daemon/%: $(BUILD)/obj/tests/daemon/%.o $(DAEMON_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LIBS_DAEMON)
+
+# The CLI's own pieces, each test with the one file it tests.
+$(BUILD)/tests/cli/test_npy: $(BUILD)/obj/tests/cli/test_npy.o $(call obj,clients/cli/npy.c) $(LIBENGINE) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TESTLIBS) $(LIBS_ENGINE)
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBENGINE) $(LIBCOMMON)
 	@mkdir -p $(@D)

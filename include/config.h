@@ -135,6 +135,9 @@ typedef struct analysis_config {
                                     tolerance, relative to max(1, ||H||) */
     int path_points;             /* "path_points", default 11 (0 off, else
                                     >= 2): path to the linear predictor */
+    bool save_params;            /* "save_params", default false: keep the
+                                    trained parameters (table run_arrays,
+                                    8 bytes each; u* is always kept) */
 } analysis_config;
 
 typedef struct run_config {
@@ -162,11 +165,13 @@ int config_parse_str(const char *text, run_config *out, char *err, size_t errlen
 
 /* Generations of the canonical form: an older resweep's form lacks the
  * keys added since. CONFIG_GEN_0 had neither analysis.lanczos_memory_mib
- * (added in 1) nor the spectrum and path keys (added in 2).
- * data.standardize needs no generation: it is written only when it is
- * not "none", so every earlier form is still the current one. */
+ * (added in 1) nor the spectrum and path keys (added in 2) nor
+ * analysis.save_params (added in 3). data.standardize needs no
+ * generation: it is written only when it is not "none", so every earlier
+ * form is still the current one. */
 enum { CONFIG_GEN_0 = 0, CONFIG_GEN_LANCZOS_MEMORY = 1,
-       CONFIG_GEN_SPECTRUM = 2, CONFIG_GEN_CURRENT = 2 };
+       CONFIG_GEN_SPECTRUM = 2, CONFIG_GEN_SAVE_PARAMS = 3,
+       CONFIG_GEN_CURRENT = 3 };
 
 /* The canonical form a resweep of generation gen wrote for cfg: without
  * the keys added after gen. NULL with *representable false when one of

@@ -52,6 +52,45 @@ typedef struct checkpoint {
     long step;
 } checkpoint;
 
+/* An array a run keeps beside its columns (table run_arrays,
+ * schema/011_arrays.sql): float64, row-major, at most RUN_ARRAY_MAX_DIMS
+ * dimensions. */
+#define RUN_ARRAY_MAX_DIMS 4
+#define RUN_ARRAY_NAME_LEN 16     /* bytes of a name, NUL included */
+#define RUN_ARRAYS_MAX     8      /* u_star and at most 7 parameter arrays */
+typedef struct run_array {
+    char name[RUN_ARRAY_NAME_LEN];
+    int ndim;                     /* 1 .. RUN_ARRAY_MAX_DIMS */
+    long shape[RUN_ARRAY_MAX_DIMS];
+    double *data;                 /* shape[0] * ... * shape[ndim-1] values */
+} run_array;
+
+/* What a finished run keeps (docs/theory.md §5 and §3): "u_star" (d), the
+ * best linear predictor, always; with analysis.save_params its trained
+ * parameters, named as model.h lays them out: "w" or "u" (d), "V" (d, h),
+ * "v" (h, decoupled), "W1" (h, d), "b1" (h) and, when unit_depth L > 1,
+ * "W_hidden" (L-1, h, h) and "b_hidden" (L-1, h) for layers 2..L; a
+ * deep_resnet's V, W1, b1, W_hidden and b_hidden carry its B blocks as a
+ * first dimension. */
+typedef struct run_arrays {
+    int n;
+    run_array a[RUN_ARRAYS_MAX];
+} run_arrays;
+
+/* Values of one array (the product of its shape). */
+size_t run_array_count(const run_array *a);
+/* A deep copy in a single allocation (release it with free()); NULL when
+ * out of memory. */
+run_arrays *run_arrays_copy(const run_arrays *src);
+/* The stored form of values (table run_arrays, the wire, .npy files):
+ * little-endian IEEE 754 float64, 8 bytes each. run_array_host_le: the
+ * host's doubles already are that. */
+bool run_array_host_le(void);
+void run_array_to_le(const double *src, size_t n, unsigned char *dst);
+void run_array_from_le(const unsigned char *src, size_t n, double *dst);
+/* The array named name, or NULL. */
+const run_array *run_arrays_find(const run_arrays *as, const char *name);
+
 typedef struct run_hooks {
     void *ctx;
     /* A curve point was measured. May be NULL. */
@@ -73,6 +112,11 @@ typedef struct run_hooks {
      * a resume starts from its last checkpoint or the beginning). May be
      * NULL (never cancelled). */
     enum run_poll (*poll)(void *ctx);
+    /* The run's arrays (run_arrays), once, just before engine_run returns
+     * 0 (done or diverged); borrowed for the call: copy them to keep
+     * them. Return 0, or a negative code to fail the run (out of memory
+     * for the copy). May be NULL. */
+    int (*arrays)(void *ctx, const run_arrays *a);
     /* The run enters a phase; for logs and tests. May be NULL. */
     void (*phase)(void *ctx, enum run_phase phase);
     double checkpoint_s;       /* <= 0: only on suspend */
@@ -224,6 +268,28 @@ size_t engine_estimate_bytes(const run_config *cfg);
  * with. 0 for sources other than csv. The run checks the whole file
  * again: it may change after submission. */
 #define ENGINE_CHECK_ROWS 10000
+
+/* A run's training and test samples, row-major (X[i*d + j]; d counts the
+ * intercept column). Owned: release with engine_data_free. */
+typedef struct run_data {
+    int n, d, n_test;
+    double *X, *y, *X_test, *y_test;   /* the test pair NULL when n_test is 0 */
+} run_data;
+
+/* The samples engine_run(cfg) trains and tests on, made again from the
+ * configuration alone: synthetic data from its seed, inline data from
+ * its arrays, a CSV file read and split again (the same file gives the
+ * same split; a changed file, another one). 0, or data_load's error
+ * sentence (a missing file, a bad cell with its line). For `resweep
+ * export`, which stores no rows (README, "Exporting a run"). */
+int engine_regenerate_data(const run_config *cfg, run_data *out, char *err,
+                           size_t errlen);
+void engine_data_free(run_data *rd);
+/* F_lin(u) = (1/n) sum_i l(u^T x_i; y_i) over rd's training rows
+ * (docs/theory.md §5): at the stored u* it is the run's lin_loss to
+ * rounding when rd are the run's rows, the export's check. */
+double engine_linear_loss(enum loss_kind loss, const run_data *rd,
+                          const double *u);
 int engine_check_data(const run_config *cfg, char *err, size_t errlen);
 
 #endif

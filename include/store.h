@@ -43,7 +43,7 @@
 #include "engine.h"
 #include "run_state.h"
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 11
 
 /* Page cache per connection, in KiB (strings: they go into PRAGMAs). */
 #define STORE_WRITER_CACHE_KIB "4096"
@@ -148,6 +148,15 @@ int store_run_finish(store *s, int64_t run_id, enum run_state state,
                      const run_result *res, const char *error, char *err,
                      size_t errlen);
 
+/* store_run_finish with the run's arrays (engine.h, run_arrays; NULL:
+ * none), one row of run_arrays each, in the same savepoint as its
+ * result: both are stored or neither. Only for done/diverged (-EINVAL
+ * otherwise); an array without a name, dimensions or data is -EINVAL,
+ * one past a BLOB's size -EFBIG. */
+int store_run_finish_arrays(store *s, int64_t run_id, enum run_state state,
+                            const run_result *res, const run_arrays *arrays,
+                            const char *error, char *err, size_t errlen);
+
 /* running -> queued, keeping its checkpoint (a suspended run at shutdown).
  * The attempt is given back (attempts -= 1): a clean suspension is not a
  * failure, so max_attempts counts only the starts that ended in a crash. */
@@ -188,7 +197,7 @@ int store_job_retry(store *s, int64_t job_id, long *n, char *err,
 int store_job_resumable(store *s, int64_t job_id, long *n, char *err,
                         size_t errlen);
 /* Deletes a job whose runs have all ended, with everything of it (runs,
- * curves, results, spectra, paths, checkpoints, Slurm records); *n: the
+ * curves, results, spectra, paths, arrays, checkpoints, Slurm records); *n: the
  * runs deleted.
  * -EBUSY with a sentence while a run is queued or running. */
 int store_job_delete(store *s, int64_t job_id, long *n, char *err,

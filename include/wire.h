@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "engine.h"
+#include "proto.h"
 
 struct cJSON;
 
@@ -38,6 +39,23 @@ struct cJSON *wire_curve_to_json(const curve_point *pts, int n);
  * with a sentence. */
 int wire_curve_from_json(const struct cJSON *arr, curve_point *pts, int max,
                          char *err, size_t errlen);
+
+/* A finished run's arrays (engine.h, run_arrays) as a finish's "arrays"
+ * member: [{"name", "shape": [...], "data": base64 of little-endian
+ * float64}]; NULL when out of memory. */
+struct cJSON *wire_arrays_to_json(const run_arrays *as);
+/* *out (one allocation: free()) from such a member; 0, or -EINVAL with a
+ * sentence naming the entry (a shape that does not match its data, a
+ * name twice, more than RUN_ARRAYS_MAX). */
+int wire_arrays_from_json(const struct cJSON *arr, run_arrays **out,
+                          char *err, size_t errlen);
+/* Raw bytes of as's values (8 per value). */
+size_t wire_arrays_bytes(const run_arrays *as);
+/* The most raw bytes of arrays a finish carries: half a frame, two
+ * thirds of it once in base64, the rest left to its result and curve
+ * points. A remote run
+ * whose arrays are more fails with a sentence that says so (rhost.c). */
+#define WIRE_MAX_ARRAY_BYTES ((size_t)PROTO_MAX_FRAME / 2)
 
 /* Raw bytes of a checkpoint that one frame carries, as base64 (4/3 of
  * them) beside the message's other members; a larger checkpoint travels

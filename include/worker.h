@@ -52,6 +52,9 @@ typedef struct run_outcome {
      * (shutdown) and goes back to the queue, its last checkpoint kept. */
     enum run_state state;
     const run_result *result;   /* done/diverged only; else NULL */
+    const run_arrays *arrays;   /* done/diverged: u* and, with
+                                   analysis.save_params, the parameters;
+                                   may be NULL */
     const char *error;          /* a sentence, or NULL */
 } run_outcome;
 

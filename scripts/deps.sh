@@ -8,7 +8,7 @@ build="gcc make libc6-dev libuv1-dev libsqlite3-dev libcjson-dev libssl-dev libo
 case "${1:-build}" in
     build) pkgs="$build" ;;
     run)   pkgs="$build sqlite3" ;;
-    test)  pkgs="$build libcmocka-dev sqlite3 gnuplot-nox procps binutils python3 iproute2 python3-pytest python3-venv python3-pandas python3-tqdm clang libclang-rt-14-dev" ;;
+    test)  pkgs="$build libcmocka-dev sqlite3 gnuplot-nox procps binutils python3 iproute2 python3-pytest python3-venv python3-numpy python3-pandas python3-tqdm clang libclang-rt-14-dev" ;;
     fuzz)  pkgs="$build clang libclang-rt-14-dev" ;;
     bench) pkgs="$build libcmocka-dev sqlite3 python3 python3-torch" ;;
     # A one-node Slurm cluster for tests/integration/test_slurm.sh: the

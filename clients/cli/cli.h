@@ -43,7 +43,8 @@ typedef struct cli_opts {
     bool wait;
     const char *format;       /* results/sql: table, csv, json */
     long from, limit;         /* runs */
-    const char *out;          /* report: --out DIR */
+    const char *out;          /* report, export: --out DIR */
+    bool params;              /* export: --params, the parameters are required */
 } cli_opts;
 
 /* --- fail.c --- */
@@ -141,6 +142,28 @@ void cli_cell_text(struct sqlite3_stmt *st, int i, bool for_table, bool last,
                    char *buf, size_t len);
 /* The row as a JSON object: numbers as numbers, BLOBs their size. */
 struct cJSON *cli_row_json(struct sqlite3_stmt *st);
+
+/* --- npy.c: NumPy's .npy format 1.0 (little-endian float64) --- */
+
+#define CLI_NPY_HEADER_MAX 256   /* bytes of a header, preamble included */
+/* The preamble and header of an array of that shape into buf: its
+ * length, a multiple of 64, or -1 when it does not fit in len. */
+int cli_npy_header(unsigned char *buf, size_t len, int ndim,
+                   const long *shape);
+/* path as a .npy file of the given shape and little-endian float64
+ * values (nbytes of them). 0, or a negative errno with the sentence
+ * naming path in err. */
+int cli_npy_write(const char *path, int ndim, const long *shape,
+                  const void *le_values, size_t nbytes, char *err,
+                  size_t errlen);
+
+/* --- export.c --- */
+
+/* `resweep export RUN [--out DIR] [--params]` (README, "Exporting a
+ * run"): u_star.npy, the parameters when the run saved them, the
+ * regenerated X_train, y_train, X_test, y_test and run.json into DIR
+ * (default run-RUN/), from the database alone. */
+int cmd_export(cli_opts *o, int argc, char **argv);
 
 /* --- offline.c --- */
 

@@ -25,6 +25,7 @@ static const char usage[] =
     "  sql \"SELECT ...\" [--format table|csv|json]   query the database\n"
     "  check                    integrity_check of the database\n"
     "  report JOB [--out DIR]   tables and figures of a job, Markdown and HTML\n"
+    "  export RUN [--out DIR]   a run's u*, parameters and data as .npy files\n"
     "  ping                     is the daemon there, and how is it\n"
     "  workers                  the remote workers and what they run\n"
     "  slurm JOB --tasks N ...  start workers for a job as a Slurm job array\n"
@@ -105,6 +106,16 @@ static const command commands[] = {
      "report.html (self-contained) and the figures as SVG and PNG, with\n"
      "tables by architecture and depth, a certificate check and an overview.\n"
      "Reads the database read-only; draws with gnuplot (gnuplot-nox).\n"},
+    {"export", cmd_export, 1, 1, "op",
+     "usage: resweep export RUN [--out DIR] [--params] [--db PATH] [--json]\n"
+     "Writes the run's arrays into DIR (default run-RUN/) as NumPy .npy\n"
+     "files: u_star.npy (the best linear predictor), its trained parameters\n"
+     "when it ran with analysis.save_params (w.npy, V.npy, W1.npy, ...),\n"
+     "and X_train, y_train, X_test, y_test, made again from its\n"
+     "configuration and seed and checked against the run; run.json gives\n"
+     "the run's id, job, configuration, results and every file's shape.\n"
+     "Reads the database alone (read-only). --params: fail when the\n"
+     "parameters were not saved. --json prints run.json.\n"},
     {"ping", cmd_ping, 0, 0, "",
      "usage: resweep ping [--json]\n"
      "The daemon's version, database, workers and state.\n"},
@@ -169,6 +180,7 @@ int main(int argc, char **argv)
         {"from", required_argument, NULL, 'f'},
         {"limit", required_argument, NULL, 'l'},
         {"out", required_argument, NULL, 'o'},
+        {"params", no_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -196,6 +208,7 @@ int main(int argc, char **argv)
         case 'f':
         case 'l':
         case 'o':
+        case 'p':
             if (!strchr(used, ch))
                 strncat(used, (char[]){(char)ch, 0}, sizeof used - 1 -
                                                          strlen(used));
@@ -212,6 +225,8 @@ int main(int argc, char **argv)
                 o.limit = parse_long("limit", optarg, 1, 1000, &ok);
             } else if (ch == 'o') {
                 o.out = optarg;
+            } else if (ch == 'p') {
+                o.params = true;
             } else {
                 o.wait = true;
             }
@@ -255,7 +270,7 @@ int main(int argc, char **argv)
         if (!cmd->options || !strchr(cmd->options, *u)) {
             const char *opt = *u == 'w' ? "--wait" : *u == 'F' ? "--format"
                               : *u == 'f' ? "--from" : *u == 'o' ? "--out"
-                              : "--limit";
+                              : *u == 'p' ? "--params" : "--limit";
             cli_fail(CLI_USAGE, "%s: not an option of %s", opt, name);
             fputs(cmd->help, stderr);
             return CLI_USAGE;

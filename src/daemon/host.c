@@ -121,7 +121,7 @@ static int take(host *h, bool metered, int timeout_ms, run_lease *out)
          * gets the next one. */
         log_error("run %lld: %s", (long long)sr.run_id, err);
         writer_run run = run_of(out);
-        writer_run_finish(h->w, &run, RUN_FAILED, NULL, err);
+        writer_run_finish(h->w, &run, RUN_FAILED, NULL, NULL, err);
         sched_finished(h->sc, sr.run_id);
         run_lease_clear(out);
     }
@@ -181,7 +181,8 @@ static void host_finish(void *ctx, const run_lease *l, const run_outcome *o)
     else if (o->state == RUN_CANCELED)
         jobctl_run_stopped(h->sc, h->w, &run, o->error);
     else
-        writer_run_finish(h->w, &run, o->state, o->result, o->error);
+        writer_run_finish(h->w, &run, o->state, o->result, o->arrays,
+                          o->error);
     /* The engine has let go of the run's memory (its result is small).
      * After the report is posted: a run admitted in its place is
      * recorded started after this one's end, as the store then shows. */

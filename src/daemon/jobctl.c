@@ -39,7 +39,7 @@ static void post_stopped(void *ctx, bool canceled)
 {
     stopped_run *s = ctx;
     if (canceled) {
-        writer_run_finish(s->w, s->run, RUN_CANCELED, NULL, s->error);
+        writer_run_finish(s->w, s->run, RUN_CANCELED, NULL, NULL, s->error);
         return;
     }
     log_info("run %lld: stopped for a cancel that a retry took back; "

@@ -21,9 +21,9 @@ int reports_apply(writer *w, wreq *r, char *err, size_t errlen)
         break;
     }
     case WQ_FINISH:
-        rc = store_run_finish(w->st, r->run_id, r->u.finish.state,
-                              r->u.finish.result,
-                              r->u.finish.error, err, errlen);
+        rc = store_run_finish_arrays(w->st, r->run_id, r->u.finish.state,
+                                     r->u.finish.result, r->u.finish.arrays,
+                                     r->u.finish.error, err, errlen);
         break;
     case WQ_REQUEUE:
         rc = store_run_requeue(w->st, r->run_id, err, errlen);

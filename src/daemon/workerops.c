@@ -216,7 +216,7 @@ static cJSON *lease_reply(const lease_work *lw, size_t big)
 static void lease_give_back(server *s, const run_lease *l)
 {
     const worker_host *wh = host_worker(s->hs);
-    run_outcome o = {RUN_QUEUED, NULL, NULL};
+    run_outcome o = {.state = RUN_QUEUED};
     wh->finish(wh->ctx, l, &o);
 }
 
@@ -466,8 +466,10 @@ void server__op_checkpoint_get(const request *rq)
     server__send(rq->c, r);
 }
 
+/* A done or diverged run's result, and its arrays when it sent them
+ * (*arrays owned by the caller). */
 static int finish_args(const request *rq, run_outcome *o, run_result *res,
-                       char *err, size_t errlen)
+                       run_arrays **arrays, char *err, size_t errlen)
 {
     const cJSON *st = member(rq, "state"), *msg = member(rq, "error");
     enum run_state state;
@@ -476,12 +478,17 @@ static int finish_args(const request *rq, run_outcome *o, run_result *res,
         return err_set(err, errlen, -EINVAL,
                        "state: must be done, diverged, failed, canceled or "
                        "queued");
-    *o = (run_outcome){state, NULL, cJSON_IsString(msg) ? msg->valuestring : NULL};
+    *o = (run_outcome){.state = state,
+                       .error = cJSON_IsString(msg) ? msg->valuestring : NULL};
     if (state == RUN_STATE_DONE || state == RUN_STATE_DIVERGED) {
         int rc = wire_result_from_json(member(rq, "result"), res, err, errlen);
         if (rc < 0)
             return rc;
         o->result = res;
+        const cJSON *arr = member(rq, "arrays");
+        if (arr && (rc = wire_arrays_from_json(arr, arrays, err, errlen)) < 0)
+            return rc;
+        o->arrays = *arrays;
     }
     return 0;
 }
@@ -497,18 +504,22 @@ void server__op_finish(const request *rq)
         return;
     run_outcome o;
     run_result res;
+    run_arrays *arrays = NULL;
     char err[ERR_LEN];
-    if (finish_args(rq, &o, &res, err, sizeof err) < 0)
+    if (finish_args(rq, &o, &res, &arrays, err, sizeof err) < 0)
         return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_BAD_REQUEST,
                                     NULL, err);
     run_lease rl = lease_of(l);
-    if (take_points(rq, &rl, false) < 0)
+    if (take_points(rq, &rl, false) < 0) {
+        free(arrays);
         return;
+    }
     remote_lease_end(rq->c->srv->rm, w, rl.run_id);
     if (o.state != RUN_QUEUED)
         w->finished++;
     const worker_host *wh = host_worker(rq->c->srv->hs);
     wh->finish(wh->ctx, &rl, &o);
+    free(arrays);
     if (cJSON_IsTrue(member(rq, "next")) && !rq->c->srv->stopping &&
         lease_room(w))
         return queue_lease(rq, w, true);

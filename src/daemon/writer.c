@@ -41,6 +41,7 @@ static void wreq_free(wreq *r)
     case WQ_FINISH:
     case WQ_LOST:
         free(r->u.finish.result);
+        free(r->u.finish.arrays);
         free(r->u.finish.error);
         break;
     case WQ_SLURM: free(r->u.slurm.script); break;
@@ -211,13 +212,15 @@ int writer_run_checkpoint(writer *w, const writer_run *run,
 }
 
 int writer_run_finish(writer *w, const writer_run *run, enum run_state state,
-                      const run_result *res, const char *error)
+                      const run_result *res, const run_arrays *arrays,
+                      const char *error)
 {
     wreq *r = report_new(WQ_FINISH, run);
     if (!r)
         return -ENOMEM;
     r->u.finish.state = state;
     if ((res && !(r->u.finish.result = malloc(sizeof *res))) ||
+        (arrays && !(r->u.finish.arrays = run_arrays_copy(arrays))) ||
         (error && !(r->u.finish.error = strdup(error)))) {
         wreq_free(r);
         return -ENOMEM;

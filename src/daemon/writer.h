@@ -146,10 +146,12 @@ int writer_run_curve(writer *w, const writer_run *run,
                      const curve_point *pts, int n);
 int writer_run_checkpoint(writer *w, const writer_run *run,
                           const checkpoint *ck);
-/* state RUN_STATE_DONE or RUN_STATE_DIVERGED with res, RUN_FAILED or
- * RUN_CANCELED with error (may be NULL). */
+/* state RUN_STATE_DONE or RUN_STATE_DIVERGED with res and the run's
+ * arrays (may be NULL; stored with the result, store_run_finish_arrays),
+ * RUN_FAILED or RUN_CANCELED with error (may be NULL). */
 int writer_run_finish(writer *w, const writer_run *run, enum run_state state,
-                      const run_result *res, const char *error);
+                      const run_result *res, const run_arrays *arrays,
+                      const char *error);
 /* The run goes back to the queue, its checkpoint kept (suspended). */
 int writer_run_requeue(writer *w, const writer_run *run);
 

@@ -43,6 +43,7 @@ typedef struct wreq {
             /* owned, NULL without one: a run_result is 2.5 KB with its
              * spectrum and path, and inline it would size every request */
             run_result *result;
+            run_arrays *arrays;               /* owned (one block), or NULL */
             char *error;                      /* the run's reason, owned */
         } finish;
         struct { long from_index; int limit; } runs;   /* RUNS */

@@ -82,6 +82,7 @@ void config_defaults(run_config *cfg)
         .hessian = true, .lanczos_iters = 60, .lanczos_memory_mib = 64,
         .trace_probes = 10, .slq_probes = 1, .slq_iters = 30, .slq_bins = 40,
         .exact_max_params = 500, .eig_tol = 1e-4, .path_points = 11,
+        .save_params = false,
     };
 }
 
@@ -145,7 +146,7 @@ enum key_id {
     K_STEPS, K_BATCH, K_TOL, K_CURVE_POINTS,
     K_HESSIAN, K_LANCZOS_ITERS, K_LANCZOS_MEMORY_MIB,
     K_TRACE_PROBES, K_SLQ_PROBES, K_SLQ_ITERS, K_SLQ_BINS,
-    K_EXACT_MAX_PARAMS, K_EIG_TOL, K_PATH_POINTS,
+    K_EXACT_MAX_PARAMS, K_EIG_TOL, K_PATH_POINTS, K_SAVE_PARAMS,
     K_COUNT
 };
 
@@ -232,6 +233,7 @@ static const struct key_def keys[K_COUNT] = {
     [K_EXACT_MAX_PARAMS] = {SEC_ANALYSIS, "exact_max_params", INT_IN(analysis.exact_max_params, 0, CONFIG_MAX_EXACT_PARAMS), .since = CONFIG_GEN_SPECTRUM},
     [K_EIG_TOL] = {SEC_ANALYSIS, "eig_tol", NUM_IN(analysis.eig_tol, 0, INFINITY), .since = CONFIG_GEN_SPECTRUM},
     [K_PATH_POINTS] = {SEC_ANALYSIS, "path_points", INT_IN(analysis.path_points, 0, CONFIG_MAX_PATH_POINTS), .since = CONFIG_GEN_SPECTRUM},
+    [K_SAVE_PARAMS] = {SEC_ANALYSIS, "save_params", BOOL_AT(analysis.save_params), .since = CONFIG_GEN_SAVE_PARAMS},
 };
 
 #define FIELD(c, k, type) ((type *)((char *)(c) + keys[k].off))

@@ -173,6 +173,32 @@ static void diverged_end(const run_config *cfg, run_env *e, run_result *out)
     out->gap = out->train_loss - out->lin_loss;
 }
 
+/* u* and, under analysis.save_params, the parameters, to the arrays
+ * hook (engine.h). The gathered copy of theta lives for the call only. */
+static int hand_arrays(const run_config *cfg, const run_hooks *hooks,
+                       run_env *e, char *err, size_t errlen)
+{
+    if (!hooks || !hooks->arrays)
+        return 0;
+    run_arrays as = {.n = 1};
+    as.a[0] = (run_array){.name = "u_star", .ndim = 1,
+                          .shape = {e->ds.d}, .data = e->u_star};
+    double *buf = NULL;
+    if (cfg->analysis.save_params) {
+        if (!(buf = malloc(sizeof *buf * model_nparams(e->m))))
+            return err_set(err, errlen, -ENOMEM, "out of memory for a copy "
+                           "of the %zu parameters (analysis.save_params)",
+                           model_nparams(e->m));
+        model_param_arrays(e->m, e->theta, buf, &as);
+    }
+    int rc = hooks->arrays(hooks->ctx, &as);
+    free(buf);
+    if (rc < 0 && err && errlen && !err[0])
+        err_set(err, errlen, rc, "the run's arrays could not be kept (out "
+                "of memory)");
+    return rc;
+}
+
 int engine_init(char *err, size_t errlen)
 {
     return blas_init(err, errlen);
@@ -255,11 +281,12 @@ int engine_run(const run_config *cfg, const run_hooks *hooks, run_result *out,
         out->status = RUN_DIVERGED;
         out->diverged_step = out->steps > 0 ? out->steps : 0;
     }
-    if (out->status == RUN_DIVERGED) {
+    if (out->status == RUN_DIVERGED)
         diverged_end(cfg, &e, out);
-        goto out;
-    }
-    rc = analyse(cfg, &e, &tc, &st, &pl, out, err, errlen);
+    else
+        rc = analyse(cfg, &e, &tc, &st, &pl, out, err, errlen);
+    if (rc == 0)
+        rc = hand_arrays(cfg, hooks, &e, err, errlen);
 out:
     /* A stop leaves no sentence: whatever a phase wrote on its way out
      * ("Hessian-vector product failed") is not the reason. */

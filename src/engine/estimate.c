@@ -293,6 +293,16 @@ static int model_rows(const run_config *cfg, const data_shape *sh)
     return rows;
 }
 
+/* The end of a run: analysis.save_params's gathered copy of theta, and
+ * the worker's copy of what it is handed (engine.c, hand_arrays). */
+static size_t arrays_bytes(const run_config *cfg, size_t np, size_t d)
+{
+    size_t kept = sizeof(run_arrays) + sizeof(double) * d;
+    if (cfg->analysis.save_params)
+        kept += 2 * sizeof(double) * np;
+    return kept;
+}
+
 static size_t engine_peak(const run_config *cfg, const data_shape *sh)
 {
     size_t kept, load = data_load_bytes(cfg, sh, &kept);
@@ -312,7 +322,8 @@ static size_t engine_peak(const run_config *cfg, const data_shape *sh)
      * analysis has freed its own (engine.c, analyse) */
     size_t analysis = stay + model_workspace_bytes(&ms, chunk, cfg->analysis.hessian) +
                       sizeof(double) * np +
-                      max2(analysis_bytes(cfg, sh, &ms, np), train_state_size(np));
+                      max3(analysis_bytes(cfg, sh, &ms, np), train_state_size(np),
+                           arrays_bytes(cfg, np, d));
     return max2(max2(load, fit), max2(train, analysis));
 }
 

@@ -18,10 +18,12 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "blas.h"
+#include "engine.h"
 #include "err.h"
 #include "kernels.h"
 #include "loss.h"
@@ -295,6 +297,80 @@ static double *unit_b(const model *m, const double *t, int b, int j)
 static double *block_V(const model *m, const double *t, int b)
 {
     return (double *)t + m->off[MODEL_V] + (size_t)b * m->s.d * m->s.h;
+}
+
+/* ---- the parameters as named arrays (engine.h, run_arrays) ---- */
+
+/* Appends an array of the given shape at *cur and moves *cur past it; a
+ * deep_resnet's arrays carry the block as a first dimension. */
+static double *arr_add(run_arrays *o, const char *name, bool blocks, int B,
+                       double **cur, int ndim, long s0, long s1, long s2)
+{
+    run_array *a = &o->a[o->n++];
+    long dims[3] = {s0, s1, s2};
+    snprintf(a->name, sizeof a->name, "%s", name);
+    a->ndim = 0;
+    if (blocks)
+        a->shape[a->ndim++] = B;
+    for (int k = 0; k < ndim; k++)
+        a->shape[a->ndim++] = dims[k];
+    a->data = *cur;
+    *cur += run_array_count(a);
+    return a->data;
+}
+
+static void copy_n(double **dst, const double *src, size_t n)
+{
+    memcpy(*dst, src, n * sizeof **dst);
+    *dst += n;
+}
+
+/* The hidden layers of every block, gathered per name: W1, b1, then
+ * layers 2..L stacked as W_hidden and b_hidden. */
+static void unit_arrays(const model *m, const double *t, run_arrays *o,
+                        double **cur)
+{
+    const model_shape *s = &m->s;
+    bool deep = s->arch == ARCH_DEEP_RESNET;
+    long d = s->d, h = s->h, L = s->L;
+    double *p = arr_add(o, "W1", deep, s->B, cur, 2, h, d, 0);
+    for (int b = 0; b < s->B; b++)
+        copy_n(&p, unit_W(m, t, b, 0), (size_t)(h * d));
+    p = arr_add(o, "b1", deep, s->B, cur, 1, h, 0, 0);
+    for (int b = 0; b < s->B; b++)
+        copy_n(&p, unit_b(m, t, b, 0), (size_t)h);
+    if (L == 1)
+        return;
+    p = arr_add(o, "W_hidden", deep, s->B, cur, 3, L - 1, h, h);
+    for (int b = 0; b < s->B; b++)
+        for (int j = 1; j < L; j++)
+            copy_n(&p, unit_W(m, t, b, j), (size_t)(h * h));
+    p = arr_add(o, "b_hidden", deep, s->B, cur, 2, L - 1, h, 0);
+    for (int b = 0; b < s->B; b++)
+        for (int j = 1; j < L; j++)
+            copy_n(&p, unit_b(m, t, b, j), (size_t)h);
+}
+
+int model_param_arrays(const model *m, const double *theta, double *buf,
+                       run_arrays *out)
+{
+    const model_shape *s = &m->s;
+    if (out->n + 6 > RUN_ARRAYS_MAX)   /* resnet: w, V, W1, b1, W_hidden, b_hidden */
+        return -EINVAL;
+    bool deep = s->arch == ARCH_DEEP_RESNET;
+    bool own_u = s->arch == ARCH_LINEAR || s->arch == ARCH_DECOUPLED;
+    double *cur = buf, *p;
+    p = arr_add(out, own_u ? "u" : "w", false, 1, &cur, 1, s->d, 0, 0);
+    copy_n(&p, theta + m->off[MODEL_OUT], m->len[MODEL_OUT]);
+    if (s->arch == ARCH_DECOUPLED)
+        p = arr_add(out, "v", false, 1, &cur, 1, s->h, 0, 0);
+    else if (s->arch != ARCH_LINEAR)
+        p = arr_add(out, "V", deep, s->B, &cur, 2, s->d, s->h, 0);
+    if (s->arch != ARCH_LINEAR)
+        copy_n(&p, theta + m->off[MODEL_V], m->len[MODEL_V]);
+    if (has_unit(s))
+        unit_arrays(m, theta, out, &cur);
+    return 0;
 }
 
 /* Workspace slices: layer j of block b, and the residual stream r_b. */

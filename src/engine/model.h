@@ -62,6 +62,14 @@ size_t model_nparams(const model *m);
 /* Offset and length of a group within theta. */
 void model_group(const model *m, enum model_group g, size_t *off, size_t *len);
 
+/* Appends theta's parameters to out as the named arrays engine.h lists
+ * (run_arrays), their values gathered into buf (model_nparams doubles,
+ * owned by the caller; out's arrays point into it). 0, or -EINVAL when
+ * out has no room for them. */
+struct run_arrays;
+int model_param_arrays(const model *m, const double *theta, double *buf,
+                       struct run_arrays *out);
+
 /* docs/theory.md §3 initialisation: W He or Xavier (times gain), biases 0, output
  * weights and V ~ init_scale * N(0, 1) (zero when init_scale is 0). */
 void model_init_params(const model *m, const model_config *mc, rng *r,

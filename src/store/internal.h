@@ -27,6 +27,7 @@ enum stmt_id {
     ST_RESULT_INSERT, ST_RESULT_SELECT,
     ST_CURVE_INSERT,
     ST_SPECTRUM_INSERT, ST_PATH_INSERT, ST_SPECTRUM_SELECT, ST_PATH_SELECT,
+    ST_ARRAY_INSERT,
     ST_CKPT_PUT, ST_CKPT_GET, ST_CKPT_DELETE,
     ST_CANCEL_RUNS, ST_CANCEL_CKPTS, ST_CANCEL_JOB,
     ST_RETRY_RESULTS, ST_RETRY_CURVES, ST_RETRY_SPECTRA, ST_RETRY_PATHS,
@@ -66,6 +67,7 @@ struct store_reader {
  *   columns.c  the results table's columns (engine.h RUN_RESULT_COLUMNS)
  *   stmt.c     every statement's SQL and the per-connection cache
  *   profiles.c a result's spectrum and path as rows of spectra, paths
+ *   arrays.c   a run's kept arrays (u*, parameters) as rows of run_arrays
  *   fault.c    the fault-injection VFS
  *   open.c     opening the writer: the directory lock, WAL, migrations
  *   query.c    reads: results, listings, the reader connections
@@ -146,6 +148,14 @@ int store__profiles_insert(struct conn *c, int64_t run_id,
  * or points missing, too many): someone edited the file. */
 int store__profiles_read(struct conn *c, int64_t run_id, run_result *out,
                          char *err, size_t errlen);
+
+/* --- arrays.c --- */
+
+/* A row of run_arrays per array of as (none when as is NULL): -EINVAL
+ * for an array without a name, dimensions or data, -EFBIG past a BLOB's
+ * size. A run finishes once, so there are no rows to replace. */
+int store__arrays_insert(struct conn *c, int64_t run_id,
+                         const run_arrays *as, char *err, size_t errlen);
 
 /* --- check.c --- */
 #define STORE_CHECK_BUDGET_MS 2000   /* start-up quick_check, at most */

@@ -115,6 +115,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PATH_SELECT] =
         "SELECT point, loss FROM paths WHERE run_id = ?1 ORDER BY point",
 
+    [ST_ARRAY_INSERT] =
+        "INSERT INTO run_arrays (run_id, name, shape, data)"
+        " VALUES (?1, ?2, ?3, ?4)",
+
     [ST_CKPT_PUT] =
         "INSERT OR REPLACE INTO checkpoints (run_id, step, saved_at, state)"
         " SELECT ?1, ?2, ?3, ?4 WHERE EXISTS"

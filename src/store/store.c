@@ -459,6 +459,14 @@ int store_run_finish(store *s, int64_t run_id, enum run_state state,
                      const run_result *res, const char *error, char *err,
                      size_t errlen)
 {
+    return store_run_finish_arrays(s, run_id, state, res, NULL, error, err,
+                                   errlen);
+}
+
+int store_run_finish_arrays(store *s, int64_t run_id, enum run_state state,
+                            const run_result *res, const run_arrays *arrays,
+                            const char *error, char *err, size_t errlen)
+{
     bool measured = state == RUN_STATE_DONE || state == RUN_STATE_DIVERGED;
     bool stopped = state == RUN_FAILED || state == RUN_CANCELED;
     if (!measured && !stopped)
@@ -469,6 +477,9 @@ int store_run_finish(store *s, int64_t run_id, enum run_state state,
         return err_set(err, errlen, -EINVAL,
                        "run %lld: finishing as %s needs its result",
                        (long long)run_id, run_state_name(state));
+    if (arrays && !measured)
+        return err_set(err, errlen, -EINVAL, "run %lld: a %s run keeps no "
+                       "arrays", (long long)run_id, run_state_name(state));
     sqlite3_stmt *st;
     int rc = op_begin(s, err, errlen);
     if (rc < 0)
@@ -492,6 +503,8 @@ int store_run_finish(store *s, int64_t run_id, enum run_state state,
     if (res && ((rc = result_insert(s, run_id, res, err, errlen)) < 0 ||
                 (rc = store__profiles_insert(&s->c, run_id, res, err,
                                              errlen)) < 0))
+        goto out;
+    if ((rc = store__arrays_insert(&s->c, run_id, arrays, err, errlen)) < 0)
         goto out;
     /* A failed run keeps its checkpoint for a retry (store_job_retry). */
     if (state != RUN_FAILED)

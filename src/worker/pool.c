@@ -21,6 +21,7 @@ typedef struct worker {
     curve_point curve[POOL_CURVE_BATCH];   /* buffered, not yet reported */
     int ncurve;
     double first_at;                       /* monotonic: curve[0] buffered */
+    run_arrays *arrays;                    /* owned: the run's, until finish */
 } worker;
 
 struct pool {
@@ -84,12 +85,25 @@ static enum run_poll hook_poll(void *ctx)
     return h->poll(h->ctx, &w->lease);
 }
 
+/* The engine's arrays are borrowed for the call: the copy rides in the
+ * run's finish. */
+static int hook_arrays(void *ctx, const run_arrays *a)
+{
+    worker *w = ctx;
+    free(w->arrays);
+    w->arrays = run_arrays_copy(a);
+    return w->arrays ? 0 : -ENOMEM;
+}
+
 static void report(worker *w, enum run_state state, const run_result *res,
                    const char *error)
 {
     const worker_host *h = w->pool->host;
-    run_outcome o = {state, res, error};
+    run_outcome o = {.state = state, .result = res, .error = error,
+                     .arrays = res ? w->arrays : NULL};
     h->finish(h->ctx, &w->lease, &o);
+    free(w->arrays);
+    w->arrays = NULL;
 }
 
 static void execute(worker *w)
@@ -108,7 +122,8 @@ static void execute(worker *w)
     checkpoint resume = {w->lease.ck_data, w->lease.ck_len, 0};
     run_hooks hooks = {
         .ctx = w, .curve = hook_curve, .checkpoint = hook_checkpoint,
-        .poll = hook_poll, .checkpoint_s = w->pool->checkpoint_s,
+        .poll = hook_poll, .arrays = hook_arrays,
+        .checkpoint_s = w->pool->checkpoint_s,
         .resume = w->lease.ck_data ? &resume : NULL,
     };
     run_result res;

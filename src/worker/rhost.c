@@ -220,13 +220,41 @@ static cJSON *finish_req(rhost *h, const run_lease *l, const run_outcome *o)
             return NULL;
         }
     }
+    if (o->result && o->arrays) {
+        cJSON *arr = wire_arrays_to_json(o->arrays);
+        if (!arr || !cJSON_AddItemToObject(req, "arrays", arr)) {
+            cJSON_Delete(arr);
+            cJSON_Delete(req);
+            return NULL;
+        }
+    }
     return req;
+}
+
+/* A finish carries at most WIRE_MAX_ARRAY_BYTES of arrays: a run whose
+ * parameters are more fails, saying so, rather than sending a frame the
+ * daemon refuses (its result would be lost either way). */
+static const run_outcome *fitting(const run_outcome *o, run_outcome *alt,
+                                  char *why, size_t len)
+{
+    size_t bytes = wire_arrays_bytes(o->arrays);
+    if (!o->result || bytes <= WIRE_MAX_ARRAY_BYTES)
+        return o;
+    snprintf(why, len, "analysis.save_params: the run's arrays are %zu "
+             "bytes, more than the %zu a remote worker's finish carries; "
+             "run it on resweepd's own workers, or without save_params",
+             bytes, WIRE_MAX_ARRAY_BYTES);
+    *alt = (run_outcome){.state = RUN_FAILED, .error = why};
+    return alt;
 }
 
 /* Queued for the sender: the pool thread goes on to its next run. */
 static void rh_finish(void *ctx, const run_lease *l, const run_outcome *o)
 {
     rhost *h = ctx;
+    run_outcome alt;
+    char why[ERR_LEN];
+    o = fitting(o, &alt, why, sizeof why);
     cJSON *req = is_stale(h, l->run_id) ? NULL : finish_req(h, l, o);
     pthread_mutex_lock(&h->lock);
     slot *s = rhost__slot_find(h, l->run_id);

@@ -101,6 +101,7 @@ static void assert_same_config(const run_config *a, const run_config *b)
     assert_int_equal(a->analysis.exact_max_params, b->analysis.exact_max_params);
     assert_true(same_double(a->analysis.eig_tol, b->analysis.eig_tol));
     assert_int_equal(a->analysis.path_points, b->analysis.path_points);
+    assert_int_equal(a->analysis.save_params, b->analysis.save_params);
 }
 
 /* Parses text that must be valid. */
@@ -423,7 +424,8 @@ static const char *const default_json =
     "\"curve_points\":100},\"analysis\":{\"hessian\":true,"
     "\"lanczos_iters\":60,\"lanczos_memory_mib\":64,\"trace_probes\":10,"
     "\"slq_probes\":1,\"slq_iters\":30,\"slq_bins\":40,"
-    "\"exact_max_params\":500,\"eig_tol\":0.0001,\"path_points\":11}}";
+    "\"exact_max_params\":500,\"eig_tol\":0.0001,\"path_points\":11,"
+    "\"save_params\":false}}";
 
 static void empty_object_gives_defaults(void **state)
 {
@@ -497,6 +499,19 @@ static void older_canonical_forms(void **state)
     assert_true(ok);
     assert_non_null(strstr(g1, "\"lanczos_memory_mib\":1}}"));
     free(g1);
+    /* generation 2 is today's form without analysis.save_params */
+    c.analysis.lanczos_memory_mib = 64;
+    char *g2 = config_to_json_gen(&c, CONFIG_GEN_SPECTRUM, &ok);
+    assert_true(ok);
+    cut = strstr(default_json, ",\"save_params\"");
+    assert_non_null(cut);
+    snprintf(want, sizeof want, "%.*s}}", (int)(cut - default_json),
+             default_json);
+    assert_string_equal(g2, want);
+    free(g2);
+    c.analysis.save_params = true;
+    assert_null(config_to_json_gen(&c, CONFIG_GEN_SPECTRUM, &ok));
+    assert_false(ok);
 }
 
 static void defaults_written_out_parse_back(void **state)

@@ -16,6 +16,7 @@
 #include "blas.h"
 #include "config.h"
 #include "consts.h"
+#include "data.h"
 #include "engine.h"
 #include "testutil.h"
 
@@ -272,12 +273,13 @@ static void resume_from_generation(int gen)
     /* rewrite the checkpoint's configuration hash as the old resweep's */
     char *json = config_to_json(&c);
     uint64_t now = fnv1a(json);
-    char *cut = strstr(json, gen == 0 ? ",\"lanczos_memory_mib\":64,"
-                                      : ",\"trace_probes\":10,");
+    char *cut = strstr(json, gen == 0   ? ",\"lanczos_memory_mib\":64,"
+                             : gen == 1 ? ",\"trace_probes\":10,"
+                                        : ",\"save_params\":false}}");
     assert_non_null(cut);
-    assert_non_null(strstr(json, "\"path_points\":11}}"));
+    assert_non_null(strstr(json, "\"path_points\":11,\"save_params\":false}}"));
     strcpy(cut, "}}");
-    assert_null(strstr(json, "trace_probes"));
+    assert_null(strstr(json, gen < 2 ? "trace_probes" : "save_params"));
     uint64_t old = fnv1a(json);
     free(json);
     unsigned char *at = memmem(part.ckpt, part.ckpt_len, &now, sizeof now);
@@ -289,8 +291,10 @@ static void resume_from_generation(int gen)
     assert_same_numbers(&a, &r);
     if (gen == 0)
         c.analysis.lanczos_memory_mib = 1;
-    else
+    else if (gen == 1)
         c.analysis.trace_probes = 3;
+    else
+        c.analysis.save_params = true;
     assert_int_equal(engine_run(&c, &hr, &r, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "another configuration"));
     free(part.ckpt);
@@ -306,6 +310,121 @@ static void checkpoint_from_before_the_spectrum_keys_resumes(void **state)
 {
     (void)state;
     resume_from_generation(1);
+}
+
+static void checkpoint_from_before_save_params_resumes(void **state)
+{
+    (void)state;
+    resume_from_generation(2);
+}
+
+static int keep_arrays(void *ctx, const run_arrays *a)
+{
+    run_arrays **out = ctx;
+    free(*out);
+    *out = run_arrays_copy(a);
+    return *out ? 0 : -ENOMEM;
+}
+
+static const run_array *array_of(const run_arrays *as, const char *name,
+                                 int ndim, long s0, long s1, long s2, long s3)
+{
+    const run_array *a = run_arrays_find(as, name);
+    if (!a)
+        fail_msg("no array %s", name);
+    long want[4] = {s0, s1, s2, s3};
+    assert_int_equal(a->ndim, ndim);
+    for (int k = 0; k < ndim; k++)
+        assert_int_equal(a->shape[k], want[k]);
+    return a;
+}
+
+/* p(x) = w^T (x + V relu(W2 relu(W1 x + b1) + b2)) from the named arrays
+ * alone (engine.h), so their names, shapes and order are checked by the
+ * train loss they give: F = (1/n) sum (p - y)^2 / 2 (docs/theory.md §4). */
+static double resnet_loss(const run_arrays *as, const double *X,
+                          const double *y, int n, int d, int h)
+{
+    const double *w = array_of(as, "w", 1, d, 0, 0, 0)->data;
+    const double *V = array_of(as, "V", 2, d, h, 0, 0)->data;
+    const double *W1 = array_of(as, "W1", 2, h, d, 0, 0)->data;
+    const double *b1 = array_of(as, "b1", 1, h, 0, 0, 0)->data;
+    const double *W2 = array_of(as, "W_hidden", 3, 1, h, h, 0)->data;
+    const double *b2 = array_of(as, "b_hidden", 2, 1, h, 0, 0)->data;
+    double F = 0, z1[64], z2[64];
+    assert_true(h <= 64);
+    for (int i = 0; i < n; i++) {
+        const double *x = X + (size_t)i * d;
+        for (int k = 0; k < h; k++) {
+            double a = b1[k];
+            for (int j = 0; j < d; j++)
+                a += W1[k * d + j] * x[j];
+            z1[k] = a > 0 ? a : 0;
+        }
+        for (int k = 0; k < h; k++) {
+            double a = b2[k];
+            for (int j = 0; j < h; j++)
+                a += W2[k * h + j] * z1[j];
+            z2[k] = a > 0 ? a : 0;
+        }
+        double p = 0;
+        for (int j = 0; j < d; j++) {
+            double r = x[j];
+            for (int k = 0; k < h; k++)
+                r += V[j * h + k] * z2[k];
+            p += w[j] * r;
+        }
+        F += 0.5 * (p - y[i]) * (p - y[i]);
+    }
+    return F / n;
+}
+
+/* The arrays hook: u_star always (its norm is u_norm); the parameters
+ * under analysis.save_params, which reproduce the train loss for a
+ * resnet and count n_params for every architecture. */
+static void arrays_hook_hands_u_star_and_parameters(void **state)
+{
+    (void)state;
+    run_config c = base_config();
+    c.analysis.hessian = false;
+    run_arrays *as = NULL;
+    run_hooks h = {.ctx = &as, .arrays = keep_arrays};
+    run_result r = run_ok(&c, &h);
+    assert_non_null(as);
+    assert_int_equal(as->n, 1);
+    const run_array *u = array_of(as, "u_star", 1, 5, 0, 0, 0);
+    double nu = 0;
+    for (int k = 0; k < 5; k++)
+        nu += u->data[k] * u->data[k];
+    assert_true(fabs(sqrt(nu) - r.u_norm) <= 1e-14 * r.u_norm);
+
+    c.analysis.save_params = true;
+    r = run_ok(&c, &h);
+    assert_int_equal(as->n, 7);
+    dataset ds;
+    char err[256];
+    assert_int_equal(data_load(&c, &ds, NULL, err, sizeof err), 0);
+    double F = resnet_loss(as, ds.X, ds.y, ds.n, ds.d, c.model.width);
+    assert_true(fabs(F - r.train_loss) <= 1e-12 * fabs(r.train_loss));
+    data_free(&ds);
+
+    const enum arch archs[] = {ARCH_LINEAR, ARCH_PLAIN, ARCH_DECOUPLED,
+                               ARCH_DEEP_RESNET};
+    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++) {
+        c.model.arch = archs[i];
+        c.model.blocks = archs[i] == ARCH_DEEP_RESNET ? 3 : 1;
+        c.model.unit_depth = 3;
+        c.train.steps = 5;
+        r = run_ok(&c, &h);
+        size_t total = 0;
+        for (int k = 1; k < as->n; k++)
+            total += run_array_count(&as->a[k]);
+        assert_int_equal(total, r.n_params);
+    }
+    const run_array *V = array_of(as, "V", 3, 3, 5, c.model.width, 0);
+    assert_non_null(V);
+    array_of(as, "W_hidden", 4, 3, 2, c.model.width, c.model.width);
+    free(as);
 }
 
 /* docs/theory.md §6.6 through a whole run: plain started at w = V = 0
@@ -522,6 +641,8 @@ int main(void)
         cmocka_unit_test(known_saddle_is_classified),
         cmocka_unit_test(path_ends_are_the_run_and_the_linear_predictor),
         cmocka_unit_test(periodic_checkpoints_are_handed_over),
+        cmocka_unit_test(checkpoint_from_before_save_params_resumes),
+        cmocka_unit_test(arrays_hook_hands_u_star_and_parameters),
         cmocka_unit_test(cancel_stops_the_run),
         cmocka_unit_test(curves_are_log_spaced_with_the_last_step),
         cmocka_unit_test(divergence_is_a_result_not_a_crash),

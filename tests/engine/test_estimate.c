@@ -62,6 +62,7 @@ static bool rss_reset(void)
 typedef struct kept {
     void *data;
     size_t len;
+    run_arrays *arrays;   /* the pool's copy of the run's arrays */
 } kept;
 
 /* The host copies every checkpoint it is handed (writer_run_checkpoint). */
@@ -75,6 +76,14 @@ static int keep_checkpoint(void *ctx, const checkpoint *ck)
     memcpy(k->data, ck->data, ck->len);
     k->len = ck->len;
     return 0;
+}
+
+static int keep_arrays(void *ctx, const run_arrays *a)
+{
+    kept *k = ctx;
+    free(k->arrays);
+    k->arrays = run_arrays_copy(a);
+    return k->arrays ? 0 : -1;
 }
 
 typedef struct measured {
@@ -97,13 +106,15 @@ static void run_as_worker(const char *json, measured *m)
     char *text = strdup(json);   /* the lease's copy */
     assert_non_null(text);
     assert_int_equal(config_parse_str(text, &cfg, err, sizeof err), 0);
-    kept k = {NULL, 0};
-    run_hooks h = {.ctx = &k, .checkpoint = keep_checkpoint, .checkpoint_s = 1e-9};
+    kept k = {NULL, 0, NULL};
+    run_hooks h = {.ctx = &k, .checkpoint = keep_checkpoint,
+                   .arrays = keep_arrays, .checkpoint_s = 1e-9};
     run_result r;
     int rc = engine_run(&cfg, &h, &r, err, sizeof err);
     m->peak = peak_get() - base;
     m->rss = rss ? (proc_kb("VmHWM") - rss0) * 1024 : -1;
     free(k.data);
+    free(k.arrays);
     config_free(&cfg);
     free(text);
     if (rc != 0)
@@ -270,6 +281,19 @@ static void wide_no_hessian(void **state)
           "{\"data\":{\"d\":20,\"n\":200,\"n_test\":50},"
           "\"model\":{\"width\":1024},"
           "\"train\":{\"steps\":2},\"analysis\":{\"hessian\":false}}");
+}
+
+/* analysis.save_params: the gathered copy of theta and the pool's copy
+ * of it, at the end, beside the model (engine.c, hand_arrays). */
+static void wide_saved_params(void **state)
+{
+    (void)state;
+    skip_without_counter();
+    check("wide (h 1024), save_params",
+          "{\"data\":{\"d\":20,\"n\":200,\"n_test\":50},"
+          "\"model\":{\"width\":1024},"
+          "\"train\":{\"steps\":2},\"analysis\":{\"hessian\":false,"
+          "\"save_params\":true}}");
 }
 
 /* ||V||_2 of a 1000 x 1000 V: its Gram matrix (8 MB) and the eigenvalue
@@ -520,6 +544,7 @@ int main(void)
         cmocka_unit_test(logcosh_nested),
         cmocka_unit_test(wide_hessian),
         cmocka_unit_test(wide_no_hessian),
+        cmocka_unit_test(wide_saved_params),
         cmocka_unit_test(square_v_norm),
         cmocka_unit_test(deep_sgd),
         cmocka_unit_test(plain_decoupled),

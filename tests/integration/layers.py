@@ -7,7 +7,9 @@
 2. No file-level cycle: the graph "a.o uses a symbol defined in b.o" has no
    cycle, within or across libraries (the issue's "store conn/query/store"
    and "CLI main/client/db/report" were such cycles).
-3. The CLI links no libuv and no engine, store, worker or daemon object.
+3. The CLI links no libuv and no store, worker or daemon object; of the
+   engine it uses the configuration and the data generation (`resweep
+   export` makes a run's samples again), never the BLAS loader.
 Prints a TAP line per check; exits 1 on any failure.
 """
 import os, subprocess, sys
@@ -71,7 +73,7 @@ allowed = {
     "store": {"common", "engine", "store"},
     "worker": {"common", "proto", "engine", "worker"},
     "daemon": set(ORDER),
-    "cli": {"cli", "common", "proto"},
+    "cli": {"cli", "common", "proto", "engine"},
 }
 edges = {}
 for p, (lib, d, u) in list(objs.items()) + list(cli.items()):
@@ -116,5 +118,8 @@ exe = os.path.join(build, "resweep")
 if os.path.exists(exe):
     libs = subprocess.run(["ldd", exe], capture_output=True, text=True).stdout
     tap("libuv" not in libs, "the CLI does not link libuv", libs)
+    syms = subprocess.run(["nm", exe], capture_output=True, text=True).stdout
+    blas = [l for l in syms.splitlines() if l.endswith((" blas_init", " dlopen@GLIBC_2.34", " dlopen"))]
+    tap(not blas, "the CLI does not load a BLAS (no blas_init, no dlopen)", "\n".join(blas))
 print(f"1..{n}")
 sys.exit(1 if failed else 0)

@@ -8,6 +8,7 @@ import datetime
 import io
 import json
 import math
+import struct
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 import resweep
 from resweep import job as job_module
 from resweep import tables
-from conftest import Daemon, HIDDEN, records, steps, tiny_spec
+from conftest import RESWEEP, Daemon, HIDDEN, records, steps, tiny_spec
 
 
 def csv_spec(good: Path, missing: Path) -> dict:
@@ -285,3 +286,36 @@ def test_a_connection_dropped_mid_watch_raises_and_the_job_survives(
     assert job.status()["total"] == 4
     job.cancel()
     assert job.wait(progress=False)["finished"] == 4
+
+
+def test_arrays_and_export_of_a_run_with_saved_parameters(daemon, tiny_job,
+                                                         tmp_path):
+    """Job.arrays reads run_arrays (u_star, the parameters under
+    analysis.save_params), exactly what `resweep export` writes; Job.export
+    runs the CLI, and its sentence comes back as the exception's text."""
+    spec = tiny_spec(1, steps(50))
+    spec["base"]["analysis"]["save_params"] = True
+    job = daemon.client().submit(spec)
+    job.wait(progress=False)
+    run = int(job.client.query("SELECT run_id FROM runs WHERE job_id = ?",
+                               (job.id,))[0]["run_id"])
+    a = job.arrays(run)
+    assert sorted(a) == ["V", "W1", "W_hidden", "b1", "b_hidden", "u_star", "w"]
+    shape = lambda v: tuple(v.shape) if hasattr(v, "shape") else v[0]
+    assert shape(a["V"]) == (5, 8) and shape(a["W_hidden"]) == (1, 8, 8)
+    out = job.export(run, tmp_path / "x", params=True, resweep=str(RESWEEP))
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["run"] == run and meta["params_saved"] is True
+    u = (out / "u_star.npy").read_bytes()
+    stored = a["u_star"]
+    values = list(stored) if hasattr(stored, "shape") else stored[1]
+    assert u[-40:] == struct.pack("<5d", *values)
+    other = int(tiny_job.client.query("SELECT min(run_id) AS r FROM runs "
+                                      "WHERE job_id = ?", (tiny_job.id,))[0]["r"])
+    assert sorted(tiny_job.arrays(other)) == ["u_star"]
+    with pytest.raises(resweep.ResweepError,
+                       match=f"run {other}: its parameters were not saved"):
+        tiny_job.export(other, tmp_path / "z", params=True,
+                        resweep=str(RESWEEP))
+    with pytest.raises(resweep.DatabaseError, match="not a run of job"):
+        job.export(run + 1000, tmp_path / "y", resweep=str(RESWEEP))

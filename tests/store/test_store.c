@@ -1134,6 +1134,63 @@ static void assert_close(double got, double want)
  * documented edges, t and density, read back bit for bit; a path with a
  * NaN point keeps it (NULL in the table); a retry of a failed run with
  * a result deletes its rows; impossible sizes are refused. */
+/* schema/011_arrays.sql: a finished run's arrays are rows of run_arrays,
+ * little-endian float64 with their shapes, stored with the result in one
+ * savepoint: a bad array stores neither, and the run stays running. Only
+ * done/diverged runs keep arrays; deleting the job takes them along. */
+static void arrays_stored_with_the_result(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t run[2];
+    int64_t job = add_job(f, 0, 3, NULL, 2, run);
+    double u[3] = {1.5, -0.25, 1e-300}, W[6] = {1, 2, 3, 4, 5, 6};
+    run_arrays as = {.n = 2};
+    as.a[0] = (run_array){.name = "u_star", .ndim = 1, .shape = {3}, .data = u};
+    as.a[1] = (run_array){.name = "W1", .ndim = 2, .shape = {2, 3}, .data = W};
+    run_result r;
+    result_fill(&r, 2.0);
+    OK(store_run_start(f->s, run[0], f->err, sizeof f->err));
+    run_arrays bad = as;
+    bad.a[1].shape[1] = -1;
+    assert_int_equal(store_run_finish_arrays(f->s, run[0], RUN_STATE_DONE, &r,
+                                             &bad, NULL, f->err, sizeof f->err),
+                     -EINVAL);
+    assert_err_has(f->err, "array W1: needs a name");
+    assert_string_equal(q_text(f, "SELECT status FROM runs WHERE run_id = %lld",
+                               (long long)run[0]), "running");
+    assert_int_equal(q_int(f, "SELECT count(*) FROM results"), 0);
+    assert_int_equal(store_run_finish_arrays(f->s, run[0], RUN_FAILED, NULL,
+                                             &as, "x", f->err, sizeof f->err),
+                     -EINVAL);
+    OK(store_run_finish_arrays(f->s, run[0], RUN_STATE_DONE, &r, &as, NULL,
+                               f->err, sizeof f->err));
+    assert_string_equal(q_text(f, "SELECT group_concat(name || shape || "
+                               "length(data), ' ') FROM (SELECT * FROM "
+                               "run_arrays ORDER BY name)"),
+                        "W1[2,3]48 u_star[3]24");
+    /* little-endian IEEE 754: 1.5 is 0x3FF8000000000000 */
+    assert_string_equal(q_text(f, "SELECT hex(substr(data, 1, 8)) FROM "
+                               "run_arrays WHERE name = 'u_star'"),
+                        "000000000000F83F");
+    sqlite3 *db = raw_open(f->db, false);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT data FROM run_arrays "
+                                        "WHERE name = 'W1'", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    double back[6];
+    run_array_from_le(sqlite3_column_blob(st, 0), 6, back);
+    assert_memory_equal(back, W, sizeof W);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    OK(store_run_finish(f->s, run[1], RUN_CANCELED, NULL, NULL, f->err,
+                        sizeof f->err));
+    long n;
+    OK(store_job_delete(f->s, job, &n, f->err, sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT count(*) FROM run_arrays"), 0);
+}
+
 static void profiles_round_trip(void **state)
 {
     struct fx *f = *state;
@@ -2121,6 +2178,7 @@ int main(void)
         T(nan_stored_as_null),
         T(result_round_trip),
         T(profiles_round_trip),
+        T(arrays_stored_with_the_result),
         T(version_2_database_migrates),
         T(views_on_a_hand_made_set),
         T(curve_replace_on_same_step),

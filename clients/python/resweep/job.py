@@ -2,10 +2,15 @@
 database."""
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import struct
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, TextIO, Union
 
-from .errors import RunsFailed
+from .errors import DatabaseError, ResweepError, RunsFailed
 from .progress import make_progress
 from .tables import Rows, to_table
 from .transport import members as _members
@@ -146,6 +151,60 @@ class Job:
             "SELECT * FROM gap_summary WHERE job_id = ? ORDER BY arch, "
             "blocks, unit_depth, dist, loss", (self.id,))
         return to_table(rows, cols)
+
+    def arrays(self, run: int) -> Dict[str, Any]:
+        """What run (a run id of this job) kept in run_arrays: "u_star"
+        always, the trained parameters ("w", "V", "W1", ...) when it ran
+        with analysis.save_params (README, "Exporting a run"). numpy
+        arrays of their shapes when numpy is there, else (shape, list of
+        floats) pairs. A run of another job, or one that kept nothing,
+        raises DatabaseError."""
+        rows = self.client.query(
+            "SELECT a.name, a.shape, a.data FROM run_arrays a JOIN runs r "
+            "USING (run_id) WHERE r.run_id = ? AND r.job_id = ? "
+            "ORDER BY a.name", (run, self.id))
+        if not rows:
+            raise DatabaseError(f"run {run}: job {self.id} has no such run "
+                                f"with stored arrays in {self.client.db}")
+        try:
+            import numpy as np
+        except ImportError:
+            np = None
+        out: Dict[str, Any] = {}
+        for r in rows:
+            shape = tuple(json.loads(r["shape"]))
+            data = bytes(r["data"])
+            if np is not None:
+                out[r["name"]] = np.frombuffer(data, dtype="<f8").reshape(shape).copy()
+            else:
+                out[r["name"]] = (shape, list(struct.unpack(f"<{len(data) // 8}d", data)))
+        return out
+
+    def export(self, run: int, out_dir: Optional[Union[str, Path]] = None,
+               params: bool = False,
+               resweep: Optional[str] = None) -> Path:
+        """Runs ``resweep export RUN`` on this client's database: u_star,
+        the saved parameters and the training and test rows made again
+        from the run's configuration, as .npy files with run.json, in
+        out_dir (default run-RUN/). params=True requires the parameters.
+        resweep: the CLI (default $RESWEEP_CLI, else resweep on PATH).
+        Returns the directory; raises ResweepError with the CLI's
+        sentence when it fails."""
+        self.client._job_exists(self.id)
+        if not self.client.query("SELECT 1 FROM runs WHERE run_id = ? AND "
+                                 "job_id = ?", (run, self.id)):
+            raise DatabaseError(f"run {run}: not a run of job {self.id}")
+        exe = resweep or os.environ.get("RESWEEP_CLI") or shutil.which("resweep")
+        if not exe:
+            raise ResweepError("export: no resweep CLI (give resweep= or "
+                               "RESWEEP_CLI, or put it on PATH)")
+        out = Path(out_dir or f"run-{run}")
+        cmd = [exe, "--db", self.client.db, "export", str(run), "--out",
+               str(out)] + (["--params"] if params else [])
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise ResweepError(p.stderr.strip().removeprefix("resweep: "))
+        return out
 
     def report(self, out_dir: Optional[Union[str, Path]] = None) -> Path:
         """Writes a report of the job into out_dir (default report-JOB/):
