@@ -297,6 +297,42 @@ static double *block_V(const model *m, const double *t, int b)
     return (double *)t + m->off[MODEL_V] + (size_t)b * m->s.d * m->s.h;
 }
 
+/* ---- filters (model.h, docs/theory.md §6.8) ---- */
+
+/* Rows of the V group: d per block, or decoupled's v as one. */
+static size_t v_filters(const model *m)
+{
+    if (!has_unit(&m->s))
+        return 0;
+    return m->s.arch == ARCH_DECOUPLED ? 1 : (size_t)m->s.B * m->s.d;
+}
+
+size_t model_filter_count(const model *m)
+{
+    size_t units = has_unit(&m->s) ? (size_t)m->s.B * m->s.L * m->s.h : 0;
+    return 1 + v_filters(m) + units;
+}
+
+model_filter model_filter_at(const model *m, size_t k)
+{
+    const model_shape *s = &m->s;
+    if (k == 0)
+        return (model_filter){m->off[MODEL_OUT], m->len[MODEL_OUT], MODEL_NO_BIAS};
+    k--;
+    if (k < v_filters(m)) {
+        if (s->arch == ARCH_DECOUPLED)
+            return (model_filter){m->off[MODEL_V], m->len[MODEL_V], MODEL_NO_BIAS};
+        return (model_filter){m->off[MODEL_V] + k * s->h, (size_t)s->h,
+                              MODEL_NO_BIAS};
+    }
+    k -= v_filters(m);
+    size_t per_layer = (size_t)s->h, per_unit = per_layer * s->L;
+    int b = (int)(k / per_unit), j = (int)(k % per_unit / per_layer);
+    size_t row = k % per_layer, in = in_dim(m, j);
+    size_t base = m->off[MODEL_THETA] + (size_t)b * m->unit_np;
+    return (model_filter){base + m->lw[j] + row * in, in, base + m->lb[j] + row};
+}
+
 /* Workspace slices: layer j of block b, and the residual stream r_b. */
 static double *layer_slot(const model *m, double *base, int b, int j)
 {
