@@ -1201,6 +1201,8 @@ static int write_report(rep_doc *doc, sqlite3 *db, const rep_job *j,
     if (rc == 0)
         rc = tables_section(doc, j, err, errlen);
     if (rc == 0)
+        rc = rep_seed_section(doc, db, j, err, errlen);
+    if (rc == 0)
         rc = converged_section(doc, j, err, errlen);
     if (rc == 0)
         violations_section(doc, j);
