@@ -272,12 +272,15 @@ static void resume_from_generation(int gen)
     /* rewrite the checkpoint's configuration hash as the old resweep's */
     char *json = config_to_json(&c);
     uint64_t now = fnv1a(json);
-    char *cut = strstr(json, gen == 0 ? ",\"lanczos_memory_mib\":64,"
-                                      : ",\"trace_probes\":10,");
+    static const char *const first_new[] = {
+        ",\"lanczos_memory_mib\":64,", ",\"trace_probes\":10,",
+        ",\"slice_points\":0,",
+    };
+    char *cut = strstr(json, first_new[gen]);
     assert_non_null(cut);
-    assert_non_null(strstr(json, "\"path_points\":11}}"));
+    assert_non_null(strstr(json, "\"slice_max_params\":100000}}"));
     strcpy(cut, "}}");
-    assert_null(strstr(json, "trace_probes"));
+    assert_null(strstr(json, "slice_points"));
     uint64_t old = fnv1a(json);
     free(json);
     unsigned char *at = memmem(part.ckpt, part.ckpt_len, &now, sizeof now);
@@ -289,8 +292,10 @@ static void resume_from_generation(int gen)
     assert_same_numbers(&a, &r);
     if (gen == 0)
         c.analysis.lanczos_memory_mib = 1;
-    else
+    else if (gen == 1)
         c.analysis.trace_probes = 3;
+    else
+        c.analysis.slice_points = 3;
     assert_int_equal(engine_run(&c, &hr, &r, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "another configuration"));
     free(part.ckpt);
@@ -306,6 +311,12 @@ static void checkpoint_from_before_the_spectrum_keys_resumes(void **state)
 {
     (void)state;
     resume_from_generation(1);
+}
+
+static void checkpoint_from_before_the_slice_keys_resumes(void **state)
+{
+    (void)state;
+    resume_from_generation(2);
 }
 
 /* docs/theory.md §6.6 through a whole run: plain started at w = V = 0
@@ -519,6 +530,7 @@ int main(void)
         cmocka_unit_test(resume_is_bit_identical),
         cmocka_unit_test(checkpoint_from_before_the_memory_key_resumes),
         cmocka_unit_test(checkpoint_from_before_the_spectrum_keys_resumes),
+        cmocka_unit_test(checkpoint_from_before_the_slice_keys_resumes),
         cmocka_unit_test(known_saddle_is_classified),
         cmocka_unit_test(path_ends_are_the_run_and_the_linear_predictor),
         cmocka_unit_test(periodic_checkpoints_are_handed_over),
