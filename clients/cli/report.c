@@ -1275,6 +1275,11 @@ int cmd_report(cli_opts *o, int argc, char **argv)
         rc = rep_doc_open(&doc, dir, j.name, err, sizeof err);
     if (rc == 0)
         rc = rep_figures(&j, db, dir, draw, figs, &nfigs, err, sizeof err);
+    if (rc == 0) {
+        /* after rep_figures, which they draw through (report.h) */
+        rep_fig_out lo = {dir, draw, figs, &nfigs, err, sizeof err};
+        rc = rep_landscape_figures(&lo, &j, db);
+    }
     if (rc == 0)
         rc = write_report(&doc, db, &j, o->db, figs, nfigs, err, sizeof err);
     if (doc.md) {

@@ -1073,7 +1073,5 @@ int rep_figures(const rep_job *j, sqlite3 *db, const char *dir, bool draw,
         rc = fig_sgd(&o, j);
     if (rc == 0)
         rc = fig_hess_gap(&o, j);
-    if (rc == 0)
-        rc = rep_landscape_figures(&o, j, db);
     return rc;
 }
