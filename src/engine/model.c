@@ -136,7 +136,8 @@ static void layout(model *m)
     m->off[MODEL_THETA] = d + m->len[MODEL_V];
     m->np = m->off[MODEL_THETA] + m->len[MODEL_THETA];
     size_t o = 0;
-    for (int j = 0; j < s->L; j++) {
+    /* linear ignores L (model.h): lw and lb have no slot for it */
+    for (int j = 0; has_unit(s) && j < s->L; j++) {
         size_t in = j == 0 ? d : h;
         m->lw[j] = o;
         m->lb[j] = o + h * in;
