@@ -140,9 +140,11 @@ static void build(gen *g)
     put(g, ", \"analysis\": {\"lanczos_iters\": %u, "
         "\"lanczos_memory_mib\": %u, \"trace_probes\": %u, "
         "\"slq_probes\": %u, \"slq_iters\": %u, \"slq_bins\": %u, "
-        "\"exact_max_params\": %u, \"path_points\": %u}}",
+        "\"exact_max_params\": %u, \"path_points\": %u, "
+        "\"slice_points\": %u, \"slice_radius\": %.17g}}",
         1 + pick(g, 20), pick(g, 2), pick(g, 4), pick(g, 3), 1 + pick(g, 10),
-        1 + pick(g, 200), pick(g, 2) ? 500 : 0, pick(g, 2) ? 0 : 2 + pick(g, 20));
+        1 + pick(g, 200), pick(g, 2) ? 500 : 0, pick(g, 2) ? 0 : 2 + pick(g, 20),
+        pick(g, 2) ? 0 : 3 + 2 * pick(g, 3), pick(g, 4) ? 1.0 : value(g, 1));
 }
 
 static double now_s(void)

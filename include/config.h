@@ -39,6 +39,8 @@ struct cJSON;
 #define CONFIG_MAX_SLQ_BINS   200         /* bins of a stored spectral density */
 #define CONFIG_MAX_EXACT_PARAMS 4000      /* dense Hessian: n^2 doubles, 128 MB */
 #define CONFIG_MAX_PATH_POINTS 101        /* points of a stored loss path */
+#define CONFIG_MAX_SLICE_POINTS 25        /* points a side of a stored slice */
+#define CONFIG_MAX_SLICE_RADIUS 1000.0    /* half-width of a slice's grid */
 #define CONFIG_MAX_COMPONENTS 1000        /* mixture components */
 /* Smallest student_t nu: below it the chi-square draw underflows to 0 in
  * most tries (at nu = 1e-300 in all of them, issue 9 §3). */
@@ -118,8 +120,8 @@ typedef struct train_config {
     int curve_points;            /* "curve_points", default 100 */
 } train_config;
 
-/* docs/theory.md §6.3, §6.6, §6.7. Everything but path_points needs
- * hessian; each of the others is off at 0. */
+/* docs/theory.md §6.3, §6.6, §6.7, §6.8. Everything but path_points and
+ * the slice needs hessian; each of the others is off at 0. */
 typedef struct analysis_config {
     bool hessian;                /* "hessian", default true */
     int lanczos_iters;           /* "lanczos_iters", default 60 */
@@ -138,6 +140,12 @@ typedef struct analysis_config {
     bool save_params;            /* "save_params", default false: keep the
                                     trained parameters (table run_arrays,
                                     8 bytes each; u* is always kept) */
+    int slice_points;            /* "slice_points", default 0 (off; else odd,
+                                    >= 3): the 2-D slice's points a side */
+    double slice_radius;         /* "slice_radius", default 1: the grid spans
+                                    [-r, r]^2 in filter-normalised units */
+    int slice_max_params;        /* "slice_max_params", default 100000: no
+                                    slice for bigger networks */
 } analysis_config;
 
 typedef struct run_config {
@@ -166,12 +174,13 @@ int config_parse_str(const char *text, run_config *out, char *err, size_t errlen
 /* Generations of the canonical form: an older resweep's form lacks the
  * keys added since. CONFIG_GEN_0 had neither analysis.lanczos_memory_mib
  * (added in 1) nor the spectrum and path keys (added in 2) nor
- * analysis.save_params (added in 3). data.standardize needs no
- * generation: it is written only when it is not "none", so every earlier
- * form is still the current one. */
+ * analysis.save_params (added in 3) nor the slice keys (added in 4).
+ * data.standardize needs no generation: it is written only when it is
+ * not "none", so every earlier form is still the current one. */
 enum { CONFIG_GEN_0 = 0, CONFIG_GEN_LANCZOS_MEMORY = 1,
        CONFIG_GEN_SPECTRUM = 2, CONFIG_GEN_SAVE_PARAMS = 3,
-       CONFIG_GEN_CURRENT = 3 };
+       CONFIG_GEN_LANDSCAPE = 4,
+       CONFIG_GEN_CURRENT = 4 };
 
 /* The canonical form a resweep of generation gen wrote for cfg: without
  * the keys added after gen. NULL with *representable false when one of

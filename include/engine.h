@@ -201,7 +201,7 @@ enum point_class {
     POINT_FLAT = 2            /* every eigenvalue within class_tol of 0 */
 };
 
-/* The curves of §6.6 and §6.7, beside the columns: fixed-size, so that a
+/* The curves of §6.6 and §6.7 (and the slice of §6.8), beside the columns: fixed-size, so that a
  * run_result stays a value the writer copies (tables spectra and paths;
  * 2.5 KB). */
 typedef struct run_spectrum {
@@ -215,6 +215,14 @@ typedef struct run_path {
     double loss[CONFIG_MAX_PATH_POINTS];
 } run_path;
 
+/* §6.8: F on the points x points grid, loss[i * points + j] at
+ * theta + a_i d1 + b_j d2 (slice.h gives a_i); table slices (5 KB). */
+typedef struct run_slice {
+    int points;                /* 0: no slice; else odd, centre at the end point */
+    double radius;
+    double loss[CONFIG_MAX_SLICE_POINTS * CONFIG_MAX_SLICE_POINTS];
+} run_slice;
+
 typedef struct run_result {
     enum run_status status;
 #define X(field, column, type, doc) RUN_RESULT_CTYPE_##type field;
@@ -222,6 +230,7 @@ typedef struct run_result {
 #undef X
     run_spectrum spectrum;
     run_path path;
+    run_slice slice;
 } run_result;
 
 /* Loads and configures the BLAS (one thread per run, the kernel for this

@@ -24,7 +24,8 @@ enum rng_stream {
     RNG_BATCH   = 5,   /* SGD sample indices */
     RNG_STREAM  = 6,   /* fresh samples in stream mode */
     RNG_ANALYSIS = 7,  /* Lanczos start vectors, random probes */
-    RNG_SPLIT   = 8    /* train/test split of user data */
+    RNG_SPLIT   = 8,   /* train/test split of user data */
+    RNG_SLICE   = 9    /* the slice's two directions */
 };
 
 typedef struct rng {

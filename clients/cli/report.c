@@ -1201,6 +1201,8 @@ static int write_report(rep_doc *doc, sqlite3 *db, const rep_job *j,
     if (rc == 0)
         rc = tables_section(doc, j, err, errlen);
     if (rc == 0)
+        rc = rep_seed_section(doc, db, j, err, errlen);
+    if (rc == 0)
         rc = converged_section(doc, j, err, errlen);
     if (rc == 0)
         violations_section(doc, j);
@@ -1273,6 +1275,11 @@ int cmd_report(cli_opts *o, int argc, char **argv)
         rc = rep_doc_open(&doc, dir, j.name, err, sizeof err);
     if (rc == 0)
         rc = rep_figures(&j, db, dir, draw, figs, &nfigs, err, sizeof err);
+    if (rc == 0) {
+        /* after rep_figures, which they draw through (report.h) */
+        rep_fig_out lo = {dir, draw, figs, &nfigs, err, sizeof err};
+        rc = rep_landscape_figures(&lo, &j, db);
+    }
     if (rc == 0)
         rc = write_report(&doc, db, &j, o->db, figs, nfigs, err, sizeof err);
     if (doc.md) {

@@ -6,6 +6,9 @@
  *   report_fig.c  figures drawn by gnuplot, SVG and PNG
  *   report_hess.c the curvature estimates: converged, capped, what λmin
  *                 certifies
+ *   report_land.c the landscape figures: spectral densities, paths to
+ *                 the linear point, slices (docs/theory.md §6.6-§6.8)
+ *   report_seeds.c the paired comparisons over seeds (§6.10)
  *
  * Errors are negative codes with a sentence in an error buffer, like the
  * rest of resweep; cmd_report turns them into exit codes.
@@ -151,7 +154,7 @@ void rep_curvature_section(rep_doc *doc, const rep_job *j);
 
 /* --- report_fig.c: gnuplot ------------------------------------------- */
 
-#define REP_MAX_FIGS 8
+#define REP_MAX_FIGS 12
 
 typedef struct rep_fig {
     char name[32];            /* DIR/name.svg, .png, .gp */
@@ -169,5 +172,42 @@ int rep_gnuplot_check(char *err, size_t errlen);
  * could not be written). */
 int rep_figures(const rep_job *j, sqlite3 *db, const char *dir, bool draw,
                 rep_fig *figs, int *nfigs, char *err, size_t errlen);
+
+/* Where a figure goes and what was drawn (report_fig.c). */
+typedef struct rep_fig_out {
+    const char *dir;
+    bool draw;
+    rep_fig *figs;
+    int *nfigs;
+    char *err;
+    size_t errlen;
+} rep_fig_out;
+
+/* Writes DIR/NAME.gp (data, then body for SVG and for PNG), runs it when
+ * o->draw and records the figure; panels side by side. 0 or a negative
+ * code with a sentence. */
+int rep_fig_draw(rep_fig_out *o, const char *name, const char *title,
+                 const char *caption, const rep_buf *data,
+                 const rep_buf *body, int panels);
+/* The colour an architecture has in every figure. */
+const char *rep_arch_color(const char *arch);
+
+/* --- report_land.c --------------------------------------------------- */
+
+/* The spectral densities per architecture, the paths to the linear
+ * point, and the slice as a contour plot, each only when some run of the
+ * job has the rows (tables spectra, paths, slices). */
+int rep_landscape_figures(rep_fig_out *o, const rep_job *j, sqlite3 *db);
+
+/* --- report_seeds.c -------------------------------------------------- */
+
+/* The table of seed_stats (schema/009_landscape.sql) with each cell's
+ * bootstrap 95% interval of the mean paired difference and the sign
+ * test's p-value (include/stats.h), from a generator of fixed seed so
+ * that a report is reproducible. Nothing when the job has no pairs; a
+ * database of before schema 9 has none. 0 or a negative code with a
+ * sentence. */
+int rep_seed_section(rep_doc *doc, sqlite3 *db, const rep_job *j, char *err,
+                     size_t errlen);
 
 #endif

@@ -345,14 +345,7 @@ static axis axis_of(const rep_job *j, getter g, getter other,
 
 /* --- writing a figure ------------------------------------------------ */
 
-typedef struct fig_out {
-    const char *dir;
-    bool draw;
-    rep_fig *figs;
-    int *nfigs;
-    char *err;
-    size_t errlen;
-} fig_out;
+typedef rep_fig_out fig_out;
 
 static const char style[] =
     "set border lw 1 lc rgb \"#444444\"\n"
@@ -406,6 +399,18 @@ static int draw(fig_out *o, const char *name, const char *title,
     snprintf(fig->title, sizeof fig->title, "%s", title);
     snprintf(fig->caption, sizeof fig->caption, "%s", caption);
     return 0;
+}
+
+int rep_fig_draw(rep_fig_out *o, const char *name, const char *title,
+                 const char *caption, const rep_buf *data,
+                 const rep_buf *body, int panels)
+{
+    return draw(o, name, title, caption, data, body, panels);
+}
+
+const char *rep_arch_color(const char *arch)
+{
+    return arch_color(arch);
 }
 
 /* --- gap against depth ----------------------------------------------- */

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "loss.h"
 #include "path.h"
+#include "slice.h"
 #include "spectrum.h"
 
 static double norm2(const double *x, size_t n)
@@ -307,10 +308,23 @@ out:
     return rc;
 }
 
+/* §6.8, opt-in and bounded by ac->slice_max_params (k^2 passes). */
+static int slice_measure(model *m, const double *theta, enum loss_kind loss,
+                         const dataset *ds, const analysis_config *ac,
+                         uint64_t seed, run_result *res, poller *pl,
+                         char *err, size_t errlen)
+{
+    if (ac->slice_points == 0 ||
+        model_nparams(m) > (size_t)ac->slice_max_params)
+        return 0;
+    return slice_grid(m, theta, loss, ds->X, ds->y, ds->n, ac->slice_points,
+                      ac->slice_radius, seed, pl, &res->slice, err, errlen);
+}
+
 static int endpoint(model *m, const double *theta, enum loss_kind loss,
                     const dataset *ds, const double *u_star,
-                    const analysis_config *ac, rng *r, run_result *res,
-                    poller *pl, char *err, size_t errlen)
+                    const analysis_config *ac, uint64_t seed, rng *r,
+                    run_result *res, poller *pl, char *err, size_t errlen)
 {
     size_t np = model_nparams(m);
     double *grad = malloc(sizeof *grad * np), *p = malloc(sizeof *p * (size_t)ds->n);
@@ -364,10 +378,12 @@ static int endpoint(model *m, const double *theta, enum loss_kind loss,
         if ((rc = spectrum_measures(&h, np, ac, r, pl, res, err, errlen)))
             goto out;
     }
-    if (ac->path_points > 0 && path_has_linear_point(model_get_shape(m)->arch))
-        rc = path_to_linear(m, theta, u_star, loss, ds->X, ds->y, ds->n,
-                            ac->path_points, pl, &res->path,
-                            &res->path_barrier, err, errlen);
+    if (ac->path_points > 0 && path_has_linear_point(model_get_shape(m)->arch) &&
+        (rc = path_to_linear(m, theta, u_star, loss, ds->X, ds->y, ds->n,
+                             ac->path_points, pl, &res->path,
+                             &res->path_barrier, err, errlen)))
+        goto out;
+    rc = slice_measure(m, theta, loss, ds, ac, seed, res, pl, err, errlen);
 out:
     free(grad);
     free(p);
@@ -376,13 +392,14 @@ out:
 
 int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
                       const dataset *ds, const double *u_star,
-                      const analysis_config *ac, rng *r, run_result *res,
-                      poller *pl, char *err, size_t errlen)
+                      const analysis_config *ac, uint64_t seed, rng *r,
+                      run_result *res, poller *pl, char *err, size_t errlen)
 {
     /* The model's passes (loss, predictions, Hessian-vector products) are
      * interrupted between chunks; the loops here tick pl themselves. */
     model_set_interrupt(m, pl ? poller_interrupt : NULL, pl);
-    int rc = endpoint(m, theta, loss, ds, u_star, ac, r, res, pl, err, errlen);
+    int rc = endpoint(m, theta, loss, ds, u_star, ac, seed, r, res, pl, err,
+                      errlen);
     model_set_interrupt(m, NULL, NULL);
     return rc;
 }

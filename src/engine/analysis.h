@@ -3,6 +3,7 @@
 #define RESWEEP_ANALYSIS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "data.h"
@@ -41,21 +42,24 @@ int analysis_hessian(model *m, const double *theta, enum loss_kind loss,
  * ac->hessian the Hessian extremes, then (§6.6) its trace, the dense
  * spectrum up to ac->exact_max_params parameters, the point's class and
  * the SLQ density, each off at 0; and (§6.7) the path to the linear
- * point for resnet and decoupled. Random draws in that order from r, so
- * adding a later one leaves the earlier ones as they were. Expects
+ * point for resnet and decoupled; (§6.8) the slice when
+ * ac->slice_points > 0 and the network has at most ac->slice_max_params
+ * parameters, its directions from the run's seed alone (slice.h). Random
+ * draws in that order from r, so adding a later one leaves the earlier
+ * ones as they were. Expects
  * res->lin_loss and res->u_norm set.
  * 0, a negative code with a sentence, or the code of the poller p (may be
  * NULL) when it says stop: p is ticked once a row of each pass and once a
  * chunk of the model's passes (m's interrupt hook is p's while this runs),
  * so once a Lanczos iteration and once a column of the dense Hessian too,
  * and between the passes of Lanczos, Hutchinson, SLQ and the path over
- * their vectors (lanczos.h, spectrum.h). Not interrupted: LAPACK's
+ * their vectors (lanczos.h, spectrum.h) and the slice's. Not interrupted: LAPACK's
  * eigenvalue solves (the min(d, h)^2 Gram of V for cert_grad's ||V||_2;
  * Lanczos's and each SLQ probe's tridiagonal matrix; the dense Hessian's
  * dsyevd; README "Reliability" gives their lengths). */
 int analysis_endpoint(model *m, const double *theta, enum loss_kind loss,
                       const dataset *ds, const double *u_star,
-                      const analysis_config *ac, rng *r, run_result *res,
-                      poller *p, char *err, size_t errlen);
+                      const analysis_config *ac, uint64_t seed, rng *r,
+                      run_result *res, poller *p, char *err, size_t errlen);
 
 #endif

@@ -83,6 +83,7 @@ void config_defaults(run_config *cfg)
         .trace_probes = 10, .slq_probes = 1, .slq_iters = 30, .slq_bins = 40,
         .exact_max_params = 500, .eig_tol = 1e-4, .path_points = 11,
         .save_params = false,
+        .slice_points = 0, .slice_radius = 1, .slice_max_params = 100000,
     };
 }
 
@@ -147,6 +148,7 @@ enum key_id {
     K_HESSIAN, K_LANCZOS_ITERS, K_LANCZOS_MEMORY_MIB,
     K_TRACE_PROBES, K_SLQ_PROBES, K_SLQ_ITERS, K_SLQ_BINS,
     K_EXACT_MAX_PARAMS, K_EIG_TOL, K_PATH_POINTS, K_SAVE_PARAMS,
+    K_SLICE_POINTS, K_SLICE_RADIUS, K_SLICE_MAX_PARAMS,
     K_COUNT
 };
 
@@ -233,7 +235,8 @@ static const struct key_def keys[K_COUNT] = {
     [K_EXACT_MAX_PARAMS] = {SEC_ANALYSIS, "exact_max_params", INT_IN(analysis.exact_max_params, 0, CONFIG_MAX_EXACT_PARAMS), .since = CONFIG_GEN_SPECTRUM},
     [K_EIG_TOL] = {SEC_ANALYSIS, "eig_tol", NUM_IN(analysis.eig_tol, 0, INFINITY), .since = CONFIG_GEN_SPECTRUM},
     [K_PATH_POINTS] = {SEC_ANALYSIS, "path_points", INT_IN(analysis.path_points, 0, CONFIG_MAX_PATH_POINTS), .since = CONFIG_GEN_SPECTRUM},
-    [K_SAVE_PARAMS] = {SEC_ANALYSIS, "save_params", BOOL_AT(analysis.save_params), .since = CONFIG_GEN_SAVE_PARAMS},
+    K_EXACT_MAX_PARAMS, K_EIG_TOL, K_PATH_POINTS, K_SAVE_PARAMS,
+    K_SLICE_POINTS, K_SLICE_RADIUS, K_SLICE_MAX_PARAMS,
 };
 
 #define FIELD(c, k, type) ((type *)((char *)(c) + keys[k].off))
@@ -901,6 +904,12 @@ static int check_combinations(struct parse *p)
         return err_set(p->err, p->errlen, -EINVAL,
                        "analysis.path_points: must be 0 (no path) or at "
                        "least 2 (the two ends), got 1");
+    int sp = c->analysis.slice_points;
+    if (sp != 0 && (sp < 3 || sp % 2 == 0))
+        return err_set(p->err, p->errlen, -EINVAL,
+                       "analysis.slice_points: must be 0 (no slice) or odd "
+                       "and at least 3 (a grid with the end point at its "
+                       "centre), got %d", sp);
     if (dc->source == DATA_INLINE) {
         int rc = check_inline(p);
         if (rc < 0)

@@ -228,7 +228,8 @@ static int analyse(const run_config *cfg, run_env *e, const train_ctx *tc,
     rng ra;
     rng_init(&ra, cfg->seed, RNG_ANALYSIS);
     int rc = analysis_endpoint(e->m, e->theta, cfg->loss, &e->ds, e->u_star,
-                               &cfg->analysis, &ra, out, pl, err, errlen);
+                               &cfg->analysis, cfg->seed, &ra, out, pl, err,
+                               errlen);
     out->analysis_s = now_s() - t1;
     if (rc == ENGINE_ESUSPENDED) {
         int ck = train_checkpoint(tc, st, err, errlen);

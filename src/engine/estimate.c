@@ -19,7 +19,8 @@
  *             Hutchinson's two vectors, the dense Hessian (n_params^2
  *             doubles and dsyevd's work, up to analysis.exact_max_params),
  *             SLQ (a Lanczos workspace as above and its probes' measure),
- *             the path's point; or, after them, the checkpoint a suspend
+ *             the path's point, the slice's directions and point; or,
+ *             after them, the checkpoint a suspend
  *             hands over
  *
  * The peak is the largest phase. Each module states its own allocations
@@ -207,9 +208,19 @@ static size_t path_bytes(size_t np, const analysis_config *ac,
                ? sizeof(double) * np : 0;
 }
 
+/* slice_grid: two directions, the point, and the grid's losses. */
+static size_t slice_bytes(size_t np, const analysis_config *ac)
+{
+    if (ac->slice_points == 0 || np > (size_t)ac->slice_max_params)
+        return 0;
+    size_t k = (size_t)ac->slice_points;
+    return sizeof(double) * (3 * np + k * k);
+}
+
 /* analysis_endpoint beyond the model's workspace: grad (np) and p (n),
  * then, one after the other, the test predictions, ||V||_2, Lanczos, and
- * with the Hessian the trace, the dense spectrum and SLQ; the path. */
+ * with the Hessian the trace, the dense spectrum and SLQ; the path; the
+ * slice. */
 static size_t analysis_bytes(const run_config *cfg, const data_shape *sh,
                              const model_shape *ms, size_t np)
 {
@@ -222,7 +233,8 @@ static size_t analysis_bytes(const run_config *cfg, const data_shape *sh,
                     max2(dense_bytes(np, ac), slq_bytes(np, ac)));
     size_t test = sizeof(double) * (size_t)(sh->n_test > 0 ? sh->n_test : 0);
     return sizeof(double) * (np + (size_t)(sh->n > 0 ? sh->n : 0)) +
-           max2(max3(test, gram_bytes(ms), hess), path_bytes(np, ac, ms));
+           max2(max3(test, gram_bytes(ms), hess),
+                max2(path_bytes(np, ac, ms), slice_bytes(np, ac)));
 }
 
 /* ---- CSV files: measured once per version of the file ---- */

@@ -138,7 +138,8 @@ static void layout(model *m)
     m->off[MODEL_THETA] = d + m->len[MODEL_V];
     m->np = m->off[MODEL_THETA] + m->len[MODEL_THETA];
     size_t o = 0;
-    for (int j = 0; j < s->L; j++) {
+    /* linear ignores L (model.h): lw and lb have no slot for it */
+    for (int j = 0; has_unit(s) && j < s->L; j++) {
         size_t in = j == 0 ? d : h;
         m->lw[j] = o;
         m->lb[j] = o + h * in;
@@ -371,6 +372,40 @@ int model_param_arrays(const model *m, const double *theta, double *buf,
     if (has_unit(s))
         unit_arrays(m, theta, out, &cur);
     return 0;
+/* ---- filters (model.h, docs/theory.md §6.8) ---- */
+
+/* Rows of the V group: d per block, or decoupled's v as one. */
+static size_t v_filters(const model *m)
+{
+    if (!has_unit(&m->s))
+        return 0;
+    return m->s.arch == ARCH_DECOUPLED ? 1 : (size_t)m->s.B * m->s.d;
+}
+
+size_t model_filter_count(const model *m)
+{
+    size_t units = has_unit(&m->s) ? (size_t)m->s.B * m->s.L * m->s.h : 0;
+    return 1 + v_filters(m) + units;
+}
+
+model_filter model_filter_at(const model *m, size_t k)
+{
+    const model_shape *s = &m->s;
+    if (k == 0)
+        return (model_filter){m->off[MODEL_OUT], m->len[MODEL_OUT], MODEL_NO_BIAS};
+    k--;
+    if (k < v_filters(m)) {
+        if (s->arch == ARCH_DECOUPLED)
+            return (model_filter){m->off[MODEL_V], m->len[MODEL_V], MODEL_NO_BIAS};
+        return (model_filter){m->off[MODEL_V] + k * s->h, (size_t)s->h,
+                              MODEL_NO_BIAS};
+    }
+    k -= v_filters(m);
+    size_t per_layer = (size_t)s->h, per_unit = per_layer * s->L;
+    int b = (int)(k / per_unit), j = (int)(k % per_unit / per_layer);
+    size_t row = k % per_layer, in = in_dim(m, j);
+    size_t base = m->off[MODEL_THETA] + (size_t)b * m->unit_np;
+    return (model_filter){base + m->lw[j] + row * in, in, base + m->lb[j] + row};
 }
 
 /* Workspace slices: layer j of block b, and the residual stream r_b. */

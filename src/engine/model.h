@@ -69,6 +69,20 @@ void model_group(const model *m, enum model_group g, size_t *off, size_t *len);
 struct run_arrays;
 int model_param_arrays(const model *m, const double *theta, double *buf,
                        struct run_arrays *out);
+/* The filters of docs/theory.md §6.8, the blocks a slice direction is
+ * normalised by: one unit's incoming weights. A filter is the len
+ * contiguous entries of theta at off, plus the single entry at bias
+ * (MODEL_NO_BIAS: none): the output weights w (or u) are one filter; each
+ * row of V_b (the weights into one coordinate of the residual stream;
+ * decoupled's v) is one; each row of W_bj with its bias b_bj[k] (unit k
+ * of layer j) is one. Together they cover theta exactly once. */
+#define MODEL_NO_BIAS ((size_t)-1)
+typedef struct model_filter {
+    size_t off, len, bias;
+} model_filter;
+size_t model_filter_count(const model *m);
+/* Filter k < model_filter_count(m), in the order of theta. */
+model_filter model_filter_at(const model *m, size_t k);
 
 /* docs/theory.md §3 initialisation: W He or Xavier (times gain), biases 0, output
  * weights and V ~ init_scale * N(0, 1) (zero when init_scale is 0). */

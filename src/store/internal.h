@@ -28,9 +28,11 @@ enum stmt_id {
     ST_CURVE_INSERT,
     ST_SPECTRUM_INSERT, ST_PATH_INSERT, ST_SPECTRUM_SELECT, ST_PATH_SELECT,
     ST_ARRAY_INSERT,
+    ST_SLICE_INSERT, ST_SLICE_SELECT,
     ST_CKPT_PUT, ST_CKPT_GET, ST_CKPT_DELETE,
     ST_CANCEL_RUNS, ST_CANCEL_CKPTS, ST_CANCEL_JOB,
     ST_RETRY_RESULTS, ST_RETRY_CURVES, ST_RETRY_SPECTRA, ST_RETRY_PATHS,
+    ST_RETRY_SLICES,
     ST_RETRY_RUNS, ST_RETRY_JOB, ST_RETRY_RESUMABLE,
     ST_DELETE_RUNS, ST_DELETE_JOB,
     ST_RECOVER_CANCEL, ST_RECOVER_FAIL, ST_RECOVER_CKPTS, ST_RECOVER_REQUEUE,
@@ -66,7 +68,8 @@ struct store_reader {
  *   conn.c     a connection: open, close, errors as sentences, NULL <-> NaN
  *   columns.c  the results table's columns (engine.h RUN_RESULT_COLUMNS)
  *   stmt.c     every statement's SQL and the per-connection cache
- *   profiles.c a result's spectrum and path as rows of spectra, paths
+ *   profiles.c a result's spectrum, path and slice as rows of spectra,
+ *              paths, slices
  *   arrays.c   a run's kept arrays (u*, parameters) as rows of run_arrays
  *   fault.c    the fault-injection VFS
  *   open.c     opening the writer: the directory lock, WAL, migrations
@@ -139,12 +142,12 @@ int store__op_end(store *s, int rc, char *err, size_t errlen);
 
 /* --- profiles.c --- */
 
-/* The rows of res->spectrum and res->path for run_id (none when they are
- * empty). A run finishes once, and a retry deletes its rows first. */
+/* The rows of res->spectrum, res->path and res->slice for run_id (none
+ * when they are empty). A run finishes once, and a retry deletes its rows first. */
 int store__profiles_insert(struct conn *c, int64_t run_id,
                            const run_result *res, char *err, size_t errlen);
-/* Reads them back into out->spectrum and out->path (empty when the run
- * has no rows). -EIO when the rows are not what the writer stores (bins
+/* Reads them back into out->spectrum, out->path and out->slice (empty
+ * when the run has no rows). -EIO when the rows are not what the writer stores (bins
  * or points missing, too many): someone edited the file. */
 int store__profiles_read(struct conn *c, int64_t run_id, run_result *out,
                          char *err, size_t errlen);

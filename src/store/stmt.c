@@ -24,7 +24,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE job_id = ?1",
     /* A job with queued or running runs is not deleted; the rest of it
-     * (curves, results, spectra, paths, checkpoints, Slurm records)
+     * (curves, results, spectra, paths, slices, checkpoints, Slurm
+     * records)
      * cascades. */
     [ST_DELETE_RUNS] =
         "DELETE FROM runs WHERE job_id = ?1 AND NOT EXISTS (SELECT 1 FROM runs"
@@ -114,6 +115,11 @@ static const char *const stmt_sql[ST_COUNT] = {
         "SELECT bin, lo, hi, mass FROM spectra WHERE run_id = ?1 ORDER BY bin",
     [ST_PATH_SELECT] =
         "SELECT point, loss FROM paths WHERE run_id = ?1 ORDER BY point",
+    [ST_SLICE_INSERT] =
+        "INSERT OR REPLACE INTO slices (run_id, i, j, a, b, loss)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_SLICE_SELECT] =
+        "SELECT i, j, a, loss FROM slices WHERE run_id = ?1 ORDER BY i, j",
 
     [ST_ARRAY_INSERT] =
         "INSERT INTO run_arrays (run_id, name, shape, data)"
@@ -152,6 +158,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
     [ST_RETRY_PATHS] =
         "DELETE FROM paths WHERE run_id IN (SELECT run_id FROM runs"
+        " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
+    [ST_RETRY_SLICES] =
+        "DELETE FROM slices WHERE run_id IN (SELECT run_id FROM runs"
         " WHERE job_id = ?1 AND status IN ('failed', 'canceled'))",
     [ST_RETRY_RESUMABLE] =
         "SELECT count(*) FROM checkpoints k JOIN runs r USING (run_id)"

@@ -701,6 +701,9 @@ int store_job_retry(store *s, int64_t job_id, long *n, char *err,
         rc = job_step(s, ST_RETRY_PATHS, job_id, NULL,
                       "deleting old paths", err, errlen);
     if (rc == 0)
+        rc = job_step(s, ST_RETRY_SLICES, job_id, NULL,
+                      "deleting old slices", err, errlen);
+    if (rc == 0)
         rc = job_step(s, ST_RETRY_RUNS, job_id, n, "requeueing the runs",
                       err, errlen);
     rc = op_end(s, rc, err, errlen);

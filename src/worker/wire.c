@@ -92,12 +92,21 @@ static bool add_reals(cJSON *obj, const char *key, const double *x, int n)
     return arr != NULL;
 }
 
-/* The curves beside the columns (engine.h run_spectrum, run_path):
- * "spectrum": {"lo", "hi", "mass": [...]} and "path": [...], empty
- * arrays when there are none. */
+/* The curves beside the columns (engine.h run_spectrum, run_path,
+ * run_slice): "spectrum": {"lo", "hi", "mass": [...]} and "path": [...],
+ * empty arrays when there are none; "slice": {"radius", "loss": [k^2
+ * numbers, row i = a_i]} only when there is one (a worker of before the
+ * slice sends none). */
 static bool add_profiles(cJSON *o, const run_result *r)
 {
     cJSON *sp = cJSON_AddObjectToObject(o, "spectrum");
+    if (r->slice.points > 0) {
+        cJSON *sl = cJSON_AddObjectToObject(o, "slice");
+        if (!sl || !wire_add_real(sl, "radius", r->slice.radius) ||
+            !add_reals(sl, "loss", r->slice.loss,
+                       r->slice.points * r->slice.points))
+            return false;
+    }
     return sp && wire_add_real(sp, "lo", r->spectrum.lo) &&
            wire_add_real(sp, "hi", r->spectrum.hi) &&
            add_reals(sp, "mass", r->spectrum.mass, r->spectrum.bins) &&
@@ -149,6 +158,27 @@ static int get_reals(const cJSON *obj, const char *key, double *x, int max)
     return n;
 }
 
+static int get_slice(const cJSON *obj, run_slice *sl, char *err,
+                     size_t errlen)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(obj, "slice");
+    sl->points = 0;
+    if (!o)
+        return 0;
+    int n = -1, max = CONFIG_MAX_SLICE_POINTS * CONFIG_MAX_SLICE_POINTS, k = 0;
+    if (cJSON_IsObject(o) && wire_get_real(o, "radius", &sl->radius) == 0 &&
+        sl->radius > 0 && isfinite(sl->radius))
+        n = get_reals(o, "loss", sl->loss, max);
+    while (n > 0 && k * k < n)
+        k++;
+    if (n < 9 || k * k != n || k % 2 == 0)
+        return err_set(err, errlen, -EINVAL, "result.slice: must be "
+                       "{\"radius\" > 0, \"loss\": k^2 numbers, k odd, 3 "
+                       "to %d}", CONFIG_MAX_SLICE_POINTS);
+    sl->points = k;
+    return 0;
+}
+
 static int get_profiles(const cJSON *obj, run_result *r, char *err,
                         size_t errlen)
 {
@@ -167,7 +197,7 @@ static int get_profiles(const cJSON *obj, run_result *r, char *err,
         return err_set(err, errlen, -EINVAL, "result.path: must be an array "
                        "of 0 or 2 to %d numbers", CONFIG_MAX_PATH_POINTS);
     r->path.points = points;
-    return 0;
+    return get_slice(obj, &r->slice, err, errlen);
 }
 
 int wire_result_from_json(const cJSON *obj, run_result *r, char *err,

@@ -439,7 +439,7 @@ static void cancel_in_spectrum_own_work(void **state)
  * dense Hessian at exact_max_params 4000 (2,388 products, then dsyevd:
  * 3.5 s), 2000 Hutchinson probes (2.1 s), 100 SLQ probes of 30 steps
  * (3.3 s); and the path of 101 points over 50,000 samples, no Hessian
- * (1.6 s). A product the model's interrupt hook stops is a cancel:
+ * (1.6 s), and the slice of 11 x 11 points over them. A product the model's interrupt hook stops is a cancel:
  * before the spectrum took the poller's code for it, the dense Hessian
  * stopped at once but failed the run with "dense Hessian: product
  * failed" (-EINTR). */
@@ -481,6 +481,11 @@ static void cancel_in_the_spectrum(void **state)
     c.analysis.path_points = CONFIG_MAX_PATH_POINTS;
     stops_in_time(&c, "path to the linear point", RUN_PHASE_ANALYSIS, 0.3,
                   RUN_CANCEL, ENGINE_ECANCELED);
+    /* the slice: 121 passes over the same 50,000 samples (about 2 s) */
+    c.analysis.path_points = 0;
+    c.analysis.slice_points = 11;
+    stops_in_time(&c, "slice", RUN_PHASE_ANALYSIS, 0.3, RUN_CANCEL,
+                  ENGINE_ECANCELED);
 }
 
 static int setup(void **state)

@@ -102,6 +102,9 @@ static void assert_same_config(const run_config *a, const run_config *b)
     assert_true(same_double(a->analysis.eig_tol, b->analysis.eig_tol));
     assert_int_equal(a->analysis.path_points, b->analysis.path_points);
     assert_int_equal(a->analysis.save_params, b->analysis.save_params);
+    assert_int_equal(a->analysis.slice_points, b->analysis.slice_points);
+    assert_true(a->analysis.slice_radius == b->analysis.slice_radius);
+    assert_int_equal(a->analysis.slice_max_params, b->analysis.slice_max_params);
 }
 
 /* Parses text that must be valid. */
@@ -425,7 +428,7 @@ static const char *const default_json =
     "\"lanczos_iters\":60,\"lanczos_memory_mib\":64,\"trace_probes\":10,"
     "\"slq_probes\":1,\"slq_iters\":30,\"slq_bins\":40,"
     "\"exact_max_params\":500,\"eig_tol\":0.0001,\"path_points\":11,"
-    "\"save_params\":false}}";
+    "\"save_params\":false,\"slice_points\":0,\"slice_radius\":1,\"slice_max_params\":100000}}";
 
 static void empty_object_gives_defaults(void **state)
 {
@@ -450,6 +453,9 @@ static void empty_object_gives_defaults(void **state)
     assert_int_equal(c.analysis.exact_max_params, 500);
     assert_true(c.analysis.eig_tol == 1e-4);
     assert_int_equal(c.analysis.path_points, 11);
+    assert_int_equal(c.analysis.slice_points, 0);
+    assert_true(c.analysis.slice_radius == 1);
+    assert_int_equal(c.analysis.slice_max_params, 100000);
     char *json = config_to_json(&c);
     assert_non_null(json);
     assert_string_equal(json, default_json);
@@ -468,11 +474,23 @@ static void older_canonical_forms(void **state)
     run_config c;
     config_defaults(&c);
     bool ok;
+    char want[2048];
+    char *g2 = config_to_json_gen(&c, CONFIG_GEN_SPECTRUM, &ok);
+    assert_true(ok);
+    const char *cut = strstr(default_json, ",\"slice_points\"");
+    assert_non_null(cut);
+    snprintf(want, sizeof want, "%.*s}}", (int)(cut - default_json),
+             default_json);
+    assert_string_equal(g2, want);
+    free(g2);
+    c.analysis.slice_points = 3;
+    assert_null(config_to_json_gen(&c, CONFIG_GEN_SPECTRUM, &ok));
+    assert_false(ok);
+    c.analysis.slice_points = 0;
     char *g1 = config_to_json_gen(&c, CONFIG_GEN_LANCZOS_MEMORY, &ok);
     assert_true(ok);
     assert_non_null(g1);
-    char want[2048];
-    const char *cut = strstr(default_json, ",\"trace_probes\"");
+    cut = strstr(default_json, ",\"trace_probes\"");
     assert_non_null(cut);
     snprintf(want, sizeof want, "%.*s}}", (int)(cut - default_json),
              default_json);
@@ -818,6 +836,9 @@ static cJSON *rnd_config(void)
     maybe_num(an, "exact_max_params", rnd_int(0, 4000));
     maybe_num(an, "eig_tol", coin() ? 0 : rnd_pos(-12, 2));
     maybe_num(an, "path_points", coin() ? 0 : rnd_int(2, 101));
+    maybe_num(an, "slice_points", coin() ? 0 : 2 * rnd_int(1, 12) + 1);
+    maybe_num(an, "slice_radius", rnd_pos(-3, 2));
+    maybe_num(an, "slice_max_params", rnd_int(0, 1000000));
     return o;
 }
 

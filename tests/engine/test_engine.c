@@ -273,13 +273,17 @@ static void resume_from_generation(int gen)
     /* rewrite the checkpoint's configuration hash as the old resweep's */
     char *json = config_to_json(&c);
     uint64_t now = fnv1a(json);
-    char *cut = strstr(json, gen == 0   ? ",\"lanczos_memory_mib\":64,"
-                             : gen == 1 ? ",\"trace_probes\":10,"
-                                        : ",\"save_params\":false}}");
+    static const char *const first_new[] = {
+        ",\"lanczos_memory_mib\":64,", ",\"trace_probes\":10,",
+        ",\"save_params\":false,", ",\"slice_points\":0,",
+    };
+    char *cut = strstr(json, first_new[gen]);
     assert_non_null(cut);
-    assert_non_null(strstr(json, "\"path_points\":11,\"save_params\":false}}"));
+    assert_non_null(strstr(json, "\"path_points\":11,\"save_params\":false,"
+                                 "\"slice_points\":0,\"slice_radius\":1,"
+                                 "\"slice_max_params\":100000}}"));
     strcpy(cut, "}}");
-    assert_null(strstr(json, gen < 2 ? "trace_probes" : "save_params"));
+    assert_null(strstr(json, "slice_points"));
     uint64_t old = fnv1a(json);
     free(json);
     unsigned char *at = memmem(part.ckpt, part.ckpt_len, &now, sizeof now);
@@ -294,7 +298,9 @@ static void resume_from_generation(int gen)
     else if (gen == 1)
         c.analysis.trace_probes = 3;
     else
-        c.analysis.save_params = true;
+        c.analysis.save_params = gen == 2;
+    if (gen == 3)
+        c.analysis.slice_points = 3;
     assert_int_equal(engine_run(&c, &hr, &r, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "another configuration"));
     free(part.ckpt);
@@ -316,6 +322,12 @@ static void checkpoint_from_before_save_params_resumes(void **state)
 {
     (void)state;
     resume_from_generation(2);
+}
+
+static void checkpoint_from_before_the_slice_keys_resumes(void **state)
+{
+    (void)state;
+    resume_from_generation(3);
 }
 
 static int keep_arrays(void *ctx, const run_arrays *a)
@@ -638,6 +650,7 @@ int main(void)
         cmocka_unit_test(resume_is_bit_identical),
         cmocka_unit_test(checkpoint_from_before_the_memory_key_resumes),
         cmocka_unit_test(checkpoint_from_before_the_spectrum_keys_resumes),
+        cmocka_unit_test(checkpoint_from_before_the_slice_keys_resumes),
         cmocka_unit_test(known_saddle_is_classified),
         cmocka_unit_test(path_ends_are_the_run_and_the_linear_predictor),
         cmocka_unit_test(periodic_checkpoints_are_handed_over),

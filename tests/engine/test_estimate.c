@@ -360,6 +360,19 @@ static void spectrum_slq(void **state)
           "\"slq_iters\":60}}");
 }
 
+/* The slice (docs/theory.md §6.8) where it is the peak: two directions
+ * and a point of 1.26 million parameters (30 MB) without the Hessian. */
+static void slice_peak(void **state)
+{
+    (void)state;
+    skip_without_counter();
+    check("slice, 1.26M params",
+          "{\"data\":{\"d\":100,\"n\":200,\"n_test\":50},"
+          "\"model\":{\"width\":1024},\"train\":{\"steps\":1},"
+          "\"analysis\":{\"hessian\":false,\"path_points\":0,"
+          "\"slice_points\":3,\"slice_max_params\":2000000}}");
+}
+
 /* Stream mode keeps the generator through the run: a mixture of 300
  * means in 1000 dimensions and a wide teacher. */
 static void stream_generator(void **state)
@@ -550,6 +563,7 @@ int main(void)
         cmocka_unit_test(plain_decoupled),
         cmocka_unit_test(spectrum_dense),
         cmocka_unit_test(spectrum_slq),
+        cmocka_unit_test(slice_peak),
         cmocka_unit_test(stream_generator),
         cmocka_unit_test(csv_data),
         cmocka_unit_test(inline_data),

@@ -141,7 +141,7 @@ tiny_spec() {  # seeds steps [extra top-level members]
 }
 
 # Every stored number of a job's runs, to 17 digits: results (less the
-# timings), curves, spectra and paths, by run index; two databases that ran the same job
+# timings), curves, spectra, paths and slices, by run index; two databases that ran the same job
 # the same way print the same text.
 job_dump() {  # db job
     local db=$1 cols
@@ -160,6 +160,9 @@ job_dump() {  # db job
     sqlite3 "$db" "SELECT r.idx, p.point, printf('%.17g', p.loss)
                    FROM runs r JOIN paths p USING (run_id)
                    WHERE r.job_id = $2 ORDER BY 1, 2"
+    sqlite3 "$db" "SELECT r.idx, s.i, s.j, printf('%.17g|%.17g|%.17g', s.a, s.b,
+                   s.loss) FROM runs r JOIN slices s USING (run_id)
+                   WHERE r.job_id = $2 ORDER BY 1, 2, 3"
 }
 # The job id of a spec on stdin, submitted without waiting.
 submit_job() { rsw --json submit - | job_of; }

@@ -13,7 +13,7 @@ WORKER="$RESWEEP_BUILD/resweep-worker"
 TCP="$(dirname "$0")/tcpclient.py"
 
 spec_sweep() {
-    printf '{"name": "sweep", "base": {"data": {"d": 5, "n": 100, "n_test": 50}, "train": {"steps": 300, "curve_points": 20}, "analysis": {"lanczos_iters": 20}}, "grid": {"model.width": [4, 8]}, "seeds": 4}\n'
+    printf '{"name": "sweep", "base": {"data": {"d": 5, "n": 100, "n_test": 50}, "train": {"steps": 300, "curve_points": 20}, "analysis": {"lanczos_iters": 20, "slice_points": 3}}, "grid": {"model.width": [4, 8]}, "seeds": 4}\n'
 }
 # Runs of a few seconds, long enough for a signal to land inside them.
 spec_long() {  # runs

@@ -20,7 +20,7 @@ cat >"$T_DIR/gd.json" <<'JSON'
  "base": {"seed": 3, "data": {"d": 5, "n": 100, "n_test": 100},
           "model": {"width": 8, "init_scale": 0.1},
           "train": {"steps": 300, "lr": 0.05, "curve_points": 20},
-          "analysis": {"lanczos_iters": 20}},
+          "analysis": {"lanczos_iters": 20, "slice_points": 5}},
  "grid": {"model.arch": ["resnet", "plain", "linear"], "model.unit_depth": [1, 3],
           "data.dist": ["gaussian", "uniform"]},
  "seeds": 2}
@@ -79,9 +79,9 @@ report_ok 2 "$T_DIR/r2"
 # Job 1's end points span gradient norms (linear runs converge to 1e-8,
 # the networks do not in 300 steps), so cert_grad applies; job 2's do not.
 is "job 1 (GD, no SGD runs): the figures that apply" "$(figures_of "$T_DIR/r1")" \
-   "cert_grad curves gap_cert gap_depth gap_wnorm hess_gap "
+   "cert_grad curves gap_cert gap_depth gap_wnorm hess_gap paths slice spectra "
 is "job 2 (SGD): the figures that apply, the SGD one included" "$(figures_of "$T_DIR/r2")" \
-   "curves gap_cert gap_depth gap_wnorm hess_gap sgd "
+   "curves gap_cert gap_depth gap_wnorm hess_gap paths sgd spectra "
 check_figures "$T_DIR/r1"
 check_figures "$T_DIR/r2"
 
@@ -138,6 +138,34 @@ sq "SELECT arch, unit_depth, dist, runs, done, failed, diverged,
     >"$T_DIR/sql1"
 is "job 1: the split table has one row per gap_summary group" "$(wc -l <"$T_DIR/md1")" "12"
 same_rows "job 1: runs, states, quartiles, fraction, best and worst equal gap_summary's" "$T_DIR/md1" "$T_DIR/sql1"
+
+# Job 1's seed statistics (docs/theory.md §6.10): two seeds a cell, so the
+# bootstrap interval of the mean is [min, max] of the two differences
+# exactly (the 2.5% and 97.5% quantiles of resample means that take the
+# smaller one with probability 1/4), and the sign test's p is 0.5 when
+# both have one sign, else 1.
+md_table "$T_DIR/r1/report.md" "Architectures compared seed by seed" |
+    awk -F'|' '{ gsub(/[][]/, "", $8); split($8, iv, ", ");
+                 print $1 "|" $2 "|" $4 "|" $6 "|" $7 "|" iv[1] "|" iv[2] "|" $9 "|" $10 }' \
+    >"$T_DIR/mds"
+sq "SELECT s.comparison, s.unit_depth, s.dist, s.pairs, printf('%.17g', s.mean_diff),
+           printf('%.17g', min(p.diff)), printf('%.17g', max(p.diff)),
+           printf('%.2f', s.frac_le0),
+           CASE WHEN s.n_below + s.n_above = 2 AND (s.n_below = 0 OR s.n_above = 0)
+                THEN 0.5 ELSE 1 END
+      FROM seed_stats s JOIN arch_pairs p ON p.job_id = s.job_id
+           AND p.comparison = s.comparison AND p.cell = s.cell
+     WHERE s.job_id = 1 GROUP BY s.comparison, s.cell
+     ORDER BY s.comparison, s.blocks, s.unit_depth, s.width, s.dist, s.loss, s.cell" \
+    >"$T_DIR/sqls"
+is "job 1: one row per cell and comparison (resnet-plain, resnet-linear, plain-linear; 2 depths, 2 dists)" \
+   "$(wc -l <"$T_DIR/mds")" "12"
+same_rows "job 1: pairs, mean, interval, fraction and sign test equal the views' (the interval [min, max] of two)" \
+    "$T_DIR/mds" "$T_DIR/sqls"
+is "job 1: the slice's centre is each run's F" \
+   "$(sq "SELECT count(*) FROM slices s JOIN results x USING (run_id)
+           WHERE s.a = 0 AND s.b = 0 AND abs(s.loss - x.train_loss) <= 1e-13 * x.train_loss")" \
+   "$(sq "SELECT count(*) FROM runs WHERE job_id = 1 AND status = 'done'")"
 
 # Job 1's pooled table (arch x depth) against SQL over run_results.
 md_table "$T_DIR/r1/report.md" "Gap by architecture and depth" |

@@ -1257,6 +1257,123 @@ static void profiles_round_trip(void **state)
     assert_integrity_ok(f);
 }
 
+/* A result's slice: k x k rows of slices with a_i, b_j as slice.h writes
+ * them (the centre at 0 exactly), read back bit for bit with its radius;
+ * a retry deletes them; a grid that is not odd is refused. */
+static void slice_round_trip(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t run[3];
+    int64_t job = add_job(f, 0, 3, NULL, 3, run);
+    run_result a, b;
+    result_fill(&a, 3.0);
+    a.slice.points = 5;
+    a.slice.radius = 0.75;
+    for (int k = 0; k < 25; k++)
+        a.slice.loss[k] = 1.0 + k / 7.0;
+    a.slice.loss[3] = NAN;
+    OK(store_run_start(f->s, run[0], f->err, sizeof f->err));
+    OK(store_run_finish(f->s, run[0], RUN_STATE_DONE, &a, NULL, f->err,
+                        sizeof f->err));
+    enum run_state st;
+    bool has;
+    OK(store_result_get(f->s, run[0], &st, &b, &has, f->err, sizeof f->err));
+    assert_int_equal(b.slice.points, 5);
+    assert_true(b.slice.radius == 0.75);
+    for (int k = 0; k < 25; k++)
+        assert_true(k == 3 ? isnan(b.slice.loss[k]) : b.slice.loss[k] == a.slice.loss[k]);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM slices WHERE run_id = %lld"
+                              " AND a = 0 AND b = 0 AND i = 2 AND j = 2",
+                           (long long)run[0]), 1);
+    assert_true(q_real(f, "SELECT a FROM slices WHERE run_id = %lld AND i = 0"
+                          " AND j = 4", (long long)run[0]) == -0.75);
+    assert_true(q_real(f, "SELECT b FROM slices WHERE run_id = %lld AND i = 0"
+                          " AND j = 4", (long long)run[0]) == 0.75);
+    OK(store_run_start(f->s, run[1], f->err, sizeof f->err));
+    OK(store_run_finish(f->s, run[1], RUN_FAILED, &a, "boom", f->err,
+                        sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT count(*) FROM slices"), 50);
+    long n;
+    OK(store_job_retry(f->s, job, &n, f->err, sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT count(*) FROM slices"), 25);
+    OK(store_run_start(f->s, run[2], f->err, sizeof f->err));
+    a.slice.points = 4;
+    assert_int_equal(store_run_finish(f->s, run[2], RUN_STATE_DONE, &a, NULL,
+                                      f->err, sizeof f->err), -EINVAL);
+    assert_integrity_ok(f);
+}
+
+/* arch_pairs and seed_stats (schema/009_landscape.sql) on hand-made
+ * runs: resnet and plain on seeds 0..3 with the same configuration but
+ * arch pair up; each network pairs with the linear run of its seed, the
+ * lowest of two identical ones; a run of other data (n) or not done does
+ * not pair; the counts, means and fractions are the exact ones. */
+static void seed_pairs_views(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    sqlite3 *db = raw_open(f->db, true);
+    /* gap by (arch, seed): resnet 1 + s, plain 2 + s/2, linear 0.5 */
+    const char *sql =
+        "INSERT INTO jobs (job_id, n_runs, created_at, complete) VALUES (1, 0, 0, 1);"
+        "WITH RECURSIVE s(seed) AS (SELECT 0 UNION ALL SELECT seed + 1 FROM s"
+        " WHERE seed < 3), a(arch, w, copy) AS (VALUES ('resnet', 16, 0),"
+        " ('plain', 16, 0), ('linear', 16, 0), ('linear', 8, 1))"
+        " INSERT INTO runs (job_id, idx, status, arch, blocks, unit_depth,"
+        " width, activation, init, gain, init_scale, loss, source, intercept,"
+        " stream, optimizer, lr, schedule, steps, batch, tol, seed, config)"
+        " SELECT 1, row_number() OVER (), 'done', arch, 1, 2, w, 'relu', 'he',"
+        " 1, 0.01, 'squared', 'synthetic', 0, 0, 'gd', 0.05, 'constant', 10,"
+        " 32, 1e-8, seed, json_object('seed', seed, 'data', json_object('n',"
+        " 50), 'model', json_object('arch', arch, 'width', w)) FROM s, a;"
+        /* another data set (n = 60) and a failed plain: no pairs */
+        "INSERT INTO runs (job_id, idx, status, arch, blocks, unit_depth,"
+        " width, activation, init, gain, init_scale, loss, source, intercept,"
+        " stream, optimizer, lr, schedule, steps, batch, tol, seed, config)"
+        " VALUES (1, 100, 'done', 'plain', 1, 2, 16, 'relu', 'he', 1, 0.01,"
+        " 'squared', 'synthetic', 0, 0, 'gd', 0.05, 'constant', 10, 32, 1e-8,"
+        " 0, json_object('seed', 0, 'data', json_object('n', 60), 'model',"
+        " json_object('arch', 'plain', 'width', 16))),"
+        " (1, 101, 'failed', 'plain', 1, 2, 16, 'relu', 'he', 1, 0.01,"
+        " 'squared', 'synthetic', 0, 0, 'gd', 0.05, 'constant', 10, 32, 1e-8,"
+        " 9, json_object('seed', 9, 'data', json_object('n', 50), 'model',"
+        " json_object('arch', 'plain', 'width', 16)));"
+        "INSERT INTO runs (job_id, idx, status, arch, blocks, unit_depth,"
+        " width, activation, init, gain, init_scale, loss, source, intercept,"
+        " stream, optimizer, lr, schedule, steps, batch, tol, seed, config)"
+        " VALUES (1, 102, 'done', 'resnet', 1, 2, 16, 'relu', 'he', 1, 0.01,"
+        " 'squared', 'synthetic', 0, 0, 'gd', 0.05, 'constant', 10, 32, 1e-8,"
+        " 9, json_object('seed', 9, 'data', json_object('n', 50), 'model',"
+        " json_object('arch', 'resnet', 'width', 16)));"
+        "INSERT INTO results (run_id, gap) SELECT run_id, CASE arch"
+        " WHEN 'resnet' THEN 1 + seed WHEN 'plain' THEN 2 + seed / 2.0"
+        " ELSE 0.5 END FROM runs;";
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("rows: %s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    /* resnet - plain = -1 + s/2: -1, -0.5, 0, 0.5 */
+    assert_int_equal(q_int(f, "SELECT pairs FROM seed_stats WHERE"
+                              " comparison = 'resnet-plain'"), 4);
+    assert_true(q_real(f, "SELECT mean_diff FROM seed_stats WHERE"
+                          " comparison = 'resnet-plain'") == -0.25);
+    assert_true(q_real(f, "SELECT frac_le0 FROM seed_stats WHERE"
+                          " comparison = 'resnet-plain'") == 0.75);
+    assert_int_equal(q_int(f, "SELECT n_below * 10 + n_above FROM seed_stats"
+                              " WHERE comparison = 'resnet-plain'"), 21);
+    /* each network against linear: 4 seeds (resnet 5, with seed 9's run
+     * without a linear partner), one linear partner each, the lower id */
+    assert_int_equal(q_int(f, "SELECT count(*) FROM arch_pairs WHERE"
+                              " arch_b = 'linear'"), 8);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM arch_pairs p JOIN runs r"
+                              " ON r.run_id = p.run_b WHERE r.width <> 16"), 0);
+    assert_true(q_real(f, "SELECT mean_diff FROM seed_stats WHERE"
+                          " comparison = 'resnet-linear'") == 2.0);
+    assert_true(q_real(f, "SELECT frac_le0 FROM seed_stats WHERE"
+                          " comparison = 'plain-linear'") == 0.0);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM seed_stats"), 3);
+}
+
 /* A database of version 2 gains the columns (NULL in its rows), the two
  * tables and the view's new columns. */
 static void version_2_database_migrates(void **state)
@@ -2163,6 +2280,8 @@ int main(void)
         T(migration_idempotent_on_reopen),
         T(concurrent_first_open),
         T(newer_schema_refused),
+        T(slice_round_trip),
+        T(seed_pairs_views),
         T(missing_migration_applied_below_a_recorded_one),
         T(unknown_migration_refused),
         T(slurm_record),
