@@ -235,8 +235,10 @@ static const struct key_def keys[K_COUNT] = {
     [K_EXACT_MAX_PARAMS] = {SEC_ANALYSIS, "exact_max_params", INT_IN(analysis.exact_max_params, 0, CONFIG_MAX_EXACT_PARAMS), .since = CONFIG_GEN_SPECTRUM},
     [K_EIG_TOL] = {SEC_ANALYSIS, "eig_tol", NUM_IN(analysis.eig_tol, 0, INFINITY), .since = CONFIG_GEN_SPECTRUM},
     [K_PATH_POINTS] = {SEC_ANALYSIS, "path_points", INT_IN(analysis.path_points, 0, CONFIG_MAX_PATH_POINTS), .since = CONFIG_GEN_SPECTRUM},
-    K_EXACT_MAX_PARAMS, K_EIG_TOL, K_PATH_POINTS, K_SAVE_PARAMS,
-    K_SLICE_POINTS, K_SLICE_RADIUS, K_SLICE_MAX_PARAMS,
+    [K_SAVE_PARAMS] = {SEC_ANALYSIS, "save_params", BOOL_AT(analysis.save_params), .since = CONFIG_GEN_SAVE_PARAMS},
+    [K_SLICE_POINTS] = {SEC_ANALYSIS, "slice_points", INT_IN(analysis.slice_points, 0, CONFIG_MAX_SLICE_POINTS), .since = CONFIG_GEN_LANDSCAPE},
+    [K_SLICE_RADIUS] = {SEC_ANALYSIS, "slice_radius", NUM_IN(analysis.slice_radius, 0, CONFIG_MAX_SLICE_RADIUS), .lo_open = true, .since = CONFIG_GEN_LANDSCAPE},
+    [K_SLICE_MAX_PARAMS] = {SEC_ANALYSIS, "slice_max_params", INT_IN(analysis.slice_max_params, 0, CONFIG_MAX_PARAMS), .since = CONFIG_GEN_LANDSCAPE},
 };
 
 #define FIELD(c, k, type) ((type *)((char *)(c) + keys[k].off))

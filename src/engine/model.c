@@ -372,6 +372,8 @@ int model_param_arrays(const model *m, const double *theta, double *buf,
     if (has_unit(s))
         unit_arrays(m, theta, out, &cur);
     return 0;
+}
+
 /* ---- filters (model.h, docs/theory.md §6.8) ---- */
 
 /* Rows of the V group: d per block, or decoupled's v as one. */
