@@ -27,7 +27,8 @@ struct cJSON;
 
 enum {
     CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2, CLI_FAILED_RUNS = 3,
-    CLI_UNREACHABLE = 4, CLI_CANCELED = 5, CLI_DIVERGED_RUNS = 6
+    CLI_UNREACHABLE = 4, CLI_CANCELED = 5, CLI_DIVERGED_RUNS = 6,
+    CLI_PAUSED = 7
 };
 
 /* Reply timeouts: a submission expands and stores every run first. */
@@ -164,6 +165,8 @@ int cmd_watch(cli_opts *o, int argc, char **argv);
 int cmd_cancel(cli_opts *o, int argc, char **argv);
 int cmd_retry(cli_opts *o, int argc, char **argv);
 int cmd_delete(cli_opts *o, int argc, char **argv);
+int cmd_pause(cli_opts *o, int argc, char **argv);
+int cmd_resume(cli_opts *o, int argc, char **argv);
 int cmd_runs(cli_opts *o, int argc, char **argv);
 int cmd_shutdown(cli_opts *o, int argc, char **argv);
 int cmd_workers(cli_opts *o, int argc, char **argv);

@@ -33,6 +33,15 @@ int jobops_apply(writer *w, wreq *r, char *err, size_t errlen)
         return rc;
     }
     r->resumable = 0;
+    r->stopping = 0;
+    if (r->kind == WQ_PAUSE || r->kind == WQ_RESUME) {
+        int rc = store_job_pause(w->st, r->job_id, r->kind == WQ_PAUSE,
+                                 &r->n, err, errlen);
+        if (rc == 0)
+            rc = store_job_counts(w->st, r->job_id, &r->counts, err, errlen);
+        wreq_set_rc(r, rc, err);
+        return rc;
+    }
     int rc = r->kind == WQ_RETRY ? store_job_resumable(w->st, r->job_id,
                                                        &r->resumable, err,
                                                        errlen)
@@ -66,13 +75,42 @@ static int push_job_runs(void *ctx, int64_t job_id, int priority,
     return 0;
 }
 
+/* The scheduler follows a committed pause, resume, cancel or delete
+ * (jobctl.h): in the order the store thread committed them. */
+static void sched_follow(writer *w, wreq *r)
+{
+    int rc = 0;
+    if (r->rc < 0)
+        return;
+    if (r->kind == WQ_PAUSE)
+        rc = sched_hold_job(w->sc, r->job_id, r->priority, NULL,
+                            &r->stopping);
+    else if (r->kind == WQ_DELETE)
+        sched_cancel_job(w->sc, r->job_id, NULL, NULL);   /* held runs */
+    if (r->kind == WQ_RESUME || r->kind == WQ_CANCEL || r->kind == WQ_DELETE)
+        rc = sched_unhold_job(w->sc, r->job_id, NULL);
+    if (rc < 0)
+        log_error("job %lld: out of memory %s it in the scheduler; restart "
+                  "the daemon to apply it", (long long)r->job_id,
+                  r->kind == WQ_PAUSE ? "holding" : "releasing");
+}
+
+static writer_event_kind event_of(const wreq *r)
+{
+    switch (r->kind) {
+    case WQ_CANCEL: return WEV_CANCELED;
+    case WQ_RETRY: return WEV_RETRIED;
+    case WQ_DELETE: return WEV_DELETED;
+    case WQ_PAUSE: return WEV_PAUSED;
+    case WQ_RESUME: return WEV_RESUMED;
+    default: return WEV_SLURM_RECORDED;
+    }
+}
+
 void jobops_after(writer *w, wreq *r)
 {
-    writer_event *ev = wev_add(w, r->kind == WQ_CANCEL   ? WEV_CANCELED
-                                  : r->kind == WQ_RETRY  ? WEV_RETRIED
-                                  : r->kind == WQ_DELETE ? WEV_DELETED
-                                                         : WEV_SLURM_RECORDED,
-                               r);
+    sched_follow(w, r);
+    writer_event *ev = wev_add(w, event_of(r), r);
     if (!ev)
         return;
     ev->rc = r->rc;
@@ -85,6 +123,7 @@ void jobops_after(writer *w, wreq *r)
     }
     ev->u.jobop.n = r->n;
     ev->u.jobop.resumable = r->resumable;
+    ev->u.jobop.stopping = r->stopping;
     if (r->rc < 0) {
         ev->error = r->rc_error ? strdup(r->rc_error) : NULL;
         return;

@@ -238,7 +238,7 @@ static void op_delete(const request *rq)
     job *j = want_job(rq);
     if (!j || store_op_refused(rq, true))
         return;
-    if (server__job_active(j) > 0) {
+    if (server__job_active(j) > 0 && !server__job_held(j)) {
         proto_error e;
         proto_error_set(&e, -EBUSY, PROTO_E_BAD_REQUEST, "job",
                         "job %lld has %ld queued or running runs: cancel it "
@@ -252,6 +252,54 @@ static void op_delete(const request *rq)
         return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_INTERNAL, NULL,
                                     "out of memory");
     posted(rq, p, writer_delete(s->wr, p->tag, j->id));
+}
+
+/* The loop's view refuses what it can name at once (the store thread
+ * checks again, in the commit's order: store_job_pause). */
+static bool pause_refused(const request *rq, const job *j, bool pause)
+{
+    proto_error e;
+    long long id = (long long)j->id;
+    if (pause && j->paused)
+        proto_error_set(&e, -EINVAL, PROTO_E_BAD_REQUEST, "job",
+                        "job %lld is already paused (resweep resume %lld)",
+                        id, id);
+    else if (pause && server__job_active(j) == 0)
+        proto_error_set(&e, -EINVAL, PROTO_E_BAD_REQUEST, "job",
+                        "job %lld has ended: it has no queued or running "
+                        "run to pause", id);
+    else if (!pause && !j->paused)
+        proto_error_set(&e, -EINVAL, PROTO_E_BAD_REQUEST, "job",
+                        "job %lld is not paused; there is nothing to resume",
+                        id);
+    else
+        return false;
+    server__reply_error(rq->c, rq->pr->id, &e);
+    return true;
+}
+
+static void pause_op(const request *rq, bool pause)
+{
+    server *s = rq->c->srv;
+    job *j = want_job(rq);
+    if (!j || pause_refused(rq, j, pause) || store_op_refused(rq, true))
+        return;
+    preq *p = server__preq_new(s, rq->c, rq->pr->id);
+    if (!p)
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_INTERNAL, NULL,
+                                    "out of memory");
+    posted(rq, p, pause ? jobctl_pause(s->wr, p->tag, j->id, j->priority)
+                        : jobctl_resume(s->wr, p->tag, j->id, j->priority));
+}
+
+static void op_pause(const request *rq)
+{
+    pause_op(rq, true);
+}
+
+static void op_resume(const request *rq)
+{
+    pause_op(rq, false);
 }
 
 /* `resweep slurm` submitted a job array for the job: the daemon, the
@@ -300,7 +348,7 @@ static void op_watch(const request *rq)
     job *j = want_job(rq);
     if (!j)
         return;
-    if (server__job_active(j) == 0)
+    if (server__job_active(j) == 0 || server__job_held(j))
         return (void)server__send(c, server__progress_event(rq->pr->id, j,
                                                             true));
     if (c->srv->stopping)

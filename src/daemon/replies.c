@@ -67,7 +67,10 @@ static void reply_failure(server *s, preq *p, const writer_event *ev)
     const char *msg = ev->error ? ev->error : "failed";
     /* A Slurm record refused by the schema names a job the database no
      * longer has (deleted with sqlite3 under the daemon). */
-    if (ev->rc == -ENOENT ||
+    bool pause = ev->kind == WEV_PAUSED || ev->kind == WEV_RESUMED;
+    if (pause && ev->rc == -EINVAL)   /* the job's state refuses it */
+        proto_error_set(&e, ev->rc, PROTO_E_BAD_REQUEST, "job", "%s", msg);
+    else if (ev->rc == -ENOENT ||
         (ev->kind == WEV_SLURM_RECORDED && ev->rc == -EINVAL))
         proto_error_set(&e, ev->rc, PROTO_E_NOT_FOUND, "job", "%s", msg);
     else if (ev->rc == -ESHUTDOWN)
@@ -155,6 +158,21 @@ void server__job_reply(server *s, const writer_event *ev)
                 cJSON_AddNumberToObject(r, "from_checkpoint",
                                         (double)ev->u.jobop.resumable);
                 cJSON_AddNumberToObject(r, "resumed", (double)p->n);
+            }
+        }
+        if (c)
+            server__send(c, r);
+        break;
+    case WEV_PAUSED:
+    case WEV_RESUMED:
+        if ((r = reply_for(s, p, &c))) {
+            cJSON_AddNumberToObject(r, "job", (double)ev->job_id);
+            if (ev->kind == WEV_PAUSED) {
+                cJSON_AddNumberToObject(r, "held", (double)ev->u.jobop.n);
+                cJSON_AddNumberToObject(r, "stopping",
+                                        (double)ev->u.jobop.stopping);
+            } else {
+                cJSON_AddNumberToObject(r, "resumed", (double)ev->u.jobop.n);
             }
         }
         if (c)

@@ -53,7 +53,8 @@ static void wreq_free(wreq *r)
 static bool is_job_op(const wreq *r)
 {
     return r->kind == WQ_CANCEL || r->kind == WQ_RETRY ||
-           r->kind == WQ_DELETE || r->kind == WQ_SLURM;
+           r->kind == WQ_DELETE || r->kind == WQ_SLURM ||
+           r->kind == WQ_PAUSE || r->kind == WQ_RESUME;
 }
 
 static bool is_report(const wreq *r)
@@ -117,6 +118,18 @@ int writer_cancel(writer *w, uint64_t tag, int64_t job_id)
 int writer_retry(writer *w, uint64_t tag, int64_t job_id)
 {
     return post_job_op(w, WQ_RETRY, tag, job_id);
+}
+
+int writer_pause(writer *w, uint64_t tag, int64_t job_id, int priority,
+                 bool pause)
+{
+    wreq *r = wreq_new(pause ? WQ_PAUSE : WQ_RESUME);
+    if (!r)
+        return -ENOMEM;
+    r->tag = tag;
+    r->job_id = job_id;
+    r->priority = priority;
+    return post(w, r);
 }
 
 int writer_delete(writer *w, uint64_t tag, int64_t job_id)

@@ -3,8 +3,8 @@
  * the daemon.
  *
  *   wevent.c   events: built during a commit, published after it
- *   jobops.c   applying job operations (submit, cancel, retry, runs,
- *              Slurm records)
+ *   jobops.c   applying job operations (submit, cancel, retry, pause,
+ *              resume, delete, runs, Slurm records)
  *   reports.c  applying run reports (start, curve, checkpoint, finish, requeue)
  *   writer.c   the queue, the thread, grouping into transactions, faults
  * Each uses only the files above it.
@@ -24,6 +24,7 @@
 typedef enum wreq_kind {
     /* job operations: a client waits for each one's event */
     WQ_SUBMIT, WQ_CANCEL, WQ_RETRY, WQ_DELETE, WQ_RUNS, WQ_SLURM,
+    WQ_PAUSE, WQ_RESUME,
     /* run reports */
     WQ_START, WQ_CURVE, WQ_CHECKPOINT, WQ_FINISH, WQ_REQUEUE, WQ_LOST,
 } wreq_kind;
@@ -56,6 +57,7 @@ typedef struct wreq {
     int rc;
     long n;
     long resumable;                /* RETRY: runs resuming from a checkpoint */
+    long stopping;                 /* PAUSE: running runs told to suspend */
     job_counts counts;             /* CANCEL/RETRY: the job right after it */
     char *rc_error;                /* owned */
 } wreq;
