@@ -71,6 +71,7 @@ struct cJSON;
     X(delete, "delete an ended job: its runs, curves, results, checkpoints") \
     X(pause, "hold a job's queued runs and suspend its running ones")       \
     X(resume, "let a paused job's held runs run again")                     \
+    X(extend, "add runs to a job: new seeds, or a spec's runs it lacks")    \
     X(watch, "stream a job's progress until it ends")                       \
     X(shutdown, "stop the daemon; running runs resume at the next start")    \
     X(hello, "a fresh challenge, the first step of authentication (TCP)")  \

@@ -188,6 +188,13 @@ int store_job_delete(store *s, int64_t job_id, long *n, char *err,
 int store_job_pause(store *s, int64_t job_id, bool pause, long *n,
                     char *err, size_t errlen);
 
+/* The job gained added runs (store_run_insert'ed by the caller in the
+ * same transaction, indexes after its last): n_runs grows, and a cancel
+ * of the job no longer stands (canceled_at cleared; its canceled runs
+ * stay canceled). -ENOENT for an unknown job. */
+int store_job_grow(store *s, int64_t job_id, long added, char *err,
+                   size_t errlen);
+
 /* Records that Slurm job array slurm_job_id (tasks tasks, submitted with
  * script) was started for job_id (`resweep slurm`; schema/005_slurm.sql).
  * The same pair recorded again changes nothing. -EINVAL for an id or a

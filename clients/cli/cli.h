@@ -45,6 +45,8 @@ typedef struct cli_opts {
     const char *format;       /* results/sql: table, csv, json */
     long from, limit;         /* runs */
     const char *out;          /* report: --out DIR */
+    long seeds;               /* extend: --seeds K (0: not given) */
+    const char *spec_file;    /* extend: --spec FILE */
 } cli_opts;
 
 /* --- fail.c --- */
@@ -109,6 +111,10 @@ void cli_resolve_db(cli_opts *o);
  * against the current directory; CLI_OK or CLI_ERROR with the sentence
  * printed. */
 int cli_spec_absolute_paths(struct cJSON *spec);
+/* The job specification in file ("-": stdin), parsed and checked as
+ * submit does (one JSON object, nothing after it); NULL with the
+ * sentence printed. */
+struct cJSON *cli_spec_read(const char *file);
 
 /* --- progress.c: running runs as the database shows them --- */
 
@@ -159,6 +165,7 @@ int cli_watch_job(cli_opts *o, session *s, long long job_id);
  * cancel, retry, shutdown), submit.c, watch.c. */
 int cmd_ping(cli_opts *o, int argc, char **argv);
 int cmd_submit(cli_opts *o, int argc, char **argv);
+int cmd_extend(cli_opts *o, int argc, char **argv);
 int cmd_status(cli_opts *o, int argc, char **argv);
 int cmd_list(cli_opts *o, int argc, char **argv);
 int cmd_watch(cli_opts *o, int argc, char **argv);

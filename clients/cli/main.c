@@ -21,6 +21,7 @@ static const char usage[] =
     "  cancel JOB               cancel a job's queued and running runs\n"
     "  retry JOB                queue a job's failed and canceled runs again\n"
     "  delete JOB               delete an ended job and everything of it\n"
+    "  extend JOB --seeds K | --spec FILE   add runs to a job\n"
     "  pause JOB                hold a job's runs; running ones checkpoint\n"
     "  resume JOB               let a paused job's runs run again\n"
     "  results JOB [--format table|csv|json]   results, from the database\n"
@@ -90,6 +91,18 @@ static const command commands[] = {
      "results, spectra, paths, checkpoints and Slurm records, in one\n"
      "transaction. A job with queued or running runs is refused: cancel\n"
      "it first.\n"},
+    {"extend", cmd_extend, 1, 1, "SP",
+     "usage: resweep extend JOB --seeds K [--json]\n"
+     "       resweep extend JOB --spec FILE [--json]\n"
+     "Adds runs to the job without rerunning what it has. --seeds K: every\n"
+     "cell of the job (its configurations but for the seed) gains K new\n"
+     "seeds, numbered after the job's largest seed. --spec FILE: FILE is\n"
+     "expanded and checked as `submit` does (relative data paths against\n"
+     "the current directory; its name, priority and max_attempts are not\n"
+     "used: the job keeps its own), and only the runs whose configuration\n"
+     "the job does not have yet are added. One transaction: a refused\n"
+     "extension changes nothing. A job that had ended runs again; a paused\n"
+     "one holds its new runs too.\n"},
     {"pause", cmd_pause, 1, 1, "",
      "usage: resweep pause JOB [--json]\n"
      "Holds the job: no worker starts its queued runs, and its running runs\n"
@@ -183,6 +196,8 @@ int main(int argc, char **argv)
         {"from", required_argument, NULL, 'f'},
         {"limit", required_argument, NULL, 'l'},
         {"out", required_argument, NULL, 'o'},
+        {"seeds", required_argument, NULL, 'S'},
+        {"spec", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -210,6 +225,8 @@ int main(int argc, char **argv)
         case 'f':
         case 'l':
         case 'o':
+        case 'S':
+        case 'P':
             if (!strchr(used, ch))
                 strncat(used, (char[]){(char)ch, 0}, sizeof used - 1 -
                                                          strlen(used));
@@ -226,6 +243,10 @@ int main(int argc, char **argv)
                 o.limit = parse_long("limit", optarg, 1, 1000, &ok);
             } else if (ch == 'o') {
                 o.out = optarg;
+            } else if (ch == 'S') {
+                o.seeds = parse_long("seeds", optarg, 1, 1000000, &ok);
+            } else if (ch == 'P') {
+                o.spec_file = optarg;
             } else {
                 o.wait = true;
             }
@@ -269,6 +290,7 @@ int main(int argc, char **argv)
         if (!cmd->options || !strchr(cmd->options, *u)) {
             const char *opt = *u == 'w' ? "--wait" : *u == 'F' ? "--format"
                               : *u == 'f' ? "--from" : *u == 'o' ? "--out"
+                              : *u == 'S' ? "--seeds" : *u == 'P' ? "--spec"
                               : "--limit";
             cli_fail(CLI_USAGE, "%s: not an option of %s", opt, name);
             fputs(cmd->help, stderr);

@@ -89,7 +89,7 @@ static const char *trailing_text(const char *text, size_t len,
     return NULL;
 }
 
-static cJSON *parse_spec_file(const char *file)
+cJSON *cli_spec_read(const char *file)
 {
     size_t len = 0;
     char *text = read_input(file, &len);
@@ -131,7 +131,7 @@ static cJSON *parse_spec_file(const char *file)
 
 int cmd_submit(cli_opts *o, int argc, char **argv)
 {
-    cJSON *spec = parse_spec_file(argv[0]);
+    cJSON *spec = cli_spec_read(argv[0]);
     if (!spec)
         return CLI_ERROR;
     if (cli_spec_absolute_paths(spec) != CLI_OK) {

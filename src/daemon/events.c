@@ -44,6 +44,14 @@ static void handle_event(server *s, const writer_event *ev)
         }
         server__job_reply(s, ev);
         return;
+    case WEV_EXTENDED:
+        if (j && ev->rc == 0) {
+            j->counts = ev->u.jobop.counts;
+            j->n_runs += ev->u.jobop.n;
+            server__job_changed(j);
+        }
+        server__job_reply(s, ev);
+        return;
     case WEV_RUN_STARTED:
         if (j)
             server__job_run_started(j);

@@ -196,15 +196,6 @@ void jobops_serve_runs(writer *w, wreq *r)
  * (issue 9 §5). About 1 s of inserts on the machines measured. */
 #define JOBOPS_CHUNK_RUNS 20000
 
-/* The data files a job's runs were checked against at submission, by
- * what the check depends on (path, target column, loss, intercept): a
- * sweep over seeds reads its file's head once, not once per run. */
-#define CHECKED_FILES 16
-typedef struct checked_files {
-    char *keys[CHECKED_FILES];   /* owned */
-    int next;                    /* the slot to replace */
-} checked_files;
-
 typedef struct submit_ctx {
     writer *w;
     const job_spec *spec;
@@ -220,12 +211,17 @@ typedef struct submit_ctx {
     checked_files checked;
 } submit_ctx;
 
+void jobops_checked_free(checked_files *cf)
+{
+    for (int i = 0; i < CHECKED_FILES; i++)
+        free(cf->keys[i]);
+}
+
 static void ctx_free(submit_ctx *c)
 {
     free(c->ids);
     free(c->bytes);
-    for (int i = 0; i < CHECKED_FILES; i++)
-        free(c->checked.keys[i]);
+    jobops_checked_free(&c->checked);
 }
 
 /* Between two chunks: commit, let other jobs' results in, go on. */
@@ -258,23 +254,24 @@ static void abandon(submit_ctx *c)
              "the next start deletes it: %s", (long long)c->job_id, err);
 }
 
-/* " (the sweep point)" of run index, or "". */
-static void point_of(const submit_ctx *c, long index, char *at, size_t len)
+/* " (the sweep point)" of run index of sp (may be NULL), or "". */
+static void point_of(const job_spec *sp, long index, char *at, size_t len)
 {
-    char point[200];
-    spec_point(c->spec, index, point, sizeof point);
+    char point[200] = "";
+    if (sp)
+        spec_point(sp, index, point, sizeof point);
     snprintf(at, len, point[0] ? " (%s)" : "%s", point);
 }
 
 /* A run that can never start under the memory limit refuses the job,
  * with where the run sits in the sweep and the estimate. */
-static int too_big(const submit_ctx *c, long index, uint64_t need, char *err,
-                   size_t errlen)
+static int too_big(const job_spec *sp, uint64_t limit, long index,
+                   uint64_t need, char *err, size_t errlen)
 {
     char at[216], needs[32], lim[32];
-    point_of(c, index, at, sizeof at);
+    point_of(sp, index, at, sizeof at);
     memlimit_format(need, needs, sizeof needs);
-    memlimit_format(c->limit, lim, sizeof lim);
+    memlimit_format(limit, lim, sizeof lim);
     return err_set(err, errlen, -E2BIG,
                    "run %ld%s needs about %s of memory, more than the daemon's "
                    "memory limit of %s (--memory-limit)", index, at, needs, lim);
@@ -282,8 +279,9 @@ static int too_big(const submit_ctx *c, long index, uint64_t need, char *err,
 
 /* A data file the run cannot work with refuses the job, with the run's
  * place in the sweep and the sentence (and line) it would fail with. */
-static int check_data(submit_ctx *c, long index, const run_config *cfg,
-                      char *err, size_t errlen)
+static int check_data(checked_files *checked, const job_spec *sp,
+                      long index, const run_config *cfg, char *err,
+                      size_t errlen)
 {
     const data_config *dc = &cfg->data;
     if (dc->source != DATA_CSV)
@@ -294,7 +292,7 @@ static int check_data(submit_ctx *c, long index, const run_config *cfg,
                  config_is_classification(cfg->loss), dc->intercept) < 0)
         return err_set(err, errlen, -ENOMEM, "out of memory");
     for (int i = 0; i < CHECKED_FILES; i++) {
-        if (c->checked.keys[i] && strcmp(c->checked.keys[i], key) == 0) {
+        if (checked->keys[i] && strcmp(checked->keys[i], key) == 0) {
             free(key);
             return 0;
         }
@@ -303,25 +301,37 @@ static int check_data(submit_ctx *c, long index, const run_config *cfg,
     int rc = engine_check_data(cfg, why, sizeof why);
     if (rc < 0) {
         free(key);
-        point_of(c, index, at, sizeof at);
+        point_of(sp, index, at, sizeof at);
         return err_set(err, errlen, -EINVAL, "run %ld%s: %s", index, at, why);
     }
-    free(c->checked.keys[c->checked.next]);
-    c->checked.keys[c->checked.next] = key;
-    c->checked.next = (c->checked.next + 1) % CHECKED_FILES;
+    free(checked->keys[checked->next]);
+    checked->keys[checked->next] = key;
+    checked->next = (checked->next + 1) % CHECKED_FILES;
     return 0;
+}
+
+int jobops_check_run(checked_files *checked, const job_spec *sp,
+                     uint64_t limit, long index, const run_config *cfg,
+                     uint64_t *need, char *err, size_t errlen)
+{
+    int rc = check_data(checked, sp, index, cfg, err, errlen);
+    if (rc < 0)
+        return rc;
+    *need = engine_estimate_bytes(cfg);
+    return limit && *need > limit ? too_big(sp, limit, index, *need, err,
+                                            errlen)
+                                  : 0;
 }
 
 static int submit_emit(void *ctx, long index, const run_config *cfg,
                        const char *config_json, char *err, size_t errlen)
 {
     submit_ctx *c = ctx;
-    int crc = check_data(c, index, cfg, err, errlen);
+    uint64_t need = 0;
+    int crc = jobops_check_run(&c->checked, c->spec, c->limit, index, cfg,
+                               &need, err, errlen);
     if (crc < 0)
         return crc;
-    uint64_t need = engine_estimate_bytes(cfg);
-    if (c->limit && need > c->limit)
-        return too_big(c, index, need, err, errlen);
     c->bytes[index] = need;
     int rc = store_run_insert(c->w->st, c->job_id, index, c->priority, cfg,
                               config_json, need, &c->ids[index], err, errlen);

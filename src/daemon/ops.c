@@ -254,6 +254,50 @@ static void op_delete(const request *rq)
     posted(rq, p, writer_delete(s->wr, p->tag, j->id));
 }
 
+/* extend {job, seeds} or {job, spec}: exactly one of them. */
+static void op_extend(const request *rq)
+{
+    server *s = rq->c->srv;
+    job *j = want_job(rq);
+    if (!j)
+        return;
+    proto_error e;
+    int64_t seeds = 0;
+    const cJSON *spec = member(rq, "spec");
+    int rc = proto_get_int(rq->pr->root, "seeds", 1, SPEC_MAX_RUNS, &seeds,
+                           &e);
+    if (rc < 0)
+        return server__reply_error(rq->c, rq->pr->id, &e);
+    if ((rc == 1) == (spec == NULL || cJSON_IsNull(spec)))
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_BAD_REQUEST,
+                                    rc == 1 ? "spec" : "seeds",
+                                    "give either seeds (new seeds for every "
+                                    "cell of the job) or spec (runs to add), "
+                                    "one of them");
+    if (rc == 1 && !cJSON_IsObject(spec))
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_BAD_REQUEST,
+                                    "spec", "not an object; give a job "
+                                    "specification");
+    if (store_op_refused(rq, true))
+        return;
+    job_spec *sp = NULL;
+    char err[ERR_LEN] = "";
+    if (rc == 1 && (rc = spec_parse(spec, &sp, err, sizeof err)) < 0) {
+        proto_error_from_sentence(&e, rc == -ENOMEM ? PROTO_E_INTERNAL
+                                                    : PROTO_E_INVALID_SPEC,
+                                  err);
+        return server__reply_error(rq->c, rq->pr->id, &e);
+    }
+    preq *p = server__preq_new(s, rq->c, rq->pr->id);
+    if (!p) {
+        spec_free(sp);
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_INTERNAL, NULL,
+                                    "out of memory");
+    }
+    posted(rq, p, writer_extend(s->wr, p->tag, j->id, j->priority, sp,
+                                (long)seeds));
+}
+
 /* The loop's view refuses what it can name at once (the store thread
  * checks again, in the commit's order: store_job_pause). */
 static bool pause_refused(const request *rq, const job *j, bool pause)

@@ -78,7 +78,8 @@ static void reply_failure(server *s, preq *p, const writer_event *ev)
     else if (ev->store_error || ev->rc == -EIO || ev->rc == -ENOSPC)
         proto_error_set(&e, ev->rc, PROTO_E_STORE_FAULT, NULL,
                         "the database refused the write: %s", msg);
-    else if (ev->kind == WEV_SUBMIT_FAILED && ev->rc != -ENOMEM)
+    else if ((ev->kind == WEV_SUBMIT_FAILED || ev->kind == WEV_EXTENDED) &&
+             ev->rc != -ENOMEM)
         proto_error_from_sentence(&e, PROTO_E_INVALID_SPEC, msg);
     else
         proto_error_set(&e, ev->rc, PROTO_E_INTERNAL, NULL, "%s", msg);
@@ -174,6 +175,18 @@ void server__job_reply(server *s, const writer_event *ev)
             } else {
                 cJSON_AddNumberToObject(r, "resumed", (double)ev->u.jobop.n);
             }
+        }
+        if (c)
+            server__send(c, r);
+        break;
+    case WEV_EXTENDED:
+        if ((r = reply_for(s, p, &c))) {
+            cJSON_AddNumberToObject(r, "job", (double)ev->job_id);
+            cJSON_AddNumberToObject(r, "added", (double)ev->u.jobop.n);
+            cJSON_AddNumberToObject(r, "existing",
+                                    (double)ev->u.jobop.existing);
+            cJSON_AddNumberToObject(r, "total",
+                                    (double)ev->u.jobop.counts.total);
         }
         if (c)
             server__send(c, r);

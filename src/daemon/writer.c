@@ -36,6 +36,7 @@ static void wreq_free(wreq *r)
         return;
     switch (r->kind) {
     case WQ_SUBMIT: spec_free(r->u.spec); break;
+    case WQ_EXTEND: spec_free(r->u.extend.spec); break;
     case WQ_CURVE: free(r->u.curve.pts); break;
     case WQ_CHECKPOINT: free(r->u.ck.data); break;
     case WQ_FINISH:
@@ -129,6 +130,22 @@ int writer_pause(writer *w, uint64_t tag, int64_t job_id, int priority,
     r->tag = tag;
     r->job_id = job_id;
     r->priority = priority;
+    return post(w, r);
+}
+
+int writer_extend(writer *w, uint64_t tag, int64_t job_id, int priority,
+                  job_spec *spec, long seeds)
+{
+    wreq *r = wreq_new(WQ_EXTEND);
+    if (!r) {
+        spec_free(spec);
+        return -ENOMEM;
+    }
+    r->tag = tag;
+    r->job_id = job_id;
+    r->priority = priority;
+    r->u.extend.spec = spec;
+    r->u.extend.seeds = seeds;
     return post(w, r);
 }
 
@@ -401,12 +418,14 @@ static int process_pending(writer *w)
     while (w->pending) {
         char err[ERR_LEN] = "";
         wreq *r = w->pending;
-        if (r->kind == WQ_SUBMIT) {
+        if (r->kind == WQ_SUBMIT || r->kind == WQ_EXTEND) {
             /* Tried even in the fault state (the loop refuses most
              * submissions then; this one raced it): it is as good a probe
              * of the disk as any retry. */
             pending_pop(w);
-            int rc = jobops_submit(w, r, commit_reports, err, sizeof err);
+            int rc = r->kind == WQ_SUBMIT
+                         ? jobops_submit(w, r, commit_reports, err, sizeof err)
+                         : jobops_extend(w, r, err, sizeof err);
             done_with(w, r);
             if (rc < 0)
                 return enter_fault(w, rc, err);
@@ -416,7 +435,7 @@ static int process_pending(writer *w)
         }
         wreq *stop = r;
         for (int n = 0; stop && stop->kind != WQ_SUBMIT &&
-                        n < WRITER_MAX_GROUP;
+                        stop->kind != WQ_EXTEND && n < WRITER_MAX_GROUP;
              n++)
             stop = stop->next;
         int rc = apply_group(w, r, stop, err, sizeof err);

@@ -33,6 +33,7 @@ enum stmt_id {
     ST_RETRY_RUNS, ST_RETRY_JOB, ST_RETRY_RESUMABLE,
     ST_DELETE_RUNS, ST_DELETE_JOB,
     ST_PAUSE_JOB, ST_RESUME_JOB, ST_PAUSE_STATE, ST_PAUSE_HELD,
+    ST_JOB_GROW,
     ST_RECOVER_CANCEL, ST_RECOVER_FAIL, ST_RECOVER_CKPTS, ST_RECOVER_REQUEUE,
     ST_QUEUE,
     ST_SLURM_INSERT,
@@ -73,6 +74,7 @@ struct store_reader {
  *   store.c    writes: transactions and the run state machine
  *   slurm.c    writes: the Slurm job arrays started for a job
  *   pause.c    writes: pausing and resuming a job
+ *   grow.c     writes: a job extended with more runs
  */
 
 /* --- conn.c --- */

@@ -45,6 +45,11 @@ static const char *const stmt_sql[ST_COUNT] = {
         " (SELECT count(*) FROM runs WHERE job_id = ?1"
         "  AND status IN ('queued', 'running'))"
         " FROM jobs WHERE job_id = ?1",
+    /* The new runs are queued: a cancel no longer stands for the job
+     * (store_recover would cancel them), as after a retry. */
+    [ST_JOB_GROW] =
+        "UPDATE jobs SET n_runs = n_runs + ?2, canceled_at = NULL"
+        " WHERE job_id = ?1 AND complete = 1",
     [ST_PAUSE_HELD] =
         "SELECT count(*) FROM runs WHERE job_id = ?1 AND status = 'queued'",
     [ST_DELETE_JOB] =
