@@ -155,6 +155,13 @@ int cmd_submit(cli_opts *o, int argc, char **argv)
             printf("job %ld%s%s: %ld runs queued\n", cli_lnum(r, "job"),
                    *cli_str(r, "name") ? " " : "", cli_str(r, "name"),
                    cli_lnum(r, "n_runs"));
+        if (!o->json && cli_lnum(r, "linear_repeats") > 0)
+            printf("note: %ld linear runs repeat another: the linear model "
+                   "ignores %s; sweep them for the networks only, e.g. "
+                   "\"grid\": {\"model\": [{\"arch\": \"linear\"}, "
+                   "{\"arch\": \"resnet\", \"width\": 16}, ...]}\n",
+                   cli_lnum(r, "linear_repeats"),
+                   cli_str(r, "linear_repeat_keys"));
         fflush(stdout);
         long long job = cli_lnum(r, "job");
         cJSON_Delete(r);

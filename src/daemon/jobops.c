@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "linrep.h"
 #include "log.h"
 #include "memlimit.h"
 
@@ -209,6 +210,7 @@ typedef struct submit_ctx {
     bool chunked;         /* stored in chunks: partial until the last */
     long since_commit;    /* runs inserted in the open transaction */
     checked_files checked;
+    linrep lin;           /* linear runs the sweep repeats */
 } submit_ctx;
 
 void jobops_checked_free(checked_files *cf)
@@ -222,6 +224,7 @@ static void ctx_free(submit_ctx *c)
     free(c->ids);
     free(c->bytes);
     jobops_checked_free(&c->checked);
+    linrep_free(&c->lin);
 }
 
 /* Between two chunks: commit, let other jobs' results in, go on. */
@@ -333,6 +336,9 @@ static int submit_emit(void *ctx, long index, const run_config *cfg,
     if (crc < 0)
         return crc;
     c->bytes[index] = need;
+    if (linrep_note(&c->lin, cfg) < 0)
+        log_warn("out of memory counting repeated linear runs; the count "
+                 "is short");
     int rc = store_run_insert(c->w->st, c->job_id, index, c->priority, cfg,
                               config_json, need, &c->ids[index], err, errlen);
     if (rc == 0 && c->chunked && ++c->since_commit >= JOBOPS_CHUNK_RUNS)
@@ -374,6 +380,10 @@ static void submitted(writer *w, wreq *r, const submit_ctx *c, long n)
         ev->u.submitted.created_at = NAN;
         ev->u.submitted.counts.total = n;
         ev->u.submitted.counts.by_state[RUN_QUEUED] = n;
+        ev->u.submitted.linear_repeats = c->lin.repeated;
+        char keys[200];
+        linrep_keys(&c->lin, keys, sizeof keys);
+        ev->u.submitted.linear_keys = c->lin.repeated ? strdup(keys) : NULL;
         char ignored[ERR_LEN];
         (void)store_job_list(w->st, c->job_id, copy_job_info, ev, ignored,
                              sizeof ignored);
@@ -390,7 +400,7 @@ int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
     long n = spec_count(sp);
     submit_ctx c = {w, sp, 0, spec_priority(sp), NULL, NULL,
                     sched_memory_ceiling(w->sc), 0, between, n > JOBOPS_CHUNK_RUNS,
-                    0, {{NULL}, 0}};
+                    0, {{NULL}, 0}, {0}};
     c.ids = malloc((size_t)(n > 0 ? n : 1) * sizeof *c.ids);
     c.bytes = malloc((size_t)(n > 0 ? n : 1) * sizeof *c.bytes);
     if (!c.ids || !c.bytes) {
@@ -426,8 +436,8 @@ int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
     w->wal_dirty = true;
     for (long i = 0; i < n; i++)
         (void)sched_push(w->sc, c.job_id, c.priority, c.ids[i], c.bytes[i]);
-    ctx_free(&c);
     submitted(w, r, &c, n);
+    ctx_free(&c);
     /* The expansion's transient memory (configurations, ids, SQLite's
      * pages) goes back to the kernel: the daemon keeps freed memory
      * mapped otherwise (main.c, tune_malloc), and a 1M-run job left

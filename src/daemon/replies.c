@@ -143,6 +143,11 @@ void server__job_reply(server *s, const writer_event *ev)
             cJSON_AddNumberToObject(r, "job", (double)ev->job_id);
             cJSON_AddStringToObject(r, "name", ev->u.submitted.name ? ev->u.submitted.name : "");
             cJSON_AddNumberToObject(r, "n_runs", (double)ev->u.submitted.n_runs);
+            cJSON_AddNumberToObject(r, "linear_repeats",
+                                    (double)ev->u.submitted.linear_repeats);
+            cJSON_AddStringToObject(r, "linear_repeat_keys",
+                                    ev->u.submitted.linear_keys
+                                        ? ev->u.submitted.linear_keys : "");
         }
         if (c)
             server__send(c, r);

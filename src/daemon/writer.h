@@ -94,6 +94,9 @@ typedef struct writer_event {
             long n_runs;
             double created_at;
             job_counts counts;
+            long linear_repeats; /* linear runs equal to an earlier one but
+                                    for keys the model ignores (linrep.h) */
+            char *linear_keys;   /* owned: those keys that vary; or NULL */
         } submitted;
         enum run_state state;    /* WEV_RUN_ENDED */
         struct {                 /* WEV_CANCELED, WEV_RETRIED, WEV_DELETED */
