@@ -137,3 +137,38 @@ j5=$(tiny_spec 2 50 | submit_job)
 check "the daemon goes on after the delete" timeout 60 "$RESWEEP" --socket "$SOCK" watch "$j5"
 stop_daemon
 is "shutdown exits 0" "$?" "0"
+
+# --- the same with a remote worker (resweep-worker over TCP): the pause
+# reaches its runs through the heartbeat's "suspend", they hand their
+# checkpoints back, and it starts nothing of the job until the resume.
+start_daemon remote --workers 0 --listen 127.0.0.1:0 --lease-timeout 5
+ADDR=$(rsw --json ping | json_get listen)
+"$RESWEEP_BUILD/resweep-worker" --connect "$ADDR" --token-file "$DB.token" \
+    --threads 2 --checkpoint-s 0.2 2>>"$T_DIR/worker.log" &
+WPID=$!
+T_PIDS="$T_PIDS $WPID"
+job=$(printf '%s' "$long" | submit_job)
+wait_until 60 two_checkpointed || bail "remote: two runs checkpointed while running" "$(rsw status "$job")"
+out=$(rsw --json pause "$job")
+is "remote: the running runs are told to suspend" "$(printf '%s' "$out" | json_get stopping)" "2"
+timeout 60 "$RESWEEP" --socket "$SOCK" watch "$job" >/dev/null
+is "remote: watch of the paused job exits 7" "$?" "7"
+is "remote: every run held, none lost an attempt" \
+   "$(sq "SELECT status, count(*), max(attempts) FROM runs WHERE job_id = $job GROUP BY status")" "queued|4|0"
+is "remote: the suspended runs' checkpoints came back" \
+   "$(sq "SELECT count(*) FROM checkpoints k JOIN runs r USING (run_id) WHERE r.job_id = $job")" "2"
+held_at=$(starts)
+other=$(tiny_spec 2 50 | submit_job)
+check "remote: another job runs to its end on the worker" timeout 60 "$RESWEEP" --socket "$SOCK" watch "$other"
+held_still "remote, with the worker free"
+rsw resume "$job" >/dev/null
+timeout 120 "$RESWEEP" --socket "$SOCK" watch "$job" >/dev/null
+is "remote: after resume the job ends with every run done" "$?" "0"
+got=$(job_dump "$DB" "$job")
+[ -n "$want" ] && [ "$got" = "$want" ] &&
+    ok "remote: bit-identical to the job never paused (17 digits)" ||
+    not_ok "remote: bit-identical to the job never paused" "$(diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | head -20)"
+kill -TERM "$WPID" 2>/dev/null
+wait "$WPID" 2>/dev/null
+stop_daemon
+is "remote: shutdown exits 0" "$?" "0"
