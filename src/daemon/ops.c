@@ -119,6 +119,7 @@ static void op_ping(const request *rq)
         cJSON_AddNullToObject(r, "store_error");
     cJSON_AddNumberToObject(r, "jobs", (double)s->njobs);
     cJSON_AddNumberToObject(r, "queued", (double)st.queued);
+    cJSON_AddNumberToObject(r, "held", (double)st.held);
     cJSON_AddNumberToObject(r, "running", (double)st.active);
     if (st.mem_limit)
         cJSON_AddNumberToObject(r, "memory_limit", (double)st.mem_limit);
