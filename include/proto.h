@@ -69,6 +69,9 @@ struct cJSON;
     X(cancel, "cancel a job's queued runs and stop its running ones")       \
     X(retry, "queue a job's failed and canceled runs again")                \
     X(delete, "delete an ended job: its runs, curves, results, checkpoints") \
+    X(pause, "hold a job's queued runs and suspend its running ones")       \
+    X(resume, "let a paused job's held runs run again")                     \
+    X(extend, "add runs to a job: new seeds, or a spec's runs it lacks")    \
     X(watch, "stream a job's progress until it ends")                       \
     X(shutdown, "stop the daemon; running runs resume at the next start")    \
     X(hello, "a fresh challenge, the first step of authentication (TCP)")  \

@@ -196,12 +196,28 @@ int store_job_retry(store *s, int64_t job_id, long *n, char *err,
  * none. */
 int store_job_resumable(store *s, int64_t job_id, long *n, char *err,
                         size_t errlen);
-/* Deletes a job whose runs have all ended, with everything of it (runs,
- * curves, results, spectra, paths, arrays, checkpoints, Slurm records); *n: the
+#define STORE_SCHEMA_VERSION 11
  * runs deleted.
- * -EBUSY with a sentence while a run is queued or running. */
+ * -EBUSY with a sentence while a run is running, or queued and the job
+ * not paused. */
 int store_job_delete(store *s, int64_t job_id, long *n, char *err,
                      size_t errlen);
+
+/* Pause (pause true): sets the job's paused_at (schema/007_pause.sql);
+ * *n receives its queued runs, which are now held. -ENOENT for an unknown
+ * job; -EINVAL with a sentence for a job that is already paused, was
+ * canceled, or has no queued or running run left. Resume (pause false)
+ * clears paused_at; *n: the held runs; -EINVAL when it is not paused.
+ * Running runs are the caller's to suspend (store_run_requeue). */
+int store_job_pause(store *s, int64_t job_id, bool pause, long *n,
+                    char *err, size_t errlen);
+
+/* The job gained added runs (store_run_insert'ed by the caller in the
+ * same transaction, indexes after its last): n_runs grows, and a cancel
+ * of the job no longer stands (canceled_at cleared; its canceled runs
+ * stay canceled). -ENOENT for an unknown job. */
+int store_job_grow(store *s, int64_t job_id, long added, char *err,
+                   size_t errlen);
 
 /* Records that Slurm job array slurm_job_id (tasks tasks, submitted with
  * script) was started for job_id (`resweep slurm`; schema/005_slurm.sql).
@@ -255,6 +271,7 @@ typedef struct store_job_info {
     int priority, max_attempts;
     long n_runs;
     double created_at, canceled_at;
+    double paused_at;          /* NAN unless paused */
     job_counts counts;
 } store_job_info;
 typedef int (*store_job_fn)(void *ctx, const store_job_info *job);

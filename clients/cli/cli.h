@@ -27,7 +27,8 @@ struct cJSON;
 
 enum {
     CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2, CLI_FAILED_RUNS = 3,
-    CLI_UNREACHABLE = 4, CLI_CANCELED = 5, CLI_DIVERGED_RUNS = 6
+    CLI_UNREACHABLE = 4, CLI_CANCELED = 5, CLI_DIVERGED_RUNS = 6,
+    CLI_PAUSED = 7
 };
 
 /* Reply timeouts: a submission expands and stores every run first. */
@@ -45,6 +46,8 @@ typedef struct cli_opts {
     long from, limit;         /* runs */
     const char *out;          /* report, export: --out DIR */
     bool params;              /* export: --params, the parameters are required */
+    long seeds;               /* extend: --seeds K (0: not given) */
+    const char *spec_file;    /* extend: --spec FILE */
 } cli_opts;
 
 /* --- fail.c --- */
@@ -109,6 +112,10 @@ void cli_resolve_db(cli_opts *o);
  * against the current directory; CLI_OK or CLI_ERROR with the sentence
  * printed. */
 int cli_spec_absolute_paths(struct cJSON *spec);
+/* The job specification in file ("-": stdin), parsed and checked as
+ * submit does (one JSON object, nothing after it); NULL with the
+ * sentence printed. */
+struct cJSON *cli_spec_read(const char *file);
 
 /* --- progress.c: running runs as the database shows them --- */
 
@@ -181,12 +188,15 @@ int cli_watch_job(cli_opts *o, session *s, long long job_id);
  * cancel, retry, shutdown), submit.c, watch.c. */
 int cmd_ping(cli_opts *o, int argc, char **argv);
 int cmd_submit(cli_opts *o, int argc, char **argv);
+int cmd_extend(cli_opts *o, int argc, char **argv);
 int cmd_status(cli_opts *o, int argc, char **argv);
 int cmd_list(cli_opts *o, int argc, char **argv);
 int cmd_watch(cli_opts *o, int argc, char **argv);
 int cmd_cancel(cli_opts *o, int argc, char **argv);
 int cmd_retry(cli_opts *o, int argc, char **argv);
 int cmd_delete(cli_opts *o, int argc, char **argv);
+int cmd_pause(cli_opts *o, int argc, char **argv);
+int cmd_resume(cli_opts *o, int argc, char **argv);
 int cmd_runs(cli_opts *o, int argc, char **argv);
 int cmd_shutdown(cli_opts *o, int argc, char **argv);
 int cmd_workers(cli_opts *o, int argc, char **argv);

@@ -2,6 +2,7 @@
  * durations and times for people (cli.h). */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -86,6 +87,8 @@ void cli_fmt_time(double unix_s, char *buf, size_t len)
 /* The exit code of an ended job (cli.h). */
 int cli_job_exit_code(const cJSON *job)
 {
+    if (strcmp(cli_str(job, "state"), "paused") == 0)
+        return CLI_PAUSED;
     if (cli_lnum(job, "failed") > 0)
         return CLI_FAILED_RUNS;
     if (cli_lnum(job, "canceled") > 0)

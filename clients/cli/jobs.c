@@ -1,5 +1,5 @@
 /* jobs.c — the daemon's commands about jobs and itself: ping, status,
- * list, runs, cancel, retry, delete, shutdown (cli.h). */
+ * list, runs, cancel, retry, delete, pause, resume, shutdown (cli.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -366,6 +366,39 @@ int cmd_delete(cli_opts *o, int argc, char **argv)
     else
         printf("job %ld deleted, with its %ld runs\n", cli_lnum(r, "job"),
                cli_lnum(r, "deleted_runs"));
+    cJSON_Delete(r);
+    return CLI_OK;
+}
+
+int cmd_pause(cli_opts *o, int argc, char **argv)
+{
+    cJSON *r = NULL;
+    int rc = simple_job_op(o, "pause", argv[0], &r);
+    if (rc != CLI_OK)
+        return rc;
+    if (o->json)
+        cli_print_json(r);
+    else
+        printf("job %ld paused: %ld queued runs held, %ld running runs "
+               "suspending with a checkpoint (resweep resume %ld)\n",
+               cli_lnum(r, "job"), cli_lnum(r, "held"), cli_lnum(r, "stopping"),
+               cli_lnum(r, "job"));
+    cJSON_Delete(r);
+    return CLI_OK;
+}
+
+int cmd_resume(cli_opts *o, int argc, char **argv)
+{
+    cJSON *r = NULL;
+    int rc = simple_job_op(o, "resume", argv[0], &r);
+    if (rc != CLI_OK)
+        return rc;
+    if (o->json)
+        cli_print_json(r);
+    else
+        printf("job %ld resumed: %ld held runs queued again, from their "
+               "checkpoints where they have one\n", cli_lnum(r, "job"),
+               cli_lnum(r, "resumed"));
     cJSON_Delete(r);
     return CLI_OK;
 }

@@ -21,6 +21,9 @@ static const char usage[] =
     "  cancel JOB               cancel a job's queued and running runs\n"
     "  retry JOB                queue a job's failed and canceled runs again\n"
     "  delete JOB               delete an ended job and everything of it\n"
+    "  extend JOB --seeds K | --spec FILE   add runs to a job\n"
+    "  pause JOB                hold a job's runs; running ones checkpoint\n"
+    "  resume JOB               let a paused job's runs run again\n"
     "  results JOB [--format table|csv|json]   results, from the database\n"
     "  sql \"SELECT ...\" [--format table|csv|json]   query the database\n"
     "  check                    integrity_check of the database\n"
@@ -42,7 +45,8 @@ static const char usage[] =
     "\n"
     "Exit status: 0 success (a job: every run done); 1 error; 2 usage;\n"
     "3 the job ended with failed runs; 4 cannot reach the daemon; 5 the job\n"
-    "ended with canceled runs; 6 the job ended with diverged runs.\n";
+    "ended with canceled runs; 6 the job ended with diverged runs; 7 the job\n"
+    "is paused (watch, submit --wait).\n";
 
 typedef struct command {
     const char *name;
@@ -71,7 +75,7 @@ static const command commands[] = {
      "Follows the job until it ends: a progress bar on a terminal, a line\n"
      "per change otherwise (--json: the daemon's events). Exits 0 when every\n"
      "run is done, 3 when some failed, 5 when some were canceled, 6 when\n"
-     "some diverged.\n"},
+     "some diverged, 7 when the job is paused (once no run of it runs).\n"},
     {"runs", cmd_runs, 1, 1, "fl",
      "usage: resweep runs JOB [--from INDEX] [--limit N] [--json]\n"
      "The job's runs from INDEX on (default 0), N at most (default 100).\n"},
@@ -88,6 +92,29 @@ static const command commands[] = {
      "results, spectra, paths, checkpoints and Slurm records, in one\n"
      "transaction. A job with queued or running runs is refused: cancel\n"
      "it first.\n"},
+    {"extend", cmd_extend, 1, 1, "SP",
+     "usage: resweep extend JOB --seeds K [--json]\n"
+     "       resweep extend JOB --spec FILE [--json]\n"
+     "Adds runs to the job without rerunning what it has. --seeds K: every\n"
+     "cell of the job (its configurations but for the seed) gains K new\n"
+     "seeds, numbered after the job's largest seed. --spec FILE: FILE is\n"
+     "expanded and checked as `submit` does (relative data paths against\n"
+     "the current directory; its name, priority and max_attempts are not\n"
+     "used: the job keeps its own), and only the runs whose configuration\n"
+     "the job does not have yet are added. One transaction: a refused\n"
+     "extension changes nothing. A job that had ended runs again; a paused\n"
+     "one holds its new runs too.\n"},
+    {"pause", cmd_pause, 1, 1, "",
+     "usage: resweep pause JOB [--json]\n"
+     "Holds the job: no worker starts its queued runs, and its running runs\n"
+     "stop at their next poll with a checkpoint and are held too (a pause\n"
+     "costs no attempt). The pause is stored: it survives a restart of the\n"
+     "daemon. `watch` of a paused job exits 7 once no run of it runs.\n"
+     "Cancel and delete work on a paused job.\n"},
+    {"resume", cmd_resume, 1, 1, "",
+     "usage: resweep resume JOB [--json]\n"
+     "Queues a paused job's held runs again; each continues from its\n"
+     "checkpoint, with the same results as if it had never stopped.\n"},
     {"results", cmd_results, 1, 1, "F",
      "usage: resweep results JOB [--format table|csv|json] [--db PATH]\n"
      "The job's rows of the run_results view, read from the database\n"
@@ -181,6 +208,8 @@ int main(int argc, char **argv)
         {"limit", required_argument, NULL, 'l'},
         {"out", required_argument, NULL, 'o'},
         {"params", no_argument, NULL, 'p'},
+        {"seeds", required_argument, NULL, 'S'},
+        {"spec", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -209,6 +238,8 @@ int main(int argc, char **argv)
         case 'l':
         case 'o':
         case 'p':
+        case 'S':
+        case 'P':
             if (!strchr(used, ch))
                 strncat(used, (char[]){(char)ch, 0}, sizeof used - 1 -
                                                          strlen(used));
@@ -227,6 +258,10 @@ int main(int argc, char **argv)
                 o.out = optarg;
             } else if (ch == 'p') {
                 o.params = true;
+            } else if (ch == 'S') {
+                o.seeds = parse_long("seeds", optarg, 1, 1000000, &ok);
+            } else if (ch == 'P') {
+                o.spec_file = optarg;
             } else {
                 o.wait = true;
             }
@@ -271,6 +306,8 @@ int main(int argc, char **argv)
             const char *opt = *u == 'w' ? "--wait" : *u == 'F' ? "--format"
                               : *u == 'f' ? "--from" : *u == 'o' ? "--out"
                               : *u == 'p' ? "--params" : "--limit";
+                              : *u == 'S' ? "--seeds" : *u == 'P' ? "--spec"
+                              : "--limit";
             cli_fail(CLI_USAGE, "%s: not an option of %s", opt, name);
             fputs(cmd->help, stderr);
             return CLI_USAGE;

@@ -89,7 +89,7 @@ static const char *trailing_text(const char *text, size_t len,
     return NULL;
 }
 
-static cJSON *parse_spec_file(const char *file)
+cJSON *cli_spec_read(const char *file)
 {
     size_t len = 0;
     char *text = read_input(file, &len);
@@ -131,7 +131,7 @@ static cJSON *parse_spec_file(const char *file)
 
 int cmd_submit(cli_opts *o, int argc, char **argv)
 {
-    cJSON *spec = parse_spec_file(argv[0]);
+    cJSON *spec = cli_spec_read(argv[0]);
     if (!spec)
         return CLI_ERROR;
     if (cli_spec_absolute_paths(spec) != CLI_OK) {
@@ -155,6 +155,13 @@ int cmd_submit(cli_opts *o, int argc, char **argv)
             printf("job %ld%s%s: %ld runs queued\n", cli_lnum(r, "job"),
                    *cli_str(r, "name") ? " " : "", cli_str(r, "name"),
                    cli_lnum(r, "n_runs"));
+        if (!o->json && cli_lnum(r, "linear_repeats") > 0)
+            printf("note: %ld linear runs repeat another: the linear model "
+                   "ignores %s; sweep them for the networks only, e.g. "
+                   "\"grid\": {\"model\": [{\"arch\": \"linear\"}, "
+                   "{\"arch\": \"resnet\", \"width\": 16}, ...]}\n",
+                   cli_lnum(r, "linear_repeats"),
+                   cli_str(r, "linear_repeat_keys"));
         fflush(stdout);
         long long job = cli_lnum(r, "job");
         cJSON_Delete(r);

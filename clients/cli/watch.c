@@ -159,6 +159,10 @@ static void show_progress(progress *p, const cJSON *ev, const cJSON *job,
     }
     if (end)
         cli_diverged_hint(stdout, job);
+    if (end && strcmp(cli_str(job, "state"), "paused") == 0)
+        printf("job %ld is paused: its %ld held runs wait for `resweep "
+               "resume %ld`\n", cli_lnum(job, "job"), cli_lnum(job, "queued"),
+               cli_lnum(job, "job"));
 }
 
 /* Streams the job's progress until its end event. */

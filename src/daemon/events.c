@@ -34,8 +34,20 @@ static void handle_event(server *s, const writer_event *ev)
         return;
     case WEV_CANCELED:
     case WEV_RETRIED:
+    case WEV_PAUSED:
+    case WEV_RESUMED:
         if (j && ev->rc == 0) {
             j->counts = ev->u.jobop.counts;   /* authoritative, as of the commit */
+            if (ev->kind != WEV_RETRIED)   /* a cancel ends a pause */
+                j->paused = ev->kind == WEV_PAUSED;
+            server__job_changed(j);
+        }
+        server__job_reply(s, ev);
+        return;
+    case WEV_EXTENDED:
+        if (j && ev->rc == 0) {
+            j->counts = ev->u.jobop.counts;
+            j->n_runs += ev->u.jobop.n;
             server__job_changed(j);
         }
         server__job_reply(s, ev);

@@ -177,7 +177,7 @@ static void host_finish(void *ctx, const run_lease *l, const run_outcome *o)
     host *h = ctx;
     writer_run run = run_of(l);
     if (o->state == RUN_QUEUED)
-        writer_run_requeue(h->w, &run);
+        jobctl_run_suspended(h->sc, h->w, &run);
     else if (o->state == RUN_CANCELED)
         jobctl_run_stopped(h->sc, h->w, &run, o->error);
     else

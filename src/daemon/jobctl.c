@@ -1,4 +1,5 @@
-/* jobctl.c — cancel and retry, and a canceled run's end (jobctl.h). */
+/* jobctl.c — cancel, retry, pause and resume, and the end of a run that
+ * stopped for one of them (jobctl.h). */
 #include "jobctl.h"
 
 #include <stdbool.h>
@@ -52,4 +53,32 @@ void jobctl_run_stopped(sched *sc, writer *w, const writer_run *run,
 {
     stopped_run s = {w, run, error};
     sched_end_canceled(sc, run->run_id, post_stopped, &s);
+}
+
+int jobctl_pause(writer *w, uint64_t tag, int64_t job_id, int priority)
+{
+    return writer_pause(w, tag, job_id, priority, true);
+}
+
+int jobctl_resume(writer *w, uint64_t tag, int64_t job_id, int priority)
+{
+    return writer_pause(w, tag, job_id, priority, false);
+}
+
+/* Under the scheduler's lock (sched_end_suspended), so that a cancel that
+ * did not see the requeue posts after it. */
+static void post_suspended(void *ctx, bool canceled)
+{
+    stopped_run *s = ctx;
+    if (canceled)
+        writer_run_finish(s->w, s->run, RUN_CANCELED, NULL,
+                          "canceled on request");
+    else
+        writer_run_requeue(s->w, s->run);
+}
+
+void jobctl_run_suspended(sched *sc, writer *w, const writer_run *run)
+{
+    stopped_run s = {w, run, NULL};
+    sched_end_suspended(sc, run->run_id, post_suspended, &s);
 }

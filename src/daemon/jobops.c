@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "linrep.h"
 #include "log.h"
 #include "memlimit.h"
 
@@ -33,6 +34,15 @@ int jobops_apply(writer *w, wreq *r, char *err, size_t errlen)
         return rc;
     }
     r->resumable = 0;
+    r->stopping = 0;
+    if (r->kind == WQ_PAUSE || r->kind == WQ_RESUME) {
+        int rc = store_job_pause(w->st, r->job_id, r->kind == WQ_PAUSE,
+                                 &r->n, err, errlen);
+        if (rc == 0)
+            rc = store_job_counts(w->st, r->job_id, &r->counts, err, errlen);
+        wreq_set_rc(r, rc, err);
+        return rc;
+    }
     int rc = r->kind == WQ_RETRY ? store_job_resumable(w->st, r->job_id,
                                                        &r->resumable, err,
                                                        errlen)
@@ -66,13 +76,42 @@ static int push_job_runs(void *ctx, int64_t job_id, int priority,
     return 0;
 }
 
+/* The scheduler follows a committed pause, resume, cancel or delete
+ * (jobctl.h): in the order the store thread committed them. */
+static void sched_follow(writer *w, wreq *r)
+{
+    int rc = 0;
+    if (r->rc < 0)
+        return;
+    if (r->kind == WQ_PAUSE)
+        rc = sched_hold_job(w->sc, r->job_id, r->priority, NULL,
+                            &r->stopping);
+    else if (r->kind == WQ_DELETE)
+        sched_cancel_job(w->sc, r->job_id, NULL, NULL);   /* held runs */
+    if (r->kind == WQ_RESUME || r->kind == WQ_CANCEL || r->kind == WQ_DELETE)
+        rc = sched_unhold_job(w->sc, r->job_id, NULL);
+    if (rc < 0)
+        log_error("job %lld: out of memory %s it in the scheduler; restart "
+                  "the daemon to apply it", (long long)r->job_id,
+                  r->kind == WQ_PAUSE ? "holding" : "releasing");
+}
+
+static writer_event_kind event_of(const wreq *r)
+{
+    switch (r->kind) {
+    case WQ_CANCEL: return WEV_CANCELED;
+    case WQ_RETRY: return WEV_RETRIED;
+    case WQ_DELETE: return WEV_DELETED;
+    case WQ_PAUSE: return WEV_PAUSED;
+    case WQ_RESUME: return WEV_RESUMED;
+    default: return WEV_SLURM_RECORDED;
+    }
+}
+
 void jobops_after(writer *w, wreq *r)
 {
-    writer_event *ev = wev_add(w, r->kind == WQ_CANCEL   ? WEV_CANCELED
-                                  : r->kind == WQ_RETRY  ? WEV_RETRIED
-                                  : r->kind == WQ_DELETE ? WEV_DELETED
-                                                         : WEV_SLURM_RECORDED,
-                               r);
+    sched_follow(w, r);
+    writer_event *ev = wev_add(w, event_of(r), r);
     if (!ev)
         return;
     ev->rc = r->rc;
@@ -85,6 +124,7 @@ void jobops_after(writer *w, wreq *r)
     }
     ev->u.jobop.n = r->n;
     ev->u.jobop.resumable = r->resumable;
+    ev->u.jobop.stopping = r->stopping;
     if (r->rc < 0) {
         ev->error = r->rc_error ? strdup(r->rc_error) : NULL;
         return;
@@ -157,15 +197,6 @@ void jobops_serve_runs(writer *w, wreq *r)
  * (issue 9 §5). About 1 s of inserts on the machines measured. */
 #define JOBOPS_CHUNK_RUNS 20000
 
-/* The data files a job's runs were checked against at submission, by
- * what the check depends on (path, target column, loss, intercept): a
- * sweep over seeds reads its file's head once, not once per run. */
-#define CHECKED_FILES 16
-typedef struct checked_files {
-    char *keys[CHECKED_FILES];   /* owned */
-    int next;                    /* the slot to replace */
-} checked_files;
-
 typedef struct submit_ctx {
     writer *w;
     const job_spec *spec;
@@ -179,14 +210,21 @@ typedef struct submit_ctx {
     bool chunked;         /* stored in chunks: partial until the last */
     long since_commit;    /* runs inserted in the open transaction */
     checked_files checked;
+    linrep lin;           /* linear runs the sweep repeats */
 } submit_ctx;
+
+void jobops_checked_free(checked_files *cf)
+{
+    for (int i = 0; i < CHECKED_FILES; i++)
+        free(cf->keys[i]);
+}
 
 static void ctx_free(submit_ctx *c)
 {
     free(c->ids);
     free(c->bytes);
-    for (int i = 0; i < CHECKED_FILES; i++)
-        free(c->checked.keys[i]);
+    jobops_checked_free(&c->checked);
+    linrep_free(&c->lin);
 }
 
 /* Between two chunks: commit, let other jobs' results in, go on. */
@@ -219,23 +257,24 @@ static void abandon(submit_ctx *c)
              "the next start deletes it: %s", (long long)c->job_id, err);
 }
 
-/* " (the sweep point)" of run index, or "". */
-static void point_of(const submit_ctx *c, long index, char *at, size_t len)
+/* " (the sweep point)" of run index of sp (may be NULL), or "". */
+static void point_of(const job_spec *sp, long index, char *at, size_t len)
 {
-    char point[200];
-    spec_point(c->spec, index, point, sizeof point);
+    char point[200] = "";
+    if (sp)
+        spec_point(sp, index, point, sizeof point);
     snprintf(at, len, point[0] ? " (%s)" : "%s", point);
 }
 
 /* A run that can never start under the memory limit refuses the job,
  * with where the run sits in the sweep and the estimate. */
-static int too_big(const submit_ctx *c, long index, uint64_t need, char *err,
-                   size_t errlen)
+static int too_big(const job_spec *sp, uint64_t limit, long index,
+                   uint64_t need, char *err, size_t errlen)
 {
     char at[216], needs[32], lim[32];
-    point_of(c, index, at, sizeof at);
+    point_of(sp, index, at, sizeof at);
     memlimit_format(need, needs, sizeof needs);
-    memlimit_format(c->limit, lim, sizeof lim);
+    memlimit_format(limit, lim, sizeof lim);
     return err_set(err, errlen, -E2BIG,
                    "run %ld%s needs about %s of memory, more than the daemon's "
                    "memory limit of %s (--memory-limit)", index, at, needs, lim);
@@ -243,8 +282,9 @@ static int too_big(const submit_ctx *c, long index, uint64_t need, char *err,
 
 /* A data file the run cannot work with refuses the job, with the run's
  * place in the sweep and the sentence (and line) it would fail with. */
-static int check_data(submit_ctx *c, long index, const run_config *cfg,
-                      char *err, size_t errlen)
+static int check_data(checked_files *checked, const job_spec *sp,
+                      long index, const run_config *cfg, char *err,
+                      size_t errlen)
 {
     const data_config *dc = &cfg->data;
     if (dc->source != DATA_CSV)
@@ -255,7 +295,7 @@ static int check_data(submit_ctx *c, long index, const run_config *cfg,
                  config_is_classification(cfg->loss), dc->intercept) < 0)
         return err_set(err, errlen, -ENOMEM, "out of memory");
     for (int i = 0; i < CHECKED_FILES; i++) {
-        if (c->checked.keys[i] && strcmp(c->checked.keys[i], key) == 0) {
+        if (checked->keys[i] && strcmp(checked->keys[i], key) == 0) {
             free(key);
             return 0;
         }
@@ -264,12 +304,12 @@ static int check_data(submit_ctx *c, long index, const run_config *cfg,
     int rc = engine_check_data(cfg, why, sizeof why);
     if (rc < 0) {
         free(key);
-        point_of(c, index, at, sizeof at);
+        point_of(sp, index, at, sizeof at);
         return err_set(err, errlen, -EINVAL, "run %ld%s: %s", index, at, why);
     }
-    free(c->checked.keys[c->checked.next]);
-    c->checked.keys[c->checked.next] = key;
-    c->checked.next = (c->checked.next + 1) % CHECKED_FILES;
+    free(checked->keys[checked->next]);
+    checked->keys[checked->next] = key;
+    checked->next = (checked->next + 1) % CHECKED_FILES;
     return 0;
 }
 
@@ -308,17 +348,32 @@ static int record_values(const submit_ctx *c, int64_t run_id,
     return rc;
 }
 
+int jobops_check_run(checked_files *checked, const job_spec *sp,
+                     uint64_t limit, long index, const run_config *cfg,
+                     uint64_t *need, char *err, size_t errlen)
+{
+    int rc = check_data(checked, sp, index, cfg, err, errlen);
+    if (rc < 0)
+        return rc;
+    *need = engine_estimate_bytes(cfg);
+    return limit && *need > limit ? too_big(sp, limit, index, *need, err,
+                                            errlen)
+                                  : 0;
+}
+
 static int submit_emit(void *ctx, long index, const run_config *cfg,
                        const char *config_json, char *err, size_t errlen)
 {
     submit_ctx *c = ctx;
-    int crc = check_data(c, index, cfg, err, errlen);
+    uint64_t need = 0;
+    int crc = jobops_check_run(&c->checked, c->spec, c->limit, index, cfg,
+                               &need, err, errlen);
     if (crc < 0)
         return crc;
-    uint64_t need = engine_estimate_bytes(cfg);
-    if (c->limit && need > c->limit)
-        return too_big(c, index, need, err, errlen);
     c->bytes[index] = need;
+    if (linrep_note(&c->lin, cfg) < 0)
+        log_warn("out of memory counting repeated linear runs; the count "
+                 "is short");
     int rc = store_run_insert(c->w->st, c->job_id, index, c->priority, cfg,
                               config_json, need, &c->ids[index], err, errlen);
     if (rc == 0)
@@ -362,6 +417,10 @@ static void submitted(writer *w, wreq *r, const submit_ctx *c, long n)
         ev->u.submitted.created_at = NAN;
         ev->u.submitted.counts.total = n;
         ev->u.submitted.counts.by_state[RUN_QUEUED] = n;
+        ev->u.submitted.linear_repeats = c->lin.repeated;
+        char keys[200];
+        linrep_keys(&c->lin, keys, sizeof keys);
+        ev->u.submitted.linear_keys = c->lin.repeated ? strdup(keys) : NULL;
         char ignored[ERR_LEN];
         (void)store_job_list(w->st, c->job_id, copy_job_info, ev, ignored,
                              sizeof ignored);
@@ -378,7 +437,7 @@ int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
     long n = spec_count(sp);
     submit_ctx c = {w, sp, 0, spec_priority(sp), NULL, NULL,
                     sched_memory_ceiling(w->sc), 0, between, n > JOBOPS_CHUNK_RUNS,
-                    0, {{NULL}, 0}};
+                    0, {{NULL}, 0}, {0}};
     c.ids = malloc((size_t)(n > 0 ? n : 1) * sizeof *c.ids);
     c.bytes = malloc((size_t)(n > 0 ? n : 1) * sizeof *c.bytes);
     if (!c.ids || !c.bytes) {
@@ -416,8 +475,8 @@ int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
     w->wal_dirty = true;
     for (long i = 0; i < n; i++)
         (void)sched_push(w->sc, c.job_id, c.priority, c.ids[i], c.bytes[i]);
-    ctx_free(&c);
     submitted(w, r, &c, n);
+    ctx_free(&c);
     /* The expansion's transient memory (configurations, ids, SQLite's
      * pages) goes back to the kernel: the daemon keeps freed memory
      * mapped otherwise (main.c, tune_malloc), and a 1M-run job left

@@ -70,6 +70,12 @@ long server__job_active(const job *j)
     return j->counts.by_state[RUN_QUEUED] + j->counts.by_state[RUN_RUNNING];
 }
 
+bool server__job_held(const job *j)
+{
+    return j->paused && server__job_active(j) > 0 &&
+           j->counts.by_state[RUN_RUNNING] == 0;
+}
+
 static long finished_runs(const job *j)
 {
     const long *b = j->counts.by_state;
@@ -80,6 +86,8 @@ static long finished_runs(const job *j)
 static const char *job_state(const job *j)
 {
     const long *b = j->counts.by_state;
+    if (server__job_active(j) > 0 && j->paused)
+        return "paused";   /* running runs of it are suspending */
     if (server__job_active(j) > 0)
         return b[RUN_RUNNING] > 0 || finished_runs(j) > 0 ? "running"
                                                           : "queued";
@@ -151,6 +159,7 @@ cJSON *server__job_json(const job *j)
     cJSON_AddStringToObject(o, "name", j->name);
     cJSON_AddNumberToObject(o, "priority", j->priority);
     cJSON_AddStringToObject(o, "state", job_state(j));
+    cJSON_AddBoolToObject(o, "paused", j->paused);
     cJSON_AddNumberToObject(o, "total", (double)j->counts.total);
     cJSON_AddNumberToObject(o, "queued", (double)b[RUN_QUEUED]);
     cJSON_AddNumberToObject(o, "running", (double)b[RUN_RUNNING]);
@@ -162,7 +171,7 @@ cJSON *server__job_json(const job *j)
     cJSON_AddNumberToObject(o, "rate_per_min", isnan(rate) ? NAN : rate);
     cJSON_AddNumberToObject(o, "eta_s",
                             left == 0 ? 0
-                            : rate > 0 ? (double)left * 60.0 / rate
+                            : rate > 0 && !j->paused ? (double)left * 60.0 / rate
                                        : NAN);
     cJSON_AddNumberToObject(o, "created_at", j->created_at);
     return o;   /* cJSON writes NAN as null */
@@ -171,9 +180,11 @@ cJSON *server__job_json(const job *j)
 int server_job_restore(void *server_, const store_job_info *ji)
 {
     server *s = server_;
-    if (!server__job_add(s, ji->job_id, ji->name, ji->priority, ji->n_runs,
-                 ji->created_at, &ji->counts))
+    job *j = server__job_add(s, ji->job_id, ji->name, ji->priority,
+                             ji->n_runs, ji->created_at, &ji->counts);
+    if (!j)
         return -ENOMEM;
+    j->paused = !isnan(ji->paused_at);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,6 +346,18 @@ typedef struct daemon_state {
     pool *pl;
 } daemon_state;
 
+/* A job as the loop thread tracks it; a paused one is held in the
+ * scheduler before its queued runs are pushed (jobctl.h), so a pause
+ * survives a restart. */
+static int restore_job(void *ctx, const store_job_info *ji)
+{
+    daemon_state *d = ctx;
+    int rc = server_job_restore(d->srv, ji);
+    if (rc == 0 && !isnan(ji->paused_at))
+        rc = sched_hold_job(d->sc, ji->job_id, ji->priority, NULL, NULL);
+    return rc;
+}
+
 /* resweep-worker beside this resweepd (the build directory, or BINDIR). */
 static int find_worker_exe(char *buf, size_t len, char *err, size_t errlen)
 {
@@ -441,8 +454,7 @@ static int start(daemon_state *d, options *o, char *err, size_t errlen)
         log_warn("recovered from a crash: %ld runs queued again, %ld failed "
                  "after too many attempts",
                  requeued, failed);
-    if ((rc = store_job_list(d->st, 0, server_job_restore, d->srv, err,
-                             errlen)) < 0 ||
+    if ((rc = store_job_list(d->st, 0, restore_job, d, err, errlen)) < 0 ||
         (rc = store_queue_load(d->st, push_queued, d->sc, err, errlen)) < 0)
         return rc;
 

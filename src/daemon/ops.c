@@ -119,6 +119,7 @@ static void op_ping(const request *rq)
         cJSON_AddNullToObject(r, "store_error");
     cJSON_AddNumberToObject(r, "jobs", (double)s->njobs);
     cJSON_AddNumberToObject(r, "queued", (double)st.queued);
+    cJSON_AddNumberToObject(r, "held", (double)st.held);
     cJSON_AddNumberToObject(r, "running", (double)st.active);
     if (st.mem_limit)
         cJSON_AddNumberToObject(r, "memory_limit", (double)st.mem_limit);
@@ -238,7 +239,7 @@ static void op_delete(const request *rq)
     job *j = want_job(rq);
     if (!j || store_op_refused(rq, true))
         return;
-    if (server__job_active(j) > 0) {
+    if (server__job_active(j) > 0 && !server__job_held(j)) {
         proto_error e;
         proto_error_set(&e, -EBUSY, PROTO_E_BAD_REQUEST, "job",
                         "job %lld has %ld queued or running runs: cancel it "
@@ -252,6 +253,98 @@ static void op_delete(const request *rq)
         return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_INTERNAL, NULL,
                                     "out of memory");
     posted(rq, p, writer_delete(s->wr, p->tag, j->id));
+}
+
+/* extend {job, seeds} or {job, spec}: exactly one of them. */
+static void op_extend(const request *rq)
+{
+    server *s = rq->c->srv;
+    job *j = want_job(rq);
+    if (!j)
+        return;
+    proto_error e;
+    int64_t seeds = 0;
+    const cJSON *spec = member(rq, "spec");
+    int rc = proto_get_int(rq->pr->root, "seeds", 1, SPEC_MAX_RUNS, &seeds,
+                           &e);
+    if (rc < 0)
+        return server__reply_error(rq->c, rq->pr->id, &e);
+    if ((rc == 1) == (spec == NULL || cJSON_IsNull(spec)))
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_BAD_REQUEST,
+                                    rc == 1 ? "spec" : "seeds",
+                                    "give either seeds (new seeds for every "
+                                    "cell of the job) or spec (runs to add), "
+                                    "one of them");
+    if (rc == 1 && !cJSON_IsObject(spec))
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_BAD_REQUEST,
+                                    "spec", "not an object; give a job "
+                                    "specification");
+    if (store_op_refused(rq, true))
+        return;
+    job_spec *sp = NULL;
+    char err[ERR_LEN] = "";
+    if (rc == 1 && (rc = spec_parse(spec, &sp, err, sizeof err)) < 0) {
+        proto_error_from_sentence(&e, rc == -ENOMEM ? PROTO_E_INTERNAL
+                                                    : PROTO_E_INVALID_SPEC,
+                                  err);
+        return server__reply_error(rq->c, rq->pr->id, &e);
+    }
+    preq *p = server__preq_new(s, rq->c, rq->pr->id);
+    if (!p) {
+        spec_free(sp);
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_INTERNAL, NULL,
+                                    "out of memory");
+    }
+    posted(rq, p, writer_extend(s->wr, p->tag, j->id, j->priority, sp,
+                                (long)seeds));
+}
+
+/* The loop's view refuses what it can name at once (the store thread
+ * checks again, in the commit's order: store_job_pause). */
+static bool pause_refused(const request *rq, const job *j, bool pause)
+{
+    proto_error e;
+    long long id = (long long)j->id;
+    if (pause && j->paused)
+        proto_error_set(&e, -EINVAL, PROTO_E_BAD_REQUEST, "job",
+                        "job %lld is already paused (resweep resume %lld)",
+                        id, id);
+    else if (pause && server__job_active(j) == 0)
+        proto_error_set(&e, -EINVAL, PROTO_E_BAD_REQUEST, "job",
+                        "job %lld has ended: it has no queued or running "
+                        "run to pause", id);
+    else if (!pause && !j->paused)
+        proto_error_set(&e, -EINVAL, PROTO_E_BAD_REQUEST, "job",
+                        "job %lld is not paused; there is nothing to resume",
+                        id);
+    else
+        return false;
+    server__reply_error(rq->c, rq->pr->id, &e);
+    return true;
+}
+
+static void pause_op(const request *rq, bool pause)
+{
+    server *s = rq->c->srv;
+    job *j = want_job(rq);
+    if (!j || pause_refused(rq, j, pause) || store_op_refused(rq, true))
+        return;
+    preq *p = server__preq_new(s, rq->c, rq->pr->id);
+    if (!p)
+        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_INTERNAL, NULL,
+                                    "out of memory");
+    posted(rq, p, pause ? jobctl_pause(s->wr, p->tag, j->id, j->priority)
+                        : jobctl_resume(s->wr, p->tag, j->id, j->priority));
+}
+
+static void op_pause(const request *rq)
+{
+    pause_op(rq, true);
+}
+
+static void op_resume(const request *rq)
+{
+    pause_op(rq, false);
 }
 
 /* `resweep slurm` submitted a job array for the job: the daemon, the
@@ -300,7 +393,7 @@ static void op_watch(const request *rq)
     job *j = want_job(rq);
     if (!j)
         return;
-    if (server__job_active(j) == 0)
+    if (server__job_active(j) == 0 || server__job_held(j))
         return (void)server__send(c, server__progress_event(rq->pr->id, j,
                                                             true));
     if (c->srv->stopping)

@@ -67,7 +67,10 @@ static void reply_failure(server *s, preq *p, const writer_event *ev)
     const char *msg = ev->error ? ev->error : "failed";
     /* A Slurm record refused by the schema names a job the database no
      * longer has (deleted with sqlite3 under the daemon). */
-    if (ev->rc == -ENOENT ||
+    bool pause = ev->kind == WEV_PAUSED || ev->kind == WEV_RESUMED;
+    if (pause && ev->rc == -EINVAL)   /* the job's state refuses it */
+        proto_error_set(&e, ev->rc, PROTO_E_BAD_REQUEST, "job", "%s", msg);
+    else if (ev->rc == -ENOENT ||
         (ev->kind == WEV_SLURM_RECORDED && ev->rc == -EINVAL))
         proto_error_set(&e, ev->rc, PROTO_E_NOT_FOUND, "job", "%s", msg);
     else if (ev->rc == -ESHUTDOWN)
@@ -75,7 +78,8 @@ static void reply_failure(server *s, preq *p, const writer_event *ev)
     else if (ev->store_error || ev->rc == -EIO || ev->rc == -ENOSPC)
         proto_error_set(&e, ev->rc, PROTO_E_STORE_FAULT, NULL,
                         "the database refused the write: %s", msg);
-    else if (ev->kind == WEV_SUBMIT_FAILED && ev->rc != -ENOMEM)
+    else if ((ev->kind == WEV_SUBMIT_FAILED || ev->kind == WEV_EXTENDED) &&
+             ev->rc != -ENOMEM)
         proto_error_from_sentence(&e, PROTO_E_INVALID_SPEC, msg);
     else
         proto_error_set(&e, ev->rc, PROTO_E_INTERNAL, NULL, "%s", msg);
@@ -139,6 +143,11 @@ void server__job_reply(server *s, const writer_event *ev)
             cJSON_AddNumberToObject(r, "job", (double)ev->job_id);
             cJSON_AddStringToObject(r, "name", ev->u.submitted.name ? ev->u.submitted.name : "");
             cJSON_AddNumberToObject(r, "n_runs", (double)ev->u.submitted.n_runs);
+            cJSON_AddNumberToObject(r, "linear_repeats",
+                                    (double)ev->u.submitted.linear_repeats);
+            cJSON_AddStringToObject(r, "linear_repeat_keys",
+                                    ev->u.submitted.linear_keys
+                                        ? ev->u.submitted.linear_keys : "");
         }
         if (c)
             server__send(c, r);
@@ -156,6 +165,33 @@ void server__job_reply(server *s, const writer_event *ev)
                                         (double)ev->u.jobop.resumable);
                 cJSON_AddNumberToObject(r, "resumed", (double)p->n);
             }
+        }
+        if (c)
+            server__send(c, r);
+        break;
+    case WEV_PAUSED:
+    case WEV_RESUMED:
+        if ((r = reply_for(s, p, &c))) {
+            cJSON_AddNumberToObject(r, "job", (double)ev->job_id);
+            if (ev->kind == WEV_PAUSED) {
+                cJSON_AddNumberToObject(r, "held", (double)ev->u.jobop.n);
+                cJSON_AddNumberToObject(r, "stopping",
+                                        (double)ev->u.jobop.stopping);
+            } else {
+                cJSON_AddNumberToObject(r, "resumed", (double)ev->u.jobop.n);
+            }
+        }
+        if (c)
+            server__send(c, r);
+        break;
+    case WEV_EXTENDED:
+        if ((r = reply_for(s, p, &c))) {
+            cJSON_AddNumberToObject(r, "job", (double)ev->job_id);
+            cJSON_AddNumberToObject(r, "added", (double)ev->u.jobop.n);
+            cJSON_AddNumberToObject(r, "existing",
+                                    (double)ev->u.jobop.existing);
+            cJSON_AddNumberToObject(r, "total",
+                                    (double)ev->u.jobop.counts.total);
         }
         if (c)
             server__send(c, r);

@@ -37,8 +37,11 @@
 struct sjob;
 
 /* ACTIVE_ENDED: the run stopped on its cancel flag and its end is on the
- * way to the store, so a resume no longer applies to it. */
-enum { ACTIVE_CANCEL = 1, ACTIVE_SUSPEND = 2, ACTIVE_ENDED = 4 };
+ * way to the store, so a resume no longer applies to it. ACTIVE_HOLD: its
+ * job was paused (sched_hold_job); kept apart from ACTIVE_SUSPEND so that
+ * a resume never takes back a shutdown's suspension. */
+enum { ACTIVE_CANCEL = 1, ACTIVE_SUSPEND = 2, ACTIVE_ENDED = 4,
+       ACTIVE_HOLD = 8 };
 
 typedef struct active_run {
     idmap_node node;                  /* key: the run id; first member */
@@ -56,7 +59,8 @@ typedef struct qrun {
 } qrun;
 
 /* A job the scheduler holds runs of: ids[head..len) ascending are queued;
- * active lists the taken ones. It exists while either is non-empty. */
+ * active lists the taken ones. It exists while either is non-empty, or
+ * while it is held (paused): then its queued runs stay out of the order. */
 typedef struct sjob {
     idmap_node node;                  /* key: the job id; first member */
     int priority;
@@ -64,6 +68,7 @@ typedef struct sjob {
     size_t head, len, cap;
     active_run *active;
     bool ordered;                     /* in sched.order (runs queued) */
+    bool held;                        /* paused: nothing of it is taken */
 } sjob;
 
 struct sched {
@@ -75,6 +80,7 @@ struct sched {
     sjob **order;              /* jobs with queued runs, next one last */
     size_t norder, order_cap;
     long queued;
+    long held;                 /* queued runs of held jobs (not in queued) */
     long max_active;           /* <= 0: no bound */
     long waiting;              /* takers waiting for room */
     long waiting_memory;       /* takers waiting for the next run to fit */
@@ -215,7 +221,10 @@ static bool job_clear_queue(sched *s, sjob *j)
     bool big = j->cap * sizeof *j->ids >= SCHED_TRIM_BYTES;
     if (j->ordered)
         order_remove(s, j);
-    s->queued -= (long)(j->len - j->head);
+    if (j->held)
+        s->held -= (long)(j->len - j->head);
+    else
+        s->queued -= (long)(j->len - j->head);
     free(j->ids);
     j->ids = NULL;
     j->head = j->len = j->cap = 0;
@@ -229,7 +238,7 @@ static bool job_settle(sched *s, sjob *j)
     bool big = false;
     if (j->head == j->len)
         big = job_clear_queue(s, j);
-    if (!j->ordered && !j->active) {
+    if (!j->ordered && !j->active && !j->held) {
         idmap_remove(&s->jobs, &j->node);
         free(j);
     }
@@ -308,10 +317,12 @@ static int push_locked(sched *s, int64_t job_id, int priority, int64_t run_id,
     sjob *j = job_get(s, job_id, priority);
     if (!j)
         return -ENOMEM;
-    int rc = j->ordered ? 0 : order_reserve(s);
+    int rc = j->ordered || j->held ? 0 : order_reserve(s);
     if (rc == 0)
         rc = job_insert(s, j, run_id, mem_bytes);
-    if (rc == 0) {
+    if (rc == 0 && j->held) {
+        s->held++;   /* waits for sched_unhold_job */
+    } else if (rc == 0) {
         if (!j->ordered)
             order_insert(s, j);
         s->queued++;
@@ -487,7 +498,7 @@ enum run_poll sched_poll(sched *s, int64_t run_id)
     active_run *a = active_find(s, run_id);
     if (a && (a->flags & ACTIVE_CANCEL))
         p = RUN_CANCEL;
-    else if (a && (a->flags & ACTIVE_SUSPEND))
+    else if (a && (a->flags & (ACTIVE_SUSPEND | ACTIVE_HOLD)))
         p = RUN_SUSPEND;
     pthread_mutex_unlock(&s->lock);
     return p;
@@ -527,9 +538,13 @@ int sched_requeue(sched *s, int64_t run_id)
         int64_t job_id = a->job->node.key;
         int priority = a->job->priority;
         uint64_t est = a->est;
+        /* Canceled after its requeue was posted: the cancel, posted
+         * after it (jobctl.h), ends it in the store; it must not run. */
+        bool canceled = a->flags & ACTIVE_CANCEL;
         active_remove(s, a);
         pthread_cond_broadcast(&s->ready);
-        rc = push_locked(s, job_id, priority, run_id, est, &big);
+        rc = canceled ? -ECANCELED
+                      : push_locked(s, job_id, priority, run_id, est, &big);
     }
     pthread_mutex_unlock(&s->lock);
     trim_if(big);
@@ -591,6 +606,85 @@ void sched_end_canceled(sched *s, int64_t run_id, sched_end_fn on_end,
         a->flags |= ACTIVE_ENDED;
     on_end(ctx, canceled);
     pthread_mutex_unlock(&s->lock);
+}
+
+void sched_end_suspended(sched *s, int64_t run_id, sched_end_fn on_end,
+                         void *ctx)
+{
+    pthread_mutex_lock(&s->lock);
+    active_run *a = active_find(s, run_id);
+    bool canceled = a && (a->flags & ACTIVE_CANCEL);
+    if (canceled)
+        a->flags |= ACTIVE_ENDED;
+    on_end(ctx, canceled);
+    pthread_mutex_unlock(&s->lock);
+}
+
+int sched_hold_job(sched *s, int64_t job_id, int priority, long *held,
+                   long *stopping)
+{
+    long nf = 0, nh = 0;
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    sjob *j = job_get(s, job_id, priority);
+    if (!j) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (!j->held) {
+        if (j->ordered)
+            order_remove(s, j);
+        nh = (long)(j->len - j->head);
+        s->queued -= nh;
+        s->held += nh;
+        j->held = true;
+    }
+    for (active_run *a = j->active; a; a = a->next) {
+        s->probes++;
+        if (!(a->flags & (ACTIVE_HOLD | ACTIVE_CANCEL))) {
+            a->flags |= ACTIVE_HOLD;
+            nf++;
+        }
+    }
+    /* the next run is another job's now, and may fit */
+    pthread_cond_broadcast(&s->ready);
+out:
+    pthread_mutex_unlock(&s->lock);
+    if (held)
+        *held = nh;
+    if (stopping)
+        *stopping = nf;
+    return rc;
+}
+
+int sched_unhold_job(sched *s, int64_t job_id, long *released)
+{
+    long n = 0;
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    sjob *j = job_find(s, job_id);
+    if (!j || !j->held)
+        goto out;
+    for (active_run *a = j->active; a; a = a->next) {
+        s->probes++;
+        a->flags &= ~ACTIVE_HOLD;   /* one that has not stopped goes on */
+    }
+    n = (long)(j->len - j->head);
+    if (n > 0 && (rc = order_reserve(s)) < 0)
+        goto out;   /* still held: the caller may try again */
+    j->held = false;
+    s->held -= n;
+    s->queued += n;
+    if (n > 0) {
+        order_insert(s, j);
+        pthread_cond_broadcast(&s->ready);
+    }
+    (void)job_settle(s, j);
+out:
+    pthread_mutex_unlock(&s->lock);
+    if (released)
+        *released = n;
+    return rc;
 }
 
 void sched_pause(sched *s, bool paused)
@@ -660,6 +754,7 @@ void sched_get_stats(sched *s, sched_stats *out)
 {
     pthread_mutex_lock(&s->lock);
     out->queued = s->queued;
+    out->held = s->held;
     out->active = (long)s->active.count;
     out->jobs = (long)s->norder;
     out->waiting = s->waiting;

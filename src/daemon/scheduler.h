@@ -61,6 +61,7 @@ typedef struct sched_run {
 
 typedef struct sched_stats {
     long queued;     /* runs waiting */
+    long held;       /* runs of held (paused) jobs waiting for a resume */
     long active;     /* runs taken and not yet released */
     long jobs;       /* jobs with runs waiting */
     long waiting;    /* takers waiting for room (runs queued, bound reached) */
@@ -118,8 +119,10 @@ void sched_finished(sched *s, int64_t run_id);
 void sched_release(sched *s, int64_t run_id);
 
 /* A suspended run's requeue is stored: it leaves the active set and
- * waits in the queue again with its job's priority and its estimate.
- * 0; -ENOENT when it is not active; -ESHUTDOWN after sched_stop (it is
+ * waits in the queue again with its job's priority and its estimate
+ * (held, when its job is). 0; -ENOENT when it is not active;
+ * -ECANCELED when its job was canceled since (it is released: the
+ * cancel ends it in the store); -ESHUTDOWN after sched_stop (it is
  * released, and stays queued in the store); -ENOMEM. */
 int sched_requeue(sched *s, int64_t run_id);
 
@@ -142,6 +145,28 @@ void sched_resume_job(sched *s, int64_t job_id, long *resumed);
 typedef void (*sched_end_fn)(void *ctx, bool canceled);
 void sched_end_canceled(sched *s, int64_t run_id, sched_end_fn on_end,
                         void *ctx);
+
+/* For an active run whose engine stopped suspended: calls on_end(ctx,
+ * true) when its job was canceled meanwhile (its end belongs in the
+ * store as canceled), else on_end(ctx, false) (it belongs in the queue).
+ * on_end runs with the lock held, so that what it posts is ordered
+ * before a cancel's post, never after the cancel flagged it unseen. */
+void sched_end_suspended(sched *s, int64_t run_id, sched_end_fn on_end,
+                         void *ctx);
+
+/* Pause (issue 11): job_id's queued runs, and those pushed or requeued
+ * while it is held, stay queued but are handed to no taker; its active
+ * runs poll RUN_SUSPEND (they checkpoint and are requeued, held). A
+ * held job is remembered with nothing queued or active (priority: its
+ * own, when the scheduler did not know it). *held: the queued runs held;
+ * *stopping: the active runs told to suspend (either may be NULL).
+ * Holding a held job flags only runs taken since. 0 or -ENOMEM. */
+int sched_hold_job(sched *s, int64_t job_id, int priority, long *held,
+                   long *stopping);
+/* Resume: the job's held runs wait their turn again (*released: how
+ * many, may be NULL), and its active runs that have not stopped yet go
+ * on. Harmless for a job that is not held. 0, or -ENOMEM (still held). */
+int sched_unhold_job(sched *s, int64_t job_id, long *released);
 
 /* Memory admission: the active runs' estimates together stay within
  * bytes (0, the default: no limit). */

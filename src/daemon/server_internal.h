@@ -51,6 +51,7 @@ typedef struct job {
     long n_runs;
     double created_at;         /* Unix seconds, NAN when unknown */
     job_counts counts;
+    bool paused;               /* its runs are held (resweep pause) */
     uint64_t version;          /* bumped on every change, for watchers */
     job_rate *rate;
 } job;
@@ -162,6 +163,8 @@ job *server__job_add(server *s, int64_t id, const char *name, int priority,
                      long n_runs, double created_at, const job_counts *counts);
 /* Runs queued or running: 0 once the job has ended. */
 long server__job_active(const job *j);
+/* Paused with no run running: nothing of it moves until a resume. */
+bool server__job_held(const job *j);
 /* The job is gone from the database (delete): from the table too. */
 void server__job_remove(server *s, int64_t id);
 /* Every change bumps the version watchers compare. */

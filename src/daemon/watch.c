@@ -75,7 +75,8 @@ void server__watch_tick(uv_timer_t *t)
                 watch_remove(c, w);
                 continue;
             }
-            bool end = server__job_active(j) == 0;
+            /* A held job ends the watch: nothing moves until a resume. */
+            bool end = server__job_active(j) == 0 || server__job_held(j);
             bool due = j->version != w->sent_version ||
                        now - w->sent_at >= PROTO_WATCH_HEARTBEAT_S;
             if (!end && (!due || c->write_pending > WATCH_SKIP_BYTES))

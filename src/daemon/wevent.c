@@ -16,6 +16,7 @@ void writer_event_free(writer_event *ev)
         free(ev->u.runs.rows);
     } else if (ev->kind == WEV_SUBMITTED) {
         free(ev->u.submitted.name);
+        free(ev->u.submitted.linear_keys);
     }
     free(ev->error);
     free(ev);

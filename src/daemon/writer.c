@@ -36,6 +36,7 @@ static void wreq_free(wreq *r)
         return;
     switch (r->kind) {
     case WQ_SUBMIT: spec_free(r->u.spec); break;
+    case WQ_EXTEND: spec_free(r->u.extend.spec); break;
     case WQ_CURVE: free(r->u.curve.pts); break;
     case WQ_CHECKPOINT: free(r->u.ck.data); break;
     case WQ_FINISH:
@@ -54,7 +55,8 @@ static void wreq_free(wreq *r)
 static bool is_job_op(const wreq *r)
 {
     return r->kind == WQ_CANCEL || r->kind == WQ_RETRY ||
-           r->kind == WQ_DELETE || r->kind == WQ_SLURM;
+           r->kind == WQ_DELETE || r->kind == WQ_SLURM ||
+           r->kind == WQ_PAUSE || r->kind == WQ_RESUME;
 }
 
 static bool is_report(const wreq *r)
@@ -118,6 +120,34 @@ int writer_cancel(writer *w, uint64_t tag, int64_t job_id)
 int writer_retry(writer *w, uint64_t tag, int64_t job_id)
 {
     return post_job_op(w, WQ_RETRY, tag, job_id);
+}
+
+int writer_pause(writer *w, uint64_t tag, int64_t job_id, int priority,
+                 bool pause)
+{
+    wreq *r = wreq_new(pause ? WQ_PAUSE : WQ_RESUME);
+    if (!r)
+        return -ENOMEM;
+    r->tag = tag;
+    r->job_id = job_id;
+    r->priority = priority;
+    return post(w, r);
+}
+
+int writer_extend(writer *w, uint64_t tag, int64_t job_id, int priority,
+                  job_spec *spec, long seeds)
+{
+    wreq *r = wreq_new(WQ_EXTEND);
+    if (!r) {
+        spec_free(spec);
+        return -ENOMEM;
+    }
+    r->tag = tag;
+    r->job_id = job_id;
+    r->priority = priority;
+    r->u.extend.spec = spec;
+    r->u.extend.seeds = seeds;
+    return post(w, r);
 }
 
 int writer_delete(writer *w, uint64_t tag, int64_t job_id)
@@ -391,12 +421,14 @@ static int process_pending(writer *w)
     while (w->pending) {
         char err[ERR_LEN] = "";
         wreq *r = w->pending;
-        if (r->kind == WQ_SUBMIT) {
+        if (r->kind == WQ_SUBMIT || r->kind == WQ_EXTEND) {
             /* Tried even in the fault state (the loop refuses most
              * submissions then; this one raced it): it is as good a probe
              * of the disk as any retry. */
             pending_pop(w);
-            int rc = jobops_submit(w, r, commit_reports, err, sizeof err);
+            int rc = r->kind == WQ_SUBMIT
+                         ? jobops_submit(w, r, commit_reports, err, sizeof err)
+                         : jobops_extend(w, r, err, sizeof err);
             done_with(w, r);
             if (rc < 0)
                 return enter_fault(w, rc, err);
@@ -406,7 +438,7 @@ static int process_pending(writer *w)
         }
         wreq *stop = r;
         for (int n = 0; stop && stop->kind != WQ_SUBMIT &&
-                        n < WRITER_MAX_GROUP;
+                        stop->kind != WQ_EXTEND && n < WRITER_MAX_GROUP;
              n++)
             stop = stop->next;
         int rc = apply_group(w, r, stop, err, sizeof err);

@@ -58,6 +58,11 @@ typedef enum writer_event_kind {
     WEV_CANCELED,       /* tag, job_id, u.jobop (n: queued runs canceled); or rc, error */
     WEV_RETRIED,        /* tag, job_id, u.jobop (n: runs queued again); or rc, error */
     WEV_DELETED,        /* tag, job_id, u.jobop (n: runs deleted); or rc, error */
+    WEV_PAUSED,         /* tag, job_id, u.jobop (n: queued runs held,
+                           stopping: running runs suspending); or rc, error */
+    WEV_RESUMED,        /* tag, job_id, u.jobop (n: held runs queued again) */
+    WEV_EXTENDED,       /* tag, job_id, u.jobop (n: runs added, existing:
+                           runs of the spec the job had); or rc, error */
     WEV_RUNS,           /* tag, job_id, u.runs; or rc, error */
     WEV_SLURM_RECORDED, /* tag, job_id, u.slurm; or rc, error */
     WEV_FAULT,          /* error: the database refuses writes */
@@ -89,11 +94,16 @@ typedef struct writer_event {
             long n_runs;
             double created_at;
             job_counts counts;
+            long linear_repeats; /* linear runs equal to an earlier one but
+                                    for keys the model ignores (linrep.h) */
+            char *linear_keys;   /* owned: those keys that vary; or NULL */
         } submitted;
         enum run_state state;    /* WEV_RUN_ENDED */
         struct {                 /* WEV_CANCELED, WEV_RETRIED, WEV_DELETED */
             long n;
             long resumable;      /* WEV_RETRIED: of n, from their checkpoint */
+            long stopping;       /* WEV_PAUSED: running runs suspending */
+            long existing;       /* WEV_EXTENDED: runs not added, already there */
             job_counts counts;   /* the job right after the operation */
         } jobop;
         struct {                 /* WEV_RUNS */
@@ -124,7 +134,18 @@ int writer_start(writer *w, char *err, size_t errlen);
 int writer_submit(writer *w, uint64_t tag, job_spec *spec);
 int writer_cancel(writer *w, uint64_t tag, int64_t job_id);
 int writer_retry(writer *w, uint64_t tag, int64_t job_id);
-/* Deletes a job whose runs have all ended (store_job_delete). */
+/* Adds runs to job_id (of priority priority): those of spec (takes
+ * ownership; freed also on error) that the job does not have yet, or,
+ * with spec NULL, seeds new seeds for every cell of the job (extend.c).
+ * The extension is one transaction: refused, it changes nothing. */
+int writer_extend(writer *w, uint64_t tag, int64_t job_id, int priority,
+                  job_spec *spec, long seeds);
+/* Pauses (pause true) or resumes job_id, whose priority is priority
+ * (store_job_pause, then the scheduler: jobctl.h). */
+int writer_pause(writer *w, uint64_t tag, int64_t job_id, int priority,
+                 bool pause);
+/* Deletes a job whose runs have all ended, or a paused one with none
+ * running (store_job_delete). */
 int writer_delete(writer *w, uint64_t tag, int64_t job_id);
 /* Up to limit (<= WRITER_MAX_RUNS_PAGE) runs of the job from index on. */
 int writer_runs(writer *w, uint64_t tag, int64_t job_id, long from_index,

@@ -3,8 +3,8 @@
  * the daemon.
  *
  *   wevent.c   events: built during a commit, published after it
- *   jobops.c   applying job operations (submit, cancel, retry, runs,
- *              Slurm records)
+ *   jobops.c   applying job operations (submit, cancel, retry, pause,
+ *              resume, delete, runs, Slurm records)
  *   reports.c  applying run reports (start, curve, checkpoint, finish, requeue)
  *   writer.c   the queue, the thread, grouping into transactions, faults
  * Each uses only the files above it.
@@ -24,6 +24,7 @@
 typedef enum wreq_kind {
     /* job operations: a client waits for each one's event */
     WQ_SUBMIT, WQ_CANCEL, WQ_RETRY, WQ_DELETE, WQ_RUNS, WQ_SLURM,
+    WQ_PAUSE, WQ_RESUME, WQ_EXTEND,
     /* run reports */
     WQ_START, WQ_CURVE, WQ_CHECKPOINT, WQ_FINISH, WQ_REQUEUE, WQ_LOST,
 } wreq_kind;
@@ -36,6 +37,10 @@ typedef struct wreq {
     int priority;
     union {
         job_spec *spec;                       /* SUBMIT, owned */
+        struct {                              /* EXTEND */
+            job_spec *spec;                   /* owned; NULL: seeds */
+            long seeds;
+        } extend;
         struct { curve_point *pts; int n; } curve;   /* CURVE, pts owned */
         struct { void *data; size_t len; long step; } ck;   /* CHECKPOINT, data owned */
         struct {                              /* FINISH; LOST (error: why) */
@@ -57,6 +62,7 @@ typedef struct wreq {
     int rc;
     long n;
     long resumable;                /* RETRY: runs resuming from a checkpoint */
+    long stopping;                 /* PAUSE: running runs told to suspend */
     job_counts counts;             /* CANCEL/RETRY: the job right after it */
     char *rc_error;                /* owned */
 } wreq;
@@ -127,8 +133,32 @@ void wev_discard(writer *w);
  * fault code with err. A callback, so that jobops.c needs nothing of
  * writer.c's. */
 typedef int (*jobops_between_fn)(writer *w, char *err, size_t errlen);
+
+/* The data files a job's runs were checked against at submission, by
+ * what the check depends on (path, target column, loss, intercept): a
+ * sweep over seeds reads its file's head once, not once per run. */
+#define CHECKED_FILES 16
+typedef struct checked_files {
+    char *keys[CHECKED_FILES];   /* owned */
+    int next;                    /* the slot to replace */
+} checked_files;
+void jobops_checked_free(checked_files *cf);
+/* What a submission checks of run index (of sp, which may be NULL: the
+ * sentence then names no sweep point): its data file, and its memory
+ * estimate (*need) against limit (0: none). 0, or -EINVAL / -E2BIG with
+ * the sentence. */
+int jobops_check_run(checked_files *checked, const job_spec *sp,
+                     uint64_t limit, long index, const run_config *cfg,
+                     uint64_t *need, char *err, size_t errlen);
 int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
                   size_t errlen);
+/* --- extend.c (store thread) --- */
+
+/* Adds runs to job r->job_id in a transaction of its own (extend.c);
+ * returns as jobops_submit does, the client hearing back through a
+ * WEV_EXTENDED event. */
+int jobops_extend(writer *w, wreq *r, char *err, size_t errlen);
+
 /* CANCEL, RETRY or SLURM inside the group's transaction; the outcome
  * goes into r->rc. Returns r->rc. */
 int jobops_apply(writer *w, wreq *r, char *err, size_t errlen);

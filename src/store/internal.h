@@ -35,6 +35,8 @@ enum stmt_id {
     ST_RETRY_SLICES,
     ST_RETRY_RUNS, ST_RETRY_JOB, ST_RETRY_RESUMABLE,
     ST_DELETE_RUNS, ST_DELETE_JOB,
+    ST_PAUSE_JOB, ST_RESUME_JOB, ST_PAUSE_STATE, ST_PAUSE_HELD,
+    ST_JOB_GROW,
     ST_RECOVER_CANCEL, ST_RECOVER_FAIL, ST_RECOVER_CKPTS, ST_RECOVER_REQUEUE,
     ST_QUEUE,
     ST_SLURM_INSERT,
@@ -76,6 +78,8 @@ struct store_reader {
  *   query.c    reads: results, listings, the reader connections
  *   store.c    writes: transactions and the run state machine
  *   slurm.c    writes: the Slurm job arrays started for a job
+ *   pause.c    writes: pausing and resuming a job
+ *   grow.c     writes: a job extended with more runs
  */
 
 /* --- conn.c --- */

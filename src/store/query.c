@@ -151,6 +151,7 @@ int store_job_list(store *s, int64_t job_id, store_job_fn fn, void *ctx,
             .n_runs = (long)sqlite3_column_int64(st, 4),
             .created_at = store__column_real(st, 5),
             .canceled_at = store__column_real(st, 6),
+            .paused_at = store__column_real(st, 14),
             .counts.total = (long)sqlite3_column_int64(st, 7),
         };
         static const enum run_state order[] = {

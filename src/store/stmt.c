@@ -23,13 +23,35 @@ static const char *const stmt_sql[ST_COUNT] = {
         "INSERT INTO jobs (name, priority, max_attempts, spec, n_runs,"
         " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE job_id = ?1",
-    /* A job with queued or running runs is not deleted; the rest of it
-     * (curves, results, spectra, paths, slices, checkpoints, Slurm
-     * records)
-     * cascades. */
+    /* A job with running runs, or queued ones and no pause, is not
+     * deleted; the rest of it (curves, results, spectra, paths, slices,
+     * checkpoints, Slurm records) cascades. */
     [ST_DELETE_RUNS] =
         "DELETE FROM runs WHERE job_id = ?1 AND NOT EXISTS (SELECT 1 FROM runs"
-        " WHERE job_id = ?1 AND status IN ('queued', 'running'))",
+        " WHERE job_id = ?1 AND (status = 'running' OR (status = 'queued'"
+        " AND (SELECT paused_at FROM jobs WHERE job_id = ?1) IS NULL)))",
+    /* Only a job with work left can be paused; a cancel wins. */
+    [ST_PAUSE_JOB] =
+        "UPDATE jobs SET paused_at = ?2 WHERE job_id = ?1"
+        " AND paused_at IS NULL AND canceled_at IS NULL AND EXISTS"
+        " (SELECT 1 FROM runs WHERE job_id = ?1"
+        " AND status IN ('queued', 'running'))",
+    [ST_RESUME_JOB] =
+        "UPDATE jobs SET paused_at = NULL WHERE job_id = ?1"
+        " AND paused_at IS NOT NULL",
+    /* Why a pause or resume changed nothing. */
+    [ST_PAUSE_STATE] =
+        "SELECT paused_at IS NOT NULL, canceled_at IS NOT NULL,"
+        " (SELECT count(*) FROM runs WHERE job_id = ?1"
+        "  AND status IN ('queued', 'running'))"
+        " FROM jobs WHERE job_id = ?1",
+    /* The new runs are queued: a cancel no longer stands for the job
+     * (store_recover would cancel them), as after a retry. */
+    [ST_JOB_GROW] =
+        "UPDATE jobs SET n_runs = n_runs + ?2, canceled_at = NULL"
+        " WHERE job_id = ?1 AND complete = 1",
+    [ST_PAUSE_HELD] =
+        "SELECT count(*) FROM runs WHERE job_id = ?1 AND status = 'queued'",
     [ST_DELETE_JOB] =
         "DELETE FROM jobs WHERE job_id = ?1 AND complete = 1 AND NOT EXISTS"
         " (SELECT 1 FROM runs WHERE job_id = ?1)",
@@ -49,7 +71,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_JOB_LIST] =
         "SELECT job_id, name, priority, max_attempts, n_runs, created_at,"
         " canceled_at, total, queued, running, done, failed, diverged,"
-        " canceled FROM job_progress WHERE job_id BETWEEN ?1 AND ?2"
+        " canceled, (SELECT j.paused_at FROM jobs j"
+        " WHERE j.job_id = job_progress.job_id)"
+        " FROM job_progress WHERE job_id BETWEEN ?1 AND ?2"
         " ORDER BY job_id",
 
     [ST_RUN_INSERT] =
@@ -140,8 +164,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         "DELETE FROM checkpoints WHERE run_id IN (SELECT run_id FROM runs"
         " WHERE job_id = ?1 AND status = 'canceled')",
     [ST_CANCEL_JOB] =
-        "UPDATE jobs SET canceled_at = coalesce(canceled_at, ?2)"
-        " WHERE job_id = ?1",
+        "UPDATE jobs SET canceled_at = coalesce(canceled_at, ?2),"
+        " paused_at = NULL WHERE job_id = ?1",
 
     [ST_RETRY_RESULTS] =
         "DELETE FROM results WHERE run_id IN (SELECT run_id FROM runs"

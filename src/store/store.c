@@ -666,8 +666,8 @@ int store_job_delete(store *s, int64_t job_id, long *n, char *err,
         rc = job_step(s, ST_DELETE_JOB, job_id, &jobs, "deleting", err, errlen);
     if (rc == 0 && jobs == 0)
         rc = err_set(err, errlen, -EBUSY, "job %lld has queued or running "
-                     "runs, or does not exist: cancel it (resweep cancel "
-                     "%lld) and delete it once its runs have ended",
+                     "runs, or does not exist: cancel or pause it (resweep "
+                     "cancel %lld) and delete it once no run is running",
                      (long long)job_id, (long long)job_id);
     rc = op_end(s, rc, err, errlen);
     if (rc < 0)

@@ -134,6 +134,70 @@ static void record_end(void *ctx, bool canceled)
     *(int *)ctx = canceled;
 }
 
+/* A held (paused) job: its queued runs and those pushed or requeued
+ * while held are handed to nobody, its active runs poll suspend, other
+ * jobs go on; unholding queues them again in order, and a run that had
+ * not stopped yet goes on. A suspended run canceled meanwhile is not
+ * queued again. */
+static void hold_keeps_a_job_back(void **state)
+{
+    (void)state;
+    sched *s = new_sched();
+    for (int64_t id = 1; id <= 4; id++)
+        assert_int_equal(sched_push(s, 7, 5, id, 0), 0);
+    assert_int_equal(sched_push(s, 8, 0, 100, 0), 0);
+    assert_int_equal(take_id(s), 1);
+    assert_int_equal(take_id(s), 2);
+    long held, stopping;
+    assert_int_equal(sched_hold_job(s, 7, 5, &held, &stopping), 0);
+    assert_int_equal(held, 2);
+    assert_int_equal(stopping, 2);
+    assert_int_equal(sched_poll(s, 1), RUN_SUSPEND);
+    sched_stats st;
+    sched_get_stats(s, &st);
+    assert_int_equal(st.queued, 1);
+    assert_int_equal(st.held, 2);
+    assert_int_equal(take_id(s), 100);   /* job 8 unaffected */
+    sched_run r;
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+    /* Run 1 suspended: back to the queue, held. A push of the held job
+     * (a retry) is held too. */
+    int end = -1;
+    sched_end_suspended(s, 1, record_end, &end);
+    assert_int_equal(end, 0);
+    assert_int_equal(sched_requeue(s, 1), 0);
+    assert_int_equal(sched_push(s, 7, 5, 9, 0), 0);
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+    /* A second hold flags nothing new. */
+    assert_int_equal(sched_hold_job(s, 7, 5, &held, &stopping), 0);
+    assert_int_equal(held + stopping, 0);
+    long released;
+    assert_int_equal(sched_unhold_job(s, 7, &released), 0);
+    assert_int_equal(released, 4);                 /* 1, 3, 4 and 9 */
+    assert_int_equal(sched_poll(s, 2), RUN_CONTINUE);   /* goes on */
+    assert_int_equal(take_id(s), 1);
+    assert_int_equal(take_id(s), 3);
+    assert_int_equal(sched_unhold_job(s, 7, &released), 0);   /* harmless */
+    assert_int_equal(released, 0);
+    /* Held, then canceled while run 3 suspends: its requeue is refused,
+     * and the cancel's unhold leaves nothing behind. */
+    assert_int_equal(sched_hold_job(s, 7, 5, NULL, NULL), 0);
+    sched_cancel_job(s, 7, NULL, NULL);
+    sched_end_suspended(s, 3, record_end, &end);
+    assert_int_equal(end, 1);
+    assert_int_equal(sched_requeue(s, 1), -ECANCELED);
+    assert_int_equal(sched_unhold_job(s, 7, NULL), 0);
+    sched_get_stats(s, &st);
+    assert_int_equal(st.queued + st.held, 0);
+    /* A job the scheduler did not know can be held (a restart). */
+    assert_int_equal(sched_hold_job(s, 11, 0, &held, NULL), 0);
+    assert_int_equal(sched_push(s, 11, 0, 50, 0), 0);
+    assert_int_equal(sched_take(s, 0, &r, NULL, NULL), -EAGAIN);
+    assert_int_equal(sched_unhold_job(s, 11, NULL), 0);
+    assert_int_equal(take_id(s), 50);
+    sched_free(s);
+}
+
 /* A retry takes a cancel back: runs still training go on, a run that has
  * not reported its stop yet is told to go back to the queue, and a run
  * whose canceled end was already decided stays canceled. */
@@ -634,6 +698,7 @@ int main(void)
         cmocka_unit_test(runs_by_id_and_no_duplicates),
         cmocka_unit_test(cancel_drops_and_flags),
         cmocka_unit_test(resume_takes_a_cancel_back),
+        cmocka_unit_test(hold_keeps_a_job_back),
         cmocka_unit_test(pause_holds_runs_back),
         cmocka_unit_test(stop_wakes_workers_and_suspends),
         cmocka_unit_test(concurrent_take_exactly_once),

@@ -208,6 +208,12 @@ static off_t file_size(const char *path)
 
 /* --- building jobs, runs and results ---------------------------------- */
 
+static int list_paused_at(void *ctx, const store_job_info *ji)
+{
+    *(double *)ctx = ji->paused_at;
+    return 0;
+}
+
 static const char *CONFIG_JSON = "{\"seed\": 0, \"model\": {\"arch\": \"resnet\"}}";
 
 static int64_t add_job(struct fx *f, int priority, int max_attempts,
@@ -994,6 +1000,69 @@ static void run_state_transitions(void **state)
                      -ENOENT);
     OK(store_job_counts(f->s, job, &jc, f->err, sizeof f->err));
     assert_int_equal(jc.by_state[RUN_CANCELED], 3);
+}
+
+/* Pause and resume (schema/007_pause.sql): paused_at set and cleared,
+ * every refusal a sentence that names the job and why, the listing says
+ * it, a held job's queued runs can be deleted, and a cancel ends the
+ * pause. */
+static void pause_and_resume(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    int64_t r[3];
+    int64_t job = add_job(f, 0, 3, NULL, 3, r);
+    long n = -1;
+    OK(store_run_start(f->s, r[0], f->err, sizeof f->err));
+    OK(store_job_pause(f->s, job, true, &n, f->err, sizeof f->err));
+    assert_int_equal(n, 2);                  /* the queued ones are held */
+    assert_false(isnan(q_real(f, "SELECT paused_at FROM jobs")));
+    assert_int_equal(store_job_pause(f->s, job, true, &n, f->err,
+                                     sizeof f->err), -EINVAL);
+    assert_non_null(strstr(f->err, "is already paused"));
+    assert_int_equal(n, 0);
+    assert_int_equal(store_job_pause(f->s, 999, true, &n, f->err,
+                                     sizeof f->err), -ENOENT);
+    assert_string_equal(f->err, "job 999 does not exist");
+    /* The listing carries it. */
+    double paused_at = NAN;
+    OK(store_job_list(f->s, job, list_paused_at, &paused_at, f->err,
+                      sizeof f->err));
+    assert_false(isnan(paused_at));
+    /* Still running: no delete. Suspended to the queue: the delete
+     * takes the held runs. */
+    assert_int_equal(store_job_delete(f->s, job, &n, f->err, sizeof f->err),
+                     -EBUSY);
+    OK(store_run_requeue(f->s, r[0], f->err, sizeof f->err));
+    OK(store_job_pause(f->s, job, false, &n, f->err, sizeof f->err));
+    assert_int_equal(n, 3);
+    assert_true(isnan(q_real(f, "SELECT paused_at FROM jobs")));
+    assert_int_equal(store_job_pause(f->s, job, false, &n, f->err,
+                                     sizeof f->err), -EINVAL);
+    assert_string_equal(f->err, "job 1 is not paused; there is nothing to resume");
+    assert_int_equal(store_job_delete(f->s, job, &n, f->err, sizeof f->err),
+                     -EBUSY);              /* queued and not paused */
+    OK(store_job_pause(f->s, job, true, &n, f->err, sizeof f->err));
+    OK(store_job_delete(f->s, job, &n, f->err, sizeof f->err));
+    assert_int_equal(n, 3);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM jobs"), 0);
+
+    /* A cancel ends a pause; a canceled or ended job cannot be paused. */
+    job = add_job(f, 0, 3, NULL, 1, r);
+    OK(store_job_pause(f->s, job, true, &n, f->err, sizeof f->err));
+    OK(store_job_cancel(f->s, job, &n, f->err, sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT paused_at IS NULL FROM jobs WHERE"
+                              " job_id = %lld", (long long)job), 1);
+    assert_int_equal(store_job_pause(f->s, job, true, &n, f->err,
+                                     sizeof f->err), -EINVAL);
+    assert_non_null(strstr(f->err, "was canceled"));
+    job = add_job(f, 0, 3, NULL, 1, r);
+    OK(store_run_start(f->s, r[0], f->err, sizeof f->err));
+    OK(store_run_finish(f->s, r[0], RUN_FAILED, NULL, "x", f->err,
+                        sizeof f->err));
+    assert_int_equal(store_job_pause(f->s, job, true, &n, f->err,
+                                     sizeof f->err), -EINVAL);
+    assert_non_null(strstr(f->err, "has ended"));
 }
 
 static void state_names_round_trip(void **state)
@@ -2304,6 +2373,7 @@ int main(void)
         T(checkpoint_put_get_and_deleted_at_finish),
         T(recover_requeues_and_fails),
         T(recover_respects_cancels),
+        T(pause_and_resume),
         T(recover_after_kill_9),
         T(queue_order),
         T(queue_estimates),

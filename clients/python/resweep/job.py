@@ -17,6 +17,7 @@ from .transport import members as _members
 
 if TYPE_CHECKING:
     from .client import Client
+    from .sweep import SpecLike
 
 __all__ = ["Job"]
 
@@ -52,7 +53,8 @@ class Job:
     # --- over the protocol ---------------------------------------------
 
     def status(self) -> Dict[str, Any]:
-        """The job's state (queued, running, done, failed, canceled), its
+        """The job's state (queued, running, paused, done, failed,
+        canceled), its
         runs counted by state, rate_per_min and eta_s."""
         self.info = self.client.call("status", job=self.id)["job"]
         return self.info
@@ -106,6 +108,46 @@ class Job:
         job with queued or running runs raises DaemonError (cancel and
         wait first)."""
         return _members(self.client.call("delete", job=self.id))
+
+    def pause(self) -> Dict[str, Any]:
+        """Pauses the job: no worker starts its queued runs (``held``), and
+        its running runs (``stopping``) stop at their next poll with a
+        checkpoint, held too; a pause costs no attempt and survives a
+        restart of the daemon. :meth:`wait` returns once no run of a
+        paused job runs, with ``state`` "paused". A job already paused,
+        canceled or ended raises DaemonError."""
+        return _members(self.client.call("pause", job=self.id))
+
+    def resume(self) -> Dict[str, Any]:
+        """Resumes a paused job: its held runs (``resumed``) are queued
+        again and continue from their checkpoints, with the results of a
+        job never paused. A job that is not paused raises DaemonError."""
+        return _members(self.client.call("resume", job=self.id))
+
+    def extend(self, seeds: Optional[int] = None,
+               spec: Optional["SpecLike"] = None) -> Dict[str, Any]:
+        """Adds runs to the job, one of: ``seeds=K``, K new seeds for every
+        cell of the job (its configurations but for the seed), numbered
+        after its largest seed; ``spec=``, a specification (as
+        :meth:`Client.submit` takes) whose runs the job lacks are added,
+        checked as a submission. Returns ``added``, ``existing`` (runs of
+        the spec the job had) and ``total``. A refused extension changes
+        nothing and raises SpecError (or DaemonError)."""
+        from .client import SUBMIT_TIMEOUT_S
+        from .sweep import spec_dict
+        if (seeds is None) == (spec is None):
+            raise TypeError("extend: give seeds or spec, one of them")
+        if seeds is not None:
+            if isinstance(seeds, bool) or not isinstance(seeds, int) or \
+                    seeds < 1:
+                raise ValueError(f"seeds: must be an integer >= 1, got "
+                                 f"{seeds!r}")
+            reply = self.client.call("extend", timeout=SUBMIT_TIMEOUT_S,
+                                     job=self.id, seeds=seeds)
+        else:
+            reply = self.client.call("extend", timeout=SUBMIT_TIMEOUT_S,
+                                     job=self.id, spec=spec_dict(spec))
+        return _members(reply)
 
     def runs(self) -> Rows:
         """Every run: run (id), index, state, attempts, error, gap; read

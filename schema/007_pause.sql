@@ -1,0 +1,13 @@
+-- 007_pause.sql — schema version 7: a job a user paused (issue 11;
+-- `resweep pause`, docs/store.md).
+--
+--   paused_at  Unix seconds of the pause; NULL unless paused. While it is
+--              set, the job's queued runs are held: no worker starts them
+--              (its running runs were suspended to the queue with their
+--              checkpoints, which costs them no attempt). `resweep resume`
+--              clears it; so does a cancel.
+--
+-- Held runs keep runs.status = 'queued', so a paused job's held runs are
+--   SELECT r.* FROM runs r JOIN jobs j USING (job_id)
+--    WHERE j.paused_at IS NOT NULL AND r.status = 'queued';
+ALTER TABLE jobs ADD COLUMN paused_at REAL;
