@@ -196,8 +196,10 @@ int store_job_retry(store *s, int64_t job_id, long *n, char *err,
  * none. */
 int store_job_resumable(store *s, int64_t job_id, long *n, char *err,
                         size_t errlen);
-#define STORE_SCHEMA_VERSION 11
- * runs deleted.
+/* Deletes a job whose runs have all ended, or a paused one with none
+ * running (its held runs go with it), with everything of it (runs,
+ * curves, results, spectra, paths, slices, arrays, checkpoints, Slurm
+ * records); *n: the runs deleted.
  * -EBUSY with a sentence while a run is running, or queued and the job
  * not paused. */
 int store_job_delete(store *s, int64_t job_id, long *n, char *err,

@@ -305,7 +305,7 @@ int main(int argc, char **argv)
         if (!cmd->options || !strchr(cmd->options, *u)) {
             const char *opt = *u == 'w' ? "--wait" : *u == 'F' ? "--format"
                               : *u == 'f' ? "--from" : *u == 'o' ? "--out"
-                              : *u == 'p' ? "--params" : "--limit";
+                              : *u == 'p' ? "--params"
                               : *u == 'S' ? "--seeds" : *u == 'P' ? "--spec"
                               : "--limit";
             cli_fail(CLI_USAGE, "%s: not an option of %s", opt, name);

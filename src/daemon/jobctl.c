@@ -71,7 +71,7 @@ static void post_suspended(void *ctx, bool canceled)
 {
     stopped_run *s = ctx;
     if (canceled)
-        writer_run_finish(s->w, s->run, RUN_CANCELED, NULL,
+        writer_run_finish(s->w, s->run, RUN_CANCELED, NULL, NULL,
                           "canceled on request");
     else
         writer_run_requeue(s->w, s->run);
