@@ -92,7 +92,8 @@ static bool run_tn(int m, int n, int rows, const double *A, int lda,
  * of the vector registers they leave dirty make every later SSE
  * instruction (libm's exp, tanh, erfc in the activations) wait on them.
  * Measured: tests/engine/test_noalloc (smooth activations) took 118 s
- * with LIBXSMM and 30 s without before this, 15 s after. Only reached after a kernel ran, so the CPU has AVX. */
+ * with LIBXSMM and 30 s without before this, 15 s after. Only reached
+ * after a kernel ran, so the CPU has AVX. */
 __attribute__((target("avx"))) static void clean_upper(void)
 {
     __builtin_ia32_vzeroupper();
