@@ -1,31 +1,24 @@
 /* offline.c — status and list with no daemon (cli.h): the jobs' counts
  * read from the database's job_progress view (schema/001_init.sql), in
- * the shape of the daemon's reply, so they print the same. Rates and
+ * the shape of the daemon's reply, so they print the same (the state as
+ * run_state_job names it, paused included). Rates and
  * ETAs are the daemon's measurements: absent here. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
 #include "cli.h"
+#include "run_state.h"
 
 static const char *const JOBS_SQL =
     "SELECT p.job_id, p.name, p.priority, p.total, p.queued, p.running, p.done,"
-    "       p.failed, p.diverged, p.canceled, p.finished, p.created_at"
+    "       p.failed, p.diverged, p.canceled, p.finished, p.created_at,"
+    "       j.paused_at IS NOT NULL"
     "  FROM job_progress p JOIN jobs j USING (job_id)"
     " WHERE j.complete = 1 AND (?1 = 0 OR p.job_id = ?1) ORDER BY p.job_id";
-
-/* What the daemon would call the job (src/daemon/jobs.c, job_state). */
-static const char *job_state(long queued, long running, long finished,
-                             long failed, long canceled)
-{
-    if (queued + running > 0)
-        return running > 0 || finished > 0 ? "running" : "queued";
-    if (canceled > 0)
-        return "canceled";
-    return failed > 0 ? "failed" : "done";
-}
 
 static cJSON *row_job(sqlite3_stmt *st)
 {
@@ -40,7 +33,12 @@ static cJSON *row_job(sqlite3_stmt *st)
     cJSON_AddNumberToObject(o, "priority", sqlite3_column_int(st, 2));
     for (int i = 0; i < 8; i++)
         v[i] = (long)sqlite3_column_int64(st, 3 + i);
-    cJSON_AddStringToObject(o, "state", job_state(v[1], v[2], v[7], v[4], v[6]));
+    bool paused = sqlite3_column_int(st, 12) != 0;
+    const long by_state[RUN_STATES] = {
+        [RUN_QUEUED] = v[1], [RUN_RUNNING] = v[2], [RUN_STATE_DONE] = v[3],
+        [RUN_FAILED] = v[4], [RUN_STATE_DIVERGED] = v[5], [RUN_CANCELED] = v[6]};
+    cJSON_AddStringToObject(o, "state", run_state_job(by_state, paused));
+    cJSON_AddBoolToObject(o, "paused", paused);
     for (int i = 0; i < 8; i++)
         cJSON_AddNumberToObject(o, counts[i], (double)v[i]);
     cJSON_AddNumberToObject(o, "rate_per_min", NAN);

@@ -85,15 +85,7 @@ static long finished_runs(const job *j)
 
 static const char *job_state(const job *j)
 {
-    const long *b = j->counts.by_state;
-    if (server__job_active(j) > 0 && j->paused)
-        return "paused";   /* running runs of it are suspending */
-    if (server__job_active(j) > 0)
-        return b[RUN_RUNNING] > 0 || finished_runs(j) > 0 ? "running"
-                                                          : "queued";
-    if (b[RUN_CANCELED] > 0)
-        return "canceled";
-    return b[RUN_FAILED] > 0 ? "failed" : "done";
+    return run_state_job(j->counts.by_state, j->paused);
 }
 
 static void rate_note_end(job *j, double now)

@@ -29,3 +29,18 @@ is "list shows both jobs" "$(echo "$list" | grep -cE "^ *($J|$K) ")" "2"
 rsw status 99 >/dev/null 2>"$T_DIR/err99"
 is "an unknown job: exit 1" "$?" "1"
 grep -q "job 99: no such job" "$T_DIR/err99" && ok "naming it" || not_ok "naming it" "$(cat "$T_DIR/err99")"
+
+# A paused job read with no daemon is paused, as the daemon says.
+start_daemon offline --workers 2
+P=$(tiny_spec 2 2000000 | submit_job)
+rsw pause "$P" >/dev/null
+timeout 60 "$RESWEEP" --socket "$SOCK" watch "$P" >/dev/null 2>&1
+is "the paused job is held (watch exits 7)" "$?" "7"
+online=$(rsw --json status "$P" | json_get state)
+stop_daemon
+is "status without a daemon: the paused job is paused, as the daemon said" \
+   "$(rsw --json status "$P" 2>/dev/null | json_get state)/$online" "paused/paused"
+rsw status "$P" 2>/dev/null | grep -q '^state .*paused' && ok "and the table says so" ||
+    not_ok "and the table says so" "$(rsw status "$P" 2>&1)"
+echo "$(rsw list 2>/dev/null)" | grep -E "^ *$P " | grep -q paused && ok "list shows it paused" ||
+    not_ok "list shows it paused" "$(rsw list 2>&1)"
