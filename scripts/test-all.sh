@@ -26,7 +26,8 @@ stage "TSan" env RESWEEP_LONG_TESTS=0 make --no-print-directory SANITIZE=thread 
 before=$status
 stage "fuzzing (${FUZZ_SECONDS:-60} s per target)" make --no-print-directory fuzz
 # each fuzz target counts as one test
-[ "$status" -eq "$before" ] && echo "2 0 0" >>"$RESWEEP_TEST_TOTALS" || echo "0 1 0" >>"$RESWEEP_TEST_TOTALS"
+n_fuzz=$(sed -n 's/^FUZZ_TARGETS ?= //p' fuzz/fuzz.mk | wc -w)
+[ "$status" -eq "$before" ] && echo "$n_fuzz 0 0" >>"$RESWEEP_TEST_TOTALS" || echo "0 1 0" >>"$RESWEEP_TEST_TOTALS"
 read -r passed failed skipped < <(awk '{p += $1; f += $2; s += $3} END {print p + 0, f + 0, s + 0}' "$RESWEEP_TEST_TOTALS")
 echo
 echo "all stages: $passed passed, $failed failed, $skipped skipped"

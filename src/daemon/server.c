@@ -23,6 +23,8 @@ static void on_tick(uv_timer_t *t)
 static void on_signal(uv_signal_t *h, int signum)
 {
     server *s = h->data;
+    if (!s->started)
+        return;   /* a start-up that failed: the process is leaving anyway */
     if (s->stopping) {
         log_info("%s again: already shutting down", strsignal(signum));
         return;
@@ -85,6 +87,12 @@ int server_new(const server_config *cfg, server **out, char *err,
     s->listener.data = s->async.data = s->tick.data = s;
     s->watch_timer.data = s->stop_timer.data = s;
     s->sigterm.data = s->sigint.data = s;
+    /* Caught from before the socket exists (server_bind): whoever sees it
+     * may send SIGTERM at once, and that must be a clean shutdown, not the
+     * default action's death. Such a signal waits for the loop, which
+     * server_start's success begins. */
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
     *out = s;
     return 0;
 }
@@ -109,8 +117,7 @@ int server_start(server *s, char *err, size_t errlen)
     uv_timer_start(&s->tick, on_tick, 1000, 1000);
     uv_timer_start(&s->watch_timer, server__watch_tick,
                    PROTO_WATCH_INTERVAL_MS, PROTO_WATCH_INTERVAL_MS);
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    s->started = true;
     return 0;
 }
 

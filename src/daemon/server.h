@@ -99,7 +99,8 @@ void server_attach(server *s, writer *w, pool *p, host *hs);
  * fails fast. */
 int server_bind(server *s, char *err, size_t errlen);
 
-/* Starts accepting and handling SIGTERM/SIGINT. */
+/* Starts accepting, and acting on the SIGTERM/SIGINT caught since
+ * server_new. */
 int server_start(server *s, char *err, size_t errlen);
 
 /* Begins the shutdown (signals and the shutdown op call it): stop

@@ -137,6 +137,7 @@ struct server {
     uv_timer_t tick, watch_timer, stop_timer;
     uv_signal_t sigterm, sigint;
     bool bound, listening, handles_closed;
+    bool started;   /* server_start succeeded: signals are acted on */
 
     conn *conns;
     int nconns;

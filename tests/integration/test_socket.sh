@@ -2,7 +2,7 @@
 # The socket and the database lock: 0700 directory and 0600 socket, a live
 # daemon's socket and database never taken over, a stale socket replaced,
 # directories other users could enter refused, peers of another uid refused
-# (SO_PEERCRED) and logged.
+# (SO_PEERCRED) and logged, SIGTERM a clean shutdown from the start.
 . "$(dirname "$0")/lib.sh"
 
 start_daemon s --workers 1
@@ -73,6 +73,15 @@ start_daemon s --workers 1
 check "the next daemon replaces the stale socket" rsw ping
 grep -q "replacing the stale socket" "$LOG" && ok "and logs it" || not_ok "and logs it"
 
+# SIGTERM the moment the socket file exists (the daemon still opening
+# its database) is a clean shutdown, not death by the signal's default.
+"$RESWEEPD" --socket "$T_DIR/early/d.sock" --db "$T_DIR/early.db" --workers 1 2>"$T_DIR/early.log" &
+ep=$!
+T_PIDS="$T_PIDS $ep"
+for i in $(seq 20000); do [ -S "$T_DIR/early/d.sock" ] && break; done
+kill -TERM "$ep"; wait "$ep"
+is "SIGTERM as soon as the socket exists: exit 0" "$?" "0"
+
 # A peer of another uid. The socket directory keeps other users out, so
 # the test runs the daemon as nobody and connects as root, who may enter.
 if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
@@ -87,7 +96,11 @@ else
         "$nd/resweepd" --socket "$nd/s/d.sock" --db "$nd/d.db" --workers 1 2>"$T_DIR/peer.log" &
     pp=$!
     T_PIDS="$T_PIDS $pp"
-    wait_until 20 test -S "$nd/s/d.sock"
+    # The socket exists from server_bind on, but it accepts only once the
+    # database is open and the daemon listens: wait for that, not for the
+    # file (a loaded machine spends seconds in between).
+    wait_until 60 grep -q "listening on" "$T_DIR/peer.log" ||
+        not_ok "the daemon run as nobody starts" "$(cat "$T_DIR/peer.log")"
     out=$("$RESWEEP" --socket "$nd/s/d.sock" ping 2>&1)
     is "a peer of another uid is refused" "$out" "resweep: this daemon serves only its own user"
     grep -q "refused a connection from uid 0" "$T_DIR/peer.log" && ok "and the refusal is logged" || not_ok "and the refusal is logged" "$(cat "$T_DIR/peer.log")"
