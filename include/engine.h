@@ -66,7 +66,8 @@ typedef struct run_array {
 } run_array;
 
 /* What a finished run keeps (docs/theory.md §5 and §3): "u_star" (d), the
- * best linear predictor, always; with analysis.save_params its trained
+ * best linear predictor, always; with analysis.save_params, or as a seed
+ * pair's end point (config_keeps_params), its trained
  * parameters, named as model.h lays them out: "w" or "u" (d), "V" (d, h),
  * "v" (h, decoupled), "W1" (h, d), "b1" (h) and, when unit_depth L > 1,
  * "W_hidden" (L-1, h, h) and "b_hidden" (L-1, h) for layers 2..L; a
