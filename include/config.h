@@ -104,6 +104,9 @@ typedef struct model_config {
     enum init_kind init;         /* "init", default he */
     double gain;                 /* "gain", default 1: multiplies the He/Xavier std */
     double init_scale;           /* "init_scale", default 0.01: std of V, w (and v, u); 0 = zero init */
+    int64_t init_seed;           /* "init_seed", default null (-1): the seed of
+                                    the initialisation alone (RNG_INIT);
+                                    null: the run's seed (config_init_seed) */
 } model_config;
 
 /* Training (issue 2 §4). theta_lr < 0 means "same as lr" (JSON null). */
@@ -146,6 +149,10 @@ typedef struct analysis_config {
                                     [-r, r]^2 in filter-normalised units */
     int slice_max_params;        /* "slice_max_params", default 100000: no
                                     slice for bigger networks */
+    bool seed_pairs;             /* "seed_pairs", default true: the segment
+                                    between this run's end point and those
+                                    of its job's runs that differ only in
+                                    model.init_seed (docs/theory.md §6.9) */
 } analysis_config;
 
 typedef struct run_config {
@@ -174,13 +181,14 @@ int config_parse_str(const char *text, run_config *out, char *err, size_t errlen
 /* Generations of the canonical form: an older resweep's form lacks the
  * keys added since. CONFIG_GEN_0 had neither analysis.lanczos_memory_mib
  * (added in 1) nor the spectrum and path keys (added in 2) nor
- * analysis.save_params (added in 3) nor the slice keys (added in 4).
+ * analysis.save_params (added in 3) nor the slice keys (added in 4)
+ * nor model.init_seed and analysis.seed_pairs (added in 5).
  * data.standardize needs no generation: it is written only when it is
  * not "none", so every earlier form is still the current one. */
 enum { CONFIG_GEN_0 = 0, CONFIG_GEN_LANCZOS_MEMORY = 1,
        CONFIG_GEN_SPECTRUM = 2, CONFIG_GEN_SAVE_PARAMS = 3,
-       CONFIG_GEN_LANDSCAPE = 4,
-       CONFIG_GEN_CURRENT = 4 };
+       CONFIG_GEN_LANDSCAPE = 4, CONFIG_GEN_INIT_SEED = 5,
+       CONFIG_GEN_CURRENT = 5 };
 
 /* The canonical form a resweep of generation gen wrote for cfg: without
  * the keys added after gen. NULL with *representable false when one of
@@ -211,6 +219,21 @@ void config_free(run_config *cfg);
 int64_t config_param_count(enum arch arch, int64_t d, int64_t h, int64_t L,
                            int64_t B);
 
+/* The seed of the initialisation's stream RNG_INIT: model.init_seed when
+ * set, else the run's seed (so a configuration without the key draws the
+ * initialisation it always drew). */
+uint64_t config_init_seed(const run_config *cfg);
+
+/* Whether the run is an end point of seed pairs (docs/theory.md §6.9):
+ * model.init_seed set, analysis.seed_pairs true and analysis.path_points
+ * > 0. Such a run keeps its trained parameters as analysis.save_params
+ * does (the pair's segment is computed from them after both runs end). */
+bool config_seed_pair_run(const run_config *cfg);
+
+/* Whether a finished run keeps its trained parameters (table run_arrays):
+ * analysis.save_params, or config_seed_pair_run. */
+bool config_keeps_params(const run_config *cfg);
+
 /* True for losses whose targets are labels in {-1, +1}. */
 bool config_is_classification(enum loss_kind loss);
 
@@ -231,7 +254,7 @@ const char *config_standardize_name(enum standardize v);
  * and booleans (0/1) as CONFIG_VALUE_INT, reals as CONFIG_VALUE_REAL,
  * names and strings as CONFIG_VALUE_TEXT, a section or an inline array
  * as CONFIG_VALUE_TEXT holding its JSON; CONFIG_VALUE_NULL for JSON null
- * (train.theta_lr "same as lr") and for a key the canonical form leaves
+ * (train.theta_lr "same as lr", model.init_seed "the seed") and for a key the canonical form leaves
  * out (data.noise of a classification loss). text is borrowed from cfg
  * or a name table, or is `owned`: config_value_free releases that.
  * -EINVAL with a sentence for a path that names no key, -ENOMEM. */

@@ -66,7 +66,8 @@ typedef struct run_array {
 } run_array;
 
 /* What a finished run keeps (docs/theory.md §5 and §3): "u_star" (d), the
- * best linear predictor, always; with analysis.save_params its trained
+ * best linear predictor, always; with analysis.save_params, or as a seed
+ * pair's end point (config_keeps_params), its trained
  * parameters, named as model.h lays them out: "w" or "u" (d), "V" (d, h),
  * "v" (h, decoupled), "W1" (h, d), "b1" (h) and, when unit_depth L > 1,
  * "W_hidden" (L-1, h, h) and "b_hidden" (L-1, h) for layers 2..L; a
@@ -300,5 +301,32 @@ void engine_data_free(run_data *rd);
 double engine_linear_loss(enum loss_kind loss, const run_data *rd,
                           const double *u);
 int engine_check_data(const run_config *cfg, char *err, size_t errlen);
+
+/* docs/theory.md §6.9: F along the segment between the end points of two
+ * runs whose configurations differ only in model.init_seed (a seed pair;
+ * table pairs, schema/012_pairs.sql). */
+typedef struct run_pair {
+    double f_a, f_b;   /* F at theta_a and theta_b: the runs' train_loss */
+    double f_max;      /* the largest F of the points (NAN if one is) */
+    double barrier;    /* f_max - max(f_a, f_b) >= 0 (NAN if a point is) */
+    run_path curve;    /* F at t_i = i / (points - 1) */
+} run_pair;
+
+/* The segment (1 - t) theta_a + t theta_b at cfg's analysis.path_points
+ * points t_i = i / (points - 1), where theta_a and theta_b are the
+ * parameters in the arrays a and b (engine.h's names; a finished run
+ * keeps them under config_keeps_params), on the training rows of cfg made
+ * again as engine_regenerate_data makes them. cfg is either run's
+ * configuration: a pair's differ only in model.init_seed, which the data
+ * do not draw from. The ends are the vectors bit for bit and the network
+ * is sized as the run's was, so f_a and f_b are the runs' train_loss.
+ * hooks may be NULL; only its poll is asked (RUN_CANCEL or RUN_SUSPEND
+ * stop it: ENGINE_ECANCELED / ENGINE_ESUSPENDED, no sentence). 0, or a
+ * negative code with a sentence: path_points 0, an array missing or of
+ * another shape (naming which run), data that cannot be made again (a
+ * CSV file that is gone), out of memory. Reentrant, as engine_run. */
+int engine_pair_segment(const run_config *cfg, const run_arrays *a,
+                        const run_arrays *b, const run_hooks *hooks,
+                        run_pair *out, char *err, size_t errlen);
 
 #endif

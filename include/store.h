@@ -43,7 +43,7 @@
 #include "engine.h"
 #include "run_state.h"
 
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 
 /* Page cache per connection, in KiB (strings: they go into PRAGMAs). */
 #define STORE_WRITER_CACHE_KIB "4096"
@@ -198,8 +198,8 @@ int store_job_resumable(store *s, int64_t job_id, long *n, char *err,
                         size_t errlen);
 /* Deletes a job whose runs have all ended, or a paused one with none
  * running (its held runs go with it), with everything of it (runs,
- * curves, results, spectra, paths, slices, arrays, checkpoints, Slurm
- * records); *n: the runs deleted.
+ * curves, results, spectra, paths, slices, arrays, seed pairs,
+ * checkpoints, Slurm records); *n: the runs deleted.
  * -EBUSY with a sentence while a run is running, or queued and the job
  * not paused. */
 int store_job_delete(store *s, int64_t job_id, long *n, char *err,
@@ -337,6 +337,38 @@ int store_reader_checkpoint(store_reader *r, int64_t run_id, void **data,
 int store_reader_result(store_reader *r, int64_t run_id,
                         enum run_state *state, run_result *out,
                         bool *has_result, char *err, size_t errlen);
+
+/* A run's kept arrays (table run_arrays: u_star and, when it kept them,
+ * its parameters; engine.h), in one allocation the caller frees with
+ * free(); *out has n = 0 when the run kept none (or does not exist).
+ * -EIO when a row's shape does not match its bytes (edited by hand). */
+int store_reader_arrays(store_reader *r, int64_t run_id, run_arrays **out,
+                        char *err, size_t errlen);
+
+/* --- Seed pairs (docs/theory.md §6.9; schema/012_pairs.sql) ----------
+ * Two done runs of a job are a pair when their configurations are equal
+ * but for model.init_seed, set in both and different, with
+ * analysis.seed_pairs true and analysis.path_points > 0. */
+
+/* Calls fn(ctx, job_id, run_a, run_b), run_a < run_b, for every pair that
+ * has no row in pairs yet: those with run run_id, or, with run_id 0, of
+ * every job (the daemon's start). A non-zero return from fn stops and is
+ * passed through; fn must not use r. */
+typedef int (*store_pair_fn)(void *ctx, int64_t job_id, int64_t run_a,
+                             int64_t run_b);
+int store_reader_pairs_pending(store_reader *r, int64_t run_id,
+                               store_pair_fn fn, void *ctx, char *err,
+                               size_t errlen);
+
+/* The pair's row of pairs and its profile's rows of pair_curve
+ * (engine.h, run_pair; NaN stored NULL), in one savepoint. Stored only
+ * while run_a and run_b are done runs of job_id and the pair has no row:
+ * *stored false otherwise (the job was deleted meanwhile, the pair was
+ * computed twice), which is not an error. -EINVAL for run_a >= run_b or
+ * a profile of fewer than 2 or more than CONFIG_MAX_PATH_POINTS points. */
+int store_pair_insert(store *s, int64_t job_id, int64_t run_a,
+                      int64_t run_b, const run_pair *p, bool *stored,
+                      char *err, size_t errlen);
 
 /* --- Fault injection, for tests only (SQLite's test culture) ----------
  * Connections opened with STORE_OPEN_FAULTS (or RESWEEP_FAULT_WRITES) go

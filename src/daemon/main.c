@@ -27,6 +27,7 @@
 #include "host.h"
 #include "log.h"
 #include "memlimit.h"
+#include "pairs.h"
 #include "memtune.h"
 #include "paths.h"
 #include "pool.h"
@@ -344,6 +345,7 @@ typedef struct daemon_state {
     writer *wr;
     host *hs;
     pool *pl;
+    pairs *pairs;
 } daemon_state;
 
 /* A job as the loop thread tracks it; a paused one is held in the
@@ -458,8 +460,10 @@ static int start(daemon_state *d, options *o, char *err, size_t errlen)
         (rc = store_queue_load(d->st, push_queued, d->sc, err, errlen)) < 0)
         return rc;
 
+    /* The pairs' thread hooks the writer's commits: before it starts. */
     if ((rc = writer_new(d->st, d->sc, server_notify, d->srv, &d->wr, err,
                          errlen)) < 0 ||
+        (rc = pairs_new(o->db, d->wr, &d->pairs, err, errlen)) < 0 ||
         (rc = writer_start(d->wr, err, errlen)) < 0)
         return rc;
     if ((rc = host_new(o->db, d->sc, d->wr, &d->hs, err, errlen)) < 0)
@@ -467,7 +471,7 @@ static int start(daemon_state *d, options *o, char *err, size_t errlen)
     pool_config pc = {o->workers, o->checkpoint_s, host_worker(d->hs)};
     if (o->workers > 0 && (rc = pool_new(&pc, &d->pl, err, errlen)) < 0)
         return rc;
-    server_attach(d->srv, d->wr, d->pl, d->hs);
+    server_attach(d->srv, d->wr, d->pl, d->hs, d->pairs);
     if ((rc = server_start(d->srv, err, errlen)) < 0)
         return rc;
     sched_stats st;
@@ -498,8 +502,11 @@ static void stop(daemon_state *d)
     d->pl = NULL;
     if (!stuck)
         host_free(d->hs);
+    /* before the writer: it posts to it; freed after: the writer kicks it */
+    pairs_stop(d->pairs);
     if (d->wr)
         writer_free(d->wr);   /* stops and joins the store thread first */
+    pairs_free(d->pairs);
     if (d->srv)
         server_free(d->srv);
     if (d->loop_ok && uv_loop_close(&d->loop) != 0)

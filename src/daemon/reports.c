@@ -28,6 +28,16 @@ int reports_apply(writer *w, wreq *r, char *err, size_t errlen)
     case WQ_REQUEUE:
         rc = store_run_requeue(w->st, r->run_id, err, errlen);
         break;
+    case WQ_PAIR: {
+        bool stored;
+        rc = store_pair_insert(w->st, r->job_id, r->run_id, r->u.pair.run_b,
+                               r->u.pair.pair, &stored, err, errlen);
+        if (rc == 0 && !stored)
+            log_debug("seed pair of runs %lld and %lld: not stored (a run "
+                      "is gone, or the pair was stored already)",
+                      (long long)r->run_id, (long long)r->u.pair.run_b);
+        break;
+    }
     case WQ_LOST: {
         bool failed = false;
         rc = store_run_lost(w->st, r->run_id, r->u.finish.error, &failed,
@@ -56,6 +66,8 @@ void reports_after(writer *w, wreq *r)
         sched_release(w->sc, r->run_id);
         if (r->rc == 0 && (ev = wev_add(w, WEV_RUN_ENDED, r)))
             ev->u.state = r->u.finish.state;
+        if (r->rc == 0 && r->u.finish.state == RUN_STATE_DONE && w->on_done)
+            w->on_done(w->on_done_ctx, r->job_id, r->run_id);
         break;
     case WQ_LOST:
         if (r->rc == 0 && r->u.finish.state == RUN_FAILED) {

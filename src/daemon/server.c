@@ -97,11 +97,12 @@ int server_new(const server_config *cfg, server **out, char *err,
     return 0;
 }
 
-void server_attach(server *s, writer *w, pool *p, host *hs)
+void server_attach(server *s, writer *w, pool *p, host *hs, pairs *pr)
 {
     s->wr = w;
     s->pl = p;
     s->hs = hs;
+    s->pairs = pr;
 }
 
 int server_start(server *s, char *err, size_t errlen)

@@ -52,6 +52,7 @@
 
 #include "auth.h"
 #include "host.h"
+#include "pairs.h"
 #include "pool.h"
 #include "scheduler.h"
 #include "store.h"
@@ -89,9 +90,10 @@ int server_job_restore(void *server, const store_job_info *job);
  * Safe from any thread once server_new returned. */
 void server_notify(void *server);
 
-/* The store thread, the pool (NULL without local threads) and the worker
- * host remote workers lease through (borrowed; must outlive the loop). */
-void server_attach(server *s, writer *w, pool *p, host *hs);
+/* The store thread, the pool (NULL without local threads), the worker
+ * host remote workers lease through and the seed pairs' thread, stopped
+ * before the store thread at shutdown (borrowed; must outlive the loop). */
+void server_attach(server *s, writer *w, pool *p, host *hs, pairs *pr);
 
 /* Claims the socket path: its directory private (paths_private_dir), a
  * stale socket of a dead daemon replaced, a live daemon's refused; the

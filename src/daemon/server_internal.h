@@ -128,6 +128,7 @@ struct server {
     auth_key key;
     remote *rm;
     host *hs;
+    pairs *pairs;              /* the seed pairs' thread; NULL in tests */
     procs *pr;                 /* --worker-processes, or NULL */
     int nprocs;
     char *worker_exe;

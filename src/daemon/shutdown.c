@@ -54,6 +54,9 @@ static void on_stop_tick(uv_timer_t *t)
                  "%.1f s; they go back to the queue", leased, STOP_WORKERS_S);
         server__leases_suspend(s);
     }
+    /* it posts to the store thread: stopped first (a pair abandoned here
+     * has no row, and the next start computes it) */
+    pairs_stop(s->pairs);
     if (s->wr) {
         double grace = SERVER_SHUTDOWN_S - (server__now() - s->stop_t0);
         writer_stop(s->wr, grace > 0.2 ? grace : 0.2);

@@ -46,6 +46,7 @@ static void wreq_free(wreq *r)
         free(r->u.finish.error);
         break;
     case WQ_SLURM: free(r->u.slurm.script); break;
+    case WQ_PAIR: free(r->u.pair.pair); break;
     default: break;
     }
     free(r->rc_error);
@@ -274,6 +275,27 @@ int writer_run_lost(writer *w, const writer_run *run, const char *why)
         r = NULL;
     }
     return r ? post(w, r) : -ENOMEM;
+}
+
+int writer_pair(writer *w, int64_t job_id, int64_t run_a, int64_t run_b,
+                const run_pair *p)
+{
+    wreq *r = wreq_new(WQ_PAIR);
+    if (!r || !(r->u.pair.pair = malloc(sizeof *p))) {
+        free(r);
+        return -ENOMEM;
+    }
+    r->job_id = job_id;
+    r->run_id = run_a;
+    r->u.pair.run_b = run_b;
+    *r->u.pair.pair = *p;
+    return post(w, r);
+}
+
+void writer_on_done(writer *w, writer_done_fn fn, void *ctx)
+{
+    w->on_done = fn;
+    w->on_done_ctx = ctx;
 }
 
 bool writer_faulted(writer *w, char *msg, size_t len)

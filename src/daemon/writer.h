@@ -181,6 +181,19 @@ int writer_run_requeue(writer *w, const writer_run *run);
  * job's attempts (store_run_lost). */
 int writer_run_lost(writer *w, const writer_run *run, const char *why);
 
+/* A seed pair's segment (pairs.h) for table pairs, run_a < run_b: stored
+ * when both runs are still done runs of job_id (store_pair_insert), else
+ * dropped. Posted as a run report is (taken until the store thread
+ * exits). 0, -ENOMEM, -ESHUTDOWN. */
+int writer_pair(writer *w, int64_t job_id, int64_t run_a, int64_t run_b,
+                const run_pair *p);
+
+/* Called on the store thread after each commit that ended a run done,
+ * with the run's job and id (the seed pairs' trigger, pairs.h); must be
+ * quick and safe from that thread. Set before writer_start. */
+typedef void (*writer_done_fn)(void *ctx, int64_t job_id, int64_t run_id);
+void writer_on_done(writer *w, writer_done_fn fn, void *ctx);
+
 /* Takes every event queued so far, oldest first (NULL when none); free
  * each with writer_event_free. Loop thread. */
 writer_event *writer_events(writer *w);

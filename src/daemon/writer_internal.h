@@ -27,6 +27,8 @@ typedef enum wreq_kind {
     WQ_PAUSE, WQ_RESUME, WQ_EXTEND,
     /* run reports */
     WQ_START, WQ_CURVE, WQ_CHECKPOINT, WQ_FINISH, WQ_REQUEUE, WQ_LOST,
+    /* a seed pair's segment (pairs.h): taken as long as the reports are */
+    WQ_PAIR,
 } wreq_kind;
 
 typedef struct wreq {
@@ -52,6 +54,10 @@ typedef struct wreq {
             char *error;                      /* the run's reason, owned */
         } finish;
         struct { long from_index; int limit; } runs;   /* RUNS */
+        struct {                              /* PAIR: run_id is run_a */
+            int64_t run_b;
+            run_pair *pair;                   /* owned (2.5 KB: not inline) */
+        } pair;
         struct {                              /* SLURM */
             int64_t slurm_job;
             long tasks;
@@ -89,6 +95,8 @@ struct writer {
 
     /* Store thread only. */
     wreq *pending, *pending_tail;  /* taken from the queue, not committed */
+    writer_done_fn on_done;        /* set before writer_start */
+    void *on_done_ctx;
     writer_event *out_head, *out_tail;   /* events of the current commit */
     double next_retry, retry_delay;
     double last_wal;

@@ -68,7 +68,7 @@ void config_defaults(run_config *cfg)
     cfg->model = (model_config){
         .arch = ARCH_RESNET, .blocks = 1, .unit_depth = 2, .width = 16,
         .activation = ACT_RELU, .init = INIT_HE, .gain = 1,
-        .init_scale = 0.01,
+        .init_scale = 0.01, .init_seed = -1,
     };
     cfg->loss = LOSS_SQUARED;
     cfg->train = (train_config){
@@ -84,7 +84,25 @@ void config_defaults(run_config *cfg)
         .exact_max_params = 500, .eig_tol = 1e-4, .path_points = 11,
         .save_params = false,
         .slice_points = 0, .slice_radius = 1, .slice_max_params = 100000,
+        .seed_pairs = true,
     };
+}
+
+uint64_t config_init_seed(const run_config *cfg)
+{
+    return cfg->model.init_seed >= 0 ? (uint64_t)cfg->model.init_seed
+                                     : cfg->seed;
+}
+
+bool config_seed_pair_run(const run_config *cfg)
+{
+    return cfg->model.init_seed >= 0 && cfg->analysis.seed_pairs &&
+           cfg->analysis.path_points > 0;
+}
+
+bool config_keeps_params(const run_config *cfg)
+{
+    return cfg->analysis.save_params || config_seed_pair_run(cfg);
 }
 
 void config_free(run_config *cfg)
@@ -124,6 +142,7 @@ static const char *const section_names[] = {"", "data", "model", "train",
 enum kind {
     T_SECTION,  /* an object holding the keys of `sub` */
     T_SEED,     /* uint64_t, integer in [0, 2^53] */
+    T_SEED_NULL,/* int64_t, null (stored as -1) or as T_SEED */
     T_INT,      /* int, integer in [lo, hi] */
     T_LONG,     /* long, integer in [lo, hi] */
     T_NUM,      /* double, finite, within the bounds */
@@ -142,13 +161,13 @@ enum key_id {
     K_STREAM, K_STANDARDIZE, K_PATH, K_TARGET_COLUMN, K_TEST_FRACTION, K_X, K_Y, K_X_TEST,
     K_Y_TEST,
     K_ARCH, K_BLOCKS, K_UNIT_DEPTH, K_WIDTH, K_ACTIVATION, K_INIT, K_GAIN,
-    K_INIT_SCALE,
+    K_INIT_SCALE, K_INIT_SEED,
     K_OPTIMIZER, K_LR, K_THETA_LR, K_SCHEDULE, K_GAMMA, K_STEP_EVERY,
     K_STEPS, K_BATCH, K_TOL, K_CURVE_POINTS,
     K_HESSIAN, K_LANCZOS_ITERS, K_LANCZOS_MEMORY_MIB,
     K_TRACE_PROBES, K_SLQ_PROBES, K_SLQ_ITERS, K_SLQ_BINS,
     K_EXACT_MAX_PARAMS, K_EIG_TOL, K_PATH_POINTS, K_SAVE_PARAMS,
-    K_SLICE_POINTS, K_SLICE_RADIUS, K_SLICE_MAX_PARAMS,
+    K_SLICE_POINTS, K_SLICE_RADIUS, K_SLICE_MAX_PARAMS, K_SEED_PAIRS,
     K_COUNT
 };
 
@@ -213,6 +232,7 @@ static const struct key_def keys[K_COUNT] = {
     [K_INIT] = {SEC_MODEL, "init", ENUM_OF(model.init, init_names)},
     [K_GAIN] = {SEC_MODEL, "gain", NUM_IN(model.gain, 0, INFINITY), .lo_open = true},
     [K_INIT_SCALE] = {SEC_MODEL, "init_scale", NUM_IN(model.init_scale, 0, INFINITY)},
+    [K_INIT_SEED] = {SEC_MODEL, "init_seed", .kind = T_SEED_NULL, .off = OFF(model.init_seed), .lo = 0, .hi = JSON_INT_MAX, .since = CONFIG_GEN_INIT_SEED},
 
     [K_OPTIMIZER] = {SEC_TRAIN, "optimizer", ENUM_OF(train.optimizer, optimizer_names)},
     [K_LR] = {SEC_TRAIN, "lr", NUM_IN(train.lr, 0, INFINITY), .lo_open = true},
@@ -239,6 +259,7 @@ static const struct key_def keys[K_COUNT] = {
     [K_SLICE_POINTS] = {SEC_ANALYSIS, "slice_points", INT_IN(analysis.slice_points, 0, CONFIG_MAX_SLICE_POINTS), .since = CONFIG_GEN_LANDSCAPE},
     [K_SLICE_RADIUS] = {SEC_ANALYSIS, "slice_radius", NUM_IN(analysis.slice_radius, 0, CONFIG_MAX_SLICE_RADIUS), .lo_open = true, .since = CONFIG_GEN_LANDSCAPE},
     [K_SLICE_MAX_PARAMS] = {SEC_ANALYSIS, "slice_max_params", INT_IN(analysis.slice_max_params, 0, CONFIG_MAX_PARAMS), .since = CONFIG_GEN_LANDSCAPE},
+    [K_SEED_PAIRS] = {SEC_ANALYSIS, "seed_pairs", BOOL_AT(analysis.seed_pairs), .since = CONFIG_GEN_INIT_SEED},
 };
 
 #define FIELD(c, k, type) ((type *)((char *)(c) + keys[k].off))
@@ -309,6 +330,8 @@ static const char *expectation(enum key_id k, char *buf, size_t len)
     fmt_num(hi, sizeof hi, kd->hi);
     if (kd->kind == T_SEED || kd->kind == T_INT || kd->kind == T_LONG)
         snprintf(buf, len, "an integer in [%s, %s]", lo, hi);
+    else if (kd->kind == T_SEED_NULL)
+        snprintf(buf, len, "null or an integer in [%s, %s]", lo, hi);
     else if (isinf(kd->hi))
         snprintf(buf, len, "%sa finite number %s %s",
                  kd->kind == T_NUM_NULL ? "null or " : "",
@@ -437,12 +460,18 @@ static int parse_integer(struct parse *p, enum key_id k, const cJSON *v)
 {
     const struct key_def *kd = &keys[k];
     char exp[128];
+    if (kd->kind == T_SEED_NULL && cJSON_IsNull(v)) {
+        *FIELD(p->c, k, int64_t) = -1; /* config.h: -1 means "the seed" */
+        return 0;
+    }
     if (!cJSON_IsNumber(v) || !in_bounds(kd, v->valuedouble) ||
         v->valuedouble != floor(v->valuedouble))
         return bad_value(p, k, v, expectation(k, exp, sizeof exp));
     double x = v->valuedouble;
     if (kd->kind == T_SEED)
         *FIELD(p->c, k, uint64_t) = (uint64_t)x;
+    else if (kd->kind == T_SEED_NULL)
+        *FIELD(p->c, k, int64_t) = (int64_t)x;
     else if (kd->kind == T_LONG)
         *FIELD(p->c, k, long) = (long)x;
     else
@@ -622,6 +651,7 @@ static int parse_value(struct parse *p, enum key_id k, const cJSON *v)
     switch (keys[k].kind) {
     case T_SECTION: return parse_section(p, keys[k].sub, v);
     case T_SEED:
+    case T_SEED_NULL:
     case T_INT:
     case T_LONG: return parse_integer(p, k, v);
     case T_NUM:
@@ -1111,6 +1141,12 @@ static void emit_value(struct sb *b, const run_config *c, enum key_id k)
     switch (keys[k].kind) {
     case T_SECTION: emit_section(b, c, keys[k].sub); break;
     case T_SEED: sb_add(b, "%" PRIu64, *CFIELD(c, k, uint64_t)); break;
+    case T_SEED_NULL:
+        if (*CFIELD(c, k, int64_t) < 0)
+            sb_add(b, "null");
+        else
+            sb_add(b, "%" PRId64, *CFIELD(c, k, int64_t));
+        break;
     case T_INT: sb_add(b, "%d", *CFIELD(c, k, int)); break;
     case T_LONG: sb_add(b, "%ld", *CFIELD(c, k, long)); break;
     case T_NUM: sb_num(b, *CFIELD(c, k, double)); break;
@@ -1219,6 +1255,12 @@ int config_value_at(const run_config *cfg, const char *path,
     case T_SEED:
         out->type = CONFIG_VALUE_INT;
         out->i = (int64_t)*CFIELD(cfg, k, uint64_t);
+        return 0;
+    case T_SEED_NULL:
+        if (*CFIELD(cfg, k, int64_t) >= 0) {
+            out->type = CONFIG_VALUE_INT;
+            out->i = *CFIELD(cfg, k, int64_t);
+        }
         return 0;
     case T_INT: out->type = CONFIG_VALUE_INT; out->i = *CFIELD(cfg, k, int); return 0;
     case T_LONG: out->type = CONFIG_VALUE_INT; out->i = *CFIELD(cfg, k, long); return 0;

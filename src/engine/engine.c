@@ -149,7 +149,7 @@ static int start_state(const run_config *cfg, const run_hooks *hooks,
                        char *err, size_t errlen)
 {
     rng r;
-    rng_init(&r, cfg->seed, RNG_INIT);
+    rng_init(&r, config_init_seed(cfg), RNG_INIT);
     model_init_params(e->m, &cfg->model, &r, e->theta);
     train_state_begin(st, tc, e->theta);
     if (!hooks || !hooks->resume)
@@ -173,8 +173,8 @@ static void diverged_end(const run_config *cfg, run_env *e, run_result *out)
     out->gap = out->train_loss - out->lin_loss;
 }
 
-/* u* and, under analysis.save_params, the parameters, to the arrays
- * hook (engine.h). The gathered copy of theta lives for the call only. */
+/* u* and, under analysis.save_params or as a seed pair's end point
+ * (config_keeps_params), the parameters, to the arrays hook (engine.h). The gathered copy of theta lives for the call only. */
 static int hand_arrays(const run_config *cfg, const run_hooks *hooks,
                        run_env *e, char *err, size_t errlen)
 {
@@ -184,7 +184,7 @@ static int hand_arrays(const run_config *cfg, const run_hooks *hooks,
     as.a[0] = (run_array){.name = "u_star", .ndim = 1,
                           .shape = {e->ds.d}, .data = e->u_star};
     double *buf = NULL;
-    if (cfg->analysis.save_params) {
+    if (config_keeps_params(cfg)) {
         if (!(buf = malloc(sizeof *buf * model_nparams(e->m))))
             return err_set(err, errlen, -ENOMEM, "out of memory for a copy "
                            "of the %zu parameters (analysis.save_params)",

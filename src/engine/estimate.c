@@ -305,12 +305,13 @@ static int model_rows(const run_config *cfg, const data_shape *sh)
     return rows;
 }
 
-/* The end of a run: analysis.save_params's gathered copy of theta, and
+/* The end of a run: the gathered copy of theta a run keeps
+ * (config_keeps_params: save_params or a seed pair's end point), and
  * the worker's copy of what it is handed (engine.c, hand_arrays). */
 static size_t arrays_bytes(const run_config *cfg, size_t np, size_t d)
 {
     size_t kept = sizeof(run_arrays) + sizeof(double) * d;
-    if (cfg->analysis.save_params)
+    if (config_keeps_params(cfg))
         kept += 2 * sizeof(double) * np;
     return kept;
 }

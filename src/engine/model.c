@@ -320,58 +320,134 @@ static double *arr_add(run_arrays *o, const char *name, bool blocks, int B,
     return a->data;
 }
 
-static void copy_n(double **dst, const double *src, size_t n)
+/* What a walk over the named arrays does with each stretch of theta:
+ * gather it into the arrays (model_param_arrays), scatter the arrays
+ * back into theta (model_params_from_arrays), or only lay the arrays out. */
+enum arr_move { ARR_GATHER, ARR_SCATTER, ARR_LAYOUT };
+
+static void move_n(double **cur, double *t, size_t n, enum arr_move mv)
 {
-    memcpy(*dst, src, n * sizeof **dst);
-    *dst += n;
+    if (mv == ARR_GATHER)
+        memcpy(*cur, t, n * sizeof **cur);
+    else if (mv == ARR_SCATTER)
+        memcpy(t, *cur, n * sizeof **cur);
+    *cur += n;
 }
 
 /* The hidden layers of every block, gathered per name: W1, b1, then
  * layers 2..L stacked as W_hidden and b_hidden. */
 static void unit_arrays(const model *m, const double *t, run_arrays *o,
-                        double **cur)
+                        double **cur, enum arr_move mv)
 {
     const model_shape *s = &m->s;
     bool deep = s->arch == ARCH_DEEP_RESNET;
     long d = s->d, h = s->h, L = s->L;
     double *p = arr_add(o, "W1", deep, s->B, cur, 2, h, d, 0);
     for (int b = 0; b < s->B; b++)
-        copy_n(&p, unit_W(m, t, b, 0), (size_t)(h * d));
+        move_n(&p, unit_W(m, t, b, 0), (size_t)(h * d), mv);
     p = arr_add(o, "b1", deep, s->B, cur, 1, h, 0, 0);
     for (int b = 0; b < s->B; b++)
-        copy_n(&p, unit_b(m, t, b, 0), (size_t)h);
+        move_n(&p, unit_b(m, t, b, 0), (size_t)h, mv);
     if (L == 1)
         return;
     p = arr_add(o, "W_hidden", deep, s->B, cur, 3, L - 1, h, h);
     for (int b = 0; b < s->B; b++)
         for (int j = 1; j < L; j++)
-            copy_n(&p, unit_W(m, t, b, j), (size_t)(h * h));
+            move_n(&p, unit_W(m, t, b, j), (size_t)(h * h), mv);
     p = arr_add(o, "b_hidden", deep, s->B, cur, 2, L - 1, h, 0);
     for (int b = 0; b < s->B; b++)
         for (int j = 1; j < L; j++)
-            copy_n(&p, unit_b(m, t, b, j), (size_t)h);
+            move_n(&p, unit_b(m, t, b, j), (size_t)h, mv);
 }
 
-int model_param_arrays(const model *m, const double *theta, double *buf,
-                       run_arrays *out)
+static int param_walk(const model *m, const double *theta, double *buf,
+                      run_arrays *out, enum arr_move mv)
 {
     const model_shape *s = &m->s;
     if (out->n + 6 > RUN_ARRAYS_MAX)   /* resnet: w, V, W1, b1, W_hidden, b_hidden */
         return -EINVAL;
     bool deep = s->arch == ARCH_DEEP_RESNET;
     bool own_u = s->arch == ARCH_LINEAR || s->arch == ARCH_DECOUPLED;
-    double *cur = buf, *p;
+    double *cur = buf, *p, *t = (double *)theta;
     p = arr_add(out, own_u ? "u" : "w", false, 1, &cur, 1, s->d, 0, 0);
-    copy_n(&p, theta + m->off[MODEL_OUT], m->len[MODEL_OUT]);
+    move_n(&p, t + m->off[MODEL_OUT], m->len[MODEL_OUT], mv);
     if (s->arch == ARCH_DECOUPLED)
         p = arr_add(out, "v", false, 1, &cur, 1, s->h, 0, 0);
     else if (s->arch != ARCH_LINEAR)
         p = arr_add(out, "V", deep, s->B, &cur, 2, s->d, s->h, 0);
     if (s->arch != ARCH_LINEAR)
-        copy_n(&p, theta + m->off[MODEL_V], m->len[MODEL_V]);
+        move_n(&p, t + m->off[MODEL_V], m->len[MODEL_V], mv);
     if (has_unit(s))
-        unit_arrays(m, theta, out, &cur);
+        unit_arrays(m, t, out, &cur, mv);
     return 0;
+}
+
+int model_param_arrays(const model *m, const double *theta, double *buf,
+                       run_arrays *out)
+{
+    return param_walk(m, theta, buf, out, ARR_GATHER);
+}
+
+/* "[16,10]" */
+static const char *shape_text(const run_array *a, char *buf, size_t len)
+{
+    size_t used = (size_t)snprintf(buf, len, "[");
+    for (int k = 0; k < a->ndim && used < len; k++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%ld",
+                                 k ? "," : "", a->shape[k]);
+    if (used < len)
+        snprintf(buf + used, len - used, "]");
+    return buf;
+}
+
+static bool same_shape(const run_array *a, const run_array *b)
+{
+    if (a->ndim != b->ndim)
+        return false;
+    for (int k = 0; k < a->ndim; k++)
+        if (a->shape[k] != b->shape[k])
+            return false;
+    return true;
+}
+
+/* The stored arrays' values, checked against the layout `want`, into
+ * its buffer. */
+static int take_arrays(const run_arrays *as, const run_arrays *want,
+                       char *err, size_t errlen)
+{
+    for (int i = 0; i < want->n; i++) {
+        const run_array *w = &want->a[i];
+        const run_array *a = run_arrays_find(as, w->name);
+        char got[96], need[96];
+        if (!a)
+            return err_set(err, errlen, -EINVAL, "no parameter array %s "
+                           "(the run kept no parameters)", w->name);
+        if (!same_shape(a, w) || !a->data)
+            return err_set(err, errlen, -EINVAL, "parameter array %s has "
+                           "shape %s, the network's is %s", w->name,
+                           shape_text(a, got, sizeof got),
+                           shape_text(w, need, sizeof need));
+        memcpy(w->data, a->data, run_array_count(w) * sizeof *w->data);
+    }
+    return 0;
+}
+
+int model_params_from_arrays(const model *m, const run_arrays *as,
+                             double *theta, char *err, size_t errlen)
+{
+    size_t np = model_nparams(m);
+    double *buf = malloc(sizeof *buf * (np ? np : 1));
+    if (!buf)
+        return err_set(err, errlen, -ENOMEM, "out of memory for %zu "
+                       "parameters", np);
+    run_arrays want = {0};
+    int rc = param_walk(m, theta, buf, &want, ARR_LAYOUT);
+    if (rc == 0)
+        rc = take_arrays(as, &want, err, errlen);
+    if (rc == 0)
+        param_walk(m, theta, buf, &(run_arrays){0}, ARR_SCATTER);
+    free(buf);
+    return rc;
 }
 
 /* ---- filters (model.h, docs/theory.md §6.8) ---- */

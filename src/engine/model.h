@@ -69,6 +69,12 @@ void model_group(const model *m, enum model_group g, size_t *off, size_t *len);
 struct run_arrays;
 int model_param_arrays(const model *m, const double *theta, double *buf,
                        struct run_arrays *out);
+/* The inverse: theta (model_nparams doubles) from the named arrays of as
+ * (other arrays, u_star, are ignored), each checked for its name and
+ * shape. 0; -EINVAL with a sentence naming a missing array or one of
+ * another shape (theta then holds nothing meaningful); -ENOMEM. */
+int model_params_from_arrays(const model *m, const struct run_arrays *as,
+                             double *theta, char *err, size_t errlen);
 /* The filters of docs/theory.md §6.8, the blocks a slice direction is
  * normalised by: one unit's incoming weights. A filter is the len
  * contiguous entries of theta at off, plus the single entry at bias

@@ -105,3 +105,87 @@ int store__arrays_insert(struct conn *c, int64_t run_id,
         rc = array_insert(c, run_id, &as->a[i], err, errlen);
     return rc;
 }
+
+/* "[16,10]" into a's dimensions; false for anything else. */
+static bool shape_parse(const char *s, run_array *a)
+{
+    a->ndim = 0;
+    if (!s || *s++ != '[')
+        return false;
+    for (;;) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 0 || a->ndim == RUN_ARRAY_MAX_DIMS)
+            return false;
+        a->shape[a->ndim++] = v;
+        s = end;
+        if (*s == ']')
+            return s[1] == '\0';
+        if (*s++ != ',')
+            return false;
+    }
+}
+
+/* One row of ST_ARRAYS_SELECT into a (its data malloc'd). */
+static int array_row(struct conn *c, sqlite3_stmt *st, int64_t run_id,
+                     run_array *a, char *err, size_t errlen)
+{
+    const char *name = (const char *)sqlite3_column_text(st, 0);
+    const char *shape = (const char *)sqlite3_column_text(st, 1);
+    size_t bytes = (size_t)sqlite3_column_bytes(st, 2);
+    *a = (run_array){0};
+    snprintf(a->name, sizeof a->name, "%s", name ? name : "");
+    bool ok = name && strlen(name) < sizeof a->name && shape_parse(shape, a);
+    for (int k = 0; ok && k < a->ndim; k++)
+        ok = a->shape[k] <= STORE_ARRAY_MAX_VALUES;
+    size_t n = ok ? run_array_count(a) : 0;
+    if (!ok || n > STORE_ARRAY_MAX_VALUES || bytes != n * 8)
+        return err_set(err, errlen, -EIO, "database %s: array %s of run "
+                       "%lld: shape %s does not match its %zu bytes (edited "
+                       "by hand?)", c->path, a->name, (long long)run_id,
+                       shape ? shape : "NULL", bytes);
+    if (!(a->data = malloc(n ? n * sizeof *a->data : 1)))
+        return err_set(err, errlen, -ENOMEM, "run %lld: out of memory for "
+                       "array %s", (long long)run_id, a->name);
+    if (n)
+        run_array_from_le(sqlite3_column_blob(st, 2), n, a->data);
+    return 0;
+}
+
+static void arrays_free_each(run_arrays *as)
+{
+    for (int i = 0; i < as->n; i++)
+        free(as->a[i].data);
+    as->n = 0;
+}
+
+int store_reader_arrays(store_reader *r, int64_t run_id, run_arrays **out,
+                        char *err, size_t errlen)
+{
+    *out = NULL;
+    sqlite3_stmt *st;
+    int rc = store__stmt(&r->c, ST_ARRAYS_SELECT, &st, err, errlen);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    run_arrays as = {0};
+    int src = SQLITE_DONE;
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (as.n == RUN_ARRAYS_MAX)
+            rc = err_set(err, errlen, -EIO, "database %s: run %lld has "
+                         "more than %d arrays", r->c.path,
+                         (long long)run_id, RUN_ARRAYS_MAX);
+        else if ((rc = array_row(&r->c, st, run_id, &as.a[as.n], err,
+                                 errlen)) == 0)
+            as.n++;
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = store__fail(&r->c, src, err, errlen, "reading the arrays of "
+                         "run %lld", (long long)run_id);
+    sqlite3_reset(st);
+    if (rc == 0 && !(*out = run_arrays_copy(&as)))
+        rc = err_set(err, errlen, -ENOMEM, "run %lld: out of memory for "
+                     "its arrays", (long long)run_id);
+    arrays_free_each(&as);
+    return rc;
+}

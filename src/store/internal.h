@@ -27,7 +27,8 @@ enum stmt_id {
     ST_RESULT_INSERT, ST_RESULT_SELECT,
     ST_CURVE_INSERT,
     ST_SPECTRUM_INSERT, ST_PATH_INSERT, ST_SPECTRUM_SELECT, ST_PATH_SELECT,
-    ST_ARRAY_INSERT,
+    ST_ARRAY_INSERT, ST_ARRAYS_SELECT,
+    ST_PAIR_CANDIDATES, ST_PAIR_INSERT, ST_PAIR_CURVE_INSERT,
     ST_SLICE_INSERT, ST_SLICE_SELECT,
     ST_CKPT_PUT, ST_CKPT_GET, ST_CKPT_DELETE,
     ST_CANCEL_RUNS, ST_CANCEL_CKPTS, ST_CANCEL_JOB,
@@ -73,6 +74,7 @@ struct store_reader {
  *   profiles.c a result's spectrum, path and slice as rows of spectra,
  *              paths, slices
  *   arrays.c   a run's kept arrays (u*, parameters) as rows of run_arrays
+ *   pairs.c    seed pairs: the pairs without a row, a pair's row and profile
  *   fault.c    the fault-injection VFS
  *   open.c     opening the writer: the directory lock, WAL, migrations
  *   query.c    reads: results, listings, the reader connections

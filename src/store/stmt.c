@@ -82,11 +82,11 @@ static const char *const stmt_sql[ST_COUNT] = {
         " init_scale, loss,"
         " source, dist, target, d, n, n_test, noise, flip, intercept, stream,"
         " optimizer, lr, theta_lr, schedule, steps, batch, tol, seed, config,"
-        " mem_bytes, data_path)"
+        " mem_bytes, data_path, init_seed)"
         " VALUES (?1, ?2, ?3,"
         " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
         " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)",
+        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)",
     [ST_JOB_PARAM_INSERT] =
         "INSERT INTO job_params (job_id, pos, key, sweep)"
         " VALUES (?1, ?2, ?3, ?4)",
@@ -148,6 +148,43 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ARRAY_INSERT] =
         "INSERT INTO run_arrays (run_id, name, shape, data)"
         " VALUES (?1, ?2, ?3, ?4)",
+    [ST_ARRAYS_SELECT] =
+        "SELECT name, shape, data FROM run_arrays WHERE run_id = ?1"
+        " ORDER BY name",
+
+    /* Seed pairs without a row (schema/012_pairs.sql): done runs of a
+     * job whose canonical configurations are equal once model.init_seed
+     * is removed, both set and different, with seed_pairs true and path
+     * points; of every job (?1 = 0) or those with run ?1. The
+     * configurations are compared once each (the CTE), not per pair. */
+    [ST_PAIR_CANDIDATES] =
+        "WITH k AS MATERIALIZED (SELECT run_id, job_id, init_seed,"
+        "   json_remove(config, '$.model.init_seed') AS rest FROM runs"
+        "  WHERE status = 'done' AND init_seed IS NOT NULL"
+        "    AND (?1 = 0 OR job_id = (SELECT job_id FROM runs"
+        "                              WHERE run_id = ?1))"
+        "    AND json_extract(config, '$.analysis.seed_pairs') = 1"
+        "    AND json_extract(config, '$.analysis.path_points') > 0)"
+        " SELECT a.job_id, a.run_id, b.run_id FROM k a JOIN k b"
+        "   ON b.job_id = a.job_id AND b.rest = a.rest"
+        "  AND b.run_id > a.run_id"
+        " WHERE a.init_seed <> b.init_seed"
+        "   AND (?1 = 0 OR a.run_id = ?1 OR b.run_id = ?1)"
+        "   AND NOT EXISTS (SELECT 1 FROM pairs p"
+        "                    WHERE p.run_a = a.run_id AND p.run_b = b.run_id)"
+        " ORDER BY a.job_id, a.run_id, b.run_id",
+    /* Only while both runs are done runs of the job: a pair computed
+     * while its job was deleted (or a run retried) stores nothing; one
+     * already stored (a pair computed twice) is kept. */
+    [ST_PAIR_INSERT] =
+        "INSERT INTO pairs (job_id, run_a, run_b, points, f_a, f_b, f_max,"
+        " barrier, computed_at)"
+        " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9"
+        "  WHERE (SELECT count(*) FROM runs WHERE run_id IN (?2, ?3)"
+        "          AND job_id = ?1 AND status = 'done') = 2"
+        " ON CONFLICT (run_a, run_b) DO NOTHING",
+    [ST_PAIR_CURVE_INSERT] =
+        "INSERT INTO pair_curve (pair_id, i, t, loss) VALUES (?1, ?2, ?3, ?4)",
 
     [ST_CKPT_PUT] =
         "INSERT OR REPLACE INTO checkpoints (run_id, step, saved_at, state)"

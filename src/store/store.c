@@ -240,6 +240,8 @@ static void bind_config(sqlite3_stmt *st, const run_config *cfg,
     sqlite3_bind_double(st, 29, t->tol);
     sqlite3_bind_int64(st, 30, (sqlite3_int64)cfg->seed);
     sqlite3_bind_text(st, 31, config_json, -1, SQLITE_STATIC);
+    if (m->init_seed >= 0)     /* < 0: "the run's seed", JSON null */
+        sqlite3_bind_int64(st, 34, m->init_seed);
 }
 
 /* Binds ?33, the CSV file as this process opens it: a relative path is

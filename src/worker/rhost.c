@@ -242,7 +242,9 @@ static const run_outcome *fitting(const run_outcome *o, run_outcome *alt,
         return o;
     snprintf(why, len, "analysis.save_params: the run's arrays are %zu "
              "bytes, more than the %zu a remote worker's finish carries; "
-             "run it on resweepd's own workers, or without save_params",
+             "run it on resweepd's own workers, or without save_params "
+             "(a seed pair's end point: without model.init_seed or with "
+             "analysis.seed_pairs false)",
              bytes, WIRE_MAX_ARRAY_BYTES);
     *alt = (run_outcome){.state = RUN_FAILED, .error = why};
     return alt;

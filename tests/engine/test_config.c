@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "consts.h"
 #include "err.h"
 
 /* ------------------------------------------------------------------ */
@@ -78,6 +79,7 @@ static void assert_same_config(const run_config *a, const run_config *b)
     assert_int_equal(m->init, n->init);
     assert_true(same_double(m->gain, n->gain));
     assert_true(same_double(m->init_scale, n->init_scale));
+    assert_true(m->init_seed == n->init_seed);
 
     assert_int_equal(a->loss, b->loss);
     const train_config *s = &a->train, *t = &b->train;
@@ -105,6 +107,7 @@ static void assert_same_config(const run_config *a, const run_config *b)
     assert_int_equal(a->analysis.slice_points, b->analysis.slice_points);
     assert_true(a->analysis.slice_radius == b->analysis.slice_radius);
     assert_int_equal(a->analysis.slice_max_params, b->analysis.slice_max_params);
+    assert_int_equal(a->analysis.seed_pairs, b->analysis.seed_pairs);
 }
 
 /* Parses text that must be valid. */
@@ -262,6 +265,18 @@ static const struct bad_case bad_cases[] = {
     {"{\"model\": {\"gain\": 0}}", "model.gain: must be a finite number > 0, got 0"},
     {"{\"model\": {\"init_scale\": -0.01}}",
      "model.init_scale: must be a finite number >= 0, got -0.01"},
+    {"{\"model\": {\"init_seed\": -1}}",
+     "model.init_seed: must be null or an integer in [0, 9007199254740992], got -1"},
+    {"{\"model\": {\"init_seed\": 9007199254740994}}",
+     "model.init_seed: must be null or an integer in [0, 9007199254740992], "
+     "got 9007199254740994"},
+    {"{\"model\": {\"init_seed\": 2.5}}",
+     "model.init_seed: must be null or an integer in [0, 9007199254740992], got 2.5"},
+    {"{\"model\": {\"init_seed\": \"1\"}}",
+     "model.init_seed: must be null or an integer in [0, 9007199254740992], got \"1\""},
+    {"{\"analysis\": {\"seed_pairs\": 1}}",
+     "analysis.seed_pairs: must be true or false, got 1"},
+    {"{\"init_seed\": 1}", "init_seed: unknown key; did you mean model.init_seed?"},
     {"{\"data\": {\"cond\": 0.5}}", "data.cond: must be a finite number >= 1, got 0.5"},
     {"{\"data\": {\"dist\": \"student_t\", \"nu\": 0}}",
      "data.nu: must be a finite number >= 0.01, got 0"},
@@ -420,15 +435,16 @@ static const char *const default_json =
     "\"d\":10,\"n\":500,\"n_test\":500,\"cond\":1,\"target\":\"teacher_mlp\","
     "\"teacher_width\":8,\"noise\":0.1,\"intercept\":false,\"stream\":false},"
     "\"model\":{\"arch\":\"resnet\",\"blocks\":1,\"unit_depth\":2,\"width\":16,"
-    "\"activation\":\"relu\",\"init\":\"he\",\"gain\":1,\"init_scale\":0.01},"
-    "\"loss\":\"squared\",\"train\":{\"optimizer\":\"gd\",\"lr\":0.05,"
+    "\"activation\":\"relu\",\"init\":\"he\",\"gain\":1,\"init_scale\":0.01,"
+    "\"init_seed\":null},\"loss\":\"squared\",\"train\":{\"optimizer\":\"gd\",\"lr\":0.05,"
     "\"theta_lr\":null,\"schedule\":\"constant\",\"gamma\":0.1,"
     "\"step_every\":0,\"steps\":2000,\"batch\":32,\"tol\":1e-08,"
     "\"curve_points\":100},\"analysis\":{\"hessian\":true,"
     "\"lanczos_iters\":60,\"lanczos_memory_mib\":64,\"trace_probes\":10,"
     "\"slq_probes\":1,\"slq_iters\":30,\"slq_bins\":40,"
     "\"exact_max_params\":500,\"eig_tol\":0.0001,\"path_points\":11,"
-    "\"save_params\":false,\"slice_points\":0,\"slice_radius\":1,\"slice_max_params\":100000}}";
+    "\"save_params\":false,\"slice_points\":0,\"slice_radius\":1,\"slice_max_params\":100000,"
+    "\"seed_pairs\":true}}";
 
 static void empty_object_gives_defaults(void **state)
 {
@@ -456,6 +472,11 @@ static void empty_object_gives_defaults(void **state)
     assert_int_equal(c.analysis.slice_points, 0);
     assert_true(c.analysis.slice_radius == 1);
     assert_int_equal(c.analysis.slice_max_params, 100000);
+    assert_true(c.model.init_seed < 0);
+    assert_true(c.analysis.seed_pairs);
+    assert_true(config_init_seed(&c) == c.seed);
+    assert_false(config_seed_pair_run(&c));
+    assert_false(config_keeps_params(&c));
     char *json = config_to_json(&c);
     assert_non_null(json);
     assert_string_equal(json, default_json);
@@ -468,20 +489,43 @@ static void empty_object_gives_defaults(void **state)
  * the current one edited by hand: generation 1 lacks the spectrum keys,
  * generation 0 lanczos_memory_mib too; a key an older resweep lacked,
  * set to other than its default, has no older form. */
+/* s without the first occurrence of piece, into out. */
+static void strip(const char *s, const char *piece, char *out, size_t len)
+{
+    const char *at = strstr(s, piece);
+    assert_non_null(at);
+    snprintf(out, len, "%.*s%s", (int)(at - s), s, at + strlen(piece));
+}
+
 static void older_canonical_forms(void **state)
 {
     (void)state;
     run_config c;
     config_defaults(&c);
     bool ok;
-    char want[2048];
-    /* generation 3 is today's form without the slice keys */
+    char want[2048], g4_json[2048];
+    /* generation 4 is today's form without model.init_seed and
+     * analysis.seed_pairs */
+    strip(default_json, ",\"init_seed\":null", want, sizeof want);
+    strip(want, ",\"seed_pairs\":true", g4_json, sizeof g4_json);
+    char *g4 = config_to_json_gen(&c, CONFIG_GEN_LANDSCAPE, &ok);
+    assert_true(ok);
+    assert_string_equal(g4, g4_json);
+    free(g4);
+    c.model.init_seed = 0;
+    assert_null(config_to_json_gen(&c, CONFIG_GEN_LANDSCAPE, &ok));
+    assert_false(ok);
+    c.model.init_seed = -1;
+    c.analysis.seed_pairs = false;
+    assert_null(config_to_json_gen(&c, CONFIG_GEN_LANDSCAPE, &ok));
+    assert_false(ok);
+    c.analysis.seed_pairs = true;
+    /* generation 3 is generation 4 without the slice keys */
     char *g3 = config_to_json_gen(&c, CONFIG_GEN_SAVE_PARAMS, &ok);
     assert_true(ok);
-    const char *cut = strstr(default_json, ",\"slice_points\"");
+    const char *cut = strstr(g4_json, ",\"slice_points\"");
     assert_non_null(cut);
-    snprintf(want, sizeof want, "%.*s}}", (int)(cut - default_json),
-             default_json);
+    snprintf(want, sizeof want, "%.*s}}", (int)(cut - g4_json), g4_json);
     assert_string_equal(g3, want);
     free(g3);
     c.analysis.slice_points = 3;
@@ -491,10 +535,9 @@ static void older_canonical_forms(void **state)
     char *g1 = config_to_json_gen(&c, CONFIG_GEN_LANCZOS_MEMORY, &ok);
     assert_true(ok);
     assert_non_null(g1);
-    cut = strstr(default_json, ",\"trace_probes\"");
+    cut = strstr(g4_json, ",\"trace_probes\"");
     assert_non_null(cut);
-    snprintf(want, sizeof want, "%.*s}}", (int)(cut - default_json),
-             default_json);
+    snprintf(want, sizeof want, "%.*s}}", (int)(cut - g4_json), g4_json);
     assert_string_equal(g1, want);
     char *g0 = config_to_json_gen(&c, CONFIG_GEN_0, &ok);
     assert_true(ok);
@@ -522,10 +565,9 @@ static void older_canonical_forms(void **state)
     c.analysis.lanczos_memory_mib = 64;
     char *g2 = config_to_json_gen(&c, CONFIG_GEN_SPECTRUM, &ok);
     assert_true(ok);
-    cut = strstr(default_json, ",\"save_params\"");
+    cut = strstr(g4_json, ",\"save_params\"");
     assert_non_null(cut);
-    snprintf(want, sizeof want, "%.*s}}", (int)(cut - default_json),
-             default_json);
+    snprintf(want, sizeof want, "%.*s}}", (int)(cut - g4_json), g4_json);
     assert_string_equal(g2, want);
     free(g2);
     c.analysis.save_params = true;
@@ -810,6 +852,9 @@ static cJSON *rnd_config(void)
     maybe_str(model, "init", inits, 2);
     maybe_num(model, "gain", rnd_pos(-2, 1));
     maybe_num(model, "init_scale", coin() ? 0 : rnd_pos(-6, 0));
+    if (coin())
+        cJSON_AddItemToObject(model, "init_seed", coin() ? cJSON_CreateNull()
+                              : cJSON_CreateNumber((double)(rnd() >> 11)));
 
     cJSON *train = cJSON_AddObjectToObject(o, "train");
     cJSON_AddStringToObject(train, "optimizer", sgd ? "sgd" : "gd");
@@ -840,6 +885,8 @@ static cJSON *rnd_config(void)
     maybe_num(an, "slice_points", coin() ? 0 : 2 * rnd_int(1, 12) + 1);
     maybe_num(an, "slice_radius", rnd_pos(-3, 2));
     maybe_num(an, "slice_max_params", rnd_int(0, 1000000));
+    if (coin())
+        cJSON_AddBoolToObject(an, "seed_pairs", coin());
     return o;
 }
 
@@ -1001,6 +1048,8 @@ static void values_at_paths(void **state)
     assert_int_equal(v.type, CONFIG_VALUE_NULL);
     assert_int_equal(config_value_at(&c, "data.noise", &v, err, sizeof err), 0);
     assert_int_equal(v.type, CONFIG_VALUE_NULL);
+    assert_int_equal(config_value_at(&c, "model.init_seed", &v, err, sizeof err), 0);
+    assert_int_equal(v.type, CONFIG_VALUE_NULL);
     /* a section: its canonical JSON, owned */
     assert_int_equal(config_value_at(&c, "model", &v, err, sizeof err), 0);
     assert_true(v.type == CONFIG_VALUE_TEXT && v.owned == v.text);
@@ -1010,6 +1059,40 @@ static void values_at_paths(void **state)
     assert_int_equal(config_value_at(&c, "train.lrr", &v, err, sizeof err), -EINVAL);
     assert_string_equal(err, "train.lrr: unknown key; did you mean train.lr?");
     config_free(&c);
+}
+
+/* model.init_seed: null, absent and set; set, it is the initialisation's
+ * seed alone, and a seed pair's end point keeps its parameters. */
+static void init_seed_key(void **state)
+{
+    (void)state;
+    run_config c;
+    parse_ok("{\"seed\": 7, \"model\": {\"init_seed\": null}}", &c);
+    assert_true(c.model.init_seed < 0);
+    assert_true(config_init_seed(&c) == 7);
+    char *json = config_to_json(&c);
+    assert_non_null(strstr(json, "\"init_seed\":null}"));
+    free(json);
+    parse_ok("{\"seed\": 7, \"model\": {\"init_seed\": 9007199254740992}}", &c);
+    assert_true(config_init_seed(&c) == (UINT64_C(1) << 53));
+    assert_true(c.seed == 7);
+    json = config_to_json(&c);
+    assert_non_null(strstr(json, "\"init_seed\":9007199254740992}"));
+    free(json);
+    config_value v;
+    char err[ERR_LEN];
+    assert_int_equal(config_value_at(&c, "model.init_seed", &v, err, sizeof err), 0);
+    assert_true(v.type == CONFIG_VALUE_INT && v.i == JSON_INT_MAX_I64);
+    assert_true(config_seed_pair_run(&c) && config_keeps_params(&c));
+    c.analysis.path_points = 0;
+    assert_false(config_seed_pair_run(&c) || config_keeps_params(&c));
+    c.analysis.path_points = 11;
+    c.analysis.seed_pairs = false;
+    assert_false(config_seed_pair_run(&c) || config_keeps_params(&c));
+    c.analysis.save_params = true;
+    assert_true(config_keeps_params(&c));
+    parse_ok("{\"model\": {\"init_seed\": 0}}", &c);
+    assert_true(c.model.init_seed == 0 && config_seed_pair_run(&c));
 }
 
 static void null_error_buffer_is_fine(void **state)
@@ -1024,7 +1107,7 @@ static void null_error_buffer_is_fine(void **state)
 
 int main(void)
 {
-    static struct CMUnitTest tests[N_BAD + 16];
+    static struct CMUnitTest tests[N_BAD + 17];
     static char names[N_BAD][64];
     size_t n = 0;
 #define ADD(f) tests[n++] = (struct CMUnitTest)cmocka_unit_test(f)
@@ -1042,6 +1125,7 @@ int main(void)
     ADD(null_error_buffer_is_fine);
     ADD(standardize_round_trips);
     ADD(values_at_paths);
+    ADD(init_seed_key);
     for (size_t i = 0; i < N_BAD; i++) {
         /* "bad_config_07 model.width": the path the sentence must name */
         int len = (int)strcspn(bad_cases[i].message, ":");

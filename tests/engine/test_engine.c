@@ -63,6 +63,30 @@ static void same_config_same_bits(void **state)
     assert_true(d.lin_loss != a.lin_loss && d.train_loss != a.train_loss);
 }
 
+/* model.init_seed: absent, null and equal to the seed draw the same
+ * initialisation (the same bits everywhere); another value moves the
+ * initialisation alone: the data (lin_loss, u*) stay, the training does
+ * not. SGD, so that the batches are shown to stay on the seed too. */
+static void init_seed_moves_only_the_initialisation(void **state)
+{
+    (void)state;
+    run_config c = base_config();
+    c.train.optimizer = OPT_SGD;
+    c.seed = 5;
+    run_result a = run_ok(&c, NULL);
+    c.model.init_seed = 5;
+    run_result b = run_ok(&c, NULL);
+    assert_same_numbers(&a, &b);
+    c.model.init_seed = 6;
+    run_result d = run_ok(&c, NULL);
+    assert_true(d.lin_loss == a.lin_loss && d.u_norm == a.u_norm);
+    assert_true(d.init_loss != a.init_loss && d.train_loss != a.train_loss);
+    /* and the seed with init_seed fixed moves the data, not the start */
+    c.seed = 6;
+    run_result e = run_ok(&c, NULL);
+    assert_true(e.lin_loss != d.lin_loss);
+}
+
 /* docs/theory.md §7: (1/T) sum f_t(z_t) <= (1/T) sum l(u*^T x_t) + ||z1-z*||^2/(2 eta T)
  * + eta/(2T) sum ||g_t||^2, for every realisation. */
 static void regret_inequality_on_random_sgd_runs(void **state)
@@ -276,14 +300,23 @@ static void resume_from_generation(int gen)
     static const char *const first_new[] = {
         ",\"lanczos_memory_mib\":64,", ",\"trace_probes\":10,",
         ",\"save_params\":false,", ",\"slice_points\":0,",
+        ",\"seed_pairs\":true}",
     };
-    char *cut = strstr(json, first_new[gen]);
-    assert_non_null(cut);
     assert_non_null(strstr(json, "\"path_points\":11,\"save_params\":false,"
                                  "\"slice_points\":0,\"slice_radius\":1,"
-                                 "\"slice_max_params\":100000}}"));
+                                 "\"slice_max_params\":100000,"
+                                 "\"seed_pairs\":true}}"));
+    /* every older generation lacks model.init_seed too, which sits in
+     * the middle of the form */
+    const char *seed_key = ",\"init_seed\":null";
+    char *in = strstr(json, seed_key);
+    assert_non_null(in);
+    memmove(in, in + strlen(seed_key), strlen(in + strlen(seed_key)) + 1);
+    char *cut = strstr(json, first_new[gen]);
+    assert_non_null(cut);
     strcpy(cut, "}}");
-    assert_null(strstr(json, "slice_points"));
+    assert_null(strstr(json, "seed_pairs"));
+    assert_null(strstr(json, "init_seed"));
     uint64_t old = fnv1a(json);
     free(json);
     unsigned char *at = memmem(part.ckpt, part.ckpt_len, &now, sizeof now);
@@ -301,6 +334,8 @@ static void resume_from_generation(int gen)
         c.analysis.save_params = gen == 2;
     if (gen == 3)
         c.analysis.slice_points = 3;
+    if (gen == 4)
+        c.model.init_seed = 3;
     assert_int_equal(engine_run(&c, &hr, &r, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "another configuration"));
     free(part.ckpt);
@@ -328,6 +363,12 @@ static void checkpoint_from_before_the_slice_keys_resumes(void **state)
 {
     (void)state;
     resume_from_generation(3);
+}
+
+static void checkpoint_from_before_the_init_seed_resumes(void **state)
+{
+    (void)state;
+    resume_from_generation(4);
 }
 
 static int keep_arrays(void *ctx, const run_arrays *a)
@@ -651,6 +692,8 @@ int main(void)
         cmocka_unit_test(checkpoint_from_before_the_memory_key_resumes),
         cmocka_unit_test(checkpoint_from_before_the_spectrum_keys_resumes),
         cmocka_unit_test(checkpoint_from_before_the_slice_keys_resumes),
+        cmocka_unit_test(checkpoint_from_before_the_init_seed_resumes),
+        cmocka_unit_test(init_seed_moves_only_the_initialisation),
         cmocka_unit_test(known_saddle_is_classified),
         cmocka_unit_test(path_ends_are_the_run_and_the_linear_predictor),
         cmocka_unit_test(periodic_checkpoints_are_handed_over),

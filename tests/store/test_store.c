@@ -752,7 +752,8 @@ static void run_columns_match_config(void **state)
     c.model = (model_config){.arch = ARCH_DEEP_RESNET, .blocks = 3,
                              .unit_depth = 4, .width = 32,
                              .activation = ACT_TANH, .init = INIT_XAVIER,
-                             .gain = 1.5, .init_scale = 0.5};
+                             .gain = 1.5, .init_scale = 0.5,
+                             .init_seed = 9007199254740992ll};
     c.loss = LOSS_LOGISTIC;
     c.data.dist = DIST_SPHERE;
     c.data.target = TARGET_PARITY;
@@ -800,6 +801,7 @@ static void run_columns_match_config(void **state)
     assert_int_equal(q_int(f, COL("batch")), 16);
     assert_true(q_real(f, COL("tol")) == 1e-6);
     assert_int_equal(q_int(f, COL("seed")), 9007199254740992ll);
+    assert_int_equal(q_int(f, COL("init_seed")), 9007199254740992ll);
     assert_string_equal(q_text(f, COL("config")), CONFIG_JSON);
     assert_string_equal(q_text(f, COL("status")), "queued");
     assert_int_equal(q_int(f, COL("priority")), 2);
@@ -811,6 +813,9 @@ static void run_columns_match_config(void **state)
     c.data.source = DATA_CSV;
     add_job(f, 0, 3, &c, 1, &run);
     assert_string_equal(q_text(f, COL("theta_lr")), "NULL");
+    assert_string_equal(q_text(f, COL("init_seed")), "NULL");
+    assert_string_equal(q_text(f, "SELECT init_seed FROM run_results "
+                               "WHERE run_id = %lld", (long long)run), "NULL");
     assert_string_equal(q_text(f, COL("source")), "csv");
     assert_string_equal(q_text(f, COL("dist")), "NULL");
     assert_string_equal(q_text(f, COL("d")), "NULL");
@@ -1445,6 +1450,126 @@ static void seed_pairs_views(void **state)
 
 /* A database of version 2 gains the columns (NULL in its rows), the two
  * tables and the view's new columns. */
+/* Seed pairs (schema/012_pairs.sql): the pending pairs are those of done
+ * runs of a job equal but for model.init_seed (both set, different), with
+ * seed_pairs and path points; a stored pair is no longer pending, is
+ * stored once, and goes with its job; a pair whose run was deleted
+ * meanwhile stores nothing. */
+struct pending { int n; int64_t job[16], a[16], b[16]; };
+
+static int collect_pair(void *ctx, int64_t job, int64_t a, int64_t b)
+{
+    struct pending *p = ctx;
+    if (p->n < 16) {
+        p->job[p->n] = job;
+        p->a[p->n] = a;
+        p->b[p->n] = b;
+    }
+    p->n++;
+    return 0;
+}
+
+static int64_t insert_cfg_run(struct fx *f, int64_t job, long idx,
+                              const run_config *c)
+{
+    char *json = config_to_json(c);
+    int64_t id;
+    assert_non_null(json);
+    OK(store_run_insert(f->s, job, idx, 0, c, json, 0, &id, f->err,
+                        sizeof f->err));
+    free(json);
+    return id;
+}
+
+static void seed_pairs_pending_and_stored(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    run_config c;
+    config_defaults(&c);
+    int64_t job, r[8];
+    OK(store_begin(f->s, f->err, sizeof f->err));
+    OK(store_job_insert(f->s, "pairs", 0, 3, "{}", 8, &job, f->err,
+                        sizeof f->err));
+    /* width 16: init_seed 0, 1, 2; width 8: 0, 1; a run without the key;
+     * a width-8 run with seed_pairs false; one with path_points 0 */
+    long idx = 0;
+    for (int k = 0; k < 3; k++) {
+        c.model.init_seed = k;
+        r[idx] = insert_cfg_run(f, job, idx, &c);
+        idx++;
+    }
+    c.model.width = 8;
+    for (int k = 0; k < 2; k++) {
+        c.model.init_seed = k;
+        r[idx] = insert_cfg_run(f, job, idx, &c);
+        idx++;
+    }
+    c.model.init_seed = -1;
+    r[idx] = insert_cfg_run(f, job, idx, &c);
+    idx++;
+    c.model.init_seed = 2;
+    c.analysis.seed_pairs = false;
+    r[idx] = insert_cfg_run(f, job, idx, &c);
+    idx++;
+    c.analysis.seed_pairs = true;
+    c.analysis.path_points = 0;
+    r[idx] = insert_cfg_run(f, job, idx, &c);
+    idx++;
+    OK(store_commit(f->s, f->err, sizeof f->err));
+    for (int i = 0; i < 8; i++)
+        if (i != 2)                 /* the third width-16 run not done */
+            finish_done(f, r[i], 0.5);
+    store_reader *rd;
+    OK(store_reader_open(f->db, &rd, f->err, sizeof f->err));
+    struct pending p = {0};
+    OK(store_reader_pairs_pending(rd, 0, collect_pair, &p, f->err, sizeof f->err));
+    assert_int_equal(p.n, 2);
+    assert_true(p.job[0] == job && p.a[0] == r[0] && p.b[0] == r[1]);
+    assert_true(p.a[1] == r[3] && p.b[1] == r[4]);
+    finish_done(f, r[2], 0.5);
+    p.n = 0;
+    OK(store_reader_pairs_pending(rd, r[2], collect_pair, &p, f->err, sizeof f->err));
+    assert_int_equal(p.n, 2);      /* (0, 2) and (1, 2) only */
+    assert_true(p.a[0] == r[0] && p.b[0] == r[2]);
+    assert_true(p.a[1] == r[1] && p.b[1] == r[2]);
+
+    run_pair pr = {.f_a = 1.5, .f_b = 1.25, .f_max = 2, .barrier = 0.5,
+                   .curve = {.points = 3, .loss = {1.5, 2, 1.25}}};
+    bool stored;
+    OK(store_pair_insert(f->s, job, r[0], r[1], &pr, &stored, f->err, sizeof f->err));
+    assert_true(stored);
+    OK(store_pair_insert(f->s, job, r[0], r[1], &pr, &stored, f->err, sizeof f->err));
+    assert_false(stored);          /* computed twice: one row */
+    assert_int_equal(store_pair_insert(f->s, job, r[1], r[0], &pr, &stored,
+                                       f->err, sizeof f->err), -EINVAL);
+    pr.barrier = NAN;
+    OK(store_pair_insert(f->s, job, r[0], r[2], &pr, &stored, f->err, sizeof f->err));
+    assert_string_equal(q_text(f, "SELECT group_concat(coalesce(barrier, 'NULL'), ' ')"
+                               " FROM (SELECT barrier FROM pairs ORDER BY pair_id)"),
+                        "0.5 NULL");
+    assert_string_equal(q_text(f, "SELECT group_concat(t || ':' || loss, ' ') FROM "
+                               "(SELECT * FROM pair_curve WHERE pair_id = 1 ORDER BY i)"),
+                        "0.0:1.5 0.5:2.0 1.0:1.25");
+    p.n = 0;
+    OK(store_reader_pairs_pending(rd, 0, collect_pair, &p, f->err, sizeof f->err));
+    assert_int_equal(p.n, 2);      /* (1, 2) and the width-8 pair */
+    assert_true(p.a[0] == r[1] && p.b[0] == r[2]);
+
+    /* a run gone (its job deleted): nothing stored, the rows cascade */
+    sqlite3 *db = raw_open(f->db, true);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON; DELETE FROM "
+                                  "runs WHERE idx = 4", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    OK(store_pair_insert(f->s, job, r[3], r[4], &pr, &stored, f->err, sizeof f->err));
+    assert_false(stored);
+    long n;
+    OK(store_job_delete(f->s, job, &n, f->err, sizeof f->err));
+    assert_int_equal(q_int(f, "SELECT count(*) FROM pairs"), 0);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM pair_curve"), 0);
+    store_reader_close(rd);
+}
+
 static void version_2_database_migrates(void **state)
 {
     struct fx *f = *state;
@@ -2351,6 +2476,7 @@ int main(void)
         T(newer_schema_refused),
         T(slice_round_trip),
         T(seed_pairs_views),
+        T(seed_pairs_pending_and_stored),
         T(missing_migration_applied_below_a_recorded_one),
         T(unknown_migration_refused),
         T(slurm_record),
