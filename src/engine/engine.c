@@ -129,9 +129,7 @@ static int build_model(const run_config *cfg, run_env *e, run_result *out,
                        char *err, size_t errlen)
 {
     model_shape sh = model_shape_from_config(&cfg->model, e->ds.d);
-    int rows = e->ds.n > e->ds.n_test ? e->ds.n : e->ds.n_test;
-    if (cfg->train.optimizer == OPT_SGD && cfg->train.batch > rows)
-        rows = cfg->train.batch;
+    int rows = model_run_rows(cfg, e->ds.n, e->ds.n_test);
     e->m = model_new(&sh, model_chunk_for(&sh, rows), err, errlen);
     if (!e->m)
         return -ENOMEM;

@@ -296,15 +296,6 @@ static void shape_of(const run_config *cfg, data_shape *out)
 
 /* ---- the phases ---- */
 
-/* The rows of one model evaluation, as build_model (engine.c) asks. */
-static int model_rows(const run_config *cfg, const data_shape *sh)
-{
-    int rows = sh->n > sh->n_test ? sh->n : sh->n_test;
-    if (cfg->train.optimizer == OPT_SGD && cfg->train.batch > rows)
-        rows = cfg->train.batch;
-    return rows;
-}
-
 /* The end of a run: the gathered copy of theta a run keeps
  * (config_keeps_params: save_params or a seed pair's end point), and
  * the worker's copy of what it is handed (engine.c, hand_arrays). */
@@ -328,7 +319,7 @@ static size_t engine_peak(const run_config *cfg, const data_shape *sh)
     if (nparams < 0)
         return max2(load, fit);   /* model_new refuses it: the run fails */
     size_t np = (size_t)nparams;
-    int chunk = model_chunk_for(&ms, model_rows(cfg, sh));
+    int chunk = model_chunk_for(&ms, model_run_rows(cfg, sh->n, sh->n_test));
     size_t trained = stay + model_workspace_bytes(&ms, chunk, false) + sizeof(double) * np;
     size_t train = trained + max2(json_build_bytes(cfg), train_bytes(cfg, np, sh->d));
     /* a suspend during the analysis packs the trained state once the

@@ -165,6 +165,14 @@ int model_chunk_for(const model_shape *s, int max_rows)
     return need > 0 && need < c ? need : c;
 }
 
+int model_run_rows(const run_config *cfg, int n, int n_test)
+{
+    int rows = n > n_test ? n : n_test;
+    if (cfg->train.optimizer == OPT_SGD && cfg->train.batch > rows)
+        rows = cfg->train.batch;
+    return rows;
+}
+
 static double *zalloc(size_t count, bool *ok)
 {
     if (count == 0)

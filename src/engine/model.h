@@ -49,6 +49,12 @@ long model_shape_nparams(const model_shape *s);
  * choice, but no bigger than needed (a tiny run must not pay for zeroing
  * and faulting in workspace it never touches). */
 int model_chunk_for(const model_shape *s, int max_rows);
+/* The most rows one evaluation of a run's model sees: the larger split,
+ * or SGD's batch if larger. A run (engine.c), its memory estimate
+ * (estimate.c) and a seed pair's segment (pair.c) size the model by it,
+ * and must agree: the chunking decides the summation order, so a pair's
+ * ends equal the runs' losses bit for bit only with the same chunk. */
+int model_run_rows(const run_config *cfg, int n, int n_test);
 
 model *model_new(const model_shape *s, int chunk, char *err, size_t errlen);
 /* Bytes model_new(s, chunk) allocates (chunk 0 as there), plus, with hvp,

@@ -16,17 +16,6 @@
 #include "path.h"
 #include "poller.h"
 
-/* The rows the run's model was sized for (engine.c, build_model): the
- * same chunks give the same sums, so F at the ends is the runs'
- * train_loss bit for bit rather than to rounding. */
-static int model_rows(const run_config *cfg, const dataset *ds)
-{
-    int rows = ds->n > ds->n_test ? ds->n : ds->n_test;
-    if (cfg->train.optimizer == OPT_SGD && cfg->train.batch > rows)
-        rows = cfg->train.batch;
-    return rows;
-}
-
 /* Everything a pair holds; freed in one place. */
 typedef struct pair_env {
     dataset ds;
@@ -49,8 +38,10 @@ static int build(const run_config *cfg, const run_arrays *a,
                  const run_arrays *b, pair_env *e, char *err, size_t errlen)
 {
     model_shape sh = model_shape_from_config(&cfg->model, e->ds.d);
-    e->m = model_new(&sh, model_chunk_for(&sh, model_rows(cfg, &e->ds)),
-                     err, errlen);
+    /* sized as the run's model (model_run_rows): the same chunks give the
+     * same sums, so F at the ends is the runs' train_loss bit for bit */
+    int rows = model_run_rows(cfg, e->ds.n, e->ds.n_test);
+    e->m = model_new(&sh, model_chunk_for(&sh, rows), err, errlen);
     if (!e->m)
         return -ENOMEM;
     size_t np = model_nparams(e->m);
