@@ -39,12 +39,15 @@ for k in 1 2 3 4; do
 done
 T_PIDS="$T_PIDS $pids"
 alive() { local n=0 p; for p in $pids; do kill -0 "$p" 2>/dev/null && n=$((n + 1)); done; echo "$n"; }
-wait_until 30 test "$(alive)" -le 1
-winner=""
-for k in 1 2 3 4; do "$RESWEEP" --socket "$T_DIR/sub/r$k.sock" ping >/dev/null 2>&1 && winner="$winner$k"; done
+# Counted again at every try (`test "$(alive)"` would count once and wait
+# the whole 30 s): done when at most one lives and it answers.
+answering() { local k w=""; for k in 1 2 3 4; do "$RESWEEP" --socket "$T_DIR/sub/r$k.sock" ping >/dev/null 2>&1 && w="$w$k"; done; echo "$w"; }
+settled() { [ "$(alive)" -le 1 ] && [ -n "$(answering)" ]; }
+wait_until 30 settled
+winner=$(answering)
 is "four daemons started at once on one database: one runs, three refused" "$(alive) ${#winner}" "1 1"
-"$RESWEEP" --socket "$T_DIR/sub/r$winner.sock" shutdown >/dev/null
-for p in $pids; do wait "$p" 2>/dev/null; done
+[ ${#winner} -eq 1 ] && "$RESWEEP" --socket "$T_DIR/sub/r$winner.sock" shutdown >/dev/null
+for p in $pids; do kill -0 "$p" 2>/dev/null && [ ${#winner} -ne 1 ] && kill -TERM "$p"; wait "$p" 2>/dev/null; done
 [ ! -e "$T_DIR/lk.db.lock" ] && ok "daemons that stopped (and those refused) leave no .lock file" || not_ok "daemons that stopped leave no .lock file" "$(ls -l "$T_DIR"/lk.db*)"
 
 # The socket directory is created 0700; a shared one is refused.
