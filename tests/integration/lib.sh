@@ -86,6 +86,20 @@ wait_until() {
     return 1
 }
 
+# wait_until for a condition written as shell text, evaluated again at
+# every try: `wait_for 30 '[ "$(sq "SELECT ...")" = 2 ]'`. (Passing
+# `test "$(sq ...)" = 2` to wait_until would run the query once, before
+# the first try, and wait the whole time for a value that cannot change.)
+wait_for() {
+    local secs=$1 cond=$2
+    local i
+    for i in $(seq $((secs * 10))); do
+        eval "$cond" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # Training under ThreadSanitizer is about 8 times slower. Tests whose runs
 # must last long enough for a signal or a cancel to land inside them scale
 # their step counts with `steps N`, so that a run lasts about as long in

@@ -42,7 +42,7 @@ is "a good file is accepted and its runs are done" "$(sq "SELECT count(*) FROM r
 # fails its run with the sentence. The worker is held by a long run
 # meanwhile, so the late job's run reads the changed file.
 HOLD=$(printf '{"name": "hold", "base": {"data": {"d": 5, "n": 100}, "train": {"steps": 100000000, "tol": 0}}}\n' | submit_job)
-wait_until 30 [ "$(sq "SELECT status FROM runs WHERE job_id = $HOLD")" = running ] || bail "the long run starts"
+wait_for 30 '[ "$(sq "SELECT status FROM runs WHERE job_id = $HOLD")" = running ]' || bail "the long run starts"
 cp "$T_DIR/good.csv" "$T_DIR/late.csv"
 J=$(job "$T_DIR/late.csv" squared | submit_job)
 [ -n "$J" ] && ok "the late job is accepted while its file is good" || bail "the late job is accepted"

@@ -12,7 +12,7 @@ counts() { sq "SELECT (SELECT count(*) FROM runs WHERE job_id = $1), (SELECT cou
 is "job A has its runs, results, curves, spectra and paths" "$(counts "$A")" "3|3|1|1|1"
 
 L=$(printf '{"name": "long", "base": {"data": {"d": 5, "n": 100}, "train": {"steps": %s, "tol": 0}}}\n' "$(steps 100000000)" | submit_job)
-wait_until 30 [ "$(sq "SELECT status FROM runs WHERE job_id = $L")" = running ] || bail "the long run starts"
+wait_for 30 '[ "$(sq "SELECT status FROM runs WHERE job_id = $L")" = running ]' || bail "the long run starts"
 out=$(rsw delete "$L" 2>&1); rc=$?
 is "deleting a running job is refused (exit 1)" "$rc" "1"
 case "$out" in *"queued or running runs: cancel it"*) ok "saying why and what to do: $out" ;;

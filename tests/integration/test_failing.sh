@@ -13,7 +13,7 @@ cp "$good" "$bad"
 
 start_daemon f --workers 2
 H=$(printf '{"name": "hold", "priority": 5, "base": {"data": {"d": 5, "n": 100}, "train": {"steps": 100000000, "tol": 0}}, "seeds": 2}' | submit_job)
-wait_until 30 test "$(sq "SELECT count(*) FROM runs WHERE job_id = $H AND status = 'running'")" = 2 ||
+wait_for 30 'test "$(sq "SELECT count(*) FROM runs WHERE job_id = $H AND status = '\''running'\''")" = 2' ||
     bail "a long job holds both workers"
 csv_spec="{\"name\": \"csv\", \"base\": {\"data\": {\"source\": \"csv\", \"path\": \"$good\"},
   \"model\": {\"width\": 4}, \"train\": {\"steps\": 200}, \"analysis\": {\"lanczos_iters\": 5}},

@@ -60,12 +60,12 @@ printf '%s' "$out" | utf8_ok && ok "and the refusal quoting it is UTF-8" || not_
 # The same file written after submission fails the run instead: both
 # workers are held by long runs meanwhile, so the run reads the new file.
 hold=$(printf '{"name": "hold", "priority": 5, "base": {"data": {"d": 5, "n": 100}, "train": {"steps": 100000000, "tol": 0}}, "seeds": 2}' | rsw --json submit - | job_of)
-wait_until 30 test "$(sq "SELECT count(*) FROM runs WHERE job_id = $hold AND status = 'running'")" = 2
+wait_for 30 'test "$(sq "SELECT count(*) FROM runs WHERE job_id = $hold AND status = '\''running'\''")" = 2'
 printf 'x1,y\n1,2\n3,4\n' >"$bad"
 bj=$(badspec "$bad" | rsw --json submit - | job_of)
 printf 'x1,y\n1,2\n\xff\xfe\xc0,3\n' >"$bad"
 rsw cancel "$hold" >/dev/null
-wait_until 30 test "$(sq "SELECT count(*) FROM runs WHERE job_id = $bj AND status = 'failed'")" = 1
+wait_for 30 'test "$(sq "SELECT count(*) FROM runs WHERE job_id = $bj AND status = '\''failed'\''")" = 1'
 out=$(raw send "{\"v\":1,\"op\":\"runs\",\"job\":$bj}")
 case "$out" in *failed*) ok "a run failed on a CSV cell that is not UTF-8" ;; *) not_ok "a run failed on a CSV cell that is not UTF-8" "$out" ;; esac
 printf '%s' "$out" | utf8_ok && ok "and the runs reply quoting it is UTF-8" || not_ok "and the runs reply quoting it is UTF-8" "$out"

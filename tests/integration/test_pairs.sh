@@ -24,7 +24,7 @@ timeout 60 "$RESWEEP" --socket "$SOCK" watch "$job" >/dev/null || bail "the job 
 is "its 6 runs are done" "$(sq "SELECT count(*) FROM runs WHERE job_id = $job AND status = 'done'")" "6"
 is "runs.init_seed and run_results.init_seed hold the key" \
    "$(sq "SELECT group_concat(init_seed, ',') FROM (SELECT init_seed FROM run_results WHERE job_id = $job ORDER BY width, init_seed)")" "0,1,2,0,1,2"
-wait_until 30 [ "$(pairs_of "$job")" = 6 ] || not_ok "the pairs appear" "$(pairs_of "$job") pairs; $(tail -5 "$LOG")"
+wait_for 30 '[ "$(pairs_of "$job")" = 6 ]' || not_ok "the pairs appear" "$(pairs_of "$job") pairs; $(tail -5 "$LOG")"
 is "exactly 3 pairs per width, none across widths" \
    "$(sq "SELECT group_concat(w, ' ') FROM (SELECT a.width || ':' || count(*) AS w FROM pairs p JOIN runs a ON a.run_id = p.run_a JOIN runs b ON b.run_id = p.run_b WHERE p.job_id = $job AND a.width = b.width GROUP BY a.width ORDER BY a.width)")" "4:3 8:3"
 is "each pair is (lower init_seed, higher) with run_a < run_b" \
@@ -54,7 +54,7 @@ done
 # pairs show that the earlier ones were looked for
 late=$(spec "" ', "model.init_seed": [5, 6]' | submit_job)
 timeout 60 "$RESWEEP" --socket "$SOCK" watch "$late" >/dev/null
-wait_until 30 [ "$(pairs_of "$late")" = 2 ] || not_ok "a later job's pairs appear" "$(tail -5 "$LOG")"
+wait_for 30 '[ "$(pairs_of "$late")" = 2 ]' || not_ok "a later job's pairs appear" "$(tail -5 "$LOG")"
 is "a job without init_seed (seeds differ) gets no pairs" "$(pairs_of "$none")" "0"
 is "analysis.seed_pairs false gets none" "$(pairs_of "$nokey")" "0"
 is "analysis.path_points 0 gets none" "$(pairs_of "$nopts")" "0"
@@ -69,7 +69,7 @@ wait "$DPID" 2>/dev/null
 sq "PRAGMA foreign_keys = ON; DELETE FROM pairs WHERE job_id = $job"
 is "the pairs' rows are gone" "$(pairs_of "$job")/$(sq "SELECT count(*) FROM pair_curve c JOIN pairs p USING (pair_id) WHERE p.job_id = $job")" "0/0"
 start_daemon p --workers 2
-wait_until 30 [ "$(pairs_of "$job")" = 6 ] || not_ok "the restarted daemon computes the missing pairs" "$(tail -5 "$LOG")"
+wait_for 30 '[ "$(pairs_of "$job")" = 6 ]' || not_ok "the restarted daemon computes the missing pairs" "$(tail -5 "$LOG")"
 is "the restart computed the same 6 pairs, the same barriers (17 digits)" \
    "$(sq "SELECT group_concat(run_a || ':' || run_b || ':' || printf('%.17g', barrier), ' ') FROM (SELECT * FROM pairs WHERE job_id = $job ORDER BY run_a, run_b)")" "$before"
 is "and stored nothing twice" "$(sq "SELECT count(*) FROM pairs")" "8"
@@ -80,7 +80,7 @@ printf 'a,b,y\n' >"$T_DIR/d.csv"
 for i in $(seq 40); do printf '%d,%d,%d\n' "$i" "$((i * 7 % 11))" "$((i % 3))" >>"$T_DIR/d.csv"; done
 csv=$(printf '{"name": "csv", "base": {"data": {"source": "csv", "path": "%s", "standardize": "features"}, "model": {"width": 4}, "train": {"steps": 50}, "analysis": {"hessian": false}}, "grid": {"model.init_seed": [0, 1]}}' "$T_DIR/d.csv" | submit_job)
 timeout 60 "$RESWEEP" --socket "$SOCK" watch "$csv" >/dev/null || bail "the csv job ends"
-wait_until 30 [ "$(pairs_of "$csv")" = 1 ] || not_ok "the csv job's pair appears"
+wait_for 30 '[ "$(pairs_of "$csv")" = 1 ]' || not_ok "the csv job's pair appears"
 stop_daemon
 sq "PRAGMA foreign_keys = ON; DELETE FROM pairs WHERE job_id = $csv"
 rm -f "$T_DIR/d.csv"

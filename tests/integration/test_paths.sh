@@ -13,7 +13,7 @@ spec='{"name": "rel", "base": {"data": {"source": "csv", "path": "a.csv"}, "mode
        "grid": {"data.path": ["a.csv", "sub/b.csv", "'"$T_DIR/elsewhere/abs.csv"'"]}}'
 j=$(cd "$T_DIR/user" && printf '%s' "$spec" | "$RESWEEP" --socket "$SOCK" --json submit - | job_of)
 [ -n "$j" ] || bail "submit from the user's directory"
-wait_until 60 test "$(sq "SELECT count(*) FROM runs WHERE job_id = $j AND status IN ('done', 'failed')")" = 3
+wait_for 60 'test "$(sq "SELECT count(*) FROM runs WHERE job_id = $j AND status IN ('\''done'\'', '\''failed'\'')")" = 3'
 # A relative path the CLI could not have resolved would not exist for the
 # daemon: it refuses the job at submission (test_data_check.sh).
 paths=$(sq "SELECT json_extract(config, '\$.data.path') FROM runs WHERE job_id = $j ORDER BY idx")
