@@ -188,8 +188,10 @@ int writer_run_lost(writer *w, const writer_run *run, const char *why);
 int writer_pair(writer *w, int64_t job_id, int64_t run_a, int64_t run_b,
                 const run_pair *p);
 
-/* Called on the store thread after each commit that ended a run done,
- * with the run's job and id (the seed pairs' trigger, pairs.h); must be
+/* Called on the store thread after each commit that ended a run done
+ * with its parameters kept (arrays beyond u_star: only such a run can end
+ * a seed pair), with the run's job and id (the seed pairs' trigger,
+ * pairs.h); must be
  * quick and safe from that thread. Set before writer_start. */
 typedef void (*writer_done_fn)(void *ctx, int64_t job_id, int64_t run_id);
 void writer_on_done(writer *w, writer_done_fn fn, void *ctx);
