@@ -234,14 +234,18 @@ void server__close_handles(server *s);
 void server__op_hello(const request *rq);
 void server__op_auth(const request *rq);
 
-/* --- workerops.c --- */
+/* --- workerreq.c --- */
 /* The registered worker of rq's connection, or NULL with the error sent. */
 rworker *server__want_worker(const request *rq);
 /* The lease rq names (run, attempt), renewed; NULL with the error sent
  * when it is not w's (stale_lease). */
 rlease *server__want_lease(const request *rq, rworker *w);
+/* "continue", "cancel" or "suspend": a reply's "do". */
+const char *server__poll_name(enum run_poll p);
 /* An ok reply telling the worker what to do with run_id next. */
 void server__reply_do(const request *rq, int64_t run_id);
+
+/* --- workerops.c --- */
 void server__op_register(const request *rq);
 void server__op_lease(const request *rq);
 void server__op_heartbeat(const request *rq);
