@@ -274,8 +274,9 @@ void server__op_heartbeat(const request *rq)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToArray(out, o);
         cJSON_AddNumberToObject(o, "run", (double)run);
-        cJSON_AddStringToObject(o, "do", l ? server__poll_name(sched_poll(s->sc, run))
-                                           : "stale");
+        cJSON_AddStringToObject(o, "do",
+                                l ? server__poll_name(sched_poll(s->sc, run))
+                                  : "stale");
     }
     server__send(rq->c, r);
 }
