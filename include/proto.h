@@ -46,6 +46,7 @@ struct cJSON;
 #define PROTO_AUTH_TIMEOUT_S    10.0           /* a TCP peer's connect to its proof, else disconnect */
 #define PROTO_MAX_PREAUTH_FRAME 4096            /* bytes of a frame from a TCP peer before auth (frame_too_large) */
 #define PROTO_MAX_CHECKPOINT   ((size_t)512 << 20)  /* bytes of a checkpoint sent in parts (bad_request) */
+#define PROTO_MAX_ARRAYS       ((size_t)512 << 20)  /* bytes of a run's kept arrays sent in parts (bad_request) */
 #define PROTO_MAX_INFLIGHT      16             /* requests awaiting the store, per connection (too_many_requests) */
 #define PROTO_MAX_WATCHES       16             /* watched jobs per connection (too_many_requests) */
 #define PROTO_MAX_PENDING_WRITE (16u * 1024u * 1024u)  /* unread reply bytes before a disconnect */
@@ -82,6 +83,7 @@ struct cJSON;
     X(curve, "curve points of a leased run")                               \
     X(checkpoint, "a leased run's training state, to resume from")         \
     X(checkpoint_get, "a part of a leased run's checkpoint, too big for the lease") \
+    X(arrays_part, "a part of a leased run's kept arrays, too big for finish") \
     X(finish, "a leased run's outcome; ends the lease")                    \
     X(workers, "the registered workers and what they run")                 \
     X(slurm_record, "record a Slurm job array started for a job")

@@ -6,11 +6,12 @@
  * relative DBL_EPSILON, which is not always the same double), and strtod
  * reads that back bit for bit. JSON has no NaN or infinity, so those travel as
  * the strings "nan", "inf" and "-inf" (a "not measured" field is NaN). A
- * checkpoint's bytes travel as base64.
+ * checkpoint's bytes, and an array's values, travel as base64.
  */
 #ifndef RESWEEP_WIRE_H
 #define RESWEEP_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "engine.h"
@@ -49,18 +50,34 @@ struct cJSON *wire_arrays_to_json(const run_arrays *as);
  * name twice, more than RUN_ARRAYS_MAX). */
 int wire_arrays_from_json(const struct cJSON *arr, run_arrays **out,
                           char *err, size_t errlen);
-/* Raw bytes of as's values (8 per value). */
+/* An array's "name" and "shape" members, added to obj (a finish's entry,
+ * an arrays_part); false when out of memory. */
+bool wire_array_head_to_json(struct cJSON *obj, const run_array *a);
+/* An array's name and shape from obj's members into *a (its data NULL),
+ * and its values' count, at most max_values, into *n; 0, or -EINVAL with
+ * a sentence that begins with where ("arrays[2]", "arrays_part"). */
+int wire_array_head_from_json(const struct cJSON *obj, const char *where,
+                              size_t max_values, run_array *a, size_t *n,
+                              char *err, size_t errlen);
+/* Raw bytes of as's values (8 per value); 0 for NULL. */
 size_t wire_arrays_bytes(const run_arrays *as);
-/* The most raw bytes of arrays a finish carries: half a frame, two
+/* The most raw bytes of arrays a finish carries itself: half a frame, two
  * thirds of it once in base64, the rest left to its result and curve
- * points. A remote run
- * whose arrays are more fails with a sentence that says so (rhost.c). */
+ * points. The others go before it in parts (arrays_part), up to
+ * PROTO_MAX_ARRAYS; a remote run whose arrays are more fails with a
+ * sentence that says so (rhost.c). */
 #define WIRE_MAX_ARRAY_BYTES ((size_t)PROTO_MAX_FRAME / 2)
+/* as (NULL: none) in two, both borrowing its data: into *inl, in order,
+ * each array that still fits in WIRE_MAX_ARRAY_BYTES beside those before
+ * it; into *big the others, which go in parts. */
+void wire_arrays_split(const run_arrays *as, run_arrays *inl,
+                       run_arrays *big);
 
-/* Raw bytes of a checkpoint that one frame carries, as base64 (4/3 of
- * them) beside the message's other members; a larger checkpoint travels
- * in parts of this size (docs/protocol.md, "Workers"). */
-#define WIRE_CHECKPOINT_PART ((PROTO_MAX_FRAME - 4096) / 4 * 3)
+/* Raw bytes that one frame carries as base64 (4/3 of them) beside a
+ * message's other members, a multiple of 8 (whole float64 values): a
+ * larger checkpoint or array travels in parts of this size
+ * (docs/protocol.md, "Workers"). */
+#define WIRE_PART_BYTES ((PROTO_MAX_FRAME - 4096) / 4 * 3 / 8 * 8)
 
 /* Base64 of len bytes (malloc'd, NUL-terminated); NULL when out of
  * memory. */

@@ -23,6 +23,7 @@
 #define op_curve      server__op_curve
 #define op_checkpoint server__op_checkpoint
 #define op_checkpoint_get server__op_checkpoint_get
+#define op_arrays_part server__op_arrays_part
 #define op_finish     server__op_finish
 #define op_workers    server__op_workers
 

@@ -1,7 +1,7 @@
 /* remote.c — the book of remote workers and leases (remote.h). */
 #include "remote.h"
 
-#include "ckparts.h"
+#include "parts.h"
 
 #include <errno.h>
 #include <math.h>
@@ -10,13 +10,15 @@
 #include <string.h>
 
 #include "log.h"
+#include "proto.h"
 
 struct remote {
     double timeout_s;
     uint64_t next_id;
     rworker *workers;          /* newest first */
     long nleases;
-    ckparts *parts;            /* checkpoints arriving in parts, by run */
+    parts *ck;                 /* checkpoints in parts, by run (name CK) */
+    parts *arrays;             /* kept arrays in parts, by run and name */
 };
 
 int remote_new(double lease_timeout_s, remote **out)
@@ -43,7 +45,8 @@ void remote_free(remote *rm)
         n = w->next;
         worker_free(w);
     }
-    ckparts_free(&rm->parts);
+    parts_free(&rm->ck);
+    parts_free(&rm->arrays);
     free(rm);
 }
 
@@ -149,13 +152,21 @@ static int lease_push(remote *rm, rworker *w, const rlease *l)
     return 0;
 }
 
-/* A lease ends (or moves to a reconnected worker): a checkpoint of its
- * run still arriving in parts is dropped; the next one starts afresh. */
-static void lease_drop(remote *rm, rworker *w, int i)
+static void lease_remove(remote *rm, rworker *w, int i)
 {
-    ckparts_drop(&rm->parts, w->leases[i].run_id);
     w->leases[i] = w->leases[--w->nleases];
     rm->nleases--;
+}
+
+/* A lease ends: what of its run was arriving in parts is dropped, so a
+ * run holds memory here only while its lease lives. (A lease that moves
+ * to its reconnected worker keeps them: the same run and attempt go on
+ * sending.) */
+static void lease_drop(remote *rm, rworker *w, int i)
+{
+    parts_drop(&rm->ck, w->leases[i].run_id, NULL);
+    parts_drop(&rm->arrays, w->leases[i].run_id, NULL);
+    lease_remove(rm, w, i);
 }
 
 int remote_lease_add(remote *rm, rworker *w, const run_lease *l, double now)
@@ -194,7 +205,7 @@ bool remote_lease_adopt(remote *rm, rworker *w, int64_t run_id, int attempt,
         l.deadline = now + rm->timeout_s;
         if (lease_push(rm, w, &l) < 0)
             return false;
-        lease_drop(rm, o, i);
+        lease_remove(rm, o, i);
         if (o->nleases == 0 && o->leasing == 0)
             worker_unlink(rm, o);
         return true;
@@ -237,27 +248,72 @@ bool remote_lease_pop(remote *rm, rworker *w, rlease *out)
     return true;
 }
 
+/* The checkpoint's name in its list: one per run. */
+#define CK "checkpoint"
+
 int remote_ck_part(remote *rm, const rlease *l, long step, size_t offset,
                    size_t total, const void *data, size_t len,
                    checkpoint *whole)
 {
-    return ckparts_add(&rm->parts, l->run_id, step, offset, total, data, len,
-                       whole);
+    parts_part p = {l->run_id, CK, {{step}}, offset, total, data, len};
+    parts_whole w;
+    int rc = parts_add(&rm->ck, &p, PROTO_MAX_CHECKPOINT, &w);
+    if (rc == 1)
+        *whole = (checkpoint){w.data, w.len, w.tag.v[0]};
+    return rc == -EFBIG ? -EINVAL : rc;
 }
 
 void remote_ck_done(remote *rm, const rlease *l)
 {
-    ckparts_drop(&rm->parts, l->run_id);
+    parts_drop(&rm->ck, l->run_id, CK);
 }
 
 int remote_ck_keep(remote *rm, int64_t run_id, void *data, size_t len)
 {
-    return ckparts_keep(&rm->parts, run_id, data, len);
+    return parts_keep(&rm->ck, run_id, CK, data, len);
 }
 
 int remote_ck_get(remote *rm, const rlease *l, checkpoint *whole)
 {
-    return ckparts_get(&rm->parts, l->run_id, whole);
+    parts_whole w;
+    if (!parts_get(&rm->ck, l->run_id, CK, &w))
+        return 0;
+    *whole = (checkpoint){w.data, w.len, w.tag.v[0]};
+    return 1;
+}
+
+/* An array's dimensions and shape, as every part of it repeats them. */
+static parts_tag shape_tag(const run_array *head)
+{
+    parts_tag t = {{head->ndim}};
+    for (int k = 0; k < head->ndim && k < RUN_ARRAY_MAX_DIMS; k++)
+        t.v[1 + k] = head->shape[k];
+    return t;
+}
+
+int remote_array_part(remote *rm, const rlease *l, const run_array *head,
+                      size_t offset, size_t total, const void *data,
+                      size_t len)
+{
+    parts_part p = {l->run_id, head->name, shape_tag(head), offset, total,
+                    data, len};
+    parts_whole w;
+    int rc = parts_add(&rm->arrays, &p, PROTO_MAX_ARRAYS, &w);
+    return rc < 0 ? rc : 0;
+}
+
+int remote_array_get(remote *rm, const rlease *l, const char *name,
+                     run_array *head, const void **le)
+{
+    parts_whole w;
+    if (!parts_get(&rm->arrays, l->run_id, name, &w))
+        return 0;
+    *head = (run_array){.ndim = (int)w.tag.v[0]};
+    snprintf(head->name, sizeof head->name, "%s", name);
+    for (int k = 0; k < head->ndim; k++)
+        head->shape[k] = w.tag.v[1 + k];
+    *le = w.data;
+    return 1;
 }
 
 long remote_nleases(const remote *rm)

@@ -11,6 +11,9 @@
  * leaves this file. A worker whose
  * connection drops keeps its leases until they expire, so a worker that
  * reconnects in time (register with "resume") carries on.
+ *
+ * What a lease's worker sends in parts (a checkpoint, the run's kept
+ * arrays) is held here while the lease lives, and dropped when it ends.
  */
 #ifndef RESWEEP_REMOTE_H
 #define RESWEEP_REMOTE_H
@@ -90,7 +93,7 @@ bool remote_lease_pop(remote *rm, rworker *w, rlease *out);
 /* Leases held in all. */
 long remote_nleases(const remote *rm);
 
-/* A part of lease l's checkpoint (ckparts.h): 1 with *whole once complete
+/* A part of lease l's checkpoint (parts.h): 1 with *whole once complete
  * (its bytes held until remote_ck_done or the lease's end), 0 while parts
  * are due, -EINVAL out of order, -ENOMEM. */
 int remote_ck_part(remote *rm, const rlease *l, long step, size_t offset,
@@ -102,5 +105,18 @@ void remote_ck_done(remote *rm, const rlease *l);
  * gives it (1) or says none is kept (0). */
 int remote_ck_keep(remote *rm, int64_t run_id, void *data, size_t len);
 int remote_ck_get(remote *rm, const rlease *l, checkpoint *whole);
+
+/* A part of lease l's kept array head (name, ndim and shape; its data
+ * unused), total bytes of little-endian float64 in all: 0, -EINVAL out of
+ * order or of another shape, -EFBIG when the run's arrays in parts would
+ * pass PROTO_MAX_ARRAYS, -ENOMEM. Held until the lease ends. */
+int remote_array_part(remote *rm, const rlease *l, const run_array *head,
+                      size_t offset, size_t total, const void *data,
+                      size_t len);
+/* Lease l's array name, once whole: 1 with *head (name, ndim, shape) and
+ * *le its values' bytes (little-endian, held until the lease ends), or 0
+ * when it has not arrived whole. */
+int remote_array_get(remote *rm, const rlease *l, const char *name,
+                     run_array *head, const void **le);
 
 #endif

@@ -235,6 +235,17 @@ void server__close_handles(server *s);
 void server__op_hello(const request *rq);
 void server__op_auth(const request *rq);
 
+/* --- workerreq.c --- */
+/* The registered worker of rq's connection, or NULL with the error sent. */
+rworker *server__want_worker(const request *rq);
+/* The lease rq names (run, attempt), renewed; NULL with the error sent
+ * when it is not w's (stale_lease). */
+rlease *server__want_lease(const request *rq, rworker *w);
+/* "continue", "cancel" or "suspend": a reply's "do". */
+const char *server__poll_name(enum run_poll p);
+/* An ok reply telling the worker what to do with run_id next. */
+void server__reply_do(const request *rq, int64_t run_id);
+
 /* --- workerops.c --- */
 void server__op_register(const request *rq);
 void server__op_lease(const request *rq);
@@ -249,6 +260,25 @@ void server__leases_sweep(server *s, double now);
 /* At the end of a shutdown: runs still leased go back to the queue,
  * as suspended runs do. */
 void server__leases_suspend(server *s);
+
+/* --- arrayops.c --- */
+/* A finish's arrays: those of the message and those sent in parts. */
+typedef struct finish_arrays {
+    run_arrays as;             /* borrows from both */
+    double *conv[RUN_ARRAYS_MAX];   /* owned: values of parts on a
+                                       big-endian host */
+} finish_arrays;
+void server__op_arrays_part(const request *rq);
+/* inl (the finish's "arrays", may be NULL) and the arrays its
+ * "arrays_parts" names, whole under lease l, into *all: 1, or 0 when the
+ * finish has neither; -EINVAL with a sentence when a named array has not
+ * arrived whole, is named twice, or there are more than RUN_ARRAYS_MAX;
+ * -ENOMEM. *all borrows from inl and from l's parts: use it before the
+ * lease ends. */
+int server__arrays_join(const request *rq, const rlease *l,
+                        const run_arrays *inl, finish_arrays *all,
+                        char *err, size_t errlen);
+void server__arrays_free(finish_arrays *all);
 
 /* --- ops.c --- */
 void server__on_frame(conn *c, const char *text, size_t len);

@@ -18,77 +18,10 @@ static const cJSON *member(const request *rq, const char *key)
     return cJSON_GetObjectItemCaseSensitive(rq->pr->root, key);
 }
 
-static rworker *want_worker(const request *rq)
-{
-    conn *c = rq->c;
-    rworker *w = c->worker_id ? remote_worker_find(c->srv->rm, c->worker_id)
-                              : NULL;
-    if (!w) {
-        server__reply_errorf(c, rq->pr->id, PROTO_E_BAD_REQUEST, NULL,
-                             "only a registered worker may do this; send "
-                             "register first");
-        return NULL;
-    }
-    w->last_heard = server__now();
-    return w;
-}
-
 static run_lease lease_of(const rlease *l)
 {
     return (run_lease){.run_id = l->run_id, .job_id = l->job_id,
                        .priority = l->priority, .attempt = l->attempt};
-}
-
-static const char *poll_name(enum run_poll p)
-{
-    return p == RUN_CANCEL ? "cancel" : p == RUN_SUSPEND ? "suspend"
-                                                         : "continue";
-}
-
-/* The lease a report names (run, attempt), renewed; NULL with the
- * error sent when it is not this worker's (stale_lease). */
-static rlease *want_lease(const request *rq, rworker *w)
-{
-    proto_error e;
-    int64_t run = 0, attempt = 0;
-    int rc = proto_get_int(rq->pr->root, "run", 1, (int64_t)1 << 53, &run, &e);
-    if (rc == 0)
-        rc = proto_get_int(rq->pr->root, "attempt", 1, 1 << 30, &attempt, &e);
-    if (rc == 1)
-        rc = proto_error_set(&e, -EINVAL, PROTO_E_BAD_REQUEST, NULL,
-                             "\"run\" and \"attempt\" are required");
-    if (rc != 0) {
-        server__reply_error(rq->c, rq->pr->id, &e);
-        return NULL;
-    }
-    rlease *l = remote_lease_renew(rq->c->srv->rm, w, run, (int)attempt,
-                                   server__now());
-    if (!l) {
-        log_warn("worker %llu (%s pid %ld): %s of run %lld attempt %lld "
-                 "refused: it holds no such lease (expired, or run again "
-                 "elsewhere)",
-                 (unsigned long long)w->id, w->host, w->pid, rq->pr->op,
-                 (long long)run, (long long)attempt);
-        proto_error_set(&e, -ESTALE, PROTO_E_STALE_LEASE, "run",
-                        "run %lld attempt %lld is not leased to this worker "
-                        "(the lease expired, or the run went to another "
-                        "attempt); drop the run",
-                        (long long)run, (long long)attempt);
-        server__reply_error(rq->c, rq->pr->id, &e);
-    }
-    return l;
-}
-
-/* An ok reply telling the worker what to do with the run next. */
-static void reply_do(const request *rq, int64_t run_id)
-{
-    cJSON *r = proto_reply_new(rq->pr->id, true);
-    enum run_poll p = sched_poll(rq->c->srv->sc, run_id);
-    if (r && !cJSON_AddStringToObject(r, "do", poll_name(p))) {
-        cJSON_Delete(r);
-        r = NULL;
-    }
-    server__send(rq->c, r);
 }
 
 /* register's "resume": leases a reconnecting worker still holds. */
@@ -237,7 +170,7 @@ static void lease_done(uv_work_t *req, int status)
     }
     if (c && lw->rc == 0) {
         size_t big = 0;
-        if (lw->l.ck_data && lw->l.ck_len > WIRE_CHECKPOINT_PART) {
+        if (lw->l.ck_data && lw->l.ck_len > WIRE_PART_BYTES) {
             /* Out of memory keeping it, the run starts from scratch. */
             big = remote_ck_keep(s->rm, lw->l.run_id, lw->l.ck_data,
                                  lw->l.ck_len) == 0 ? lw->l.ck_len : 0;
@@ -305,7 +238,7 @@ static bool lease_room(const rworker *w)
 void server__op_lease(const request *rq)
 {
     conn *c = rq->c;
-    rworker *w = want_worker(rq);
+    rworker *w = server__want_worker(rq);
     if (!w)
         return;
     if (c->srv->stopping)
@@ -321,7 +254,7 @@ void server__op_lease(const request *rq)
 
 void server__op_heartbeat(const request *rq)
 {
-    rworker *w = want_worker(rq);
+    rworker *w = server__want_worker(rq);
     if (!w)
         return;
     server *s = rq->c->srv;
@@ -341,8 +274,9 @@ void server__op_heartbeat(const request *rq)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToArray(out, o);
         cJSON_AddNumberToObject(o, "run", (double)run);
-        cJSON_AddStringToObject(o, "do", l ? poll_name(sched_poll(s->sc, run))
-                                           : "stale");
+        cJSON_AddStringToObject(o, "do",
+                                l ? server__poll_name(sched_poll(s->sc, run))
+                                  : "stale");
     }
     server__send(rq->c, r);
 }
@@ -374,19 +308,19 @@ static int take_points(const request *rq, const run_lease *rl, bool required)
 
 void server__op_curve(const request *rq)
 {
-    rworker *w = want_worker(rq);
-    rlease *l = w ? want_lease(rq, w) : NULL;
+    rworker *w = server__want_worker(rq);
+    rlease *l = w ? server__want_lease(rq, w) : NULL;
     if (!l)
         return;
     run_lease rl = lease_of(l);
     if (take_points(rq, &rl, true) == 0)
-        reply_do(rq, rl.run_id);
+        server__reply_do(rq, rl.run_id);
 }
 
 void server__op_checkpoint(const request *rq)
 {
-    rworker *w = want_worker(rq);
-    rlease *l = w ? want_lease(rq, w) : NULL;
+    rworker *w = server__want_worker(rq);
+    rlease *l = w ? server__want_lease(rq, w) : NULL;
     if (!l)
         return;
     proto_error e;
@@ -429,13 +363,13 @@ void server__op_checkpoint(const request *rq)
         return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_INTERNAL, NULL,
                                     "the checkpoint was not kept (out of "
                                     "memory); the run goes on");
-    reply_do(rq, rl.run_id);
+    server__reply_do(rq, rl.run_id);
 }
 
 void server__op_checkpoint_get(const request *rq)
 {
-    rworker *w = want_worker(rq);
-    rlease *l = w ? want_lease(rq, w) : NULL;
+    rworker *w = server__want_worker(rq);
+    rlease *l = w ? server__want_lease(rq, w) : NULL;
     if (!l)
         return;
     proto_error e;
@@ -449,8 +383,8 @@ void server__op_checkpoint_get(const request *rq)
         return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_NOT_FOUND,
                                     "offset", "no checkpoint of this lease "
                                     "waits to be fetched at this offset");
-    size_t len = ck.len - (size_t)offset < WIRE_CHECKPOINT_PART
-                     ? ck.len - (size_t)offset : WIRE_CHECKPOINT_PART;
+    size_t len = ck.len - (size_t)offset < WIRE_PART_BYTES
+                     ? ck.len - (size_t)offset : WIRE_PART_BYTES;
     char *b64 = wire_base64((const char *)ck.data + offset, len);
     cJSON *r = b64 ? proto_reply_new(rq->pr->id, true) : NULL;
     if (r && (!cJSON_AddStringToObject(r, "data", b64) ||
@@ -466,10 +400,12 @@ void server__op_checkpoint_get(const request *rq)
     server__send(rq->c, r);
 }
 
-/* A done or diverged run's result, and its arrays when it sent them
- * (*arrays owned by the caller). */
-static int finish_args(const request *rq, run_outcome *o, run_result *res,
-                       run_arrays **arrays, char *err, size_t errlen)
+/* A done or diverged run's result, and its arrays when it sent them:
+ * those of the message in *arrays (owned by the caller), joined with
+ * those it sent in parts into *all (arrayops.c). */
+static int finish_args(const request *rq, const rlease *l, run_outcome *o,
+                       run_result *res, run_arrays **arrays,
+                       finish_arrays *all, char *err, size_t errlen)
 {
     const cJSON *st = member(rq, "state"), *msg = member(rq, "error");
     enum run_state state;
@@ -481,44 +417,52 @@ static int finish_args(const request *rq, run_outcome *o, run_result *res,
     *o = (run_outcome){.state = state,
                        .error = cJSON_IsString(msg) ? msg->valuestring : NULL};
     if (state == RUN_STATE_DONE || state == RUN_STATE_DIVERGED) {
-        int rc = wire_result_from_json(member(rq, "result"), res, err, errlen);
-        if (rc < 0)
+        const cJSON *arr = member(rq, "arrays");
+        int rc = arr ? wire_arrays_from_json(arr, arrays, err, errlen) : 0;
+        if (rc < 0 ||
+            (rc = server__arrays_join(rq, l, *arrays, all, err, errlen)) < 0)
+            return rc;
+        o->arrays = rc > 0 ? &all->as : NULL;
+        if ((rc = wire_result_from_json(member(rq, "result"), res, err,
+                                        errlen)) < 0)
             return rc;
         o->result = res;
-        const cJSON *arr = member(rq, "arrays");
-        if (arr && (rc = wire_arrays_from_json(arr, arrays, err, errlen)) < 0)
-            return rc;
-        o->arrays = *arrays;
     }
     return 0;
 }
 
 /* finish may carry the run's last curve points, and with "next" asks for
  * the worker's next run in its reply: one round trip per run instead of
- * three (docs/protocol.md, "Workers"). */
+ * three (docs/protocol.md, "Workers"). The lease ends after the store
+ * thread has its copy of the arrays, some of which it holds (remote.h). */
 void server__op_finish(const request *rq)
 {
-    rworker *w = want_worker(rq);
-    rlease *l = w ? want_lease(rq, w) : NULL;
+    rworker *w = server__want_worker(rq);
+    rlease *l = w ? server__want_lease(rq, w) : NULL;
     if (!l)
         return;
     run_outcome o;
     run_result res;
     run_arrays *arrays = NULL;
+    finish_arrays all = {0};
     char err[ERR_LEN];
-    if (finish_args(rq, &o, &res, &arrays, err, sizeof err) < 0)
-        return server__reply_errorf(rq->c, rq->pr->id, PROTO_E_BAD_REQUEST,
-                                    NULL, err);
     run_lease rl = lease_of(l);
-    if (take_points(rq, &rl, false) < 0) {
+    int rc = finish_args(rq, l, &o, &res, &arrays, &all, err, sizeof err);
+    if (rc < 0)
+        server__reply_errorf(rq->c, rq->pr->id, rc == -ENOMEM
+                             ? PROTO_E_INTERNAL : PROTO_E_BAD_REQUEST,
+                             NULL, err);
+    if (rc < 0 || take_points(rq, &rl, false) < 0) {
+        server__arrays_free(&all);
         free(arrays);
         return;
     }
-    remote_lease_end(rq->c->srv->rm, w, rl.run_id);
     if (o.state != RUN_QUEUED)
         w->finished++;
     const worker_host *wh = host_worker(rq->c->srv->hs);
     wh->finish(wh->ctx, &rl, &o);
+    remote_lease_end(rq->c->srv->rm, w, rl.run_id);
+    server__arrays_free(&all);
     free(arrays);
     if (cJSON_IsTrue(member(rq, "next")) && !rq->c->srv->stopping &&
         lease_room(w))

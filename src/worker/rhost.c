@@ -22,15 +22,6 @@ static void sleep_s(double s)
     nanosleep(&t, NULL);
 }
 
-static bool is_stale(rhost *h, int64_t run_id)
-{
-    pthread_mutex_lock(&h->lock);
-    slot *s = rhost__slot_find(h, run_id);
-    bool stale = !s || s->stale;
-    pthread_mutex_unlock(&h->lock);
-    return stale;
-}
-
 static bool give_up(void *ctx)
 {
     rhost *h = ctx;
@@ -145,7 +136,7 @@ static void rh_curve(void *ctx, const run_lease *l, const curve_point *pts,
                      int n)
 {
     rhost *h = ctx;
-    if (!is_stale(h, l->run_id))
+    if (!rhost__stale(h, l->run_id))
         send_curve(h, l, pts, n, false);
 }
 
@@ -172,7 +163,7 @@ static int send_ck_part(rhost *h, const run_lease *l, const checkpoint *ck,
 static int rh_checkpoint(void *ctx, const run_lease *l, const checkpoint *ck)
 {
     rhost *h = ctx;
-    if (is_stale(h, l->run_id))
+    if (rhost__stale(h, l->run_id))
         return -ESTALE;
     if (ck->len > PROTO_MAX_CHECKPOINT) {
         log_warn("run %lld: a checkpoint of %zu bytes is over the protocol's "
@@ -185,17 +176,36 @@ static int rh_checkpoint(void *ctx, const run_lease *l, const checkpoint *ck)
     size_t off = 0;
     int rc = 0;
     do {
-        size_t len = ck->len - off < WIRE_CHECKPOINT_PART ? ck->len - off
-                                                          : WIRE_CHECKPOINT_PART;
+        size_t len = ck->len - off < WIRE_PART_BYTES ? ck->len - off
+                                                          : WIRE_PART_BYTES;
         rc = send_ck_part(h, l, ck, off, len);
         off += len;
-    } while (rc == 0 && off < ck->len && !is_stale(h, l->run_id));
+    } while (rc == 0 && off < ck->len && !rhost__stale(h, l->run_id));
     return rc;
+}
+
+/* The finish's arrays: inl in the message, and the names of those sent
+ * in parts before it. */
+static bool add_arrays(cJSON *req, const run_arrays *inl,
+                       const run_arrays *big)
+{
+    cJSON *arr = wire_arrays_to_json(inl), *names = NULL;
+    if (!arr || !cJSON_AddItemToObject(req, "arrays", arr)) {
+        cJSON_Delete(arr);
+        return false;
+    }
+    if (big->n > 0 && !(names = cJSON_AddArrayToObject(req, "arrays_parts")))
+        return false;
+    for (int i = 0; i < big->n; i++)
+        if (!cJSON_AddItemToArray(names, cJSON_CreateString(big->a[i].name)))
+            return false;
+    return true;
 }
 
 /* finish, with the run's held curve points; "next" is the sender's to
  * add. */
-static cJSON *finish_req(rhost *h, const run_lease *l, const run_outcome *o)
+static cJSON *finish_req(rhost *h, const run_lease *l, const run_outcome *o,
+                         const run_arrays *inl, const run_arrays *big)
 {
     curve_point held[RHOST_CURVE_HOLD_MAX];
     int nheld;
@@ -220,44 +230,46 @@ static cJSON *finish_req(rhost *h, const run_lease *l, const run_outcome *o)
             return NULL;
         }
     }
-    if (o->result && o->arrays) {
-        cJSON *arr = wire_arrays_to_json(o->arrays);
-        if (!arr || !cJSON_AddItemToObject(req, "arrays", arr)) {
-            cJSON_Delete(arr);
-            cJSON_Delete(req);
-            return NULL;
-        }
+    if (o->result && o->arrays && !add_arrays(req, inl, big)) {
+        cJSON_Delete(req);
+        return NULL;
     }
     return req;
 }
 
-/* A finish carries at most WIRE_MAX_ARRAY_BYTES of arrays: a run whose
- * parameters are more fails, saying so, rather than sending a frame the
- * daemon refuses (its result would be lost either way). */
+/* A remote run's arrays travel up to PROTO_MAX_ARRAYS: a run whose arrays
+ * are more fails, saying so, rather than sending parts the daemon refuses
+ * (its result would be lost either way). */
 static const run_outcome *fitting(const run_outcome *o, run_outcome *alt,
                                   char *why, size_t len)
 {
     size_t bytes = wire_arrays_bytes(o->arrays);
-    if (!o->result || bytes <= WIRE_MAX_ARRAY_BYTES)
+    if (!o->result || bytes <= PROTO_MAX_ARRAYS)
         return o;
     snprintf(why, len, "analysis.save_params: the run's arrays are %zu "
-             "bytes, more than the %zu a remote worker's finish carries; "
-             "run it on resweepd's own workers, or without save_params "
-             "(a seed pair's end point: without model.init_seed or with "
-             "analysis.seed_pairs false)",
-             bytes, WIRE_MAX_ARRAY_BYTES);
+             "bytes, more than the %zu a remote worker sends "
+             "(PROTO_MAX_ARRAYS); run it on resweepd's own workers, or "
+             "without save_params (a seed pair's end point: without "
+             "model.init_seed or with analysis.seed_pairs false)",
+             bytes, PROTO_MAX_ARRAYS);
     *alt = (run_outcome){.state = RUN_FAILED, .error = why};
     return alt;
 }
 
-/* Queued for the sender: the pool thread goes on to its next run. */
+/* The arrays too big for the finish go first, from this thread
+ * (rhost_arrays.c); the finish is queued for the sender, and the pool
+ * thread goes on to its next run. */
 static void rh_finish(void *ctx, const run_lease *l, const run_outcome *o)
 {
     rhost *h = ctx;
     run_outcome alt;
+    run_arrays inl, big;
     char why[ERR_LEN];
     o = fitting(o, &alt, why, sizeof why);
-    cJSON *req = is_stale(h, l->run_id) ? NULL : finish_req(h, l, o);
+    wire_arrays_split(o->result ? o->arrays : NULL, &inl, &big);
+    int rc = rhost__stale(h, l->run_id) ? -ESTALE
+                                        : rhost__arrays_send(h, l, &big);
+    cJSON *req = rc == 0 ? finish_req(h, l, o, &inl, &big) : NULL;
     pthread_mutex_lock(&h->lock);
     slot *s = rhost__slot_find(h, l->run_id);
     if (s && s->started_at > 0)
@@ -265,7 +277,8 @@ static void rh_finish(void *ctx, const run_lease *l, const run_outcome *o)
     if (req) {
         rhost__queue(h, l, req, !rhost__stopping(h));
     } else {
-        if (s && !s->stale)
+        /* A failed part was logged where it failed. */
+        if (rc == 0 && s && !s->stale)
             log_error("run %lld: out of memory reporting its end; the daemon "
                       "runs it again when the lease expires",
                       (long long)l->run_id);

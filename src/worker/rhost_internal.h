@@ -84,6 +84,9 @@ int rhost__slot_take(rhost *h, const run_lease *l);
 void rhost__slot_free(rhost *h, int64_t run_id);
 /* Lock held: the slot of run_id, or NULL. */
 slot *rhost__slot_find(rhost *h, int64_t run_id);
+/* Lock not held: run_id has no slot, or the daemon no longer leases it
+ * to us. */
+bool rhost__stale(rhost *h, int64_t run_id);
 /* What the daemon said of run_id: "stale", or a poll ("cancel", ...). */
 void rhost__slot_set(rhost *h, int64_t run_id, const char *what);
 /* {"op": op} with the lease's run and attempt when l is set. */
@@ -98,6 +101,13 @@ int rhost__lease_parse(const cJSON *run, run_lease *out, char *err,
 void rhost__hand_back(rhost *h, run_lease *l);
 /* Lock held: queues a finish (consumes req). */
 void rhost__queue(rhost *h, const run_lease *l, cJSON *req, bool next_run);
+
+/* From a pool thread, before the run's finish (rhost_arrays.c): the
+ * arrays of big, each in parts (arrays_part), in order. 0 once the daemon
+ * took every part; -ESTALE when the run is no longer ours; another
+ * negative code, logged, when a part failed (the daemon then refuses a
+ * finish that names them). */
+int rhost__arrays_send(rhost *h, const run_lease *l, const run_arrays *big);
 
 /* The sender thread (rhost_tx.c): finishes in order, then leases. */
 void *rhost__tx_main(void *arg);

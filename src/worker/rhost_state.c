@@ -61,6 +61,15 @@ void rhost__slot_free(rhost *h, int64_t run_id)
     pthread_cond_broadcast(&h->cond);
 }
 
+bool rhost__stale(rhost *h, int64_t run_id)
+{
+    pthread_mutex_lock(&h->lock);
+    slot *s = rhost__slot_find(h, run_id);
+    bool stale = !s || s->stale;
+    pthread_mutex_unlock(&h->lock);
+    return stale;
+}
+
 void rhost__slot_set(rhost *h, int64_t run_id, const char *what)
 {
     pthread_mutex_lock(&h->lock);

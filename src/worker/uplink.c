@@ -21,7 +21,10 @@ struct uplink {
     int threads, prefetch;
     uplink_hooks hooks;
     const atomic_bool *stop;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;      /* the turns and heartbeat_s */
+    pthread_cond_t turn;
+    unsigned long ticket, serving;
+    /* The call whose turn it is owns the rest. */
     int fd;                    /* -1 while disconnected */
     double backoff_s;
     double heartbeat_s;
@@ -62,8 +65,10 @@ static int do_register(uplink *u, proto_error *e)
     cJSON_Delete(req);
     if (rc == 0) {
         const cJSON *hb = cJSON_GetObjectItemCaseSensitive(rep, "heartbeat_s");
+        pthread_mutex_lock(&u->lock);
         if (cJSON_IsNumber(hb) && hb->valuedouble > 0)
             u->heartbeat_s = hb->valuedouble;
+        pthread_mutex_unlock(&u->lock);
         if (u->hooks.registered)
             u->hooks.registered(u->hooks.ctx, rep);
     }
@@ -122,10 +127,31 @@ static bool transport_error(int rc)
     return rc < 0 && rc != -EREMOTEIO && rc != -ENOMEM && rc != -EMSGSIZE;
 }
 
+/* Calls take turns in the order they came, a ticket each: a mutex
+ * promises no order, and a thread sending a large array part after part
+ * must not keep the heartbeat thread's call waiting past the lease
+ * timeout (rhost_arrays.c). */
+static void turn_take(uplink *u)
+{
+    pthread_mutex_lock(&u->lock);
+    unsigned long me = u->ticket++;
+    while (me != u->serving)
+        pthread_cond_wait(&u->turn, &u->lock);
+    pthread_mutex_unlock(&u->lock);
+}
+
+static void turn_give(uplink *u)
+{
+    pthread_mutex_lock(&u->lock);
+    u->serving++;
+    pthread_cond_broadcast(&u->turn);
+    pthread_mutex_unlock(&u->lock);
+}
+
 int uplink_call(uplink *u, cJSON *req, cJSON **reply, proto_error *e)
 {
     *reply = NULL;
-    pthread_mutex_lock(&u->lock);
+    turn_take(u);
     int rc;
     for (;;) {
         if ((rc = ensure_connected(u, e)) < 0)
@@ -141,7 +167,7 @@ int uplink_call(uplink *u, cJSON *req, cJSON **reply, proto_error *e)
         close(u->fd);
         u->fd = -1;
     }
-    pthread_mutex_unlock(&u->lock);
+    turn_give(u);
     return rc;
 }
 
@@ -175,6 +201,7 @@ int uplink_new(const char *addr, const auth_key *key, int threads,
     u->backoff_s = UPLINK_BACKOFF_MIN_S;
     u->heartbeat_s = 1.0;
     pthread_mutex_init(&u->lock, NULL);
+    pthread_cond_init(&u->turn, NULL);
     *out = u;
     return 0;
 }
@@ -185,6 +212,7 @@ void uplink_free(uplink *u)
         return;
     if (u->fd >= 0)
         close(u->fd);
+    pthread_cond_destroy(&u->turn);
     pthread_mutex_destroy(&u->lock);
     free(u->addr);
     free(u);

@@ -1,7 +1,8 @@
 /* uplink.h — a resweep-worker's one connection to the daemon: connect,
  * prove the token, register, and call operations, reconnecting with
  * backoff whenever the connection is lost (the daemon restarted, the
- * network dropped). Thread-safe: calls are serialised.
+ * network dropped). Thread-safe: calls are served one at a time, in the
+ * order they came.
  */
 #ifndef RESWEEP_UPLINK_H
 #define RESWEEP_UPLINK_H
@@ -18,9 +19,9 @@
 
 typedef struct uplink uplink;
 
-/* Called (under the uplink's lock) to fill register's "resume" array with
- * the leases the worker still holds, and with register's reply (adopted,
- * refused). */
+/* Called (in the turn of the call that reconnects) to fill register's
+ * "resume" array with the leases the worker still holds, and with
+ * register's reply (adopted, refused). */
 typedef struct uplink_hooks {
     void *ctx;
     void (*resume)(void *ctx, struct cJSON *arr);

@@ -12,9 +12,16 @@ remote-worker tests (standard library only).
   tcpclient.py ADDR prefetch TOKEN        handshake, register with prefetch beyond threads
   tcpclient.py ADDR bigframe              a 5,000-byte ping before authenticating
   tcpclient.py ADDR bigauthed TOKEN       handshake, then a 5,000-byte ping
+  tcpclient.py ADDR parts TOKEN           handshake, register, lease a run, then
+                                          arrays_part out of order, of the wrong
+                                          total, past PROTO_MAX_ARRAYS, a good
+                                          one, and a finish naming an array not
+                                          whole: the five codes, then "whole"
+                                          when the last says it is not
 Prints the error code of the reply that matters ("ok" when none), or
 "closed" when the daemon hung up without one.
 """
+import base64
 import hashlib
 import hmac
 import json
@@ -120,7 +127,33 @@ def main():
             r = call(s, "steal_results")
         elif code(r) == "ok":
             r = call(s, "finish", run=1, attempt=1, state="failed", error="x")
+    elif mode == "parts":
+        return print(parts(s, key))
     print(code(r))
+
+
+def parts(s, key):
+    r = handshake(s, key)
+    if code(r) == "ok":
+        r = call(s, "register", host="test", pid=1, threads=1)
+    if code(r) == "ok":
+        r = call(s, "lease")
+    if code(r) != "ok" or not r.get("run"):
+        return "no lease: %s" % code(r)
+    lease = dict(run=r["run"]["run"], attempt=r["run"]["attempt"])
+    eight = base64.b64encode(bytes(8)).decode()
+    codes = [
+        code(call(s, "arrays_part", name="P", shape=[2], offset=8, total=16, data=eight, **lease)),
+        code(call(s, "arrays_part", name="P", shape=[2], offset=0, total=24, data=eight, **lease)),
+        code(call(s, "arrays_part", name="P", shape=[(512 << 20) // 8 + 1], offset=0,
+                  total=(512 << 20) + 8, data=eight, **lease)),
+        code(call(s, "arrays_part", name="P", shape=[2], offset=0, total=16, data=eight, **lease)),
+    ]
+    r = call(s, "finish", state="done", arrays=[], arrays_parts=["P"], **lease)
+    codes.append(code(r))
+    if r and not r.get("ok") and "has not arrived whole" in r["error"]["message"]:
+        codes.append("whole")
+    return " ".join(codes)
 
 
 if __name__ == "__main__":
