@@ -246,9 +246,12 @@ static void *pairs_main(void *arg)
     return NULL;
 }
 
-void pairs_kick(pairs *p, int64_t job_id, int64_t run_id)
+/* writer_on_done's hook: a run ended done with its parameters kept and
+ * is committed; its job needs no lookup (the pending-pairs query has it). */
+static void on_done(void *ctx, int64_t job_id, int64_t run_id)
 {
     (void)job_id;
+    pairs *p = ctx;
     pthread_mutex_lock(&p->lock);
     if (!atomic_load(&p->stopping) && !p->scan_all) {
         if (p->nkicks == p->cap && p->cap < PAIRS_MAX_KICKS) {
@@ -266,11 +269,6 @@ void pairs_kick(pairs *p, int64_t job_id, int64_t run_id)
     }
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->lock);
-}
-
-static void on_done(void *ctx, int64_t job_id, int64_t run_id)
-{
-    pairs_kick(ctx, job_id, run_id);
 }
 
 int pairs_new(const char *db_path, writer *w, pairs **out, char *err,

@@ -1,11 +1,11 @@
 /* pairs.h — the seed pairs' thread: the segment between the end points of
  * two done runs of a job that differ only in model.init_seed
  * (docs/theory.md §6.9; store.h, "Seed pairs"), computed off the loop and
- * off the store thread, as Redis's bio.c takes slow work off its loop.
+ * off the store thread.
  *
  * One thread. It is told of every run the store thread has committed done
- * (pairs_kick, from writer_on_done: local threads and remote workers
- * alike), finds that run's pairs without a row through its own read-only
+ * with its parameters kept (writer_on_done: local threads and remote
+ * workers alike), finds that run's pairs without a row through its own read-only
  * connection, reads both runs' configuration and kept parameters, makes
  * the data again and walks the segment (engine_pair_segment), and hands
  * the result to the store thread (writer_pair), the database's one
@@ -39,9 +39,6 @@ typedef struct pairs pairs;
 int pairs_new(const char *db_path, writer *w, pairs **out, char *err,
               size_t errlen);
 
-/* Run run_id of job_id ended done and is committed: look for its pairs.
- * Any thread; cheap (a lock and a signal); ignored once stopping. */
-void pairs_kick(pairs *p, int64_t job_id, int64_t run_id);
 
 /* Stops the thread: a computation in progress is abandoned within the
  * engine's poll interval (its pair has no row: the next start computes
