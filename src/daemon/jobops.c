@@ -189,8 +189,6 @@ void jobops_serve_runs(writer *w, wreq *r)
 
 /* --- submissions --- */
 
-/* A job this large is followed by a malloc_trim. */
-#define JOBOPS_TRIM_RUNS 10000
 /* A job larger than this is stored in chunks of this many runs, each its
  * own transaction, with the other jobs' results committed between them:
  * a million runs held the store thread for minutes in one transaction
@@ -481,7 +479,7 @@ int jobops_submit(writer *w, wreq *r, jobops_between_fn between, char *err,
      * pages) goes back to the kernel: the daemon keeps freed memory
      * mapped otherwise (main.c, tune_malloc), and a 1M-run job left
      * 1.5 GB resident (issue 9 §5). */
-    if (n >= JOBOPS_TRIM_RUNS)
+    if (n >= WRITER_TRIM_RUNS)
         malloc_trim(0);
     return 1;
 fail_store:

@@ -5,6 +5,7 @@
 #include "server_internal.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,10 @@ void server__job_changed(job *j)
     if (server__job_active(j) == 0 && j->rate) {
         free(j->rate);   /* ended: its rate is of no more use */
         j->rate = NULL;
+        /* The store thread's backlog of reports, the workers' buffers:
+         * their peak depended on how far the store fell behind. */
+        if (j->n_runs >= WRITER_TRIM_RUNS)
+            malloc_trim(0);
     }
 }
 

@@ -46,6 +46,11 @@
 #define WRITER_RETRY_MAX_S       5.0
 #define WRITER_WAL_CHECKPOINT_S  10.0
 #define WRITER_MAX_RUNS_PAGE     PROTO_MAX_RUNS_PAGE   /* rows per WEV_RUNS */
+/* A job of at least this many runs is followed by a malloc_trim when it
+ * is submitted (jobops.c) and when its last run ends (jobs.c): the daemon
+ * keeps freed memory mapped otherwise (memtune.h), and what a large job
+ * held at its peak would stay resident for the rest of the night. */
+#define WRITER_TRIM_RUNS         10000
 
 typedef struct writer writer;
 
