@@ -61,6 +61,9 @@ enum init_kind { INIT_HE, INIT_XAVIER };
 enum loss_kind { LOSS_SQUARED, LOSS_LOGISTIC, LOSS_LOGCOSH, LOSS_SOFTPLUS_HINGE };
 enum optimizer { OPT_GD, OPT_SGD };
 enum schedule { SCHED_CONSTANT, SCHED_INV_SQRT, SCHED_STEP };
+/* train.precision: the arithmetic of the training steps; the end-point
+ * analysis is float64 either way (docs/theory.md §6.10). */
+enum precision { PRECISION_FLOAT64, PRECISION_FLOAT32 };
 /* data.standardize (docs/data.md): centre and scale by the training
  * split's mean and standard deviation. */
 enum standardize { STANDARDIZE_NONE, STANDARDIZE_FEATURES,
@@ -121,6 +124,7 @@ typedef struct train_config {
     int batch;                   /* "batch", default 32 (sgd) */
     double tol;                  /* "tol", default 1e-8: GD stops when ||grad F|| < tol */
     int curve_points;            /* "curve_points", default 100 */
+    enum precision precision;    /* "precision", default float64 */
 } train_config;
 
 /* docs/theory.md §6.3, §6.6, §6.7, §6.8. Everything but path_points and
