@@ -22,6 +22,10 @@ typedef void (*dgemm_fn)(int, int, int, int, int, int, double, const double *,
                          int, const double *, int, double, double *, int);
 typedef void (*dgemv_fn)(int, int, int, int, double, const double *, int,
                          const double *, int, double, double *, int);
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *,
+                         int, const float *, int, float, float *, int);
+typedef void (*sgemv_fn)(int, int, int, int, float, const float *, int,
+                         const float *, int, float, float *, int);
 typedef void (*dsyrk_fn)(int, int, int, int, int, double, const double *, int,
                          double, double *, int);
 typedef void (*dtrsm_fn)(int, int, int, int, int, int, int, double,
@@ -53,6 +57,8 @@ static struct {
     const char *expected;
     dgemm_fn dgemm;
     dgemv_fn dgemv;
+    sgemm_fn sgemm;
+    sgemv_fn sgemv;
     dsyrk_fn dsyrk;
     dtrsm_fn dtrsm;
     dtrsv_fn dtrsv;
@@ -101,6 +107,8 @@ static int load_symbols(void *h)
     } while (0)
     SYM(dgemm, "cblas_dgemm");
     SYM(dgemv, "cblas_dgemv");
+    SYM(sgemm, "cblas_sgemm");
+    SYM(sgemv, "cblas_sgemv");
     SYM(dsyrk, "cblas_dsyrk");
     SYM(dtrsm, "cblas_dtrsm");
     SYM(dtrsv, "cblas_dtrsv");
@@ -197,6 +205,25 @@ void blas_gemv(bool trans, int m, int n, double alpha, const double *A,
                int lda, const double *x, double beta, double *y)
 {
     B.dgemv(CBLAS_ROW_MAJOR, trans ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n,
+            alpha, A, lda, x, 1, beta, y, 1);
+}
+
+void blas_gemm_f32(bool trans_a, bool trans_b, int m, int n, int k,
+                   float alpha, const float *A, int lda, const float *Bm,
+                   int ldb, float beta, float *C, int ldc)
+{
+    if (smallgemm_run_f32(trans_a, trans_b, m, n, k, alpha, A, lda, Bm, ldb,
+                          beta, C, ldc))
+        return;
+    B.sgemm(CBLAS_ROW_MAJOR, trans_a ? CBLAS_TRANS : CBLAS_NO_TRANS,
+            trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, A, lda,
+            Bm, ldb, beta, C, ldc);
+}
+
+void blas_gemv_f32(bool trans, int m, int n, float alpha, const float *A,
+                   int lda, const float *x, float beta, float *y)
+{
+    B.sgemv(CBLAS_ROW_MAJOR, trans ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n,
             alpha, A, lda, x, 1, beta, y, 1);
 }
 

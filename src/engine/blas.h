@@ -45,6 +45,15 @@ void blas_gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha,
 void blas_gemv(bool trans, int m, int n, double alpha, const double *A,
                int lda, const double *x, double beta, double *y);
 
+/* The same two in single precision, for training in float32
+ * (train.precision): SGEMM through LIBXSMM's s-kernels where smallgemm.h
+ * says, OpenBLAS's otherwise. */
+void blas_gemm_f32(bool trans_a, bool trans_b, int m, int n, int k,
+                   float alpha, const float *A, int lda, const float *B,
+                   int ldb, float beta, float *C, int ldc);
+void blas_gemv_f32(bool trans, int m, int n, float alpha, const float *A,
+                   int lda, const float *x, float beta, float *y);
+
 /* C = alpha * op(A) op(A)^T + beta * C into the lower triangle of the
  * n x n C only (j <= i; the upper one is left as it was), op(A) n x k:
  * A^T for trans (A k x n), else A (n x k). For sums over many calls,

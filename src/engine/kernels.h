@@ -38,6 +38,18 @@ void kern_colsum_add(double *g, const double *G, int rows, int cols);
 void kern_outer(double *M, const double *a, int rows, const double *b,
                 int cols, double beta);
 
+/* The five above for float operands (train.precision float32). */
+void kern_bias_act_f32(enum activation act, float *A, float *Z,
+                       const float *bias, int rows, int h);
+void kern_act_backprop_f32(enum activation act, const float *A,
+                           const float *Z, float *G, size_t count);
+void kern_backprop_bias_f32(enum activation act, const float *A,
+                            const float *Z, float *G, float *gb, int rows,
+                            int h);
+void kern_colsum_add_f32(float *g, const float *G, int rows, int cols);
+void kern_outer_f32(float *M, const float *a, int rows, const float *b,
+                    int cols, float beta);
+
 /* Hessian-vector products (R-operator), elementwise parts:
  *   kern_rforward_act:  RA += bias (per row of h); RZ = sigma'(A) RA
  *   kern_rbackprop:     Rg = sigma'(A) Rg + sigma''(A) RA g;  g *= sigma'(A)

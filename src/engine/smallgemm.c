@@ -31,63 +31,6 @@ const char *smallgemm_target(void)
     return libxsmm_get_target_arch();
 }
 
-/* Column-major M x N = (M x K)(K x N), B^T'd when trans_b; NULL when
- * LIBXSMM generates no code for it (then OpenBLAS does the product). */
-static libxsmm_dmmfunction kernel(int M, int N, int K, int lda, int ldb,
-                                  int ldc, bool beta0, bool trans_b)
-{
-    const double one = 1.0, zero = 0.0;
-    const int flags = (beta0 ? LIBXSMM_GEMM_FLAG_BETA_0 : 0) |
-                      (trans_b ? LIBXSMM_GEMM_FLAG_TRANS_B : 0);
-    const libxsmm_blasint la = lda, lb = ldb, lc = ldc;
-    return libxsmm_dmmdispatch(M, N, K, &la, &lb, &lc, &one,
-                               beta0 ? &zero : &one, &flags, NULL);
-}
-
-/* C (rows x n) = A (rows x k) B^T (B n x k), row-major. */
-static bool run_nt(int rows, int n, int k, const double *A, int lda,
-                   const double *Bm, int ldb, bool beta0, double *C, int ldc)
-{
-    static _Thread_local double T[SMALLGEMM_MAX * SMALLGEMM_MAX];
-    int full = rows / SMALLGEMM_ROWS * SMALLGEMM_ROWS, rest = rows - full;
-    libxsmm_dmmfunction f = full ? kernel(n, SMALLGEMM_ROWS, k, n, lda, ldc,
-                                          beta0, false) : NULL;
-    libxsmm_dmmfunction g = rest ? kernel(n, rest, k, n, lda, ldc, beta0,
-                                          false) : NULL;
-    if ((full && !f) || (rest && !g))
-        return false;
-    for (int j = 0; j < n; j++)
-        for (int c = 0; c < k; c++)
-            T[(size_t)c * n + j] = Bm[(size_t)j * ldb + c];
-    for (int r = 0; r < full; r += SMALLGEMM_ROWS)
-        f(T, A + (size_t)r * lda, C + (size_t)r * ldc);
-    if (rest)
-        g(T, A + (size_t)full * lda, C + (size_t)full * ldc);
-    return true;
-}
-
-/* C (m x n) = A^T B (A rows x m, B rows x n), row-major: summed over
- * blocks of rows, the first block with the caller's beta. */
-static bool run_tn(int m, int n, int rows, const double *A, int lda,
-                   const double *Bm, int ldb, bool beta0, double *C, int ldc)
-{
-    int full = rows / SMALLGEMM_ROWS * SMALLGEMM_ROWS, rest = rows - full;
-    libxsmm_dmmfunction first = kernel(n, m, full ? SMALLGEMM_ROWS : rest,
-                                       ldb, lda, ldc, beta0, true);
-    libxsmm_dmmfunction f = full > SMALLGEMM_ROWS
-        ? kernel(n, m, SMALLGEMM_ROWS, ldb, lda, ldc, false, true) : NULL;
-    libxsmm_dmmfunction g = full && rest
-        ? kernel(n, m, rest, ldb, lda, ldc, false, true) : NULL;
-    if (!first || (full > SMALLGEMM_ROWS && !f) || (full && rest && !g))
-        return false;
-    first(Bm, A, C);
-    for (int r = SMALLGEMM_ROWS; r < full; r += SMALLGEMM_ROWS)
-        f(Bm + (size_t)r * ldb, A + (size_t)r * lda, C);
-    if (full && rest)
-        g(Bm + (size_t)full * ldb, A + (size_t)full * lda, C);
-    return true;
-}
-
 /* LIBXSMM's generated kernels end without VZEROUPPER; the upper halves
  * of the vector registers they leave dirty make every later SSE
  * instruction (libm's exp, tanh, erfc in the activations) wait on them.
@@ -106,16 +49,14 @@ static bool ran(bool done)
     return done;
 }
 
-bool smallgemm_run(bool trans_a, bool trans_b, int m, int n, int k,
-                   double alpha, const double *A, int lda, const double *B,
-                   int ldb, double beta, double *C, int ldc)
-{
-    if (!smallgemm_enabled() || alpha != 1.0 || (beta != 0.0 && beta != 1.0)
-        || m <= 0 || n <= 0 || k <= 0)
-        return false;
-    if (!trans_a && trans_b && n <= SMALLGEMM_MAX && k <= SMALLGEMM_MAX)
-        return ran(run_nt(m, n, k, A, lda, B, ldb, beta == 0.0, C, ldc));
-    if (trans_a && !trans_b && m <= SMALLGEMM_MAX && n <= SMALLGEMM_MAX)
-        return ran(run_tn(m, n, k, A, lda, B, ldb, beta == 0.0, C, ldc));
-    return false;
-}
+#define SG_REAL double
+#define SG_NAME(x) x
+#define SG_MMFUNCTION libxsmm_dmmfunction
+#define SG_MMDISPATCH libxsmm_dmmdispatch
+#include "smallgemm_typed.inc"
+
+#define SG_REAL float
+#define SG_NAME(x) x##_f32
+#define SG_MMFUNCTION libxsmm_smmfunction
+#define SG_MMDISPATCH libxsmm_smmdispatch
+#include "smallgemm_typed.inc"

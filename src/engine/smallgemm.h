@@ -41,6 +41,11 @@ bool smallgemm_run(bool trans_a, bool trans_b, int m, int n, int k,
                    double alpha, const double *A, int lda, const double *B,
                    int ldb, double beta, double *C, int ldc);
 
+/* The same for float operands (training in float32, train.precision). */
+bool smallgemm_run_f32(bool trans_a, bool trans_b, int m, int n, int k,
+                       float alpha, const float *A, int lda, const float *B,
+                       int ldb, float beta, float *C, int ldc);
+
 /* LIBXSMM's code path for this CPU ("hsw" for AVX2, "skx"... for
  * AVX-512, "generic" when it generates no code). */
 const char *smallgemm_target(void);
