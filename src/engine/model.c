@@ -43,6 +43,19 @@ typedef struct hvp_ws {
     double *Rp, *Rdp;      /* m */
 } hvp_ws;
 
+/* The float workspace of train.precision float32 (model_use_f32): the
+ * fields of struct model's forward/backward workspace, of the same names
+ * (model_pass.inc reads either through P_WS), and theta and its gradient
+ * rounded to float. */
+#define MODEL32_ARRAYS 14
+typedef union model32 {
+    struct {
+        float *A, *Z, *R, *p, *dp, *dr, *dIn, *gA, *gB, *c, *sacc, *wt;
+        float *theta, *grad;
+    };
+    float *all[MODEL32_ARRAYS];   /* the same, for allocating and freeing */
+} model32;
+
 struct model {
     model_shape s;
     size_t np;
@@ -60,9 +73,12 @@ struct model {
     double *wt, *vt;       /* np: theta's (and an HVP direction's) weight
                             * matrices transposed, in the same slots */
     hvp_ws *hv;
+    model32 *f32;          /* NULL until model_use_f32() */
     bool (*interrupt)(void *ctx);
     void *ictx;
 };
+
+static void f32_free(model32 *w);
 
 void model_set_interrupt(model *m, bool (*fn)(void *ctx), void *ctx)
 {
@@ -262,6 +278,7 @@ void model_free(model *m)
     if (!m)
         return;
     hvp_free(m->hv);
+    f32_free(m->f32);
     free(m->lw);
     free(m->lb);
     free(m->A);
@@ -293,20 +310,17 @@ void model_group(const model *m, enum model_group g, size_t *off, size_t *len)
 
 static size_t in_dim(const model *m, int j) { return j == 0 ? (size_t)m->s.d : (size_t)m->s.h; }
 
-static double *unit_W(const model *m, const double *t, int b, int j)
-{
-    return (double *)t + m->off[MODEL_THETA] + (size_t)b * m->unit_np + m->lw[j];
-}
+static model32 *ws32(const model *m) { return m->f32; }
 
-static double *unit_b(const model *m, const double *t, int b, int j)
-{
-    return (double *)t + m->off[MODEL_THETA] + (size_t)b * m->unit_np + m->lb[j];
-}
+#define P_REAL double
+#define P_NAME(x) x
+#define P_WS(m) (m)
+#include "model_pass.inc"
 
-static double *block_V(const model *m, const double *t, int b)
-{
-    return (double *)t + m->off[MODEL_V] + (size_t)b * m->s.d * m->s.h;
-}
+#define P_REAL float
+#define P_NAME(x) x##_f32
+#define P_WS(m) ws32(m)
+#include "model_pass.inc"
 
 /* ---- the parameters as named arrays (engine.h, run_arrays) ---- */
 
@@ -494,40 +508,6 @@ model_filter model_filter_at(const model *m, size_t k)
     return (model_filter){base + m->lw[j] + row * in, in, base + m->lb[j] + row};
 }
 
-/* Workspace slices: layer j of block b, and the residual stream r_b. */
-static double *layer_slot(const model *m, double *base, int b, int j)
-{
-    return base + ((size_t)b * m->s.L + j) * m->chunk * m->s.h;
-}
-
-static const double *stream_r(const model *m, const double *X, int b)
-{
-    return b == 0 ? X : m->R + (size_t)(b - 1) * m->chunk * m->s.d;
-}
-
-static void transpose(const double *src, int rows, int cols, double *dst)
-{
-    for (int i = 0; i < rows; i++)
-        for (int j = 0; j < cols; j++)
-            dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
-}
-
-/* The V_b and W_bj of t, transposed into the same slots of dst (the
- * back-propagation multiplies by them from the right). */
-static void transpose_weights(const model *m, const double *t, double *dst)
-{
-    const model_shape *s = &m->s;
-    if (!has_unit(s))
-        return;
-    for (int b = 0; b < s->B; b++) {
-        if (is_residual(s))
-            transpose(block_V(m, t, b), s->d, s->h, block_V(m, dst, b));
-        for (int j = 0; j < s->L; j++)
-            transpose(unit_W(m, t, b, j), s->h, (int)in_dim(m, j),
-                      unit_W(m, dst, b, j));
-    }
-}
-
 /* ---- initialisation (docs/theory.md §3) ---- */
 
 static void fill_normal(double *x, size_t n, double std, rng *r)
@@ -553,77 +533,7 @@ void model_init_params(const model *m, const model_config *mc, rng *r,
     fill_normal(theta + m->off[MODEL_OUT], m->len[MODEL_OUT], mc->init_scale, r);
 }
 
-/* C (rows x n) = beta C + A (rows x k) B for a weight matrix B (k x n),
- * given Bt = B^T (n x k) from transpose_weights(). OpenBLAS 0.3.21's
- * small-matrix NN kernels call malloc for n mod 8 in 1..4, and a training
- * step must not allocate; its NT kernels do not. Transposing every weight
- * once per evaluation (not per chunk) costs next to nothing beside the
- * products. */
-static void mm_nn(int rows, int n, int k, const double *A, int lda,
-                  const double *Bt, double beta, double *C, int ldc)
-{
-    blas_gemm(false, true, rows, n, k, 1.0, A, lda, Bt, k, beta, C, ldc);
-}
-
-/* ---- forward ---- */
-
-/* Layers of block b on the unit input `in` (rows x ld_in). */
-static void unit_forward(model *m, const double *theta, int b, const double *in,
-                         int rows)
-{
-    const model_shape *s = &m->s;
-    const double *z = in;
-    for (int j = 0; j < s->L; j++) {
-        int k = (int)in_dim(m, j);
-        double *A = layer_slot(m, m->A, b, j), *Z = layer_slot(m, m->Z, b, j);
-        blas_gemm(false, true, rows, s->h, k, 1.0, z, k, unit_W(m, theta, b, j),
-                  k, 0.0, A, s->h);
-        kern_bias_act(s->act, A, Z, unit_b(m, theta, b, j), rows, s->h);
-        z = Z;
-    }
-}
-
-/* c = V_{B-1}^T w for residual archs (the last block's effective output
- * weights), or v for decoupled. */
-static void output_weights(model *m, const double *theta)
-{
-    const model_shape *s = &m->s;
-    if (s->arch == ARCH_DECOUPLED)
-        memcpy(m->c, theta + m->off[MODEL_V], sizeof *m->c * (size_t)s->h);
-    else if (is_residual(s))
-        blas_gemv(true, s->d, s->h, 1.0, block_V(m, theta, s->B - 1), s->h,
-                  theta + m->off[MODEL_OUT], 0.0, m->c);
-}
-
-/* Forward pass over one chunk; predictions into m->p. Needs output_weights
- * to have been called for theta. */
-static void forward_chunk(model *m, const double *theta, const double *X,
-                          int rows)
-{
-    const model_shape *s = &m->s;
-    const double *w = theta + m->off[MODEL_OUT];
-    int d = s->d, h = s->h;
-    if (s->arch == ARCH_LINEAR) {
-        blas_gemv(false, rows, d, 1.0, X, d, w, 0.0, m->p);
-        return;
-    }
-    for (int b = 0; b < s->B; b++) {
-        const double *in = stream_r(m, X, b);
-        unit_forward(m, theta, b, in, rows);
-        if (b == s->B - 1)
-            break;
-        double *next = m->R + (size_t)b * m->chunk * d;
-        memcpy(next, in, sizeof *next * (size_t)rows * d);
-        blas_gemm(false, true, rows, d, h, 1.0, layer_slot(m, m->Z, b, s->L - 1),
-                  h, block_V(m, theta, b), h, 1.0, next, d);
-    }
-    const double *ZL = layer_slot(m, m->Z, s->B - 1, s->L - 1);
-    double skip_in = (s->arch == ARCH_PLAIN) ? 0.0 : 1.0;
-    const double *in = stream_r(m, X, s->B - 1);
-    if (skip_in != 0.0) /* X u for decoupled, r_{B-1} w for residual */
-        blas_gemv(false, rows, d, 1.0, in, d, w, 0.0, m->p);
-    blas_gemv(false, rows, h, 1.0, ZL, h, m->c, skip_in, m->p);
-}
+/* ---- evaluation ---- */
 
 int model_predict(model *m, const double *theta, const double *X, int n,
                   double *p)
@@ -639,124 +549,80 @@ int model_predict(model *m, const double *theta, const double *X, int n,
     return 0;
 }
 
-/* ---- back-propagation ---- */
-
-/* Back-propagates the gradient at Z_L of block b, held in m->gA, through
- * the block's layers, accumulating into grad. If dIn != NULL it receives
- * the gradient at the unit input (rows x d). gA and gB are used in turn. */
-static void unit_backward(model *m, const double *theta, int b, const double *in,
-                          int rows, double *dIn, double *grad)
-{
-    const model_shape *s = &m->s;
-    int h = s->h;
-    double *g = m->gA, *next = m->gB;
-    for (int j = s->L - 1; j >= 0; j--) {
-        int k = (int)in_dim(m, j);
-        const double *zin = j == 0 ? in : layer_slot(m, m->Z, b, j - 1);
-        kern_backprop_bias(s->act, layer_slot(m, m->A, b, j),
-                           layer_slot(m, m->Z, b, j), g, unit_b(m, grad, b, j),
-                           rows, h);
-        blas_gemm(true, false, h, k, rows, 1.0, g, h, zin, k, 1.0,
-                  unit_W(m, grad, b, j), k);
-        if (j == 0 && !dIn)
-            break;
-        double *out = j == 0 ? dIn : next;
-        mm_nn(rows, k, h, g, h, unit_W(m, m->wt, b, j), 0.0, out, k);
-        next = g;
-        g = out;
-    }
-}
-
-/* Gradient contributions of one chunk, given m->dp = l'(p)/n. */
-static void backward_chunk(model *m, const double *theta, const double *X,
-                           int rows, double *grad)
-{
-    const model_shape *s = &m->s;
-    int d = s->d, h = s->h, last = s->B - 1;
-    const double *w = theta + m->off[MODEL_OUT];
-    double *gw = grad + m->off[MODEL_OUT];
-    if (s->arch == ARCH_LINEAR) {
-        blas_gemv(true, rows, d, 1.0, X, d, m->dp, 1.0, gw);
-        return;
-    }
-    const double *in = stream_r(m, X, last);
-    const double *ZL = layer_slot(m, m->Z, last, s->L - 1);
-    if (s->arch != ARCH_PLAIN) /* grad u = X^T dp, or r_{B-1}^T dp */
-        blas_gemv(true, rows, d, 1.0, in, d, m->dp, 1.0, gw);
-    blas_gemv(true, rows, h, 1.0, ZL, h, m->dp, 1.0, m->sacc);
-    kern_outer(m->gA, m->dp, rows, m->c, h, 0.0);
-    if (s->arch == ARCH_DECOUPLED || s->B == 1) {
-        unit_backward(m, theta, last, in, rows, NULL, grad);
-        return;
-    }
-    unit_backward(m, theta, last, in, rows, m->dIn, grad);
-    /* delta r_{B-1} = dp w^T + (gradient through the last unit) */
-    for (int i = 0; i < rows; i++)
-        for (int k = 0; k < d; k++)
-            m->dr[(size_t)i * d + k] = m->dp[i] * w[k] + m->dIn[(size_t)i * d + k];
-    for (int b = last - 1; b >= 0; b--) {
-        const double *Zb = layer_slot(m, m->Z, b, s->L - 1);
-        blas_gemm(true, false, d, h, rows, 1.0, m->dr, d, Zb, h, 1.0,
-                  block_V(m, grad, b), h);
-        mm_nn(rows, h, d, m->dr, d, block_V(m, m->wt, b), 0.0, m->gA, h);
-        unit_backward(m, theta, b, stream_r(m, X, b), rows,
-                      b > 0 ? m->dIn : NULL, grad);
-        if (b > 0)
-            for (size_t i = 0; i < (size_t)rows * d; i++)
-                m->dr[i] += m->dIn[i];
-    }
-}
-
-/* The rank-one gradient terms of the last block, once per evaluation:
- * grad v = sum Z_L^T dp (decoupled); grad w += V_{B-1} s and
- * grad V_{B-1} = w s^T with s = sum Z_L^T dp (residual archs). */
-static void backward_finish(model *m, const double *theta, double *grad)
-{
-    const model_shape *s = &m->s;
-    if (s->arch == ARCH_LINEAR)
-        return;
-    if (s->arch == ARCH_DECOUPLED) {
-        memcpy(grad + m->off[MODEL_V], m->sacc, sizeof *grad * (size_t)s->h);
-        return;
-    }
-    const double *V = block_V(m, theta, s->B - 1);
-    blas_gemv(false, s->d, s->h, 1.0, V, s->h, m->sacc, 1.0,
-              grad + m->off[MODEL_OUT]);
-    kern_outer(block_V(m, grad, s->B - 1), theta + m->off[MODEL_OUT], s->d,
-              m->sacc, s->h, 1.0);
-}
-
 double model_loss_grad(model *m, const double *theta, enum loss_kind loss,
                        const double *X, const double *y, int n, double *grad,
                        double *p)
 {
-    output_weights(m, theta);
-    if (grad) {
-        transpose_weights(m, theta, m->wt);
-        memset(grad, 0, sizeof *grad * m->np);
-        if (m->s.h > 0)
-            memset(m->sacc, 0, sizeof *m->sacc * (size_t)m->s.h);
+    return loss_grad_pass(m, theta, loss, X, y, n, grad, p);
+}
+
+/* ---- float32 training (train.precision) ---- */
+
+/* Floats of the float workspace, in model32's field order. */
+static void f32_sizes(const model_shape *s, size_t rows, size_t np,
+                      size_t n[MODEL32_ARRAYS])
+{
+    size_t d = (size_t)s->d, h = (size_t)s->h;
+    size_t L = has_unit(s) ? (size_t)s->L : 0, B = has_unit(s) ? (size_t)s->B : 0;
+    size_t v[MODEL32_ARRAYS] = {B * L * rows * h, B * L * rows * h,
+                    B > 1 ? (B - 1) * rows * d : 0, rows, rows, rows * d,
+                    rows * d, rows * h, rows * h, h, h, np, np, np};
+    memcpy(n, v, sizeof v);
+}
+
+size_t model_f32_bytes(const model_shape *s, int chunk)
+{
+    if (model_shape_nparams(s) < 0)
+        return 0;
+    size_t n[MODEL32_ARRAYS], sum = 0;
+    f32_sizes(s, (size_t)(chunk > 0 ? chunk : pick_chunk(s)),
+              (size_t)model_shape_nparams(s), n);
+    for (int i = 0; i < MODEL32_ARRAYS; i++)
+        sum += n[i];
+    return sizeof(float) * sum + sizeof(model32);
+}
+
+static void f32_free(model32 *w)
+{
+    if (!w)
+        return;
+    for (int i = 0; i < MODEL32_ARRAYS; i++)
+        free(w->all[i]);
+    free(w);
+}
+
+int model_use_f32(model *m)
+{
+    if (m->f32)
+        return 0;
+    model32 *w = calloc(1, sizeof *w);
+    if (!w)
+        return -ENOMEM;
+    size_t n[MODEL32_ARRAYS];
+    f32_sizes(&m->s, (size_t)m->chunk, m->np, n);
+    bool ok = true;
+    for (int i = 0; i < MODEL32_ARRAYS; i++)
+        if (n[i] > 0 && !(w->all[i] = calloc(n[i], sizeof(float))))
+            ok = false;
+    if (!ok) {
+        f32_free(w);
+        return -ENOMEM;
     }
-    double sum = 0, inv_n = 1.0 / n;
-    for (int i0 = 0; i0 < n; i0 += m->chunk) {
-        if (interrupted(m, i0))
-            return NAN;
-        int rows = n - i0 < m->chunk ? n - i0 : m->chunk;
-        const double *Xc = X + (size_t)i0 * m->s.d;
-        forward_chunk(m, theta, Xc, rows);
-        for (int i = 0; i < rows; i++) {
-            double d1;
-            sum += loss_eval(loss, m->p[i], y[i0 + i], &d1, NULL);
-            m->dp[i] = d1 * inv_n;
-        }
-        if (p)
-            memcpy(p + i0, m->p, sizeof *p * (size_t)rows);
-        if (grad)
-            backward_chunk(m, theta, Xc, rows, grad);
-    }
-    if (grad)
-        backward_finish(m, theta, grad);
-    return sum * inv_n;
+    m->f32 = w;
+    return 0;
+}
+
+double model_loss_grad_f32(model *m, const double *theta, enum loss_kind loss,
+                           const float *X, const float *y, int n, double *grad)
+{
+    model32 *w = m->f32;
+    for (size_t i = 0; i < m->np; i++)
+        w->theta[i] = (float)theta[i];
+    double F = loss_grad_pass_f32(m, w->theta, loss, X, y, n,
+                                  grad ? w->grad : NULL, NULL);
+    for (size_t i = 0; grad && i < m->np; i++)
+        grad[i] = w->grad[i];
+    return F;
 }
 
 /* ---- Hessian-vector products: R{.} of the forward and backward passes ---- */

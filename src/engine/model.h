@@ -119,6 +119,19 @@ double model_loss_grad(model *m, const double *theta, enum loss_kind loss,
                        const double *X, const double *y, int n, double *grad,
                        double *p);
 
+/* Training in float32 (train.precision float32, docs/theory.md §6.11).
+ * model_use_f32 allocates the float workspace once (model_f32_bytes of
+ * it): 0, or -ENOMEM. model_loss_grad_f32 is model_loss_grad on float
+ * data with float arithmetic: theta is rounded to float, the products go
+ * through SGEMM, each row's loss is evaluated in double from its float
+ * prediction and summed in double, and grad (if not NULL) receives the
+ * float gradient. It needs model_use_f32 and allocates nothing. */
+int model_use_f32(model *m);
+size_t model_f32_bytes(const model_shape *s, int chunk);
+double model_loss_grad_f32(model *m, const double *theta, enum loss_kind loss,
+                           const float *X, const float *y, int n,
+                           double *grad);
+
 /* Hv = (Hessian of F at theta) v, exact (forward-over-reverse, the
  * R-operator). Returns 0, -ENOMEM if its workspace cannot be had, or
  * -EINTR when the interrupt hook stopped it. */
