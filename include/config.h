@@ -62,7 +62,7 @@ enum loss_kind { LOSS_SQUARED, LOSS_LOGISTIC, LOSS_LOGCOSH, LOSS_SOFTPLUS_HINGE 
 enum optimizer { OPT_GD, OPT_SGD };
 enum schedule { SCHED_CONSTANT, SCHED_INV_SQRT, SCHED_STEP };
 /* train.precision: the arithmetic of the training steps; the end-point
- * analysis is float64 either way (docs/theory.md §6.10). */
+ * analysis is float64 either way (docs/theory.md §6.11). */
 enum precision { PRECISION_FLOAT64, PRECISION_FLOAT32 };
 /* data.standardize (docs/data.md): centre and scale by the training
  * split's mean and standard deviation. */

@@ -320,12 +320,17 @@ static size_t engine_peak(const run_config *cfg, const data_shape *sh)
         return max2(load, fit);   /* model_new refuses it: the run fails */
     size_t np = (size_t)nparams;
     int chunk = model_chunk_for(&ms, model_run_rows(cfg, sh->n, sh->n_test));
-    size_t trained = stay + model_workspace_bytes(&ms, chunk, false) + sizeof(double) * np;
-    size_t train = trained + max2(json_build_bytes(cfg), train_bytes(cfg, np, sh->d));
+    /* float32's workspace, once made, stays with the model to its end */
+    size_t f32 = cfg->train.precision == PRECISION_FLOAT32
+                 ? model_f32_bytes(&ms, chunk) : 0;
+    size_t trained = stay + model_workspace_bytes(&ms, chunk, false) + f32 +
+                     sizeof(double) * np;
+    size_t train = trained + max2(json_build_bytes(cfg),
+                                  train_bytes(cfg, np, sh->d, sh->n));
     /* a suspend during the analysis packs the trained state once the
      * analysis has freed its own (engine.c, analyse) */
     size_t analysis = stay + model_workspace_bytes(&ms, chunk, cfg->analysis.hessian) +
-                      sizeof(double) * np +
+                      f32 + sizeof(double) * np +
                       max3(analysis_bytes(cfg, sh, &ms, np), train_state_size(np),
                            arrays_bytes(cfg, np, d));
     return max2(max2(load, fit), max2(train, analysis));

@@ -58,6 +58,9 @@ typedef struct session {
     size_t np;
     double *grad, *gfull;        /* np */
     double *Xb, *yb;             /* SGD batch */
+    /* train.precision float32: the training split (GD) or the batch
+     * (SGD) rounded to float, what the steps read */
+    float *X32, *y32;
     unsigned char *ckpt;         /* checkpoint buffer */
     double t_start, t_ckpt;
     enum run_poll poll;          /* what the poll hook last said */
@@ -123,6 +126,43 @@ static double norm_range(const double *x, size_t off, size_t len)
     return s;
 }
 
+static bool is_f32(const train_ctx *tc)
+{
+    return tc->cfg->train.precision == PRECISION_FLOAT32;
+}
+
+/* float32 training holds its parameters in float (docs/theory.md
+ * §6.11): each update is rounded to float, so theta stays exactly what
+ * the float steps read, and a checkpoint (doubles) resumes bit for bit. */
+static void round_f32(double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)x[i];
+}
+
+static void to_f32(float *dst, const double *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)src[i];
+}
+
+/* F and grad F of the step: over the training split (GD) or the batch
+ * (SGD, whose rows are in Xb, yb), in the run's precision. */
+static double step_loss_grad(session *s, const double *X, const double *y,
+                             int n)
+{
+    const train_ctx *tc = s->tc;
+    if (!is_f32(tc))
+        return model_loss_grad(tc->m, s->st->theta, tc->cfg->loss, X, y, n,
+                               s->grad, NULL);
+    if (X == s->Xb) {   /* a fresh batch; GD's split was rounded once */
+        to_f32(s->X32, X, (size_t)n * (size_t)tc->ds->d);
+        to_f32(s->y32, y, (size_t)n);
+    }
+    return model_loss_grad_f32(tc->m, s->st->theta, tc->cfg->loss, s->X32,
+                               s->y32, n, s->grad);
+}
+
 /* theta -= lr * grad, with theta_lr for the residual unit's parameters. */
 static void descend(const train_ctx *tc, double *theta, const double *grad,
                     long t)
@@ -136,6 +176,8 @@ static void descend(const train_ctx *tc, double *theta, const double *grad,
         theta[i] -= lr * grad[i];
     for (size_t i = off; i < np; i++)
         theta[i] -= tlr * grad[i];
+    if (is_f32(tc))
+        round_f32(theta, np);
 }
 
 /* A curve point at the current step if one is due (or `force`). F and
@@ -200,8 +242,7 @@ static int run_gd(session *s, char *err, size_t errlen)
             return rc;
         /* a long full-batch pass may be abandoned between chunks */
         model_set_interrupt(tc->m, poll_interrupt, s);
-        double F = model_loss_grad(tc->m, st->theta, tc->cfg->loss, ds->X,
-                                   ds->y, ds->n, s->grad, NULL);
+        double F = step_loss_grad(s, ds->X, ds->y, ds->n);
         model_set_interrupt(tc->m, NULL, NULL);
         if (isnan(F) && s->poll != RUN_CONTINUE)
             continue; /* handled at the top of the loop */
@@ -284,8 +325,7 @@ static int run_sgd(session *s, char *err, size_t errlen)
         if (st->step >= T)
             return 0;
         draw_batch(s, b);
-        double f = model_loss_grad(tc->m, st->theta, tc->cfg->loss, s->Xb,
-                                   s->yb, b, s->grad, NULL);
+        double f = step_loss_grad(s, s->Xb, s->yb, b);
         if (diverging(st, f)) {
             s->res->status = RUN_DIVERGED;
             s->res->diverged_step = st->step;
@@ -303,6 +343,8 @@ void train_state_begin(train_state *st, const train_ctx *tc, double *theta)
 {
     memset(st, 0, sizeof *st);
     st->theta = theta;
+    if (is_f32(tc))
+        round_f32(theta, model_nparams(tc->m));
     st->curve_last = -1;
     rng_init(&st->batch, tc->cfg->seed, RNG_BATCH);
     rng_init(&st->stream, tc->cfg->seed, RNG_STREAM);
@@ -333,6 +375,24 @@ static void regret_totals(const train_ctx *tc, const train_state *st,
     }
 }
 
+/* The float rows the steps read and the model's float workspace; GD's
+ * training split is rounded here, once. */
+static int f32_alloc(session *s, const train_ctx *tc)
+{
+    const dataset *ds = tc->ds;
+    bool sgd = tc->cfg->train.optimizer == OPT_SGD;
+    size_t rows = sgd ? (size_t)tc->cfg->train.batch : (size_t)ds->n;
+    s->X32 = malloc(sizeof(float) * rows * (size_t)ds->d);
+    s->y32 = malloc(sizeof(float) * rows);
+    if (!s->X32 || !s->y32 || model_use_f32(tc->m) < 0)
+        return -ENOMEM;
+    if (!sgd) {
+        to_f32(s->X32, ds->X, rows * (size_t)ds->d);
+        to_f32(s->y32, ds->y, rows);
+    }
+    return 0;
+}
+
 static int session_alloc(session *s, const train_ctx *tc)
 {
     size_t np = s->np, d = (size_t)tc->ds->d, b = (size_t)tc->cfg->train.batch;
@@ -345,21 +405,28 @@ static int session_alloc(session *s, const train_ctx *tc)
     }
     if (tc->hooks && tc->hooks->checkpoint)
         s->ckpt = malloc(train_state_size(np));
+    if (is_f32(tc) && f32_alloc(s, tc) < 0)
+        return -ENOMEM;
     bool sgd_ok = tc->cfg->train.optimizer != OPT_SGD ||
                   (s->gfull && s->Xb && s->yb);
     bool ck_ok = !(tc->hooks && tc->hooks->checkpoint) || s->ckpt;
     return s->grad && sgd_ok && ck_ok ? 0 : -ENOMEM;
 }
 
-/* Mirrors session_alloc. */
-size_t train_bytes(const run_config *cfg, size_t np, int d)
+/* Mirrors session_alloc and f32_alloc (the model's float workspace is
+ * model_f32_bytes, counted by the caller). */
+size_t train_bytes(const run_config *cfg, size_t np, int d, int n_train)
 {
-    size_t n = np;
-    if (cfg->train.optimizer == OPT_SGD) {
-        size_t b = (size_t)(cfg->train.batch > 0 ? cfg->train.batch : 0);
-        n += np + b * (size_t)(d > 0 ? d : 0) + b;
+    size_t n = np, b = (size_t)(cfg->train.batch > 0 ? cfg->train.batch : 0);
+    size_t dd = (size_t)(d > 0 ? d : 0), f32 = 0;
+    if (cfg->train.optimizer == OPT_SGD)
+        n += np + b * dd + b;
+    if (cfg->train.precision == PRECISION_FLOAT32) {
+        size_t rows = cfg->train.optimizer == OPT_SGD
+                      ? b : (size_t)(n_train > 0 ? n_train : 0);
+        f32 = sizeof(float) * (rows * dd + rows);
     }
-    return sizeof(double) * n + train_state_size(np);
+    return sizeof(double) * n + f32 + train_state_size(np);
 }
 
 int train_run(const train_ctx *tc, train_state *st, run_result *res,
@@ -386,6 +453,8 @@ out:
     free(s.gfull);
     free(s.Xb);
     free(s.yb);
+    free(s.X32);
+    free(s.y32);
     free(s.ckpt);
     return rc;
 }

@@ -54,10 +54,11 @@ int train_run(const train_ctx *tc, train_state *st, run_result *res,
               char *err, size_t errlen);
 
 /* Bytes train_run allocates for a model of np parameters on d inputs
- * under cfg (gradients, SGD's batch, the checkpoint buffer, which is
- * counted whether or not the hooks take checkpoints). For
- * engine_estimate_bytes. */
-size_t train_bytes(const run_config *cfg, size_t np, int d);
+ * and n_train training rows under cfg (gradients, SGD's batch, float32's
+ * rows, the checkpoint buffer, which is counted whether or not the hooks
+ * take checkpoints); not the model's float workspace (model_f32_bytes).
+ * For engine_estimate_bytes. */
+size_t train_bytes(const run_config *cfg, size_t np, int d, int n_train);
 
 /* Hands st to tc->hooks->checkpoint (if any): for a run suspended after
  * its training, whose resume then trains no further. 0, or a negative code
