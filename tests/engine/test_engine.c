@@ -237,10 +237,11 @@ static enum run_poll rec_poll(void *ctx)
 static void resume_is_bit_identical(void **state)
 {
     (void)state;
-    for (int opt = 0; opt < 2; opt++) {
+    for (int opt = 0; opt < 4; opt++) {   /* 2, 3: in float32 */
         run_config c = base_config();
-        c.train.optimizer = opt ? OPT_SGD : OPT_GD;
-        c.data.stream = opt == 1;
+        c.train.optimizer = opt % 2 ? OPT_SGD : OPT_GD;
+        c.data.stream = opt % 2 == 1;
+        c.train.precision = opt >= 2 ? PRECISION_FLOAT32 : PRECISION_FLOAT64;
         c.train.steps = 300;
         recorder full = {0};
         run_hooks hf = {.ctx = &full, .curve = rec_curve};

@@ -34,16 +34,17 @@ static void training_steps_do_not_allocate(void **state)
     if (!COUNT_ALLOCS)
         skip();
     const enum arch archs[] = {ARCH_LINEAR, ARCH_RESNET, ARCH_PLAIN, ARCH_DECOUPLED, ARCH_DEEP_RESNET};
-    for (int opt = 0; opt < 3; opt++)
+    for (int opt = 0; opt < 6; opt++)   /* 3..5: the same in float32 */
         for (int a = 0; a < 5; a++) {
             run_config c;
             config_defaults(&c);
+            c.train.precision = opt >= 3 ? PRECISION_FLOAT32 : PRECISION_FLOAT64;
             c.data.n = 3000; /* several chunks per full-batch pass */
             c.model.arch = archs[a];
             c.model.blocks = archs[a] == ARCH_DEEP_RESNET ? 3 : 1;
             c.model.activation = (enum activation)(a % 5);
-            c.train.optimizer = opt == 0 ? OPT_GD : OPT_SGD;
-            c.data.stream = opt == 2;
+            c.train.optimizer = opt % 3 == 0 ? OPT_GD : OPT_SGD;
+            c.data.stream = opt % 3 == 2;
             c.train.steps = 600;
             c.train.curve_points = 0;
             c.analysis.hessian = false;
@@ -55,8 +56,10 @@ static void training_steps_do_not_allocate(void **state)
             assert_int_equal(engine_run(&c, &h, &r, err, sizeof err), 0);
             counting = 0;
             if (alloc_calls != 0)
-                fail_msg("%s, %s%s: %d allocations in 500 steps", config_arch_name(archs[a]),
-                         opt ? "sgd" : "gd", opt == 2 ? " stream" : "", alloc_calls);
+                fail_msg("%s, %s%s%s: %d allocations in 500 steps",
+                         config_arch_name(archs[a]), opt % 3 ? "sgd" : "gd",
+                         opt % 3 == 2 ? " stream" : "",
+                         opt >= 3 ? " float32" : "", alloc_calls);
             assert_true(b.polls >= 550);
         }
 }
