@@ -3,9 +3,12 @@
  * --dump-dir): same X, y and initial parameters, same loss and steps. The
  * loop timed is the engine's own (train_run), so what is measured is what
  * a run executes. Prints one JSON line, like torch_ref.py.
- *   build/bench/gd_bench DUMP_DIR [--steps T]
+ *   build/bench/gd_bench DUMP_DIR [--steps T] [--precision float32]
+ * (float32: train.precision's float steps, on the dump's data rounded to
+ * float; obj_final is F in double at the float-trained parameters.)
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +97,8 @@ static int load_theta(const char *dir, const model *m, int L, double *theta)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: gd_bench DUMP_DIR [--steps T]\n");
+        fprintf(stderr, "usage: gd_bench DUMP_DIR [--steps T] "
+                "[--precision float32]\n");
         return 2;
     }
     const char *dir = argv[1];
@@ -113,8 +117,13 @@ int main(int argc, char **argv)
     int d = arg_int(args, "d"), h = arg_int(args, "h"), L = arg_int(args, "L");
     int n = arg_int(args, "n");
     long steps = arg_int(args, "steps");
-    if (argc > 3 && !strcmp(argv[2], "--steps"))
-        steps = atol(argv[3]);
+    bool f32 = false;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--steps"))
+            steps = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--precision"))
+            f32 = !strcmp(argv[i + 1], "float32");
+    }
     if (blas_init(err, sizeof err)) {
         fprintf(stderr, "gd_bench: %s\n", err);
         return 1;
@@ -130,6 +139,7 @@ int main(int argc, char **argv)
     cfg.train.steps = steps;
     cfg.train.tol = 0;
     cfg.train.curve_points = 0;
+    cfg.train.precision = f32 ? PRECISION_FLOAT32 : PRECISION_FLOAT64;
     dataset ds = {.n = n, .d = d};
     ds.X = malloc(sizeof(double) * (size_t)n * d);
     ds.y = malloc(sizeof(double) * (size_t)n);
@@ -155,11 +165,11 @@ int main(int argc, char **argv)
     double pm = cfg.model.arch == ARCH_LINEAR
                     ? d : (double)h * d + (double)(L - 1) * h * h + (double)d * h + d;
     double flops = 6.0 * n * pm * (double)steps;
-    printf("{\"impl\": \"resweep\", \"model\": \"%s\", \"d\": %d, \"h\": %d, \"L\": %d, "
+    printf("{\"impl\": \"resweep\", \"precision\": \"%s\", \"model\": \"%s\", \"d\": %d, \"h\": %d, \"L\": %d, "
            "\"n\": %d, \"steps\": %ld, \"obj_init\": %.17g, \"obj_final\": %.17g, "
            "\"wall_s\": %.6g, \"s_per_step\": %.6g, \"gflops\": %.4g, "
            "\"blas_kernel\": \"%s\", \"chunk_rows\": 0}\n",
-           model_name, d, h, L, n, steps, obj_init, obj_final, res.train_s,
+           f32 ? "float32" : "float64", model_name, d, h, L, n, steps, obj_init, obj_final, res.train_s,
            res.train_s / (double)steps, flops / res.train_s / 1e9, blas_kernel());
     model_free(m);
     free(theta);

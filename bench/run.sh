@@ -6,7 +6,8 @@
 #      this CPU), in float64 and in float32 (what PyTorch users run; issue
 #      14), same data and initial parameters (dumped by bench/torch_ref.py),
 #      and the final objectives compared to show both ran the same
-#      computation (float64: to 1e-9; float32: the relative difference);
+#      computation (float64: to 1e-9; float32: the relative difference),
+#      and resweep's own float32 training (train.precision) beside both;
 #   2. this core's DGEMM peak through resweep's BLAS, for "% of peak".
 # Usage: bench/run.sh [--steps T] [--quick]   (make bench runs it)
 # Environment: BUILD (default build), BENCH_CONFIGS to override the list.
@@ -36,7 +37,7 @@ peak=$(field "$peak_json" gflops)
 kernel=$(field "$peak_json" kernel)
 echo "DGEMM peak (one core, resweep's BLAS, kernel $kernel): $peak GFLOP/s"
 echo
-printf '%-18s %12s %-9s %12s %12s %8s %8s %9s %8s %s\n' "d,h,L,n" "torch s/step" "kernel" "torch32" "ours s/step" "ratio" "ratio32" "GFLOP/s" "%peak" "objectives agree (f64; f32 rel. diff)"
+printf '%-18s %10s %-9s %10s %7s %7s %6s | %10s %10s %7s %7s | %s\n' "d,h,L,n" "torch64" "kernel" "ours64" "ratio" "GFLOP/s" "%peak" "torch32" "ours32" "ratio" "32:64" "objectives (f64 agree; f32 rel. diff to ours64, to torch32)"
 # PyTorch at its best: the faster of its default kernel and the one
 # resweep picks for this CPU (the widest it can execute; forcing a wider
 # one, SkylakeX without AVX-512, dies of SIGILL). The first call dumps the
@@ -61,16 +62,17 @@ for cfg in $configs; do
     t64=$(torch_best "$dump" float64 "${args[@]}")
     t32=$(torch_best "$dump" float32 "${args[@]}")
     ours=$("$bin/gd_bench" "$dump")
-    "$py" - "$t64" "$t32" "$ours" "$peak" "$cfg" <<'EOF'
+    ours32=$("$bin/gd_bench" "$dump" --precision float32)
+    "$py" - "$t64" "$t32" "$ours" "$ours32" "$peak" "$cfg" <<'EOF'
 import json, sys
-t, t32, o = (json.loads(a) for a in sys.argv[1:4])
-peak, cfg = float(sys.argv[4]), sys.argv[5]
+t, t32, o, o32 = (json.loads(a) for a in sys.argv[1:5])
+peak, cfg = float(sys.argv[5]), sys.argv[6]
 agree = abs(t["obj_final"] - o["obj_final"]) <= 1e-9 * max(1.0, abs(t["obj_final"]))
-rel32 = abs(t32["obj_final"] - o["obj_final"]) / max(1e-300, abs(o["obj_final"]))
-print(f'{cfg:<18} {t["s_per_step"]:12.3e} {t["openblas"].get("corename","?"):<9} '
-      f'{t32["s_per_step"]:12.3e} {o["s_per_step"]:12.3e} '
-      f'{t["s_per_step"] / o["s_per_step"]:7.2f}x {t32["s_per_step"] / o["s_per_step"]:7.2f}x '
-      f'{o["gflops"]:9.1f} {100 * o["gflops"] / peak:7.0f}% '
-      f'{"yes" if agree else "NO"} ({t["obj_final"]:.12g} vs {o["obj_final"]:.12g}; f32 {rel32:.1e})')
+rel = lambda a, b: abs(a["obj_final"] - b["obj_final"]) / max(1e-300, abs(b["obj_final"]))
+s = lambda j: j["s_per_step"]
+print(f'{cfg:<18} {s(t):10.3e} {t["openblas"].get("corename","?"):<9} {s(o):10.3e} '
+      f'{s(t) / s(o):6.2f}x {o["gflops"]:7.1f} {100 * o["gflops"] / peak:5.0f}% | '
+      f'{s(t32):10.3e} {s(o32):10.3e} {s(t32) / s(o32):6.2f}x {s(o) / s(o32):6.2f}x | '
+      f'{"yes" if agree else "NO"}; {rel(o32, o):.1e}, {rel(o32, t32):.1e}')
 EOF
 done
