@@ -2,7 +2,8 @@
  * long-double triple loop, on the shapes it takes and at the edges of its
  * row blocks (SMALLGEMM_ROWS - 1, SMALLGEMM_ROWS, + 1), with strided
  * operands, beta 0 over a C full of NaN (which must not leak) and beta 1;
- * and the shapes it must leave to OpenBLAS. */
+ * and the shapes it must leave to OpenBLAS. The float path (train.precision
+ * float32) likewise, through LIBXSMM's s-kernels and OpenBLAS's SGEMM. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,6 +129,74 @@ static void repeated_products_are_identical(void **state)
     assert_memory_equal(C1, C2, sizeof C1);
 }
 
+/* The float product of float-rounded operands against the long-double
+ * loop on the same values: relative error (in norm) below 2e-5, about
+ * 160 eps32; a sum of k <= 1000 float products of O(1) carries about
+ * sqrt(k) eps32 for random signs (at most k eps32 in the worst case). */
+static bool check_f32(bool ta, bool tb, int m, int n, int k, float beta,
+                      uint64_t seed, bool via_blas)
+{
+    int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+    size_t na = (size_t)ar * ac, nb = (size_t)br * bc, nc = (size_t)m * n;
+    double *A = malloc(sizeof *A * na), *B = malloc(sizeof *B * nb);
+    double *C0 = malloc(sizeof *C0 * nc), *ref = malloc(sizeof *ref * nc);
+    double *got = malloc(sizeof *got * nc);
+    float *A32 = malloc(sizeof *A32 * na), *B32 = malloc(sizeof *B32 * nb);
+    float *C32 = malloc(sizeof *C32 * nc);
+    uint64_t s = seed;
+    tu_fill_normal(&s, A, na, 1);
+    tu_fill_normal(&s, B, nb, 1);
+    tu_fill_normal(&s, C0, nc, 1);
+    for (size_t i = 0; i < na; i++)
+        A[i] = A32[i] = (float)A[i];
+    for (size_t i = 0; i < nb; i++)
+        B[i] = B32[i] = (float)B[i];
+    for (size_t i = 0; i < nc; i++) {
+        C0[i] = (float)C0[i];
+        C32[i] = beta == 0 ? NAN : (float)C0[i];
+    }
+    naive(ta, tb, m, n, k, A, ac, B, bc, beta, C0, n, ref);
+    bool took = true;
+    if (via_blas)
+        blas_gemm_f32(ta, tb, m, n, k, 1, A32, ac, B32, bc, beta, C32, n);
+    else
+        took = smallgemm_run_f32(ta, tb, m, n, k, 1, A32, ac, B32, bc, beta,
+                                 C32, n);
+    if (took) {
+        for (size_t i = 0; i < nc; i++)
+            got[i] = C32[i];
+        double e = tu_relerr(got, ref, nc);
+        if (!(e < 2e-5))
+            fail_msg("float %s%s m %d n %d k %d beta %g: relative error %.3g",
+                     ta ? "T" : "N", tb ? "T" : "N", m, n, k, beta, e);
+    }
+    free(A), free(B), free(C0), free(ref), free(got);
+    free(A32), free(B32), free(C32);
+    return took;
+}
+
+static void float_products_match_the_naive_product(void **state)
+{
+    (void)state;
+    const int rows[] = {1, 31, 32, 33, 1000};
+    const int dims[] = {1, 5, 16, 64};
+    uint64_t seed = 500;
+    for (size_t r = 0; r < sizeof rows / sizeof *rows; r++)
+        for (size_t a = 0; a < 4; a++)
+            for (size_t b = 0; b < 4; b++)
+                for (int beta = 0; beta < 2; beta++) {
+                    assert_true(check_f32(false, true, rows[r], dims[a],
+                                          dims[b], (float)beta, seed++, false));
+                    assert_true(check_f32(true, false, dims[a], dims[b],
+                                          rows[r], (float)beta, seed++, false));
+                }
+    /* shapes past LIBXSMM's go to OpenBLAS's SGEMM, which must be right */
+    assert_false(check_f32(false, true, 100, 65, 10, 0, 7, false));
+    assert_true(check_f32(false, true, 300, 200, 150, 0, 8, true));
+    assert_true(check_f32(true, false, 130, 90, 700, 1, 9, true));
+    assert_true(check_f32(false, false, 100, 10, 10, 0, 10, true));
+}
+
 int main(void)
 {
     char err[256];
@@ -144,6 +213,7 @@ int main(void)
         cmocka_unit_test(reduction_shapes_match_the_naive_product),
         cmocka_unit_test(other_shapes_are_left_to_openblas),
         cmocka_unit_test(repeated_products_are_identical),
+        cmocka_unit_test(float_products_match_the_naive_product),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
