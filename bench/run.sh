@@ -8,7 +8,8 @@
 #      and the final objectives compared to show both ran the same
 #      computation (float64: to 1e-9; float32: the relative difference),
 #      and resweep's own float32 training (train.precision) beside both;
-#   2. this core's DGEMM peak through resweep's BLAS, for "% of peak".
+#   2. this core's DGEMM and SGEMM peaks through resweep's BLAS, for
+#      "% of peak" (float64) and "%speak" (float32).
 # Usage: bench/run.sh [--steps T] [--quick]   (make bench runs it)
 # Environment: BUILD (default build), BENCH_CONFIGS to override the list.
 set -euo pipefail
@@ -34,10 +35,11 @@ torch_kernel() { "$py" -c "import json,sys; print(json.loads(sys.argv[1])['openb
 
 peak_json=$("$bin/dgemm_peak" 2048)
 peak=$(field "$peak_json" gflops)
+speak=$(field "$peak_json" sgflops)
 kernel=$(field "$peak_json" kernel)
-echo "DGEMM peak (one core, resweep's BLAS, kernel $kernel): $peak GFLOP/s"
+echo "DGEMM peak (one core, resweep's BLAS, kernel $kernel): $peak GFLOP/s; SGEMM: $speak GFLOP/s"
 echo
-printf '%-18s %10s %-9s %10s %7s %7s %6s | %10s %10s %7s %7s | %s\n' "d,h,L,n" "torch64" "kernel" "ours64" "ratio" "GFLOP/s" "%peak" "torch32" "ours32" "ratio" "32:64" "objectives (f64 agree; f32 rel. diff to ours64, to torch32)"
+printf '%-18s %10s %-9s %10s %7s %7s %6s | %10s %10s %7s %7s %6s | %s\n' "d,h,L,n" "torch64" "kernel" "ours64" "ratio" "GFLOP/s" "%peak" "torch32" "ours32" "ratio" "32:64" "%speak" "objectives (f64 agree; f32 rel. diff to ours64, to torch32)"
 # PyTorch at its best: the faster of its default kernel and the one
 # resweep picks for this CPU (the widest it can execute; forcing a wider
 # one, SkylakeX without AVX-512, dies of SIGILL). The first call dumps the
@@ -63,16 +65,17 @@ for cfg in $configs; do
     t32=$(torch_best "$dump" float32 "${args[@]}")
     ours=$("$bin/gd_bench" "$dump")
     ours32=$("$bin/gd_bench" "$dump" --precision float32)
-    "$py" - "$t64" "$t32" "$ours" "$ours32" "$peak" "$cfg" <<'EOF'
+    "$py" - "$t64" "$t32" "$ours" "$ours32" "$peak" "$speak" "$cfg" <<'EOF'
 import json, sys
 t, t32, o, o32 = (json.loads(a) for a in sys.argv[1:5])
-peak, cfg = float(sys.argv[5]), sys.argv[6]
+peak, speak, cfg = float(sys.argv[5]), float(sys.argv[6]), sys.argv[7]
 agree = abs(t["obj_final"] - o["obj_final"]) <= 1e-9 * max(1.0, abs(t["obj_final"]))
 rel = lambda a, b: abs(a["obj_final"] - b["obj_final"]) / max(1e-300, abs(b["obj_final"]))
 s = lambda j: j["s_per_step"]
 print(f'{cfg:<18} {s(t):10.3e} {t["openblas"].get("corename","?"):<9} {s(o):10.3e} '
       f'{s(t) / s(o):6.2f}x {o["gflops"]:7.1f} {100 * o["gflops"] / peak:5.0f}% | '
-      f'{s(t32):10.3e} {s(o32):10.3e} {s(t32) / s(o32):6.2f}x {s(o) / s(o32):6.2f}x | '
+      f'{s(t32):10.3e} {s(o32):10.3e} {s(t32) / s(o32):6.2f}x {s(o) / s(o32):6.2f}x '
+      f'{100 * o32["gflops"] / speak:5.0f}% | '
       f'{"yes" if agree else "NO"}; {rel(o32, o):.1e}, {rel(o32, t32):.1e}')
 EOF
 done
