@@ -1108,7 +1108,7 @@ static void sb_rows(struct sb *b, const double *m, long n, long d)
  * default (data.standardize "none", train.precision "float64"): the forms
  * of runs stored before the key existed stay byte for byte what they were
  * (their hashes, their checkpoints), so the key needs no CONFIG_GEN_*.
- * Their value is still a value where a caller asks for it by path. */
+ * config_value_at still gives their value, the default included. */
 static bool default_unwritten(enum key_id k)
 {
     return k == K_STANDARDIZE || k == K_PRECISION;
