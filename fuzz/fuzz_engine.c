@@ -1,6 +1,6 @@
 /* fuzz_engine.c — libFuzzer target for whole runs (issue 9 item 1): the
  * input bytes choose a small configuration — architecture, loss, data,
- * optimiser, sizes — and put extreme values (0, denormals, 1e-300, 1e300,
+ * optimiser, precision, sizes — and put extreme values (0, denormals, 1e-300, 1e300,
  * negatives) into its numeric keys and, for inline data, into the samples.
  * Each configuration the parser accepts is run through engine_run, under
  * ASan and UBSan. Properties checked:
@@ -119,9 +119,9 @@ static void model_section(gen *g)
 static void train_section(gen *g)
 {
     put(g, "\"train\": {\"optimizer\": \"%s\", \"lr\": %.17g, \"steps\": %u, "
-           "\"tol\": %.17g, \"curve_points\": %u}",
+           "\"tol\": %.17g, \"curve_points\": %u, \"precision\": \"%s\"}",
         ONE_OF(g, "gd", "sgd"), value(g, 0.05), pick(g, 40), value(g, 0),
-        pick(g, 10));
+        pick(g, 10), ONE_OF(g, "float64", "float32"));
 }
 
 /* The configuration the input chooses, as JSON text in g->buf. */

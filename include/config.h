@@ -8,8 +8,9 @@
  * with every default spelled out; that is what the store keeps, so a run
  * can be re-executed bit for bit from its row.
  *
- * The one default not spelled out is data.standardize "none" (see
- * CONFIG_GEN_CURRENT): an absent key means it.
+ * The two defaults not spelled out are data.standardize "none" and
+ * train.precision "float64" (see CONFIG_GEN_CURRENT): an absent key means
+ * its default.
  *
  * Ownership: a parsed run_config owns its strings and inline arrays;
  * release them with config_free(). config_copy() makes an independent copy.
@@ -187,8 +188,9 @@ int config_parse_str(const char *text, run_config *out, char *err, size_t errlen
  * (added in 1) nor the spectrum and path keys (added in 2) nor
  * analysis.save_params (added in 3) nor the slice keys (added in 4)
  * nor model.init_seed and analysis.seed_pairs (added in 5).
- * data.standardize needs no generation: it is written only when it is
- * not "none", so every earlier form is still the current one. */
+ * data.standardize and train.precision need no generation: each is
+ * written only when it is not at its default ("none", "float64"), so
+ * every earlier form, and its hash, is still the current one. */
 enum { CONFIG_GEN_0 = 0, CONFIG_GEN_LANCZOS_MEMORY = 1,
        CONFIG_GEN_SPECTRUM = 2, CONFIG_GEN_SAVE_PARAMS = 3,
        CONFIG_GEN_LANDSCAPE = 4, CONFIG_GEN_INIT_SEED = 5,
@@ -252,6 +254,7 @@ const char *config_loss_name(enum loss_kind v);
 const char *config_optimizer_name(enum optimizer v);
 const char *config_schedule_name(enum schedule v);
 const char *config_standardize_name(enum standardize v);
+const char *config_precision_name(enum precision v);
 
 /* The value at a dotted key path ("train.lr", "seed", "data") of cfg as
  * its canonical form writes it, typed for a database column: integers

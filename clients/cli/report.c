@@ -39,7 +39,7 @@
 static const char *const extra_cols[] = {
     "target", "width", "activation", "init", "gain", "init_scale", "source",
     "d", "n", "n_test", "noise", "flip", "intercept", "stream", "optimizer",
-    "lr", "theta_lr", "schedule", "steps", "batch", "tol",
+    "lr", "theta_lr", "schedule", "steps", "batch", "tol", "precision",
 };
 #define N_EXTRA_COLS (sizeof extra_cols / sizeof extra_cols[0])
 
@@ -197,6 +197,23 @@ static void describe_values(sqlite3 *db, long long job, const char *col,
     sqlite3_finalize(st);
 }
 
+/* Whether runs has column col. A database an older resweepd made, and no
+ * newer one has migrated since, lacks the later versions' columns
+ * (runs.precision, schema/013_precision.sql); the report reads it all
+ * the same, such a column varying in no job. */
+static bool runs_has_column(sqlite3 *db, const char *col)
+{
+    sqlite3_stmt *st = NULL;
+    bool has = sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info"
+                                  "('runs') WHERE name = ?", -1, &st,
+                                  NULL) == SQLITE_OK &&
+               sqlite3_bind_text(st, 1, col, -1, SQLITE_STATIC) == SQLITE_OK &&
+               sqlite3_step(st) == SQLITE_ROW &&
+               sqlite3_column_int64(st, 0) > 0;
+    sqlite3_finalize(st);
+    return has;
+}
+
 /* Which columns the job varies: the keys decide the table columns, the
  * others (extra) get a table of their own. */
 static int load_variation(sqlite3 *db, const char *path, rep_job *j,
@@ -208,8 +225,12 @@ static int load_variation(sqlite3 *db, const char *path, rep_job *j,
     rep_buf_printf(&sql, "SELECT count(DISTINCT seed)");
     for (size_t i = 0; i < 5; i++)
         rep_buf_printf(&sql, ", count(DISTINCT quote(%s))", keys[i]);
-    for (size_t i = 0; i < N_EXTRA_COLS; i++)
-        rep_buf_printf(&sql, ", count(DISTINCT quote(%s))", extra_cols[i]);
+    for (size_t i = 0; i < N_EXTRA_COLS; i++) {
+        if (runs_has_column(db, extra_cols[i]))
+            rep_buf_printf(&sql, ", count(DISTINCT quote(%s))", extra_cols[i]);
+        else
+            rep_buf_printf(&sql, ", 1");
+    }
     rep_buf_printf(&sql, " FROM runs WHERE job_id = ?");
     sqlite3_stmt *st = NULL;
     int rc = -ENOMEM;

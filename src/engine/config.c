@@ -34,6 +34,7 @@ static const char *const optimizer_names[] = {"gd", "sgd"};
 static const char *const schedule_names[] = {"constant", "inv_sqrt", "step"};
 static const char *const standardize_names[] = {"none", "features",
                                                 "features_and_target"};
+static const char *const precision_names[] = {"float64", "float32"};
 
 #define NAME_OF(table, v)                                                  \
     ((unsigned)(v) < sizeof table / sizeof table[0] ? table[v] : "?")
@@ -48,6 +49,7 @@ const char *config_loss_name(enum loss_kind v) { return NAME_OF(loss_names, v); 
 const char *config_optimizer_name(enum optimizer v) { return NAME_OF(optimizer_names, v); }
 const char *config_schedule_name(enum schedule v) { return NAME_OF(schedule_names, v); }
 const char *config_standardize_name(enum standardize v) { return NAME_OF(standardize_names, v); }
+const char *config_precision_name(enum precision v) { return NAME_OF(precision_names, v); }
 
 bool config_is_classification(enum loss_kind loss)
 {
@@ -75,6 +77,7 @@ void config_defaults(run_config *cfg)
         .optimizer = OPT_GD, .lr = 0.05, .theta_lr = -1,
         .schedule = SCHED_CONSTANT, .gamma = 0.1, .step_every = 0,
         .steps = 2000, .batch = 32, .tol = 1e-8, .curve_points = 100,
+        .precision = PRECISION_FLOAT64,
     };
     /* trace_probes, slq_*: the default run's analysis within 20% of its
      * training (README, Performance) */
@@ -163,7 +166,7 @@ enum key_id {
     K_ARCH, K_BLOCKS, K_UNIT_DEPTH, K_WIDTH, K_ACTIVATION, K_INIT, K_GAIN,
     K_INIT_SCALE, K_INIT_SEED,
     K_OPTIMIZER, K_LR, K_THETA_LR, K_SCHEDULE, K_GAMMA, K_STEP_EVERY,
-    K_STEPS, K_BATCH, K_TOL, K_CURVE_POINTS,
+    K_STEPS, K_BATCH, K_TOL, K_CURVE_POINTS, K_PRECISION,
     K_HESSIAN, K_LANCZOS_ITERS, K_LANCZOS_MEMORY_MIB,
     K_TRACE_PROBES, K_SLQ_PROBES, K_SLQ_ITERS, K_SLQ_BINS,
     K_EXACT_MAX_PARAMS, K_EIG_TOL, K_PATH_POINTS, K_SAVE_PARAMS,
@@ -244,6 +247,7 @@ static const struct key_def keys[K_COUNT] = {
     [K_BATCH] = {SEC_TRAIN, "batch", INT_IN(train.batch, 1, CONFIG_MAX_CELLS)},
     [K_TOL] = {SEC_TRAIN, "tol", NUM_IN(train.tol, 0, INFINITY)},
     [K_CURVE_POINTS] = {SEC_TRAIN, "curve_points", INT_IN(train.curve_points, 0, CONFIG_MAX_CURVE_POINTS)},
+    [K_PRECISION] = {SEC_TRAIN, "precision", ENUM_OF(train.precision, precision_names)},
 
     [K_HESSIAN] = {SEC_ANALYSIS, "hessian", BOOL_AT(analysis.hessian)},
     [K_LANCZOS_ITERS] = {SEC_ANALYSIS, "lanczos_iters", INT_IN(analysis.lanczos_iters, 1, CONFIG_MAX_LANCZOS)},
@@ -1100,7 +1104,18 @@ static void sb_rows(struct sb *b, const double *m, long n, long d)
     sb_add(b, "]");
 }
 
-/* False for keys left out: not meaningful here, or optional and absent. */
+/* Keys the canonical form writes only when they are not at their
+ * default (data.standardize "none", train.precision "float64"): the forms
+ * of runs stored before the key existed stay byte for byte what they were
+ * (their hashes, their checkpoints), so the key needs no CONFIG_GEN_*.
+ * config_value_at still gives their value, the default included. */
+static bool default_unwritten(enum key_id k)
+{
+    return k == K_STANDARDIZE || k == K_PRECISION;
+}
+
+/* False for keys left out: not meaningful here, optional and absent, or
+ * at a default that is not written (default_unwritten). */
 static bool emit_key(const run_config *c, enum key_id k)
 {
     char why[160];
@@ -1109,10 +1124,8 @@ static bool emit_key(const run_config *c, enum key_id k)
     const data_config *dc = &c->data;
     switch (k) {
     case K_PATH: return dc->path != NULL;
-    /* "none" unwritten: the forms of runs stored before the key existed
-     * stay byte for byte what they were (their hashes, their
-     * checkpoints). */
     case K_STANDARDIZE: return dc->standardize != STANDARDIZE_NONE;
+    case K_PRECISION: return c->train.precision != PRECISION_FLOAT64;
     case K_X: case K_Y: return dc->x && dc->y;
     case K_X_TEST: case K_Y_TEST: return dc->x_test && dc->y_test;
     default: return true;
@@ -1249,7 +1262,7 @@ int config_value_at(const run_config *cfg, const char *path,
     int k, rc = path_key(path, &k, err, errlen);
     char why[160];
     if (rc < 0 || unused_reason(cfg, k, why, sizeof why) ||
-        (k != K_STANDARDIZE && !emit_key(cfg, k)))
+        (!default_unwritten(k) && !emit_key(cfg, k)))
         return rc;
     switch (keys[k].kind) {
     case T_SEED:

@@ -82,11 +82,11 @@ static const char *const stmt_sql[ST_COUNT] = {
         " init_scale, loss,"
         " source, dist, target, d, n, n_test, noise, flip, intercept, stream,"
         " optimizer, lr, theta_lr, schedule, steps, batch, tol, seed, config,"
-        " mem_bytes, data_path, init_seed)"
+        " mem_bytes, data_path, init_seed, precision)"
         " VALUES (?1, ?2, ?3,"
         " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
         " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)",
+        " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)",
     [ST_JOB_PARAM_INSERT] =
         "INSERT INTO job_params (job_id, pos, key, sweep)"
         " VALUES (?1, ?2, ?3, ?4)",

@@ -192,9 +192,10 @@ int store_job_insert(store *s, const char *name, int priority,
     return op_end(s, rc, err, errlen);
 }
 
-/* Binds the configuration columns of ST_RUN_INSERT (?4..?31). Sizes and
- * generator settings exist only for synthetic data: csv and inline sizes
- * are known once loaded, so those columns are NULL (see the schema). */
+/* Binds the configuration columns of ST_RUN_INSERT (?4..?31, ?34, ?35).
+ * Sizes and generator settings exist only for synthetic data: csv and
+ * inline sizes are known once loaded, so those columns are NULL (see the
+ * schema). */
 static void bind_config(sqlite3_stmt *st, const run_config *cfg,
                         const char *config_json)
 {
@@ -242,6 +243,8 @@ static void bind_config(sqlite3_stmt *st, const run_config *cfg,
     sqlite3_bind_text(st, 31, config_json, -1, SQLITE_STATIC);
     if (m->init_seed >= 0)     /* < 0: "the run's seed", JSON null */
         sqlite3_bind_int64(st, 34, m->init_seed);
+    sqlite3_bind_text(st, 35, config_precision_name(t->precision), -1,
+                      SQLITE_STATIC);
 }
 
 /* Binds ?33, the CSV file as this process opens it: a relative path is

@@ -411,6 +411,36 @@ static void whole_sections_and_values_sweep(void **state)
     spec_free(s);
 }
 
+/* train.precision swept over both values with two seeds: four runs,
+ * float64 first; the float64 runs' canonical form has no precision key
+ * (it is what it was before the key), the float32 runs' has it, and the
+ * two precisions of a seed differ only there. */
+static void precision_sweeps(void **state)
+{
+    (void)state;
+    job_spec *s = parse_spec("{\"grid\": {\"train.precision\": "
+                             "[\"float64\", \"float32\"]}, \"seeds\": 2}");
+    struct runs r;
+    expand_all(s, &r);
+    assert_int_equal(r.n, 4);
+    for (long i = 0; i < r.n; i++) {
+        bool f32 = r.cfg[i].train.precision == PRECISION_FLOAT32;
+        assert_int_equal(f32, i >= 2);
+        assert_int_equal(strstr(r.json[i], "\"precision\":\"float32\"") != NULL, f32);
+        assert_null(strstr(r.json[i], "float64"));
+    }
+    assert_true(r.cfg[0].seed == 0 && r.cfg[1].seed == 1);
+    assert_true(r.cfg[2].seed == 0 && r.cfg[3].seed == 1);
+    char want[4096];
+    const char *at = strstr(r.json[2], ",\"precision\":\"float32\"");
+    assert_non_null(at);
+    snprintf(want, sizeof want, "%.*s%s", (int)(at - r.json[2]), r.json[2],
+             at + strlen(",\"precision\":\"float32\""));
+    assert_string_equal(want, r.json[0]);
+    runs_free(&r);
+    spec_free(s);
+}
+
 /* ------------------------------------------------------------------ */
 /* Limits                                                               */
 /* ------------------------------------------------------------------ */
@@ -706,6 +736,9 @@ static const struct bad_spec bad_specs[] = {
                 "\"grid\": {\"train.optimizer\": [\"sgd\", \"gd\"]}}",
      "base.data.stream: needs train.optimizer \"sgd\" (a fresh sample at every "
      "step), not \"gd\""},
+    {AT_EXPAND, "{\"grid\": {\"train.precision\": [\"float64\", \"half\"]}}",
+     "grid.train.precision[1]: unknown value \"half\"; expected one of "
+     "float64, float32"},
     {AT_EXPAND, "{\"grid\": {\"seed\": [1, -1]}}",
      "grid.seed[1]: must be an integer in [0, 9007199254740992], got -1"},
     {AT_EXPAND, "{\"base\": {\"seed\": -1}}",
@@ -785,7 +818,7 @@ static void point_names_the_swept_values(void **state)
 
 int main(void)
 {
-    static struct CMUnitTest tests[N_BAD + 16];
+    static struct CMUnitTest tests[N_BAD + 17];
     static char names[N_BAD][64];
     size_t n = 0;
 #define ADD(f) tests[n++] = (struct CMUnitTest)cmocka_unit_test(f)
@@ -799,6 +832,7 @@ int main(void)
     ADD(seeds_list_and_count);
     ADD(paths_create_and_null_removes);
     ADD(whole_sections_and_values_sweep);
+    ADD(precision_sweeps);
     ADD(run_limit_is_checked_before_expansion);
     ADD(ten_thousand_runs_flat_memory);
     ADD(emit_error_stops_and_passes_through);

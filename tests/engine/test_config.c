@@ -93,6 +93,7 @@ static void assert_same_config(const run_config *a, const run_config *b)
     assert_int_equal(s->batch, t->batch);
     assert_true(same_double(s->tol, t->tol));
     assert_int_equal(s->curve_points, t->curve_points);
+    assert_int_equal(s->precision, t->precision);
     assert_int_equal(a->analysis.hessian, b->analysis.hessian);
     assert_int_equal(a->analysis.lanczos_iters, b->analysis.lanczos_iters);
     assert_int_equal(a->analysis.lanczos_memory_mib, b->analysis.lanczos_memory_mib);
@@ -190,6 +191,13 @@ static const struct bad_case bad_cases[] = {
     {"{\"train\": {\"schedule\": \"cosine\"}}",
      "train.schedule: unknown value \"cosine\"; expected one of constant, "
      "inv_sqrt, step"},
+    {"{\"train\": {\"precision\": \"float16\"}}",
+     "train.precision: unknown value \"float16\"; expected one of float64, "
+     "float32"},
+    {"{\"train\": {\"precision\": 32}}",
+     "train.precision: must be one of float64, float32, got 32"},
+    {"{\"precision\": \"float32\"}",
+     "precision: unknown key; did you mean train.precision?"},
     /* integers: range, fractions, other types */
     {"{\"model\": {\"width\": 0}}",
      "model.width: must be an integer in [1, 4096], got 0"},
@@ -474,6 +482,7 @@ static void empty_object_gives_defaults(void **state)
     assert_int_equal(c.analysis.slice_max_params, 100000);
     assert_true(c.model.init_seed < 0);
     assert_true(c.analysis.seed_pairs);
+    assert_int_equal(c.train.precision, PRECISION_FLOAT64);
     assert_true(config_init_seed(&c) == c.seed);
     assert_false(config_seed_pair_run(&c));
     assert_false(config_keeps_params(&c));
@@ -770,6 +779,7 @@ static const char *const inits[] = {"he", "xavier"};
 static const char *const losses[] = {"squared", "logistic", "logcosh",
                                      "softplus_hinge"};
 static const char *const scheds[] = {"constant", "inv_sqrt", "step"};
+static const char *const precisions[] = {"float64", "float32"};
 static const char *const paths[] = {"a.csv", "/tmp/x y/\"q\".csv",
                                     "tab\there\\back", "ünïcødé.csv",
                                     "new\nline\x01.csv"};
@@ -869,6 +879,7 @@ static cJSON *rnd_config(void)
     maybe_num(train, "batch", rnd_int(1, 1024));
     maybe_num(train, "tol", coin() ? 0 : rnd_pos(-14, -2));
     maybe_num(train, "curve_points", rnd_int(0, 1000));
+    maybe_str(train, "precision", precisions, 2);
 
     cJSON *an = cJSON_AddObjectToObject(o, "analysis");
     if (coin())
@@ -987,7 +998,7 @@ static void key_paths_are_checked(void **state)
     assert_int_equal(config_check_path("train.zzzzzz", err, sizeof err), -EINVAL);
     assert_string_equal(err, "train.zzzzzz: unknown key; expected one of optimizer, "
                              "lr, theta_lr, schedule, gamma, step_every, steps, "
-                             "batch, tol, curve_points");
+                             "batch, tol, curve_points, precision");
 }
 
 /* data.standardize is kept by the canonical form when it is not the
@@ -1095,6 +1106,77 @@ static void init_seed_key(void **state)
     assert_true(c.model.init_seed == 0 && config_seed_pair_run(&c));
 }
 
+/* FNV-1a of the canonical form: the hash engine.c ties a checkpoint to
+ * its configuration with (config_hash). */
+static uint64_t canonical_hash(const run_config *c)
+{
+    char *json = config_to_json(c);
+    assert_non_null(json);
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)json; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    free(json);
+    return h;
+}
+
+/* train.precision: "float64" is the default and is not written, so the
+ * canonical form and hash of every configuration stored before the key
+ * are unchanged; "float32" is written after curve_points, parses back,
+ * and changes the hash (a float64 checkpoint does not resume a float32
+ * run). It is accepted with every architecture, loss, optimizer and data
+ * source, and its value is there by path either way. */
+static void precision_key(void **state)
+{
+    (void)state;
+    run_config c, back, def;
+    config_defaults(&def);
+    parse_ok("{\"train\": {\"precision\": \"float64\"}}", &c);
+    assert_int_equal(c.train.precision, PRECISION_FLOAT64);
+    char *json = config_to_json(&c);
+    assert_string_equal(json, default_json);
+    free(json);
+    assert_true(canonical_hash(&c) == canonical_hash(&def));
+    config_value v;
+    char err[ERR_LEN];
+    assert_int_equal(config_value_at(&c, "train.precision", &v, err, sizeof err), 0);
+    assert_true(v.type == CONFIG_VALUE_TEXT);
+    assert_string_equal(v.text, "float64");
+
+    parse_ok("{\"train\": {\"precision\": \"float32\"}}", &c);
+    assert_int_equal(c.train.precision, PRECISION_FLOAT32);
+    assert_string_equal(config_precision_name(c.train.precision), "float32");
+    json = config_to_json(&c);
+    assert_non_null(strstr(json, "\"curve_points\":100,\"precision\":\"float32\"}"));
+    parse_ok(json, &back);
+    assert_same_config(&c, &back);
+    char *again = config_to_json(&back);
+    assert_string_equal(json, again);
+    free(again);
+    free(json);
+    assert_true(canonical_hash(&c) != canonical_hash(&def));
+    assert_int_equal(config_value_at(&c, "train.precision", &v, err, sizeof err), 0);
+    assert_string_equal(v.text, "float32");
+
+    static const char *const optimizers[] = {"gd", "sgd"};
+    static const char *const sources[] = {
+        "\"source\": \"synthetic\"", "\"source\": \"csv\", \"path\": \"a.csv\"",
+        "\"source\": \"inline\", \"x\": [[1], [2]], \"y\": [1, -1]"};
+    char text[512];
+    for (int a = 0; a < 5; a++)
+        for (int l = 0; l < 4; l++)
+            for (int o = 0; o < 2; o++)
+                for (int s = 0; s < 3; s++) {
+                    snprintf(text, sizeof text,
+                             "{\"data\": {%s}, \"model\": {\"arch\": \"%s\"}, "
+                             "\"loss\": \"%s\", \"train\": {\"optimizer\": "
+                             "\"%s\", \"precision\": \"float32\"}}",
+                             sources[s], archs[a], losses[l], optimizers[o]);
+                    parse_ok(text, &c);
+                    assert_int_equal(c.train.precision, PRECISION_FLOAT32);
+                    config_free(&c);
+                }
+}
+
 static void null_error_buffer_is_fine(void **state)
 {
     (void)state;
@@ -1107,7 +1189,7 @@ static void null_error_buffer_is_fine(void **state)
 
 int main(void)
 {
-    static struct CMUnitTest tests[N_BAD + 17];
+    static struct CMUnitTest tests[N_BAD + 18];
     static char names[N_BAD][64];
     size_t n = 0;
 #define ADD(f) tests[n++] = (struct CMUnitTest)cmocka_unit_test(f)
@@ -1126,6 +1208,7 @@ int main(void)
     ADD(standardize_round_trips);
     ADD(values_at_paths);
     ADD(init_seed_key);
+    ADD(precision_key);
     for (size_t i = 0; i < N_BAD; i++) {
         /* "bad_config_07 model.width": the path the sentence must name */
         int len = (int)strcspn(bad_cases[i].message, ":");

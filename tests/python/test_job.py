@@ -139,6 +139,20 @@ def test_runs_pages_through_every_run(tiny_job, monkeypatch):
                             "gap"}
 
 
+def test_results_show_each_runs_precision(client):
+    """train.precision swept: run_results' precision column (schema 13,
+    right after init_seed) says which arithmetic each run trained in."""
+    job = client.submit(tiny_spec(2, steps(50),
+                                  grid={"train.precision": ["float64",
+                                                            "float32"]}))
+    assert job.wait(progress=False)["done"] == 4
+    rows = records(job.results())
+    assert [r["precision"] for r in rows] == ["float64"] * 2 + ["float32"] * 2
+    assert [r["seed"] for r in rows] == [0, 1, 0, 1]
+    keys = list(rows[0])
+    assert keys.index("precision") == keys.index("init_seed") + 1
+
+
 def test_results_equal_the_clis_json(daemon, tiny_job, tmp_path):
     good, missing = tmp_path / "good.csv", tmp_path / "missing.csv"
     write_csv(good)

@@ -771,6 +771,7 @@ static void run_columns_match_config(void **state)
     c.train.steps = 777;
     c.train.batch = 16;
     c.train.tol = 1e-6;
+    c.train.precision = PRECISION_FLOAT32;
     int64_t run;
     add_job(f, 2, 3, &c, 1, &run);
 #define COL(name) "SELECT " name " FROM runs WHERE run_id = %lld", (long long)run
@@ -802,6 +803,9 @@ static void run_columns_match_config(void **state)
     assert_true(q_real(f, COL("tol")) == 1e-6);
     assert_int_equal(q_int(f, COL("seed")), 9007199254740992ll);
     assert_int_equal(q_int(f, COL("init_seed")), 9007199254740992ll);
+    assert_string_equal(q_text(f, COL("precision")), "float32");
+    assert_string_equal(q_text(f, "SELECT precision FROM run_results "
+                               "WHERE run_id = %lld", (long long)run), "float32");
     assert_string_equal(q_text(f, COL("config")), CONFIG_JSON);
     assert_string_equal(q_text(f, COL("status")), "queued");
     assert_int_equal(q_int(f, COL("priority")), 2);
@@ -813,6 +817,7 @@ static void run_columns_match_config(void **state)
     c.data.source = DATA_CSV;
     add_job(f, 0, 3, &c, 1, &run);
     assert_string_equal(q_text(f, COL("theta_lr")), "NULL");
+    assert_string_equal(q_text(f, COL("precision")), "float64");
     assert_string_equal(q_text(f, COL("init_seed")), "NULL");
     assert_string_equal(q_text(f, "SELECT init_seed FROM run_results "
                                "WHERE run_id = %lld", (long long)run), "NULL");
@@ -1611,6 +1616,101 @@ static void version_2_database_migrates(void **state)
     assert_int_equal(back.point_class, POINT_UNCLASSIFIED);
     assert_int_equal(back.hess_neg_exact, -1);
     assert_int_equal(back.spectrum.bins, 0);
+    assert_integrity_ok(f);
+}
+
+/* runs.precision (schema/013_precision.sql): TEXT NOT NULL, default
+ * 'float64', nothing but the two names; run_results shows it right
+ * after init_seed. */
+static void precision_column(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    assert_string_equal(q_text(f, "SELECT type || ',' || \"notnull\" || ','"
+                                  " || dflt_value FROM pragma_table_info('runs')"
+                                  " WHERE name = 'precision'"),
+                        "TEXT,1,'float64'");
+    assert_int_equal(q_int(f, "SELECT p.cid - s.cid FROM"
+                              " pragma_table_info('run_results') p,"
+                              " pragma_table_info('run_results') s"
+                              " WHERE p.name = 'precision' AND s.name = 'init_seed'"), 1);
+    int64_t run;
+    add_job(f, 0, 3, NULL, 1, &run);
+    assert_string_equal(q_text(f, "SELECT precision FROM run_results WHERE"
+                                  " run_id = %lld", (long long)run), "float64");
+    /* a row written without the column, as by a resweepd before it */
+    sqlite3 *db = raw_open(f->db, true);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO runs (job_id, idx, arch,"
+        " blocks, unit_depth, width, activation, init, gain, init_scale, loss,"
+        " source, intercept, stream, optimizer, lr, schedule, steps, batch,"
+        " tol, seed, config) SELECT job_id, 1, 'resnet', 1, 2, 16, 'relu',"
+        " 'he', 1, 0.01, 'squared', 'synthetic', 0, 0, 'gd', 0.05,"
+        " 'constant', 10, 32, 1e-8, 0, '{}' FROM jobs", NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE runs SET precision = 'float16'",
+                                  NULL, NULL, NULL), SQLITE_CONSTRAINT);
+    assert_int_equal(sqlite3_exec(db, "UPDATE runs SET precision = NULL",
+                                  NULL, NULL, NULL), SQLITE_CONSTRAINT);
+    sqlite3_close(db);
+    assert_string_equal(q_text(f, "SELECT group_concat(precision) FROM runs"),
+                        "float64,float64");
+}
+
+/* A database of schema version 12 (every migration up to 012, recorded)
+ * with a done run and its result: the migration to 13 gives the run
+ * precision 'float64', the float64 it trained in, and run_results keeps
+ * every other column's value; new runs store theirs. */
+static void version_12_database_migrates(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);                      /* creates the directory */
+    store_close(f->s);
+    f->s = NULL;
+    remove(f->db);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    for (size_t i = 0; i < schema_migration_count; i++) {
+        if (schema_migrations[i].version > 12)
+            continue;
+        char rec[96];
+        snprintf(rec, sizeof rec, "INSERT INTO schema_version VALUES"
+                 " (%d, 0)", schema_migrations[i].version);
+        if (sqlite3_exec(db, schema_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, rec, NULL, NULL, NULL) != SQLITE_OK)
+            fail_msg("%s: %s", schema_migrations[i].name, sqlite3_errmsg(db));
+    }
+    const char *rows =
+        "INSERT INTO jobs (job_id, n_runs, created_at) VALUES (1, 1, 0);"
+        "INSERT INTO runs (run_id, job_id, idx, status, arch, blocks,"
+        " unit_depth, width, activation, init, gain, init_scale, loss,"
+        " source, intercept, stream, optimizer, lr, schedule, steps, batch,"
+        " tol, seed, init_seed, config) VALUES (1, 1, 0, 'done', 'resnet', 1,"
+        " 2, 16, 'relu', 'he', 1, 0.01, 'squared', 'synthetic', 0, 0, 'gd',"
+        " 0.05, 'constant', 10, 32, 1e-8, 4, 7, '{}');"
+        "INSERT INTO results (run_id, train_loss, lin_loss, gap, cert)"
+        " VALUES (1, 1.5, 1.25, 0.25, 0.5);";
+    if (sqlite3_exec(db, rows, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("v12 rows: %s", sqlite3_errmsg(db));
+    assert_int_equal(sqlite3_exec(db, "SELECT precision FROM runs", NULL,
+                                  NULL, NULL), SQLITE_ERROR);
+    sqlite3_close(db);
+    fx_open(f);
+    assert_int_equal(q_int(f, "SELECT max(version) FROM schema_version"),
+                     STORE_SCHEMA_VERSION);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM schema_version WHERE"
+                              " version = 13"), 1);
+    assert_string_equal(q_text(f, "SELECT precision || ',' || init_seed || ','"
+                                  " || seed || ',' || train_loss || ',' || gap"
+                                  " || ',' || cert || ',' || status FROM"
+                                  " run_results WHERE run_id = 1"),
+                        "float64,7,4,1.5,0.25,0.5,done");
+    run_config c;
+    config_defaults(&c);
+    c.train.precision = PRECISION_FLOAT32;
+    int64_t run;
+    add_job(f, 0, 3, &c, 1, &run);
+    assert_string_equal(q_text(f, "SELECT precision FROM run_results WHERE"
+                                  " run_id = %lld", (long long)run), "float32");
     assert_integrity_ok(f);
 }
 
@@ -2494,6 +2594,8 @@ int main(void)
         T(profiles_round_trip),
         T(arrays_stored_with_the_result),
         T(version_2_database_migrates),
+        T(precision_column),
+        T(version_12_database_migrates),
         T(views_on_a_hand_made_set),
         T(curve_replace_on_same_step),
         T(checkpoint_put_get_and_deleted_at_finish),
