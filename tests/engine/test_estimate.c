@@ -319,6 +319,30 @@ static void deep_sgd(void **state)
           "\"analysis\":{\"lanczos_iters\":20}}");
 }
 
+/* train.precision float32: the training split rounded to float and the
+ * model's float workspace beside the double one, through the analysis. */
+static void float32_gd(void **state)
+{
+    (void)state;
+    skip_without_counter();
+    check("resnet float32, gd",
+          "{\"data\":{\"d\":100,\"n\":40000,\"n_test\":500},"
+          "\"model\":{\"width\":128,\"unit_depth\":3},"
+          "\"train\":{\"steps\":3,\"precision\":\"float32\"},"
+          "\"analysis\":{\"hessian\":false}}");
+}
+
+static void float32_deep_sgd(void **state)
+{
+    (void)state;
+    skip_without_counter();
+    check("deep_resnet float32, sgd",
+          "{\"data\":{\"d\":100,\"n\":3000,\"n_test\":500},"
+          "\"model\":{\"arch\":\"deep_resnet\",\"blocks\":4,\"unit_depth\":3,\"width\":64},"
+          "\"train\":{\"optimizer\":\"sgd\",\"batch\":4096,\"steps\":2,"
+          "\"precision\":\"float32\"},\"analysis\":{\"hessian\":false}}");
+}
+
 static void plain_decoupled(void **state)
 {
     (void)state;
@@ -560,6 +584,8 @@ int main(void)
         cmocka_unit_test(wide_saved_params),
         cmocka_unit_test(square_v_norm),
         cmocka_unit_test(deep_sgd),
+        cmocka_unit_test(float32_gd),
+        cmocka_unit_test(float32_deep_sgd),
         cmocka_unit_test(plain_decoupled),
         cmocka_unit_test(spectrum_dense),
         cmocka_unit_test(spectrum_slq),

@@ -5,14 +5,12 @@
 # run_params the swept value; runs.config writes the key for float32 only
 # (a float64 run's form is what it was before the key); a bad value is
 # refused at submission naming the key, and nothing is stored; the two
-# precisions of a seed reach the same train_loss within 1e-3 relative;
+# precisions of a seed reach the same train_loss within 1e-5 relative
+# (docs/theory.md §6.11; measured 7.7e-8) but not bit for bit (float32
+# really trained in float);
 # the float32 runs have the end point's certificate (cert, cert_grad,
 # gap, analysed in float64 whatever the training's precision) and it
 # holds (gap <= cert); resweep report tells the precisions apart.
-#
-# Until the float32 training lands in the engine both precisions compute
-# in float64, so the 1e-3 agreement holds trivially; it becomes the real
-# check when float32 arithmetic does.
 . "$(dirname "$0")/lib.sh"
 
 start_daemon prec --workers 2
@@ -40,10 +38,13 @@ is "runs.config writes the key for the float32 runs only" \
 is "runs.precision is the configuration's, defaults spelled out" \
    "$(sq "SELECT count(*) FROM runs WHERE job_id = $job AND precision = coalesce(json_extract(config, '\$.train.precision'), 'float64')")" "4"
 
-# The same seed's two precisions: train_loss within 1e-3 relative.
+# The same seed's two precisions: train_loss within 1e-5 relative, and
+# different: float64 arithmetic on both sides would agree exactly.
 pairs="FROM run_results a JOIN run_results b ON b.job_id = a.job_id AND b.seed = a.seed AND b.precision = 'float32' WHERE a.job_id = $job AND a.precision = 'float64'"
-is "float32's train_loss is float64's within 1e-3 relative, seed by seed" \
-   "$(sq "SELECT count(*) $pairs AND abs(b.train_loss - a.train_loss) <= 1e-3 * abs(a.train_loss)")" "2"
+is "float32's train_loss is float64's within 1e-5 relative, seed by seed" \
+   "$(sq "SELECT count(*) $pairs AND abs(b.train_loss - a.train_loss) <= 1e-5 * abs(a.train_loss)")" "2"
+is "and not equal to it: the float32 runs trained in float" \
+   "$(sq "SELECT count(*) $pairs AND b.train_loss <> a.train_loss")" "2"
 echo "# measured: train_loss float64/float32 by seed: $(sq "SELECT group_concat(a.seed || ' ' || printf('%.9g', a.train_loss) || '/' || printf('%.9g', b.train_loss), ', ') $pairs"); the largest relative difference $(sq "SELECT printf('%.3g', max(abs(b.train_loss - a.train_loss) / abs(a.train_loss))) $pairs")"
 is "the float32 runs have their certificate: cert, cert_grad, gap non-NULL" \
    "$(sq "SELECT count(*) FROM run_results WHERE job_id = $job AND precision = 'float32' AND cert IS NOT NULL AND cert_grad IS NOT NULL AND gap IS NOT NULL AND lin_loss IS NOT NULL")" "2"
