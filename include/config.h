@@ -203,6 +203,12 @@ enum { CONFIG_GEN_0 = 0, CONFIG_GEN_LANCZOS_MEMORY = 1,
  * written before an upgrade (engine.c). */
 char *config_to_json_gen(const run_config *cfg, int gen, bool *representable);
 
+/* FNV-1a of the canonical form of generation gen (CONFIG_GEN_CURRENT:
+ * config_to_json's), the value a checkpoint written by a resweep of that
+ * generation is tied to. 0 with *out 0 when no resweep of gen could have
+ * run cfg (config_to_json_gen's representable false); -ENOMEM. */
+int config_hash(const run_config *cfg, int gen, uint64_t *out);
+
 /* Checks that a dotted path ("model.width", "data", "seed") names a key or
  * section of the configuration, for callers that address keys by path (job
  * sweeps). Returns 0, or -EINVAL with "model.widht: unknown key; did you

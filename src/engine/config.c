@@ -1240,6 +1240,24 @@ char *config_to_json_gen(const run_config *cfg, int gen, bool *representable)
     return to_json_gen(cfg, gen);
 }
 
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h;
+}
+
+int config_hash(const run_config *cfg, int gen, uint64_t *out)
+{
+    bool representable = true;
+    char *json = gen >= CONFIG_GEN_CURRENT
+                 ? config_to_json(cfg) : config_to_json_gen(cfg, gen, &representable);
+    *out = json ? fnv1a(json) : 0;
+    free(json);
+    return json || !representable ? 0 : -ENOMEM;
+}
+
 /* Sections, inline arrays and strings that need JSON text: emitted as
  * the canonical form writes them. */
 static int value_json(const run_config *c, int k, config_value *out)

@@ -41,47 +41,13 @@ void run_result_clear(run_result *r)
     r->point_class = POINT_UNCLASSIFIED;
 }
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    return h;
-}
-
-/* FNV-1a of the canonical configuration: a checkpoint is only accepted by
- * the configuration that wrote it. legacy[g] is the hash a resweep of
- * generation g (config.h: before analysis.lanczos_memory_mib, before the
- * spectrum keys) wrote for the same configuration, so that the runs it
- * checkpointed at its shutdown resume after an upgrade; 0 when it could
- * not have run it (a key it lacked is not at its default). */
-static int config_hash(const run_config *cfg, uint64_t *out,
-                       uint64_t legacy[CONFIG_GEN_CURRENT])
-{
-    char *json = config_to_json(cfg);
-    if (!json)
-        return -ENOMEM;
-    *out = fnv1a(json);
-    free(json);
-    for (int g = 0; g < CONFIG_GEN_CURRENT; g++) {
-        bool representable;
-        legacy[g] = 0;
-        if ((json = config_to_json_gen(cfg, g, &representable)))
-            legacy[g] = fnv1a(json);
-        else if (representable)
-            return -ENOMEM;
-        free(json);
-    }
-    return 0;
-}
-
 /* Everything one run holds; freed in one place. */
 typedef struct run_env {
     dataset ds;
     data_gen *gen;
     model *m;
     double *theta, *u_star;
-    uint64_t legacy_hash[CONFIG_GEN_CURRENT];   /* see config_hash */
+    train_hash hash;           /* the train_ctx's, filled on first need */
 } run_env;
 
 static void env_free(run_env *e)
@@ -152,14 +118,26 @@ static int start_state(const run_config *cfg, const run_hooks *hooks,
     train_state_begin(st, tc, e->theta);
     if (!hooks || !hooks->resume)
         return 0;
-    int rc = train_state_unpack(st, model_nparams(e->m), tc->config_hash,
-                                hooks->resume->data, hooks->resume->len, err,
-                                errlen);
-    for (int g = CONFIG_GEN_CURRENT - 1; rc && g >= 0; g--)
-        if (e->legacy_hash[g])
-            rc = train_state_unpack(st, model_nparams(e->m), e->legacy_hash[g],
+    /* A checkpoint is accepted by the configuration that wrote it: by
+     * its canonical form's hash, or, for one written by an older resweep
+     * before an upgrade (SIGTERM checkpoints every running run), by the
+     * hash that resweep's generation g (config.h) wrote for the same
+     * configuration, when it could have run it. */
+    uint64_t h;
+    int rc = train_hash_get(tc, &h);
+    if (rc)
+        return err_set(err, errlen, rc, "out of memory");
+    rc = train_state_unpack(st, model_nparams(e->m), h, hooks->resume->data,
+                            hooks->resume->len, err, errlen);
+    for (int g = CONFIG_GEN_CURRENT - 1; rc == -EINVAL && g >= 0; g--) {
+        int hr = config_hash(cfg, g, &h);
+        if (hr)
+            return err_set(err, errlen, hr, "out of memory");
+        if (h)
+            rc = train_state_unpack(st, model_nparams(e->m), h,
                                     hooks->resume->data, hooks->resume->len,
                                     err, errlen);
+    }
     return rc;
 }
 
@@ -262,10 +240,9 @@ int engine_run(const run_config *cfg, const run_hooks *hooks, run_result *out,
         (rc = build_model(cfg, &e, out, err, errlen)))
         goto out;
     train_ctx tc = {.cfg = cfg, .m = e.m, .ds = &e.ds, .gen = e.gen,
-                    .u_star = e.u_star, .hooks = hooks};
+                    .u_star = e.u_star, .hooks = hooks, .hash = &e.hash};
     train_state st;
-    if ((rc = config_hash(cfg, &tc.config_hash, e.legacy_hash)) ||
-        (rc = start_state(cfg, hooks, &tc, &e, &st, err, errlen)))
+    if ((rc = start_state(cfg, hooks, &tc, &e, &st, err, errlen)))
         goto out;
     enter(hooks, RUN_PHASE_TRAIN);
     if ((rc = train_run(&tc, &st, out, err, errlen)))

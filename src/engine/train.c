@@ -74,14 +74,30 @@ static bool poll_interrupt(void *ctx)
     return s->poll != RUN_CONTINUE;
 }
 
+int train_hash_get(const train_ctx *tc, uint64_t *out)
+{
+    if (tc->hash && tc->hash->known) {
+        *out = tc->hash->value;
+        return 0;
+    }
+    int rc = config_hash(tc->cfg, CONFIG_GEN_CURRENT, out);
+    if (rc == 0 && tc->hash)
+        *tc->hash = (train_hash){.known = true, .value = *out};
+    return rc;
+}
+
 static int save_checkpoint(session *s)
 {
     const run_hooks *h = s->tc->hooks;
     if (!h || !h->checkpoint)
         return 0;
+    uint64_t hash;
+    int rc = train_hash_get(s->tc, &hash);
+    if (rc)
+        return rc;
     s->st->elapsed_s += now_s() - s->t_start;
     s->t_start = now_s();
-    train_state_pack(s->st, s->np, s->tc->config_hash, s->ckpt);
+    train_state_pack(s->st, s->np, hash, s->ckpt);
     checkpoint ck = {.data = s->ckpt, .len = train_state_size(s->np),
                      .step = s->st->step};
     s->t_ckpt = s->t_start;
@@ -466,11 +482,14 @@ int train_checkpoint(const train_ctx *tc, const train_state *st, char *err,
     if (!h || !h->checkpoint)
         return 0;
     size_t np = model_nparams(tc->m);
+    uint64_t hash;
     unsigned char *buf = malloc(train_state_size(np));
-    if (!buf)
+    if (!buf || train_hash_get(tc, &hash) < 0) {
+        free(buf);
         return err_set(err, errlen, -ENOMEM, "checkpoint: out of memory for %zu "
                        "parameters", np);
-    train_state_pack(st, np, tc->config_hash, buf);
+    }
+    train_state_pack(st, np, hash, buf);
     checkpoint ck = {.data = buf, .len = train_state_size(np), .step = st->step};
     int rc = h->checkpoint(h->ctx, &ck);
     free(buf);

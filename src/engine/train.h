@@ -9,6 +9,7 @@
 #ifndef RESWEEP_TRAIN_H
 #define RESWEEP_TRAIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,14 @@ typedef struct train_state {
     double elapsed_s;       /* training seconds before this session */
 } train_state;
 
+/* A configuration's checkpoint hash (config_hash), made on first need
+ * (train_hash_get): few runs ever take a checkpoint, and writing the
+ * canonical form was a tenth of a tiny run's time. */
+typedef struct train_hash {
+    bool known;
+    uint64_t value;
+} train_hash;
+
 typedef struct train_ctx {
     const run_config *cfg;
     model *m;
@@ -40,8 +49,13 @@ typedef struct train_ctx {
     const data_gen *gen;      /* stream mode only, else NULL */
     const double *u_star;     /* best linear predictor, ds->d entries */
     const run_hooks *hooks;   /* may be NULL */
-    uint64_t config_hash;     /* ties checkpoints to their configuration */
+    train_hash *hash;         /* ties checkpoints to their configuration;
+                               * NULL: computed at each use */
 } train_ctx;
+
+/* The hash of tc->cfg's canonical form, cached in tc->hash: 0, or
+ * -ENOMEM. */
+int train_hash_get(const train_ctx *tc, uint64_t *out);
 
 /* A fresh state at step 0 for theta (already initialised). */
 void train_state_begin(train_state *st, const train_ctx *tc, double *theta);
