@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
+#include <limits.h>
+#include <stdint.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -559,16 +561,17 @@ static void newer_schema_refused(void **state)
                      (long long)schema_migration_count + 1);
 }
 
-/* A fresh database built by hand from every embedded migration but
- * schema_migrations[skip], each recorded, as a binary of a branch
- * without that migration would have left it. */
-static void build_without(struct fx *f, size_t skip)
+/* A fresh database at f->db built by hand from the embedded migrations
+ * of version at most max_version but schema_migrations[skip] (SIZE_MAX:
+ * none), each recorded, as a binary of a branch without that migration,
+ * or an older binary, would have left it; returned open. */
+static sqlite3 *build_by_hand(struct fx *f, size_t skip, int max_version)
 {
     sqlite3 *db = NULL;
     remove(f->db);
     assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
     for (size_t i = 0; i < schema_migration_count; i++) {
-        if (i == skip)
+        if (i == skip || schema_migrations[i].version > max_version)
             continue;
         char rec[96];
         snprintf(rec, sizeof rec, "INSERT INTO schema_version VALUES"
@@ -577,7 +580,12 @@ static void build_without(struct fx *f, size_t skip)
             sqlite3_exec(db, rec, NULL, NULL, NULL) != SQLITE_OK)
             fail_msg("%s: %s", schema_migrations[i].name, sqlite3_errmsg(db));
     }
-    sqlite3_close(db);
+    return db;
+}
+
+static void build_without(struct fx *f, size_t skip)
+{
+    sqlite3_close(build_by_hand(f, skip, INT_MAX));
 }
 
 /* Branches merged in another order than their migrations' numbers: a
@@ -1666,19 +1674,7 @@ static void version_12_database_migrates(void **state)
     fx_open(f);                      /* creates the directory */
     store_close(f->s);
     f->s = NULL;
-    remove(f->db);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    for (size_t i = 0; i < schema_migration_count; i++) {
-        if (schema_migrations[i].version > 12)
-            continue;
-        char rec[96];
-        snprintf(rec, sizeof rec, "INSERT INTO schema_version VALUES"
-                 " (%d, 0)", schema_migrations[i].version);
-        if (sqlite3_exec(db, schema_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(db, rec, NULL, NULL, NULL) != SQLITE_OK)
-            fail_msg("%s: %s", schema_migrations[i].name, sqlite3_errmsg(db));
-    }
+    sqlite3 *db = build_by_hand(f, SIZE_MAX, 12);
     const char *rows =
         "INSERT INTO jobs (job_id, n_runs, created_at) VALUES (1, 1, 0);"
         "INSERT INTO runs (run_id, job_id, idx, status, arch, blocks,"
