@@ -216,8 +216,13 @@ integration-tests: all
 run: all
 	@BUILD=$(BUILD) scripts/run-demo.sh
 
+# Issue 14's three, each against its reference in the same run: the GD
+# step against PyTorch in float64 and float32, LIBXSMM against OpenBLAS
+# alone, and the tiny sweep against the PyTorch script.
 bench: all $(BENCHES)
 	@BUILD=$(BUILD) bench/run.sh
+	@BUILD=$(BUILD) bench/smallgemm_bench.sh
+	@BUILD=$(BUILD) bench/sweep_bench.sh torch
 
 fuzz:
 	@scripts/deps.sh fuzz
