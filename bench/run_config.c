@@ -1,7 +1,10 @@
 /* run_config — runs one configuration through engine_run in this process
  * and prints its curve and result: for benchmarks and for exploring a
  * configuration before sweeping it.
- *   build/bench/run_config CONFIG.json|-  [--quiet]
+ *   build/bench/run_config CONFIG.json|-  [--quiet] [--warm]
+ * --warm runs the configuration once, unreported, before the run it
+ * reports: the first run of a process generates LIBXSMM's kernels for
+ * its shapes, which a short timed run would otherwise count as steps.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,10 +53,14 @@ static char *slurp(const char *path)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: run_config CONFIG.json|- [--quiet]\n");
+        fprintf(stderr, "usage: run_config CONFIG.json|- [--quiet] [--warm]\n");
         return 2;
     }
-    int quiet = argc > 2 && !strcmp(argv[2], "--quiet");
+    int quiet = 0, warm = 0;
+    for (int i = 2; i < argc; i++) {
+        quiet |= !strcmp(argv[i], "--quiet");
+        warm |= !strcmp(argv[i], "--warm");
+    }
     char *text = slurp(argv[1]), err[ERR_LEN] = "";
     if (!text) {
         fprintf(stderr, "run_config: cannot read %s\n", argv[1]);
@@ -67,8 +74,11 @@ int main(int argc, char **argv)
     }
     free(text);
     run_hooks h = {.ctx = quiet ? &cfg : NULL, .curve = print_point};
+    run_hooks silent = {.ctx = &cfg, .curve = print_point};
     run_result r;
-    int rc = engine_run(&cfg, &h, &r, err, sizeof err);
+    int rc = warm ? engine_run(&cfg, &silent, &r, err, sizeof err) : 0;
+    if (rc == 0)
+        rc = engine_run(&cfg, &h, &r, err, sizeof err);
     config_free(&cfg);
     if (rc) {
         fprintf(stderr, "run_config: %s\n", err);

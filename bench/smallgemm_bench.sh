@@ -4,7 +4,11 @@
 # (RESWEEP_SMALLGEMM=off), on bench/run.sh's five configurations, in the
 # same invocation and alternating the two sides; best of REPS of each.
 # Also the share of this core's DGEMM peak (bench/dgemm_peak.c), with
-# gd_bench's count of 6 n p flops a step (p the parameters).
+# gd_bench's count of 6 n p flops a step (p the parameters). Each timed
+# run follows an untimed one of the same configuration (run_config
+# --warm): a process's first run generates LIBXSMM's kernels, which cost
+# as much as the 20 steps of the largest configurations; and no curve
+# (each point adds a pass over the test split to its step).
 #   bench/smallgemm_bench.sh [REPS]      (default 3)
 # Environment: BUILD (default build), BENCH_CONFIGS to override the list.
 set -euo pipefail
@@ -25,13 +29,13 @@ for cfg in $configs; do
     p=$(( h * d + (L - 1) * h * h + d * h + d ))
     steps=$(( 300000000 / (6 * n * p) )); [ "$steps" -lt 20 ] && steps=20; [ "$steps" -gt 2000 ] && steps=2000
     j="{\"data\": {\"d\": $d, \"n\": $n}, \"model\": {\"arch\": \"resnet\", \"width\": $h, \"unit_depth\": $L},
-        \"loss\": \"squared\", \"train\": {\"optimizer\": \"gd\", \"steps\": $steps, \"tol\": 0},
-        \"analysis\": {\"hessian\": false}}"
+        \"loss\": \"squared\", \"train\": {\"optimizer\": \"gd\", \"steps\": $steps, \"tol\": 0,
+        \"curve_points\": 0}, \"analysis\": {\"hessian\": false, \"path_points\": 0}}"
     off=9e9; on=9e9
     for _ in $(seq "$reps"); do
-        t=$(printf '%s' "$j" | RESWEEP_SMALLGEMM=off "$bin/run_config" - | sstep)
+        t=$(printf '%s' "$j" | RESWEEP_SMALLGEMM=off "$bin/run_config" - --warm | sstep)
         off=$(python3 -c "print(min($off, $t))")
-        t=$(printf '%s' "$j" | "$bin/run_config" - | sstep)
+        t=$(printf '%s' "$j" | "$bin/run_config" - --warm | sstep)
         on=$(python3 -c "print(min($on, $t))")
     done
     python3 - "$cfg" "$steps" "$off" "$on" "$n" "$p" "$peak" <<'PY'
