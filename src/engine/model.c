@@ -13,6 +13,10 @@
  * formed on the gradient path, and its gradients are rank one:
  *   grad V_{B-1} = w (Z_L^T dp)^T,  dZ_L = dp (V_{B-1}^T w)^T,
  * with the h-vector Z_L^T dp summed over chunks and expanded once.
+ * The forward pass and the back-propagation are written once, in
+ * model_pass.inc, and included here for double and for float (the
+ * training steps of train.precision float32); the Hessian-vector
+ * products are double only.
  */
 #include "model.h"
 
