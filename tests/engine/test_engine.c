@@ -18,6 +18,7 @@
 #include "consts.h"
 #include "data.h"
 #include "engine.h"
+#include "runutil.h"
 #include "testutil.h"
 
 static run_config base_config(void)
@@ -32,34 +33,16 @@ static run_config base_config(void)
     return c;
 }
 
-static run_result run_ok(const run_config *c, const run_hooks *h)
-{
-    run_result r;
-    char err[512] = "";
-    int rc = engine_run(c, h, &r, err, sizeof err);
-    if (rc != 0)
-        fail_msg("engine_run: %d %s", rc, err);
-    return r;
-}
-
-/* The numbers of a result, timings excluded. */
-static void assert_same_numbers(const run_result *a, const run_result *b)
-{
-    run_result x = *a, y = *b;
-    x.train_s = y.train_s = x.analysis_s = y.analysis_s = x.total_s = y.total_s = 0;
-    assert_memory_equal(&x, &y, sizeof x);
-}
-
 static void same_config_same_bits(void **state)
 {
     (void)state;
     run_config c = base_config();
     c.train.optimizer = OPT_SGD;
     c.data.dist = DIST_STUDENT_T;
-    run_result a = run_ok(&c, NULL), b = run_ok(&c, NULL);
-    assert_same_numbers(&a, &b);
+    run_result a = tu_run_ok(&c, NULL), b = tu_run_ok(&c, NULL);
+    tu_assert_same_numbers(&a, &b);
     c.seed = 1;
-    run_result d = run_ok(&c, NULL);
+    run_result d = tu_run_ok(&c, NULL);
     assert_true(d.lin_loss != a.lin_loss && d.train_loss != a.train_loss);
 }
 
@@ -73,17 +56,17 @@ static void init_seed_moves_only_the_initialisation(void **state)
     run_config c = base_config();
     c.train.optimizer = OPT_SGD;
     c.seed = 5;
-    run_result a = run_ok(&c, NULL);
+    run_result a = tu_run_ok(&c, NULL);
     c.model.init_seed = 5;
-    run_result b = run_ok(&c, NULL);
-    assert_same_numbers(&a, &b);
+    run_result b = tu_run_ok(&c, NULL);
+    tu_assert_same_numbers(&a, &b);
     c.model.init_seed = 6;
-    run_result d = run_ok(&c, NULL);
+    run_result d = tu_run_ok(&c, NULL);
     assert_true(d.lin_loss == a.lin_loss && d.u_norm == a.u_norm);
     assert_true(d.init_loss != a.init_loss && d.train_loss != a.train_loss);
     /* and the seed with init_seed fixed moves the data, not the start */
     c.seed = 6;
-    run_result e = run_ok(&c, NULL);
+    run_result e = tu_run_ok(&c, NULL);
     assert_true(e.lin_loss != d.lin_loss);
 }
 
@@ -114,7 +97,7 @@ static void regret_inequality_on_random_sgd_runs(void **state)
         c.train.theta_lr = tu_uniform(&s) < 0.5 ? -1 : 0.01;
         c.train.curve_points = 5;
         c.analysis.hessian = false;
-        run_result r = run_ok(&c, NULL);
+        run_result r = tu_run_ok(&c, NULL);
         assert_int_equal(r.status, RUN_DONE);
         assert_true(isfinite(r.regret_bound));
         if (!(r.regret_lhs <= r.regret_bound * (1 + 1e-12) + 1e-12))
@@ -154,7 +137,7 @@ static void theorem_holds_at_converged_resnet(void **state)
         c.train.theta_lr = 0;
         c.train.steps = 400000;
         c.train.tol = 1e-6;
-        run_result r = run_ok(&c, NULL);
+        run_result r = tu_run_ok(&c, NULL);
         if (!r.converged)
             fail_msg("%s: not converged after %ld steps, ||grad (w, V)|| %.3g %.3g",
                      config_loss_name(losses[l]), r.steps, r.grad_out, r.grad_v);
@@ -186,7 +169,7 @@ static void certificate_vanishes_at_converged_decoupled(void **state)
     c.train.theta_lr = 0;
     c.train.steps = 200000;
     c.train.tol = 1e-10;
-    run_result r = run_ok(&c, NULL);
+    run_result r = tu_run_ok(&c, NULL);
     assert_true(r.converged);
     assert_true(fabs(r.cert) < 1e-8);
     assert_true(r.gap <= r.cert + 1e-12);
@@ -245,7 +228,7 @@ static void resume_is_bit_identical(void **state)
         c.train.steps = 300;
         recorder full = {0};
         run_hooks hf = {.ctx = &full, .curve = rec_curve};
-        run_result a = run_ok(&c, &hf);
+        run_result a = tu_run_ok(&c, &hf);
         recorder part = {.suspend_at = 137};
         run_hooks hp = {.ctx = &part, .curve = rec_curve, .checkpoint = rec_checkpoint,
                         .poll = rec_poll};
@@ -257,8 +240,8 @@ static void resume_is_bit_identical(void **state)
         checkpoint ck = {.data = part.ckpt, .len = part.ckpt_len, .step = part.ckpt_step};
         recorder rest = {0};
         run_hooks hr = {.ctx = &rest, .curve = rec_curve, .resume = &ck};
-        run_result r = run_ok(&c, &hr);
-        assert_same_numbers(&a, &r);
+        run_result r = tu_run_ok(&c, &hr);
+        tu_assert_same_numbers(&a, &r);
         /* the curve points before and after the suspension are the full run's */
         assert_int_equal(part.npts + rest.npts, full.npts);
         assert_memory_equal(rest.pts, full.pts + part.npts, sizeof(curve_point) * (size_t)rest.npts);
@@ -289,7 +272,7 @@ static void resume_from_generation(int gen)
 {
     run_config c = base_config();
     c.train.steps = 300;
-    run_result a = run_ok(&c, NULL);
+    run_result a = tu_run_ok(&c, NULL);
     recorder part = {.suspend_at = 137};
     run_hooks hp = {.ctx = &part, .checkpoint = rec_checkpoint, .poll = rec_poll};
     run_result b;
@@ -325,8 +308,8 @@ static void resume_from_generation(int gen)
     memcpy(at, &old, sizeof old);
     checkpoint ck = {.data = part.ckpt, .len = part.ckpt_len, .step = part.ckpt_step};
     run_hooks hr = {.resume = &ck};
-    run_result r = run_ok(&c, &hr);
-    assert_same_numbers(&a, &r);
+    run_result r = tu_run_ok(&c, &hr);
+    tu_assert_same_numbers(&a, &r);
     if (gen == 0)
         c.analysis.lanczos_memory_mib = 1;
     else if (gen == 1)
@@ -443,7 +426,7 @@ static void arrays_hook_hands_u_star_and_parameters(void **state)
     c.analysis.hessian = false;
     run_arrays *as = NULL;
     run_hooks h = {.ctx = &as, .arrays = keep_arrays};
-    run_result r = run_ok(&c, &h);
+    run_result r = tu_run_ok(&c, &h);
     assert_non_null(as);
     assert_int_equal(as->n, 1);
     const run_array *u = array_of(as, "u_star", 1, 5, 0, 0, 0);
@@ -453,7 +436,7 @@ static void arrays_hook_hands_u_star_and_parameters(void **state)
     assert_true(fabs(sqrt(nu) - r.u_norm) <= 1e-14 * r.u_norm);
 
     c.analysis.save_params = true;
-    r = run_ok(&c, &h);
+    r = tu_run_ok(&c, &h);
     assert_int_equal(as->n, 7);
     dataset ds;
     char err[256];
@@ -469,7 +452,7 @@ static void arrays_hook_hands_u_star_and_parameters(void **state)
         c.model.blocks = archs[i] == ARCH_DEEP_RESNET ? 3 : 1;
         c.model.unit_depth = 3;
         c.train.steps = 5;
-        r = run_ok(&c, &h);
+        r = tu_run_ok(&c, &h);
         size_t total = 0;
         for (int k = 1; k < as->n; k++)
             total += run_array_count(&as->a[k]);
@@ -499,7 +482,7 @@ static void known_saddle_is_classified(void **state)
     c.train.steps = 20;
     c.analysis.slq_probes = 50;
     c.analysis.trace_probes = 200;
-    run_result r = run_ok(&c, NULL);
+    run_result r = tu_run_ok(&c, NULL);
     assert_true(r.grad_norm == 0);
     assert_int_equal(r.n_params, 3 + 12 + 12 + 4);
     assert_int_equal(r.hess_neg_exact, 3);
@@ -512,19 +495,19 @@ static void known_saddle_is_classified(void **state)
     assert_int_equal(r.path.points, 0);  /* plain has no linear point */
     assert_true(isnan(r.path_barrier));
     c.analysis.exact_max_params = 30;
-    r = run_ok(&c, NULL);
+    r = tu_run_ok(&c, NULL);
     assert_int_equal(r.hess_neg_exact, -1);
     assert_int_equal(r.point_class, POINT_SADDLE);  /* hess_min < -tol */
     c = base_config();
     c.model.arch = ARCH_LINEAR;
     c.train.steps = 5000;
     c.train.lr = 0.5;
-    r = run_ok(&c, NULL);
+    r = tu_run_ok(&c, NULL);
     assert_int_equal(r.hess_neg_exact, 0);
     assert_int_equal(r.point_class, POINT_MINIMUM);
     /* off: nothing of §6.6 */
     c.analysis.hessian = false;
-    r = run_ok(&c, NULL);
+    r = tu_run_ok(&c, NULL);
     assert_int_equal(r.point_class, POINT_UNCLASSIFIED);
     assert_true(isnan(r.hess_trace) && isnan(r.hess_neg_est));
     assert_int_equal(r.spectrum.bins, 0);
@@ -542,7 +525,7 @@ static void path_ends_are_the_run_and_the_linear_predictor(void **state)
         run_config c = base_config();
         c.model.arch = a[i];
         c.analysis.path_points = 21;
-        run_result r = run_ok(&c, NULL);
+        run_result r = tu_run_ok(&c, NULL);
         assert_int_equal(r.path.points, 21);
         assert_true(fabs(r.path.loss[0] - r.train_loss) <= 1e-13 * r.train_loss);
         assert_true(fabs(r.path.loss[20] - r.lin_loss) <= 1e-12 * r.lin_loss);
@@ -561,7 +544,7 @@ static void path_ends_are_the_run_and_the_linear_predictor(void **state)
             sum += r.spectrum.mass[b];
         assert_true(fabs(sum - 1) < 1e-12);
         c.analysis.path_points = 0;
-        r = run_ok(&c, NULL);
+        r = tu_run_ok(&c, NULL);
         assert_int_equal(r.path.points, 0);
         assert_true(isnan(r.path_barrier));
     }
@@ -574,7 +557,7 @@ static void periodic_checkpoints_are_handed_over(void **state)
     c.train.steps = 3000;
     recorder rec = {0};
     run_hooks h = {.ctx = &rec, .checkpoint = rec_checkpoint, .checkpoint_s = 1e-9};
-    run_ok(&c, &h);
+    tu_run_ok(&c, &h);
     assert_true(rec.nckpt >= 2);
     free(rec.ckpt);
 }
@@ -600,7 +583,7 @@ static void curves_are_log_spaced_with_the_last_step(void **state)
     c.train.curve_points = 20;
     recorder rec = {0};
     run_hooks h = {.ctx = &rec, .curve = rec_curve};
-    run_ok(&c, &h);
+    tu_run_ok(&c, &h);
     assert_true(rec.npts >= 10 && rec.npts <= 21);
     assert_int_equal(rec.pts[0].step, 0);
     assert_int_equal(rec.pts[rec.npts - 1].step, 1000);
@@ -616,7 +599,7 @@ static void divergence_is_a_result_not_a_crash(void **state)
     run_config c = base_config();
     c.train.lr = 1e4;
     c.model.init_scale = 1;
-    run_result r = run_ok(&c, NULL);
+    run_result r = tu_run_ok(&c, NULL);
     assert_int_equal(r.status, RUN_DIVERGED);
     assert_true(r.diverged_step >= 0 && r.diverged_step < 200);
 }
@@ -635,7 +618,7 @@ static void hessian_estimate_is_never_cut_short(void **state)
     c.data.n_test = 0;
     c.model.width = 400;
     c.train.steps = 0;
-    run_result r = run_ok(&c, NULL);
+    run_result r = tu_run_ok(&c, NULL);
     assert_int_equal(r.n_params, 168810);
     assert_true((size_t)60 * 168810 * sizeof(double) >
                 (size_t)c.analysis.lanczos_memory_mib << 20);
@@ -653,9 +636,9 @@ static void lanczos_memory_key_decides_the_method(void **state)
 {
     (void)state;
     run_config c = base_config();
-    run_result a = run_ok(&c, NULL);
+    run_result a = tu_run_ok(&c, NULL);
     c.analysis.lanczos_memory_mib = 0;
-    run_result b = run_ok(&c, NULL);
+    run_result b = tu_run_ok(&c, NULL);
     assert_int_equal(a.lanczos_capped, 0);
     assert_int_equal(b.lanczos_capped, 1);
     assert_int_equal(a.lanczos_iters, 20);
@@ -669,7 +652,7 @@ static void lanczos_memory_key_decides_the_method(void **state)
     /* the training is the same; only the estimate's method differs */
     assert_true(a.train_loss == b.train_loss);
     c.analysis.hessian = false;
-    run_result n = run_ok(&c, NULL);
+    run_result n = tu_run_ok(&c, NULL);
     assert_true(isnan(n.hess_min) && isnan(n.hess_min_res));
     assert_int_equal(n.hess_converged, -1);
     assert_int_equal(n.lanczos_capped, -1);

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "engine.h"
 #include "model.h"
+#include "runutil.h"
 #include "testutil.h"
 
 #define EPS32 0x1p-23   /* float's machine epsilon, FLT_EPSILON */
@@ -154,25 +155,13 @@ static run_config small_run(int arch, int loss, int opt)
     return c;
 }
 
-static run_result run_ok(const run_config *c, const run_hooks *h)
-{
-    run_result r;
-    char err[512] = "";
-    int rc = engine_run(c, h, &r, err, sizeof err);
-    if (rc != 0)
-        fail_msg("engine_run: %d %s", rc, err);
-    return r;
-}
-
 static void float32_runs_are_deterministic(void **state)
 {
     (void)state;
     for (int opt = 0; opt < 2; opt++) {
         run_config c = small_run(1, 0, opt);
-        run_result a = run_ok(&c, NULL), b = run_ok(&c, NULL);
-        a.train_s = b.train_s = a.analysis_s = b.analysis_s = 0;
-        a.total_s = b.total_s = 0;
-        assert_memory_equal(&a, &b, sizeof a);
+        run_result a = tu_run_ok(&c, NULL), b = tu_run_ok(&c, NULL);
+        tu_assert_same_numbers(&a, &b);
     }
 }
 
@@ -205,7 +194,7 @@ static void float32_parameters_are_floats(void **state)
         c.analysis.save_params = true;
         kept k = {0};
         run_hooks h = {.ctx = &k, .arrays = check_arrays};
-        run_ok(&c, &h);
+        tu_run_ok(&c, &h);
         assert_true(k.n > 0);
         assert_true(k.sum_err == 0);
     }
@@ -222,7 +211,7 @@ static void certificates_bound_the_gap_at_float32_points(void **state)
             for (int opt = 0; opt < 2; opt++) {
                 run_config c = small_run(a, l, opt);
                 c.train.steps = 100;
-                run_result r = run_ok(&c, NULL);
+                run_result r = tu_run_ok(&c, NULL);
                 if (r.status == RUN_DIVERGED)
                     continue;
                 if (!(r.gap <= r.cert + 1e-12 * (1 + fabs(r.train_loss))))
@@ -251,9 +240,9 @@ static void float32_objectives_agree_with_float64(void **state)
         for (int l = 0; l < 4; l++) {
             run_config c = small_run(a, l, 0);
             c.model.activation = ACT_TANH;   /* smooth: no kink to cross */
-            run_result f32 = run_ok(&c, NULL);
+            run_result f32 = tu_run_ok(&c, NULL);
             c.train.precision = PRECISION_FLOAT64;
-            run_result f64 = run_ok(&c, NULL);
+            run_result f64 = tu_run_ok(&c, NULL);
             double rel = fabs(f32.train_loss - f64.train_loss) /
                          fabs(f64.train_loss);
             if (!(rel <= OBJECTIVE_TOL))

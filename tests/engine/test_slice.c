@@ -20,6 +20,7 @@
 #include "loss.h"
 #include "model.h"
 #include "slice.h"
+#include "runutil.h"
 #include "testutil.h"
 
 static const enum arch all_archs[] = {ARCH_LINEAR, ARCH_RESNET, ARCH_PLAIN,
@@ -121,16 +122,6 @@ static run_config slice_config(void)
     return c;
 }
 
-static run_result run_ok(const run_config *c)
-{
-    run_result r;
-    char err[512] = "";
-    int rc = engine_run(c, NULL, &r, err, sizeof err);
-    if (rc != 0)
-        fail_msg("engine_run: %d %s", rc, err);
-    return r;
-}
-
 /* Every architecture: the centre is F (to rounding: the same pass at the
  * same theta, with and without the gradient), the grid is finite, and
  * the same seed gives the same grid bit for bit. */
@@ -141,7 +132,7 @@ static void centre_is_the_runs_loss_and_seeded(void **state)
         run_config c = slice_config();
         c.model.arch = all_archs[a];
         c.model.blocks = all_archs[a] == ARCH_DEEP_RESNET ? 2 : 1;
-        run_result r = run_ok(&c), r2 = run_ok(&c);
+        run_result r = tu_run_ok(&c, NULL), r2 = tu_run_ok(&c, NULL);
         assert_int_equal(r.slice.points, 5);
         assert_true(r.slice.radius == 0.5);
         double centre = r.slice.loss[2 * 5 + 2];
@@ -150,7 +141,7 @@ static void centre_is_the_runs_loss_and_seeded(void **state)
             assert_true(isfinite(r.slice.loss[k]));
         assert_memory_equal(r.slice.loss, r2.slice.loss, sizeof(double) * 25);
         c.seed = 1;
-        run_result r3 = run_ok(&c);
+        run_result r3 = tu_run_ok(&c, NULL);
         assert_true(memcmp(r.slice.loss, r3.slice.loss, sizeof(double) * 25));
     }
 }
@@ -208,7 +199,7 @@ static void off_by_default_and_limited(void **state)
     (void)state;
     run_config c = slice_config();
     c.analysis.slice_max_params = 10;
-    run_result r = run_ok(&c);
+    run_result r = tu_run_ok(&c, NULL);
     assert_int_equal(r.slice.points, 0);
     config_defaults(&c);
     assert_int_equal(c.analysis.slice_points, 0);
