@@ -121,8 +121,14 @@ int main(int argc, char **argv)
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--steps"))
             steps = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--precision"))
+        else if (!strcmp(argv[i], "--precision")) {
             f32 = !strcmp(argv[i + 1], "float32");
+            if (!f32 && strcmp(argv[i + 1], "float64")) {
+                fprintf(stderr, "gd_bench: --precision: \"%s\" is neither "
+                        "float64 nor float32\n", argv[i + 1]);
+                return 2;
+            }
+        }
     }
     if (blas_init(err, sizeof err)) {
         fprintf(stderr, "gd_bench: %s\n", err);

@@ -162,21 +162,19 @@ static void to_f32(float *dst, const double *src, size_t n)
         dst[i] = (float)src[i];
 }
 
-/* F and grad F of the step: over the training split (GD) or the batch
- * (SGD, whose rows are in Xb, yb), in the run's precision. */
+/* F and grad F of the step over the n rows X, y (the training split for
+ * GD, the batch for SGD), in the run's precision: in float32 over their
+ * float copies X32, y32 (f32_alloc rounds GD's split once, run_sgd each
+ * batch). */
 static double step_loss_grad(session *s, const double *X, const double *y,
                              int n)
 {
     const train_ctx *tc = s->tc;
-    if (!is_f32(tc))
-        return model_loss_grad(tc->m, s->st->theta, tc->cfg->loss, X, y, n,
-                               s->grad, NULL);
-    if (X == s->Xb) {   /* a fresh batch; GD's split was rounded once */
-        to_f32(s->X32, X, (size_t)n * (size_t)tc->ds->d);
-        to_f32(s->y32, y, (size_t)n);
-    }
-    return model_loss_grad_f32(tc->m, s->st->theta, tc->cfg->loss, s->X32,
-                               s->y32, n, s->grad);
+    if (is_f32(tc))
+        return model_loss_grad_f32(tc->m, s->st->theta, tc->cfg->loss,
+                                   s->X32, s->y32, n, s->grad);
+    return model_loss_grad(tc->m, s->st->theta, tc->cfg->loss, X, y, n,
+                           s->grad, NULL);
 }
 
 /* theta -= lr * grad, with theta_lr for the residual unit's parameters. */
@@ -341,6 +339,10 @@ static int run_sgd(session *s, char *err, size_t errlen)
         if (st->step >= T)
             return 0;
         draw_batch(s, b);
+        if (is_f32(tc)) {
+            to_f32(s->X32, s->Xb, (size_t)b * (size_t)ds->d);
+            to_f32(s->y32, s->yb, (size_t)b);
+        }
         double f = step_loss_grad(s, s->Xb, s->yb, b);
         if (diverging(st, f)) {
             s->res->status = RUN_DIVERGED;
